@@ -1,0 +1,138 @@
+"""Shared API pieces: the exception handler, pagination, tenancy helpers, events and organizations."""
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, OperationalError
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import DomainError
+from .models import Event, Membership, Organization, Role
+from .tenancy import membership_for, organizations_for
+
+
+def exception_handler(exc, context):
+    """The one place domain errors become HTTP: 400/409 naming the field, 503 for a lost database."""
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+            body["errors"] = {exc.field: [exc.message]}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"detail": "; ".join(exc.messages), "errors": getattr(exc, "message_dict", {})}, status=400)
+    if isinstance(exc, IntegrityError):
+        return Response({"detail": "the change conflicts with existing data"}, status=409)
+    if isinstance(exc, OperationalError | DatabaseError) and not isinstance(exc, IntegrityError):
+        response = Response({"detail": "database unavailable, retry shortly"}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return drf_exception_handler(exc, context)
+
+
+class NewestFirstCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def organization_for_create(user, organization: Organization | None, *, roles=(Role.ADMIN,)) -> Organization:
+    """The organization a new object goes into: the one named, or the caller's only one.
+    The caller must hold one of `roles` there (403 otherwise)."""
+    if organization is None:
+        candidates = [m.organization for m in Membership.objects.filter(user=user, role__in=roles).select_related("organization")]
+        if len(candidates) != 1:
+            raise serializers.ValidationError(
+                {"organization": ["required: you may create in several or no organizations"]}
+            )
+        return candidates[0]
+    membership = membership_for(user, organization)
+    if membership is None or membership.role not in roles:
+        raise PermissionDenied(f"you need the {' or '.join(roles)} role in {organization.slug} for this")
+    return organization
+
+
+class UserOrganizationField(serializers.SlugRelatedField):
+    """An organization given by slug, chosen among the caller's own (others do not exist)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return organizations_for(self.context["request"].user)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "role", "created_at"]
+
+    def get_role(self, org) -> str:
+        membership = membership_for(self.context["request"].user, org)
+        return membership.role if membership else ""
+
+
+class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The organizations the caller belongs to, with their role in each."""
+
+    serializer_class = OrganizationSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return organizations_for(self.request.user).order_by("name")
+
+
+class EventSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    actor = serializers.CharField(source="actor_repr", read_only=True)
+    subject = serializers.CharField(source="subject_repr", read_only=True)
+    spacecraft = serializers.UUIDField(source="spacecraft_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "organization", "kind", "subject_type", "subject_id", "subject",
+            "spacecraft", "actor", "payload", "created_at",
+        ]
+
+
+class EventFilter(django_filters.FilterSet):
+    kind = django_filters.CharFilter(method="filter_kind", help_text="exact kind, or a prefix ending in '.' (e.g. `mode.`)")
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields = ["kind", "spacecraft", "since", "until"]
+
+    def filter_kind(self, queryset, name, value):
+        if value.endswith("."):
+            return queryset.filter(kind__startswith=value)
+        return queryset.filter(kind=value)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The event log of your organizations, newest first (cursor pagination)",
+        parameters=[OpenApiParameter("page_size", int, description="1-1000, default 100")],
+    )
+)
+class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Immutable operational events. Read-only for everyone: services write them."""
+
+    serializer_class = EventSerializer
+    pagination_class = NewestFirstCursorPagination
+    filterset_class = EventFilter
+
+    def get_queryset(self):
+        return Event.objects.filter(organization__in=organizations_for(self.request.user)).select_related("organization")
+

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MissionOpsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "missionops"
+    label = "missionops"
+    verbose_name = "MissionOps platform"

@@ -1,0 +1,99 @@
+"""Demo data: an organization, its users and four spacecraft, one per main profile. Idempotent."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from tqdm import tqdm
+
+from missionops.exceptions import ConflictError
+from missionops.models import Organization, Role
+from missionops.services import create_organization, set_membership
+from spacecraft import services as spacecraft_services
+from spacecraft.models import Constellation, Spacecraft
+from spacecraft.profiles import PROFILES
+
+DEMO_ORG = ("Demo Space Agency", "demo")
+DEMO_PASSWORD = "missionops-demo"
+DEMO_USERS = [("demo", Role.ADMIN, True), ("operator", Role.OPERATOR, False), ("viewer", Role.VIEWER, False)]
+DEMO_FLEET = [
+    # designation, name, mission type, NORAD id, constellation, battery %, memory %
+    ("SC-001", "Aurora-1", "LEO_IMAGING", 39634, "Aurora", 86.0, 41.0),
+    ("SC-002", "Meridian-7", "GNSS", 41859, "Meridian", 92.5, 12.0),
+    ("SC-003", "Helios Comms", "GEO_COMMS", 40874, None, 78.0, 33.0),
+    ("SC-004", "Pathfinder CubeSat", "CUBESAT", 43880, None, 64.0, 57.0),
+]
+
+
+class DryRun(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Create (or bring up to date) the demo organization, users and four spacecraft."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+
+    def handle(self, *args, dry_run=False, **options):
+        self.changes = []
+        try:
+            with transaction.atomic():
+                self.seed()
+                if dry_run:
+                    raise DryRun
+        except DryRun:
+            pass
+        prefix = "would " if dry_run else ""
+        for change in self.changes:
+            self.stdout.write(f"{prefix}{change}")
+        if not self.changes:
+            self.stdout.write("demo data already up to date")
+        self.stdout.write(self.style.SUCCESS(f"demo login: demo / {DEMO_PASSWORD} (also operator, viewer)"))
+
+    def seed(self):
+        org = Organization.objects.filter(slug=DEMO_ORG[1]).first()
+        if org is None:
+            org = create_organization(name=DEMO_ORG[0], slug=DEMO_ORG[1])
+            self.changes.append(f"create organization {org.slug}")
+        User = get_user_model()
+        admin_user = None
+        for username, role, is_superuser in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User(username=username, is_staff=is_superuser, is_superuser=is_superuser)
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                self.changes.append(f"create user {username}")
+            current = user.memberships.filter(organization=org).first()
+            if current is None or current.role != role:
+                set_membership(organization=org, user=user, role=role)
+                self.changes.append(f"make {username} {role} of {org.slug}")
+            admin_user = admin_user or user
+        for designation, name, mission_type, norad_id, constellation_name, soc, memory in tqdm(
+            DEMO_FLEET, desc="spacecraft", unit="sc", file=self.stderr, disable=None
+        ):
+            self.seed_spacecraft(org, admin_user, designation, name, mission_type, norad_id, constellation_name, soc, memory)
+
+    def seed_spacecraft(self, org, actor, designation, name, mission_type, norad_id, constellation_name, soc, memory):
+        constellation = None
+        if constellation_name:
+            constellation = Constellation.objects.filter(organization=org, name=constellation_name).first()
+            if constellation is None:
+                constellation = spacecraft_services.create_constellation(organization=org, name=constellation_name, actor=actor)
+                self.changes.append(f"create constellation {constellation_name}")
+        spacecraft = Spacecraft.objects.filter(organization=org, designation=designation).first()
+        if spacecraft is None:
+            spacecraft = spacecraft_services.create_spacecraft(
+                organization=org, actor=actor, designation=designation, name=name, mission_type=mission_type,
+                norad_id=norad_id, constellation=constellation, parameters=PROFILES[mission_type],
+            )
+            spacecraft_services.update_state(spacecraft=spacecraft, actor=actor, battery_soc_pct=soc, memory_used_pct=memory)
+            self.changes.append(f"create spacecraft {designation} ({mission_type})")
+            return
+        try:
+            spacecraft_services.change_config(
+                spacecraft=spacecraft, parameters=PROFILES[mission_type], actor=actor, note="seed_demo profile"
+            )
+            self.changes.append(f"update {designation} configuration to the {mission_type} profile")
+        except ConflictError:
+            pass  # already the profile

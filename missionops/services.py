@@ -1,0 +1,106 @@
+"""Platform operations: organizations, memberships and the event log."""
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.text import slugify
+
+from .exceptions import ConflictError, DomainError
+from .models import Event, Membership, Organization, Role
+
+
+def record_event(
+    *,
+    organization: Organization,
+    kind: str,
+    subject=None,
+    actor=None,
+    spacecraft_id=None,
+    payload: dict | None = None,
+    publish: bool = True,
+) -> Event:
+    """Append one event to the organization's log and, after commit, push it to the `events` topic."""
+    from . import live
+
+    if subject is not None and spacecraft_id is None and subject._meta.label_lower == "spacecraft.spacecraft":
+        spacecraft_id = subject.pk
+    actor_user = actor if getattr(actor, "is_authenticated", False) else None
+    event = Event.objects.create(
+        organization=organization,
+        kind=kind,
+        subject_type=subject._meta.label_lower if subject is not None else "",
+        subject_id=str(subject.pk) if subject is not None else "",
+        subject_repr=str(subject)[:200] if subject is not None else "",
+        spacecraft_id=spacecraft_id,
+        actor=actor_user,
+        actor_repr=str(actor_user or actor or "system")[:150],
+        payload=payload or {},
+    )
+    if publish:
+        live.publish("events", event_message(event), organization=organization)
+    return event
+
+
+def event_message(event: Event) -> dict:
+    return {
+        "id": str(event.id),
+        "kind": event.kind,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "subject": event.subject_repr,
+        "spacecraft": str(event.spacecraft_id) if event.spacecraft_id else None,
+        "actor": event.actor_repr,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+@transaction.atomic
+def create_organization(*, name: str, slug: str = "") -> Organization:
+    slug = slug or slugify(name)
+    if not slug:
+        raise DomainError("organization name must contain letters or digits", field="name")
+    if Organization.objects.filter(slug=slug).exists():
+        raise ConflictError(f"organization {slug!r} already exists", field="slug")
+    return Organization.objects.create(
+        name=name,
+        slug=slug,
+        viewers_group=Group.objects.create(name=f"org:{slug}:viewers"),
+        operators_group=Group.objects.create(name=f"org:{slug}:operators"),
+    )
+
+
+@transaction.atomic
+def set_membership(*, organization: Organization, user, role: Role, actor=None) -> Membership:
+    """Give `user` exactly `role` in `organization`: the role's permission groups follow."""
+    if role not in Role.values:
+        raise DomainError(f"unknown role {role!r}", field="role")
+    membership, created = Membership.objects.update_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
+    user.groups.add(organization.viewers_group)
+    if membership.can_operate:
+        user.groups.add(organization.operators_group)
+    else:
+        user.groups.remove(organization.operators_group)
+    record_event(
+        organization=organization,
+        kind="membership.created" if created else "membership.changed",
+        subject=membership,
+        actor=actor,
+        payload={"user": user.get_username(), "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, membership: Membership, actor=None) -> None:
+    organization, user = membership.organization, membership.user
+    user.groups.remove(organization.viewers_group, organization.operators_group)
+    record_event(
+        organization=organization,
+        kind="membership.removed",
+        subject=membership,
+        actor=actor,
+        payload={"user": user.get_username(), "role": membership.role},
+    )
+    membership.delete()

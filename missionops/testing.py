@@ -1,0 +1,189 @@
+"""Shared pytest fixtures (loaded as a plugin from pytest.ini): organizations, users in each role,
+spacecraft, authenticated API clients, and real processes (daphne, Celery worker)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Tests get their own Celery broker database and channel prefix, so a `make run` on the same
+# machine neither steals test tasks nor hears test live messages.
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CHANNELS_PREFIX", "missionops-test")
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_org(db):
+    from missionops.services import create_organization
+
+    def make(name="Org A"):
+        return create_organization(name=name)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+
+    from missionops.services import set_membership
+
+    def make(username, org=None, role="viewer"):
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+        if org is not None:
+            set_membership(organization=org, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def org_a(make_org):
+    return make_org("Org A")
+
+
+@pytest.fixture
+def org_b(make_org):
+    return make_org("Org B")
+
+
+@pytest.fixture
+def owner(make_user, org_a):
+    """Admin of organization A."""
+    return make_user("owner", org_a, "admin")
+
+
+@pytest.fixture
+def operator(make_user, org_a):
+    return make_user("operator", org_a, "operator")
+
+
+@pytest.fixture
+def viewer(make_user, org_a):
+    return make_user("viewer", org_a, "viewer")
+
+
+@pytest.fixture
+def stranger(make_user, org_b):
+    """Admin of organization B: must never see or touch anything of A."""
+    return make_user("stranger", org_b, "admin")
+
+
+@pytest.fixture
+def make_spacecraft(db):
+    from spacecraft.services import create_spacecraft
+
+    counter = iter(range(1, 10_000))
+
+    def make(org, designation=None, mission_type="LEO_IMAGING", parameters=None, **fields):
+        designation = designation or f"SC-{next(counter):03d}"
+        return create_spacecraft(
+            organization=org,
+            designation=designation,
+            name=fields.pop("name", f"Test {designation}"),
+            mission_type=mission_type,
+            parameters=parameters,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def sc_a(make_spacecraft, org_a):
+    from spacecraft.profiles import PROFILES
+
+    return make_spacecraft(org_a, "SC-001", parameters=PROFILES["LEO_IMAGING"])
+
+
+@pytest.fixture
+def api(db):
+    """api(user) -> a DRF client authenticated with the user's real API token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port} after {timeout_s}s")
+
+
+def test_database_env() -> dict:
+    """Environment for a child process that must use the test database of this run."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    url = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def live_server_daphne(transactional_db):
+    """A real daphne (HTTP + WebSocket) on a free port, serving this run's test database."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        cwd=ROOT, env=test_database_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker (solo pool) on the test broker and the test database."""
+    name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", name, "--loglevel=WARNING"],
+        cwd=ROOT, env=test_database_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    from missionops.celery import app
+
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            if any(name in reply for reply in app.control.ping(timeout=0.5) or []):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited: {proc.stdout.read().decode()[-2000:]}")
+        else:
+            raise TimeoutError("celery worker did not answer ping within 30 s")
+        yield name
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

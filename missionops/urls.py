@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+from .api_urls import urlpatterns as platform_api
+
+api_v1 = [
+    *platform_api,
+    path("", include("spacecraft.api_urls")),
+    path("", include("telemetry.api_urls")),
+    path("", include("anomalies.api_urls")),
+    path("", include("orbits.api_urls")),
+    path("", include("jobs.api_urls")),
+    path("", include("telescopes.api_urls")),
+]
+
+urlpatterns = [
+    path("", lambda request: redirect("spacecraft:fleet"), name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", views.health, name="health"),
+    path("events/", views.events, name="events"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include("spacecraft.urls")),
+    path("", include("telemetry.urls")),
+    path("", include("anomalies.urls")),
+    path("", include("orbits.urls")),
+    path("", include("jobs.urls")),
+    path("", include("telescopes.urls")),
+]

@@ -1,0 +1,206 @@
+"""REST API for the registry: spacecraft, their live state and configuration, constellations."""
+
+import re
+
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from missionops.api import UserOrganizationField, organization_for_create
+from missionops.models import Role
+from missionops.tenancy import has_role
+
+from . import selectors, services
+from .models import ConfigVersion, Constellation, MissionType, Mode, Spacecraft
+
+DESIGNATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+
+
+class ConstellationField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return selectors.constellations_visible_to(self.context["request"].user)
+
+
+class SpacecraftSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False, help_text="Organization slug; defaults to your only one.")
+    constellation = ConstellationField(required=False, allow_null=True)
+    mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
+    mission_type = serializers.ChoiceField(choices=MissionType.choices)
+    config_version = serializers.SerializerMethodField()
+    can_operate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Spacecraft
+        fields = [
+            "id", "organization", "designation", "name", "norad_id", "mission_type", "constellation",
+            "mode", "battery_soc_pct", "memory_used_pct", "updated_at",
+            "safe_soc_threshold_pct", "survival_soc_threshold_pct", "config_version", "can_operate", "created_at",
+        ]
+        read_only_fields = ["battery_soc_pct", "memory_used_pct", "updated_at", "created_at"]
+        # Uniqueness per organization is checked by the service (409 naming the field).
+        validators = []
+
+    def validate_designation(self, value):
+        if not DESIGNATION.match(value):
+            raise serializers.ValidationError("use capitals, digits and hyphens, e.g. SC-001 (at most 32)")
+        return value
+
+    def get_config_version(self, sc) -> int | None:
+        current = sc.current_config
+        return current.version if current else None
+
+    def get_can_operate(self, sc) -> bool:
+        return selectors.can_operate(self.context["request"].user, sc)
+
+
+class StateSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=Mode.choices, required=False)
+    battery_soc_pct = serializers.FloatField(required=False, min_value=0, max_value=100)
+    memory_used_pct = serializers.FloatField(required=False, min_value=0, max_value=100)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+    def validate(self, attrs):
+        if not {"mode", "battery_soc_pct", "memory_used_pct"} & set(attrs):
+            raise serializers.ValidationError({"mode": ["give at least one of mode, battery_soc_pct, memory_used_pct"]})
+        return attrs
+
+
+class ConfigVersionSerializer(serializers.ModelSerializer):
+    parameters = serializers.DictField(
+        child=serializers.DictField(), help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}"
+    )
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ConfigVersion
+        fields = ["version", "parameters", "diff", "note", "created_by", "created_at"]
+        read_only_fields = ["version", "diff", "created_by", "created_at"]
+
+
+class SpacecraftFilter(django_filters.FilterSet):
+    mode = django_filters.ChoiceFilter(choices=Mode.choices)
+    mission_type = django_filters.ChoiceFilter(choices=MissionType.choices)
+    organization = django_filters.CharFilter(field_name="organization__slug")
+    designation = django_filters.CharFilter()
+
+    class Meta:
+        model = Spacecraft
+        fields = ["mode", "mission_type", "organization", "designation", "constellation", "norad_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Spacecraft of your organizations"),
+    create=extend_schema(summary="Register a spacecraft (organization admin)"),
+    partial_update=extend_schema(summary="Change registry fields (organization admin)"),
+    update=extend_schema(summary="Replace registry fields (organization admin)"),
+    destroy=extend_schema(summary="Remove a spacecraft (organization admin)"),
+)
+class SpacecraftViewSet(viewsets.ModelViewSet):
+    serializer_class = SpacecraftSerializer
+    filterset_class = SpacecraftFilter
+
+    def get_queryset(self):
+        return selectors.spacecraft_visible_to(self.request.user).prefetch_related("config_versions")
+
+    def check_object_permissions(self, request, obj):
+        # Checked before the body is validated: a viewer gets 403, not a lesson in our schema.
+        super().check_object_permissions(request, obj)
+        if self.action in ("update", "partial_update", "destroy"):
+            if not has_role(request.user, obj.organization, Role.ADMIN):
+                raise PermissionDenied("you need the admin role in this organization")
+        elif self.action == "state" or (self.action == "config" and request.method == "PUT"):
+            if not selectors.can_operate(request.user, obj):
+                raise PermissionDenied("you need operate_spacecraft on this spacecraft")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        serializer.instance = services.create_spacecraft(organization=organization, actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        if "organization" in data and data.pop("organization") != serializer.instance.organization:
+            raise serializers.ValidationError({"organization": ["a spacecraft cannot move between organizations"]})
+        serializer.instance = services.update_spacecraft(spacecraft=serializer.instance, actor=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        services.delete_spacecraft(spacecraft=instance, actor=self.request.user)
+
+    @extend_schema(request=StateSerializer, responses=SpacecraftSerializer, summary="Update live state (operate)")
+    @action(detail=True, methods=["post"])
+    def state(self, request, pk=None):
+        spacecraft = self.get_object()
+        serializer = StateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        spacecraft = services.update_state(spacecraft=spacecraft, actor=request.user, **serializer.validated_data)
+        return Response(SpacecraftSerializer(spacecraft, context=self.get_serializer_context()).data)
+
+    @extend_schema(methods=["GET"], responses=ConfigVersionSerializer, summary="Current configuration")
+    @extend_schema(
+        methods=["PUT"], request=ConfigVersionSerializer, responses={201: ConfigVersionSerializer},
+        summary="Store a new configuration version (operate)",
+    )
+    @action(detail=True, methods=["get", "put"])
+    def config(self, request, pk=None):
+        spacecraft = self.get_object()
+        if request.method == "GET":
+            return Response(ConfigVersionSerializer(spacecraft.current_config).data)
+        serializer = ConfigVersionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = services.change_config(
+            spacecraft=spacecraft,
+            parameters=serializer.validated_data["parameters"],
+            note=serializer.validated_data.get("note", ""),
+            actor=request.user,
+        )
+        return Response(ConfigVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ConfigVersionSerializer(many=True), summary="Every configuration version, newest first")
+    @action(detail=True, methods=["get"], url_path="config/history")
+    def config_history(self, request, pk=None):
+        spacecraft = self.get_object()
+        versions = spacecraft.config_versions.select_related("created_by").order_by("-version")
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(ConfigVersionSerializer(page, many=True).data)
+
+
+class ConstellationSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False)
+    spacecraft_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Constellation
+        fields = ["id", "organization", "name", "description", "spacecraft_count", "created_at"]
+        validators = []
+
+
+class ConstellationViewSet(viewsets.ModelViewSet):
+    serializer_class = ConstellationSerializer
+
+    def get_queryset(self):
+        return selectors.constellations_visible_to(self.request.user).select_related("organization")
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        if self.action in ("update", "partial_update", "destroy") and not has_role(
+            request.user, obj.organization, Role.ADMIN
+        ):
+            raise PermissionDenied("you need the admin role in this organization")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        constellation = services.create_constellation(organization=organization, actor=self.request.user, **data)
+        serializer.instance = self.get_queryset().get(pk=constellation.pk)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("organization", None)
+        services.update_constellation(constellation=serializer.instance, actor=self.request.user, **data)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        services.delete_constellation(constellation=instance, actor=self.request.user)

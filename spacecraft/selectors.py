@@ -1,0 +1,52 @@
+"""Reads of the registry, always on behalf of a user: nothing outside their organizations."""
+
+import uuid
+
+from django.db.models import Count, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from missionops.models import Event
+from missionops.tenancy import organizations_for
+
+from .models import Constellation, Mode, Spacecraft
+
+
+def spacecraft_visible_to(user) -> QuerySet[Spacecraft]:
+    """Spacecraft of the user's organizations on which they hold view_spacecraft."""
+    in_orgs = Spacecraft.objects.filter(organization__in=organizations_for(user))
+    return get_objects_for_user(
+        user, "spacecraft.view_spacecraft", klass=in_orgs, accept_global_perms=False
+    ).select_related("organization", "constellation")
+
+
+def can_operate(user, spacecraft: Spacecraft) -> bool:
+    return user.is_authenticated and user.has_perm("spacecraft.operate_spacecraft", spacecraft)
+
+
+def constellations_visible_to(user) -> QuerySet[Constellation]:
+    return Constellation.objects.filter(organization__in=organizations_for(user)).annotate(
+        spacecraft_count=Count("spacecraft")
+    )
+
+
+def fleet_overview(user) -> dict:
+    """The fleet grouped by mode, in the order an operator triages them."""
+    fleet = list(spacecraft_visible_to(user).order_by("designation"))
+    order = [Mode.SURVIVAL, Mode.SAFE, Mode.STANDBY, Mode.NOMINAL]
+    return {
+        "groups": [(mode, [sc for sc in fleet if sc.mode == mode]) for mode in order],
+        "count": len(fleet),
+    }
+
+
+def recent_events(*, spacecraft: Spacecraft, limit: int = 20) -> QuerySet[Event]:
+    return Event.objects.filter(organization_id=spacecraft.organization_id, spacecraft_id=spacecraft.pk)[:limit]
+
+
+def organization_id_for_spacecraft_topic(user, ident: str):
+    """Resolver for live topics `sc.<uuid>`: the spacecraft's organization id, or None."""
+    try:
+        pk = uuid.UUID(ident)
+    except ValueError:
+        return None
+    return spacecraft_visible_to(user).filter(pk=pk).values_list("organization_id", flat=True).first()
