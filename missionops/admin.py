@@ -39,7 +39,9 @@ class OrganizationAdmin(admin.ModelAdmin):
             if inline_form in formset.deleted_forms or not inline_form.has_changed():
                 continue
             data = inline_form.cleaned_data
-            services.set_membership(organization=form.instance, user=data["user"], role=data["role"], actor=request.user)
+            services.set_membership(
+                organization=form.instance, user=data["user"], role=data["role"], actor=request.user
+            )
 
 
 @admin.register(Membership)

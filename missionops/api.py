@@ -45,7 +45,9 @@ def organization_for_create(user, organization: Organization | None, *, roles=(R
     """The organization a new object goes into: the one named, or the caller's only one.
     The caller must hold one of `roles` there (403 otherwise)."""
     if organization is None:
-        candidates = [m.organization for m in Membership.objects.filter(user=user, role__in=roles).select_related("organization")]
+        candidates = [
+            m.organization for m in Membership.objects.filter(user=user, role__in=roles).select_related("organization")
+        ]
         if len(candidates) != 1:
             raise serializers.ValidationError(
                 {"organization": ["required: you may create in several or no organizations"]}
@@ -99,13 +101,23 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = [
-            "id", "organization", "kind", "subject_type", "subject_id", "subject",
-            "spacecraft", "actor", "payload", "created_at",
+            "id",
+            "organization",
+            "kind",
+            "subject_type",
+            "subject_id",
+            "subject",
+            "spacecraft",
+            "actor",
+            "payload",
+            "created_at",
         ]
 
 
 class EventFilter(django_filters.FilterSet):
-    kind = django_filters.CharFilter(method="filter_kind", help_text="exact kind, or a prefix ending in '.' (e.g. `mode.`)")
+    kind = django_filters.CharFilter(
+        method="filter_kind", help_text="exact kind, or a prefix ending in '.' (e.g. `mode.`)"
+    )
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -134,5 +146,6 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = EventFilter
 
     def get_queryset(self):
-        return Event.objects.filter(organization__in=organizations_for(self.request.user)).select_related("organization")
-
+        return Event.objects.filter(organization__in=organizations_for(self.request.user)).select_related(
+            "organization"
+        )

@@ -27,8 +27,13 @@ def main() -> int:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     db = urlparse(database_url)
     dbname = db.path.lstrip("/") or "missionops"
-    server = dict(host=db.hostname or "127.0.0.1", port=db.port or 5432, user=db.username or "postgres",
-                  password=db.password, connect_timeout=3)
+    server = dict(
+        host=db.hostname or "127.0.0.1",
+        port=db.port or 5432,
+        user=db.username or "postgres",
+        password=db.password,
+        connect_timeout=3,
+    )
     try:
         with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
@@ -36,8 +41,10 @@ def main() -> int:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
                 print(f"created database {dbname}")
     except psycopg.OperationalError:
-        print(f"PostgreSQL is not reachable at {server['host']}:{server['port']}; start it with: {START_POSTGRES}",
-              file=sys.stderr)
+        print(
+            f"PostgreSQL is not reachable at {server['host']}:{server['port']}; start it with: {START_POSTGRES}",
+            file=sys.stderr,
+        )
         return 1
     try:
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()

@@ -141,7 +141,8 @@ def test_database_env() -> dict:
     from django.db import connection
 
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    user, host, port = settings["USER"] or "postgres", settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    url = f"postgres://{user}@{host}:{port}/{settings['NAME']}"
     return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
 
 
@@ -151,7 +152,10 @@ def live_server_daphne(transactional_db):
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
-        cwd=ROOT, env=test_database_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=test_database_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port)
@@ -167,7 +171,10 @@ def celery_worker_process(transactional_db):
     name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", name, "--loglevel=WARNING"],
-        cwd=ROOT, env=test_database_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=test_database_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     from missionops.celery import app
 

@@ -22,7 +22,16 @@ class SpacecraftAdmin(GuardedModelAdmin):
     """Guardian's object-permission pages ("Object permissions" button) grant
     view_spacecraft / operate_spacecraft to single users or groups."""
 
-    list_display = ["designation", "name", "organization", "mission_type", "mode", "battery_soc_pct", "memory_used_pct", "updated_at"]
+    list_display = [
+        "designation",
+        "name",
+        "organization",
+        "mission_type",
+        "mode",
+        "battery_soc_pct",
+        "memory_used_pct",
+        "updated_at",
+    ]
     list_filter = ["organization", "mission_type", "mode", "constellation"]
     search_fields = ["designation", "name", "norad_id"]
     readonly_fields = ["mode", "battery_soc_pct", "memory_used_pct", "updated_at", "created_at"]
@@ -34,7 +43,9 @@ class SpacecraftAdmin(GuardedModelAdmin):
             services.update_spacecraft(spacecraft=obj, actor=request.user, **fields)
             return
         fields = {name: form.cleaned_data[name] for name in services.REGISTRY_FIELDS if name in form.cleaned_data}
-        created = services.create_spacecraft(organization=form.cleaned_data["organization"], actor=request.user, **fields)
+        created = services.create_spacecraft(
+            organization=form.cleaned_data["organization"], actor=request.user, **fields
+        )
         obj.pk = created.pk
         obj._state.adding = False
 

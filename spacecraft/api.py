@@ -35,9 +35,22 @@ class SpacecraftSerializer(serializers.ModelSerializer):
     class Meta:
         model = Spacecraft
         fields = [
-            "id", "organization", "designation", "name", "norad_id", "mission_type", "constellation",
-            "mode", "battery_soc_pct", "memory_used_pct", "updated_at",
-            "safe_soc_threshold_pct", "survival_soc_threshold_pct", "config_version", "can_operate", "created_at",
+            "id",
+            "organization",
+            "designation",
+            "name",
+            "norad_id",
+            "mission_type",
+            "constellation",
+            "mode",
+            "battery_soc_pct",
+            "memory_used_pct",
+            "updated_at",
+            "safe_soc_threshold_pct",
+            "survival_soc_threshold_pct",
+            "config_version",
+            "can_operate",
+            "created_at",
         ]
         read_only_fields = ["battery_soc_pct", "memory_used_pct", "updated_at", "created_at"]
         # Uniqueness per organization is checked by the service (409 naming the field).
@@ -70,7 +83,8 @@ class StateSerializer(serializers.Serializer):
 
 class ConfigVersionSerializer(serializers.ModelSerializer):
     parameters = serializers.DictField(
-        child=serializers.DictField(), help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}"
+        child=serializers.DictField(),
+        help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}",
     )
     created_by = serializers.StringRelatedField()
 
@@ -124,7 +138,9 @@ class SpacecraftViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         if "organization" in data and data.pop("organization") != serializer.instance.organization:
             raise serializers.ValidationError({"organization": ["a spacecraft cannot move between organizations"]})
-        serializer.instance = services.update_spacecraft(spacecraft=serializer.instance, actor=self.request.user, **data)
+        serializer.instance = services.update_spacecraft(
+            spacecraft=serializer.instance, actor=self.request.user, **data
+        )
 
     def perform_destroy(self, instance):
         services.delete_spacecraft(spacecraft=instance, actor=self.request.user)
@@ -140,7 +156,9 @@ class SpacecraftViewSet(viewsets.ModelViewSet):
 
     @extend_schema(methods=["GET"], responses=ConfigVersionSerializer, summary="Current configuration")
     @extend_schema(
-        methods=["PUT"], request=ConfigVersionSerializer, responses={201: ConfigVersionSerializer},
+        methods=["PUT"],
+        request=ConfigVersionSerializer,
+        responses={201: ConfigVersionSerializer},
         summary="Store a new configuration version (operate)",
     )
     @action(detail=True, methods=["get", "put"])

@@ -111,7 +111,9 @@ def _validate_limits(spec: dict, where: str, ptype: str) -> dict:
     if cl is not None and ch is not None and cl > ch:
         raise DomainError(f"crit_low ({cl}) must not exceed crit_high ({ch})", field=f"{where}.crit_low")
     if cl is not None and wl is not None and cl > wl:
-        raise DomainError(f"crit_low ({cl}) must lie outside the warning band (<= warn_low {wl})", field=f"{where}.crit_low")
+        raise DomainError(
+            f"crit_low ({cl}) must lie outside the warning band (<= warn_low {wl})", field=f"{where}.crit_low"
+        )
     if ch is not None and wh is not None and ch < wh:
         raise DomainError(
             f"crit_high ({ch}) must lie outside the warning band (>= warn_high {wh})", field=f"{where}.crit_high"
@@ -128,7 +130,9 @@ def diff_parameters(old: dict, new: dict) -> dict:
     changed = {}
     for name in sorted(set(old) & set(new)):
         keys = sorted(set(old[name]) | set(new[name]))
-        fields = {k: {"from": old[name].get(k), "to": new[name].get(k)} for k in keys if old[name].get(k) != new[name].get(k)}
+        fields = {
+            k: {"from": old[name].get(k), "to": new[name].get(k)} for k in keys if old[name].get(k) != new[name].get(k)
+        }
         if fields:
             changed[name] = fields
     return {

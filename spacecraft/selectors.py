@@ -13,6 +13,8 @@ from .models import Constellation, Mode, Spacecraft
 
 def spacecraft_visible_to(user) -> QuerySet[Spacecraft]:
     """Spacecraft of the user's organizations on which they hold view_spacecraft."""
+    if not user or not user.is_authenticated:
+        return Spacecraft.objects.none()
     in_orgs = Spacecraft.objects.filter(organization__in=organizations_for(user))
     return get_objects_for_user(
         user, "spacecraft.view_spacecraft", klass=in_orgs, accept_global_perms=False

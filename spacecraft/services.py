@@ -57,7 +57,9 @@ def _check_constellation(organization: Organization, constellation: Constellatio
 
 
 @transaction.atomic
-def create_spacecraft(*, organization: Organization, actor=None, parameters: dict | None = None, **fields) -> Spacecraft:
+def create_spacecraft(
+    *, organization: Organization, actor=None, parameters: dict | None = None, **fields
+) -> Spacecraft:
     """Register a spacecraft, grant the organization's groups their permissions on it, and store
     configuration version 1 (possibly empty). Designation and NORAD id are unique per organization."""
     spacecraft = Spacecraft(organization=organization, **fields)
@@ -113,7 +115,11 @@ def update_spacecraft(*, spacecraft: Spacecraft, actor=None, **fields) -> Spacec
         return spacecraft
     spacecraft.save(update_fields=[*changed, "updated_at"])
     record_event(
-        organization=spacecraft.organization, kind="spacecraft.updated", subject=spacecraft, actor=actor, payload=changed
+        organization=spacecraft.organization,
+        kind="spacecraft.updated",
+        subject=spacecraft,
+        actor=actor,
+        payload=changed,
     )
     return spacecraft
 
@@ -164,8 +170,8 @@ def update_state(
     forced = spacecraft.mode_forced_by_battery()
     if mode is not None and forced is not None and _severity(mode) < _severity(forced):
         raise ConflictError(
-            f"cannot enter {mode}: battery at {spacecraft.battery_soc_pct:g}% is below the "
-            f"{forced} threshold", field="mode",
+            f"cannot enter {mode}: battery at {spacecraft.battery_soc_pct:g}% is below the {forced} threshold",
+            field="mode",
         )
     new_mode = mode or spacecraft.mode
     rule = ""
@@ -180,8 +186,12 @@ def update_state(
             kind="mode.changed",
             subject=spacecraft,
             actor=actor if not rule else None,
-            payload={"from": previous_mode, "to": new_mode, "reason": rule or reason or "commanded",
-                     "battery_soc_pct": spacecraft.battery_soc_pct},
+            payload={
+                "from": previous_mode,
+                "to": new_mode,
+                "reason": rule or reason or "commanded",
+                "battery_soc_pct": spacecraft.battery_soc_pct,
+            },
         )
     _publish_state(spacecraft)
     return spacecraft
@@ -227,7 +237,8 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
         payload={"version": version.version, "diff": diff, "note": version.note},
     )
     live.publish(
-        f"sc.{spacecraft.pk}", {"kind": "config", "version": version.version, "diff": diff},
+        f"sc.{spacecraft.pk}",
+        {"kind": "config", "version": version.version, "diff": diff},
         organization=spacecraft.organization_id,
     )
     return version
@@ -245,17 +256,25 @@ def create_constellation(*, organization: Organization, name: str, description: 
 @transaction.atomic
 def update_constellation(*, constellation: Constellation, actor=None, **fields) -> Constellation:
     name = fields.get("name", constellation.name)
-    if Constellation.objects.filter(organization=constellation.organization, name=name).exclude(pk=constellation.pk).exists():
+    if (
+        Constellation.objects.filter(organization=constellation.organization, name=name)
+        .exclude(pk=constellation.pk)
+        .exists()
+    ):
         raise ConflictError(f"constellation {name!r} already exists", field="name")
     for key in ("name", "description"):
         if key in fields:
             setattr(constellation, key, fields[key])
     constellation.save(update_fields=["name", "description"])
-    record_event(organization=constellation.organization, kind="constellation.updated", subject=constellation, actor=actor)
+    record_event(
+        organization=constellation.organization, kind="constellation.updated", subject=constellation, actor=actor
+    )
     return constellation
 
 
 @transaction.atomic
 def delete_constellation(*, constellation: Constellation, actor=None) -> None:
-    record_event(organization=constellation.organization, kind="constellation.deleted", subject=constellation, actor=actor)
+    record_event(
+        organization=constellation.organization, kind="constellation.deleted", subject=constellation, actor=actor
+    )
     constellation.delete()

@@ -1,5 +1,8 @@
 """Demo data: an organization, its users and four spacecraft, one per main profile. Idempotent."""
 
+from importlib import import_module
+from importlib.util import find_spec
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -24,6 +27,15 @@ DEMO_FLEET = [
 ]
 
 
+# Apps add their own demo data in `<app>/demo.py`: optional `add_arguments(parser)` and
+# `seed(*, organization, actor, log, options, stderr)` (log(str) records one change).
+DEMO_APPS = ["telemetry", "anomalies", "orbits", "jobs", "telescopes"]
+
+
+def demo_modules():
+    return [import_module(f"{app}.demo") for app in DEMO_APPS if find_spec(f"{app}.demo")]
+
+
 class DryRun(Exception):
     pass
 
@@ -33,12 +45,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+        for module in demo_modules():
+            if hasattr(module, "add_arguments"):
+                module.add_arguments(parser)
 
     def handle(self, *args, dry_run=False, **options):
         self.changes = []
         try:
             with transaction.atomic():
-                self.seed()
+                org, actor = self.seed()
+                for module in demo_modules():
+                    module.seed(
+                        organization=org, actor=actor, log=self.changes.append, options=options, stderr=self.stderr
+                    )
                 if dry_run:
                     raise DryRun
         except DryRun:
@@ -55,12 +74,12 @@ class Command(BaseCommand):
         if org is None:
             org = create_organization(name=DEMO_ORG[0], slug=DEMO_ORG[1])
             self.changes.append(f"create organization {org.slug}")
-        User = get_user_model()
+        user_model = get_user_model()
         admin_user = None
         for username, role, is_superuser in DEMO_USERS:
-            user = User.objects.filter(username=username).first()
+            user = user_model.objects.filter(username=username).first()
             if user is None:
-                user = User(username=username, is_staff=is_superuser, is_superuser=is_superuser)
+                user = user_model(username=username, is_staff=is_superuser, is_superuser=is_superuser)
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 self.changes.append(f"create user {username}")
@@ -72,22 +91,35 @@ class Command(BaseCommand):
         for designation, name, mission_type, norad_id, constellation_name, soc, memory in tqdm(
             DEMO_FLEET, desc="spacecraft", unit="sc", file=self.stderr, disable=None
         ):
-            self.seed_spacecraft(org, admin_user, designation, name, mission_type, norad_id, constellation_name, soc, memory)
+            self.seed_spacecraft(
+                org, admin_user, designation, name, mission_type, norad_id, constellation_name, soc, memory
+            )
+        return org, admin_user
 
     def seed_spacecraft(self, org, actor, designation, name, mission_type, norad_id, constellation_name, soc, memory):
         constellation = None
         if constellation_name:
             constellation = Constellation.objects.filter(organization=org, name=constellation_name).first()
             if constellation is None:
-                constellation = spacecraft_services.create_constellation(organization=org, name=constellation_name, actor=actor)
+                constellation = spacecraft_services.create_constellation(
+                    organization=org, name=constellation_name, actor=actor
+                )
                 self.changes.append(f"create constellation {constellation_name}")
         spacecraft = Spacecraft.objects.filter(organization=org, designation=designation).first()
         if spacecraft is None:
             spacecraft = spacecraft_services.create_spacecraft(
-                organization=org, actor=actor, designation=designation, name=name, mission_type=mission_type,
-                norad_id=norad_id, constellation=constellation, parameters=PROFILES[mission_type],
+                organization=org,
+                actor=actor,
+                designation=designation,
+                name=name,
+                mission_type=mission_type,
+                norad_id=norad_id,
+                constellation=constellation,
+                parameters=PROFILES[mission_type],
             )
-            spacecraft_services.update_state(spacecraft=spacecraft, actor=actor, battery_soc_pct=soc, memory_used_pct=memory)
+            spacecraft_services.update_state(
+                spacecraft=spacecraft, actor=actor, battery_soc_pct=soc, memory_used_pct=memory
+            )
             self.changes.append(f"create spacecraft {designation} ({mission_type})")
             return
         try:
