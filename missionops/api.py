@@ -48,10 +48,10 @@ def organization_for_create(user, organization: Organization | None, *, roles=(R
         candidates = [
             m.organization for m in Membership.objects.filter(user=user, role__in=roles).select_related("organization")
         ]
-        if len(candidates) != 1:
-            raise serializers.ValidationError(
-                {"organization": ["required: you may create in several or no organizations"]}
-            )
+        if not candidates:
+            raise PermissionDenied(f"you need the {' or '.join(roles)} role in an organization for this")
+        if len(candidates) > 1:
+            raise serializers.ValidationError({"organization": ["required: you may create in several organizations"]})
         return candidates[0]
     membership = membership_for(user, organization)
     if membership is None or membership.role not in roles:

@@ -106,7 +106,8 @@ def test_invalid_config_writes_nothing(sc):
     before = ConfigVersion.objects.count(), Event.objects.count()
     with pytest.raises(DomainError):
         services.change_config(
-            spacecraft=sc, parameters={"ok": {"subsystem": "power"}, "bad": {"subsystem": "power", "warn_low": 9, "warn_high": 1}}
+            spacecraft=sc,
+            parameters={"ok": {"subsystem": "power"}, "bad": {"subsystem": "power", "warn_low": 9, "warn_high": 1}},
         )
     assert (ConfigVersion.objects.count(), Event.objects.count()) == before
 
