@@ -194,3 +194,18 @@ def celery_worker_process(transactional_db):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_test_connections(django_db_setup, django_db_blocker):
+    """Socket tests leave connections open in channels' worker threads; close them so the
+    test database can be dropped at the end of the run."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

@@ -1,0 +1,109 @@
+"""The live socket over the real Redis channel layer (channels' communicator, no in-memory layer)."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from missionops.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def connect(user=None, token=None):
+    path = "/ws/live/"
+    if user is not None:
+        token = (await sync_to_async(Token.objects.get_or_create)(user=user))[0].key
+    if token:
+        path += f"?token={token}"
+    communicator = WebsocketCommunicator(application, path)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def subscribe(communicator, *topics):
+    await communicator.send_json_to({"action": "subscribe", "topics": list(topics)})
+    return [await communicator.receive_json_from(timeout=5) for _ in topics]
+
+
+async def next_message(communicator, topic):
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == "message" and message["topic"] == topic:
+            return message["data"]
+
+
+async def test_state_change_through_the_api_reaches_the_subscriber(api, operator, sc_a):
+    communicator, connected, _ = await connect(operator)
+    assert connected
+    assert (await communicator.receive_json_from())["type"] == "hello"
+    assert await subscribe(communicator, f"sc.{sc_a.pk}", "fleet") == [
+        {"type": "subscribed", "topic": f"sc.{sc_a.pk}"},
+        {"type": "subscribed", "topic": "fleet"},
+    ]
+    client = await sync_to_async(api)(operator)
+    response = await sync_to_async(client.post)(
+        f"/api/v1/spacecraft/{sc_a.pk}/state/", {"battery_soc_pct": 14.0}, format="json"
+    )
+    assert response.status_code == 200
+    data = await next_message(communicator, f"sc.{sc_a.pk}")
+    assert data["kind"] == "state" and data["mode"] == "safe" and data["battery_soc_pct"] == 14.0
+    fleet = await next_message(communicator, "fleet")
+    assert fleet["id"] == str(sc_a.pk) and fleet["mode"] == "safe"
+    await communicator.disconnect()
+
+
+async def test_another_organizations_spacecraft_is_refused(stranger, sc_a):
+    communicator, connected, _ = await connect(stranger)
+    assert connected
+    await communicator.receive_json_from()
+    [reply] = await subscribe(communicator, f"sc.{sc_a.pk}")
+    assert reply["type"] == "refused" and reply["topic"] == f"sc.{sc_a.pk}"
+    [reply] = await subscribe(communicator, "sc.not-a-uuid")
+    assert reply["type"] == "refused"
+    [reply] = await subscribe(communicator, "secrets")
+    assert reply == {"type": "refused", "topic": "secrets", "reason": "unknown topic 'secrets'"}
+    await communicator.disconnect()
+
+
+async def test_fleet_topic_never_carries_another_organizations_spacecraft(api, operator, stranger, sc_a):
+    theirs, _, _ = await connect(stranger)
+    await theirs.receive_json_from()
+    await subscribe(theirs, "fleet")
+    ours, _, _ = await connect(operator)
+    await ours.receive_json_from()
+    await subscribe(ours, "fleet")
+    client = await sync_to_async(api)(operator)
+    await sync_to_async(client.post)(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"memory_used_pct": 50}, format="json")
+    assert (await next_message(ours, "fleet"))["memory_used_pct"] == 50
+    assert await theirs.receive_nothing(timeout=1)
+    await ours.disconnect()
+    await theirs.disconnect()
+
+
+async def test_anonymous_and_bad_token_are_closed(db):
+    communicator, connected, code = await connect()
+    assert not connected and code == 4401
+    communicator, connected, code = await connect(token="not-a-real-token")
+    assert not connected and code == 4401
+
+
+async def test_malformed_messages_get_errors_not_disconnects(operator):
+    communicator, connected, _ = await connect(operator)
+    await communicator.receive_json_from()
+    await communicator.send_json_to({"action": "explode"})
+    assert (await communicator.receive_json_from())["type"] == "error"
+    await communicator.send_json_to(["not", "an", "object"])
+    assert (await communicator.receive_json_from())["type"] == "error"
+    await communicator.send_json_to({"action": "ping"})
+    assert await communicator.receive_json_from() == {"type": "pong"}
+    await communicator.disconnect()
+
+
+async def test_foreign_browser_origin_is_rejected(operator):
+    token = (await sync_to_async(Token.objects.get_or_create)(user=operator))[0].key
+    communicator = WebsocketCommunicator(
+        application, f"/ws/live/?token={token}", headers=[(b"origin", b"http://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected

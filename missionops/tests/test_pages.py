@@ -1,0 +1,59 @@
+import pytest
+
+from missionops.testing import PASSWORD
+
+
+@pytest.fixture
+def logged_in(client):
+    def login(user):
+        assert client.login(username=user.username, password=PASSWORD)
+        return client
+
+    return login
+
+
+def test_pages_need_login(client, db):
+    for path in ["/fleet/", "/events/", "/telemetry/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_login_page_and_logout(client, viewer):
+    assert client.get("/login/").status_code == 200
+    response = client.post("/login/", {"username": "viewer", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/fleet/"
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/fleet/").status_code == 302
+
+
+def test_fleet_page_groups_by_mode_and_shows_only_own_spacecraft(logged_in, viewer, sc_a, make_spacecraft, org_b):
+    make_spacecraft(org_b, "SC-999", name="Foreign")
+    page = logged_in(viewer).get("/fleet/").content.decode()
+    assert f'id="sc-{sc_a.pk}"' in page and 'data-mode="nominal"' in page
+    assert "SC-999" not in page and "Foreign" not in page
+    for area in ["Fleet", "Telemetry", "Alarms", "Orbits", "Jobs", "Telescopes", "Documents", "Events"]:
+        assert f">{area}</a>" in page
+
+
+def test_spacecraft_page_shows_state_config_history_and_events(logged_in, operator, sc_a):
+    page = logged_in(operator).get(f"/spacecraft/{sc_a.pk}/").content.decode()
+    assert "SC-001" in page and "bus_voltage" in page and "v1" in page and "spacecraft.created" in page
+
+
+def test_spacecraft_page_of_another_organization_is_404(logged_in, stranger, sc_a):
+    assert logged_in(stranger).get(f"/spacecraft/{sc_a.pk}/").status_code == 404
+
+
+def test_events_page_lists_own_events_only(logged_in, viewer, stranger, sc_a):
+    assert "spacecraft.created" in logged_in(viewer).get("/events/").content.decode()
+
+
+def test_admin_pages_render_for_every_model(admin_client, sc_a):
+    for path in [
+        "/admin/missionops/organization/", "/admin/missionops/membership/", "/admin/missionops/event/",
+        "/admin/spacecraft/spacecraft/", "/admin/spacecraft/configversion/", "/admin/spacecraft/constellation/",
+        f"/admin/spacecraft/spacecraft/{sc_a.pk}/change/", f"/admin/spacecraft/spacecraft/{sc_a.pk}/permissions/",
+        "/admin/spacecraft/spacecraft/?q=SC-001", "/admin/missionops/event/?kind=spacecraft.created",
+    ]:  # fmt: skip
+        assert admin_client.get(path).status_code == 200, path
+    assert admin_client.get("/admin/missionops/event/add/").status_code == 403
