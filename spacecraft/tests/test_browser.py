@@ -1,0 +1,77 @@
+"""Real headless Chromium (Debian's) against a real daphne: log in, see the fleet, watch a mode change
+made through the API arrive over the live socket without a reload."""
+
+import json
+import shutil
+import urllib.request
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from missionops.testing import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page()
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def api_post(base_url, path, token, body):
+    request = urllib.request.Request(
+        base_url + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+@pytest.fixture
+def operator_token(operator):
+    return Token.objects.create(user=operator).key
+
+
+# Database fixtures come before browser_page: Playwright's sync API runs an event loop, and
+# Django refuses synchronous ORM calls while one is running.
+def test_fleet_updates_live_after_an_api_mode_change(live_server_daphne, operator, operator_token, sc_a, browser_page):
+    page, base, token = browser_page, live_server_daphne, operator_token
+    page.goto(f"{base}/fleet/")
+    assert "/login/" in page.url
+    page.fill("input[name=username]", operator.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/fleet/")
+
+    card = page.locator(f"#sc-{sc_a.pk}")
+    assert card.locator(".designation").inner_text() == "SC-001"
+    assert card.get_attribute("data-mode") == "nominal"
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    page.evaluate("window.__noReload = true")  # survives only if the page is never reloaded
+
+    status, body = api_post(base, f"/api/v1/spacecraft/{sc_a.pk}/state/", token, {"mode": "safe", "reason": "test"})
+    assert status == 200 and body["mode"] == "safe"
+
+    page.wait_for_selector(f'.mode-column[data-mode="safe"] #sc-{sc_a.pk}', timeout=10_000)
+    assert card.locator('[data-field="mode"]').inner_text().lower() == "safe"
+    assert page.locator('.mode-column[data-mode="safe"] .count').inner_text() == "1"
+    assert page.evaluate("window.__noReload") is True
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "fleet.png"), full_page=True)
