@@ -1,0 +1,181 @@
+"""The partitioned archive at the SQL level: day partitions, binary COPY buffers, roll-ups, retention.
+
+Everything here writes through raw SQL because the archive is Postgres-specific by design
+(partitions, COPY, date_bin); `telemetry.services` is the only caller that writes samples.
+"""
+
+import datetime as dt
+import logging
+import struct
+
+import numpy as np
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+US_PER_DAY = 86_400_000_000
+US_PER_MINUTE = 60_000_000
+TABLE = "telemetry_sample"
+PARTITION_PREFIX = "telemetry_sample_p"
+
+# Binary COPY: one row = int16 field count, then (int32 length, value) per field, big-endian.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+COPY_TRAILER = struct.pack("!h", -1)
+ROW_DTYPE = np.dtype(
+    [
+        ("nfields", ">i2"),
+        ("len_parameter", ">i4"),
+        ("parameter_id", ">i4"),
+        ("len_time", ">i4"),
+        ("time", ">i8"),
+        ("len_value", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+
+
+def to_us(moment: dt.datetime) -> int:
+    """Microseconds since the PostgreSQL epoch (2000-01-01 UTC), the binary timestamptz."""
+    return (moment - PG_EPOCH) // dt.timedelta(microseconds=1)
+
+
+def from_us(us: int) -> dt.datetime:
+    return PG_EPOCH + dt.timedelta(microseconds=int(us))
+
+
+def copy_buffer(parameter_ids: np.ndarray, times_us: np.ndarray, values: np.ndarray) -> bytes:
+    """The whole binary COPY stream for these rows, built in one vectorised pass."""
+    rows = np.empty(len(parameter_ids), dtype=ROW_DTYPE)
+    rows["nfields"], rows["len_parameter"], rows["len_time"], rows["len_value"] = 3, 4, 8, 8
+    rows["parameter_id"], rows["time"], rows["value"] = parameter_ids, times_us, values
+    return COPY_HEADER + rows.tobytes() + COPY_TRAILER
+
+
+def copy_rows(cursor, table: str, parameter_ids, times_us, values) -> None:
+    with cursor.copy(f"COPY {table} (parameter_id, time, value) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(copy_buffer(parameter_ids, times_us, values))
+
+
+# --- partitions -------------------------------------------------------------------------------
+
+
+def partition_name(day: dt.date) -> str:
+    return f"{PARTITION_PREFIX}{day:%Y%m%d}"
+
+
+def existing_partitions() -> dict[str, dt.date]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [TABLE],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    return {name: dt.datetime.strptime(name.removeprefix(PARTITION_PREFIX), "%Y%m%d").date() for name in names}
+
+
+def ensure_partitions(days) -> list[str]:
+    """Create the day partitions that do not exist yet; returns the names created. Safe to run
+    concurrently: creation is serialised by an advisory lock and re-checked under it."""
+    wanted = {partition_name(day): day for day in days}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(wanted)])
+        missing = sorted(set(wanted) - {row[0] for row in cursor.fetchall()})
+        if not missing:
+            return []
+        created = []
+        with transaction.atomic():
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('telemetry.partitions'))")
+            cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", [missing])
+            already = {row[0] for row in cursor.fetchall()}
+            for name in missing:
+                if name in already:
+                    continue
+                day = wanted[name]
+                cursor.execute(
+                    f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)",
+                    [f"{day.isoformat()} 00:00:00+00", f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"],
+                )
+                created.append(name)
+    if created:
+        logger.info("created telemetry partitions %s", ", ".join(created))
+    return created
+
+
+def ensure_partitions_for_us(times_us: np.ndarray) -> list[str]:
+    days = np.unique(times_us // US_PER_DAY)
+    return ensure_partitions([(PG_EPOCH + dt.timedelta(days=int(d))).date() for d in days])
+
+
+def drop_partitions_before(day: dt.date) -> list[str]:
+    """Drop whole day partitions that end on or before `day` (raw samples only; roll-ups stay)."""
+    dropped = []
+    with connection.cursor() as cursor, transaction.atomic():
+        for name, partition_day in sorted(existing_partitions().items()):
+            if partition_day + dt.timedelta(days=1) <= day:
+                cursor.execute(f"DROP TABLE {name}")
+                dropped.append(name)
+    return dropped
+
+
+# --- roll-ups ---------------------------------------------------------------------------------
+
+ROLL_UP_SQL = """
+INSERT INTO telemetry_minute_rollup (parameter_id, bucket, min, max, avg, count, last)
+SELECT parameter_id, date_bin('1 minute', time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+       min(value), max(value), avg(value), count(*), (array_agg(value ORDER BY time DESC))[1]
+FROM telemetry_sample
+WHERE time >= %s AND time < %s
+GROUP BY 1, 2
+ON CONFLICT (parameter_id, bucket) DO UPDATE
+SET min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, count = EXCLUDED.count, last = EXCLUDED.last
+"""
+
+# Delete only marks nobody touched meanwhile (same version) and skip rows an ingest holds locked:
+# those stay pending and are rolled up next time, and this never waits, so it cannot deadlock.
+CLEAR_PENDING_SQL = """
+DELETE FROM telemetry_pending_rollup WHERE ctid IN (
+    SELECT p.ctid FROM telemetry_pending_rollup p
+    JOIN unnest(%s::timestamptz[], %s::bigint[]) AS c(bucket, version)
+      ON p.bucket = c.bucket AND p.version = c.version
+    FOR UPDATE OF p SKIP LOCKED)
+"""
+
+
+def mark_pending_minutes(cursor, times_us: np.ndarray) -> None:
+    minutes = np.unique(times_us // US_PER_MINUTE)
+    buckets = [from_us(m * US_PER_MINUTE) for m in minutes.tolist()]
+    cursor.execute(
+        "INSERT INTO telemetry_pending_rollup (bucket, version) SELECT b, 1 FROM unnest(%s::timestamptz[]) AS b "
+        "ORDER BY b ON CONFLICT (bucket) DO UPDATE SET version = telemetry_pending_rollup.version + 1",
+        [buckets],
+    )
+
+
+def roll_up_pending(*, limit: int = 10_000) -> int:
+    """Recompute the minute roll-ups of up to `limit` pending minutes from the raw rows; returns
+    how many minutes were rolled up. Contiguous minutes are aggregated in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bucket, version FROM telemetry_pending_rollup ORDER BY bucket LIMIT %s",
+            [limit],
+        )
+        pending = cursor.fetchall()
+        if not pending:
+            return 0
+        for start, end in _runs([bucket for bucket, _ in pending]):
+            cursor.execute(ROLL_UP_SQL, [start, end])
+        cursor.execute(CLEAR_PENDING_SQL, [[b for b, _ in pending], [v for _, v in pending]])
+    return len(pending)
+
+
+def _runs(buckets: list[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
+    minute = dt.timedelta(minutes=1)
+    runs = []
+    for bucket in buckets:
+        if runs and runs[-1][1] == bucket:
+            runs[-1][1] = bucket + minute
+        else:
+            runs.append([bucket, bucket + minute])
+    return [(s, e) for s, e in runs]

@@ -1,0 +1,387 @@
+"""Telemetry operations: ingest (the one path every interface uses), roll-ups, retention."""
+
+import contextlib
+import datetime as dt
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from missionops.models import Organization
+from spacecraft.models import ParameterType, Spacecraft
+
+from . import archive, live
+from .definitions import definitions_for, infer_type, valid_parameter_name
+from .exceptions import IngestForbidden, TelemetryInputError
+from .models import Interface, ParameterDefinition, RetentionPolicy
+
+logger = logging.getLogger(__name__)
+
+STAGING = "telemetry_staging"
+FLOAT, INT, BOOL, ENUM = ParameterType.FLOAT, ParameterType.INT, ParameterType.BOOL, ParameterType.ENUM
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def max_future_s() -> float:
+    return getattr(settings, "TELEMETRY_MAX_FUTURE_S", 3600.0)
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    registered: list[str] = field(default_factory=list)  # undeclared parameters seen for the first time
+    spacecraft: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "registered": self.registered,
+            "spacecraft": self.spacecraft,
+        }
+
+
+class _Parameter:
+    """The hot-loop view of a definition: its id, type and enum index."""
+
+    __slots__ = ("definition", "id", "type", "enum_index", "changed")
+
+    def __init__(self, definition: ParameterDefinition):
+        self.definition = definition
+        self.id = definition.pk
+        self.type = definition.type
+        self.enum_index = {v: i for i, v in enumerate(definition.enum_values or [])}
+        self.changed = False
+
+
+def ingest(
+    *,
+    snapshots: list,
+    scope: QuerySet[Spacecraft],
+    may_write: Callable[[Spacecraft], bool] | None = None,
+    interface: Interface | str = Interface.SERVICE,
+) -> IngestResult:
+    """Validate a batch of snapshots and store it, all or nothing.
+
+    A snapshot is `{"spacecraft": <uuid or designation>, "timestamp": <ISO 8601 with offset>,
+    "parameters": {name: value}}`. Spacecraft are resolved in `scope` (anything outside it is
+    unknown); `may_write(sc)` False refuses the batch (IngestForbidden). Any invalid item raises
+    TelemetryInputError naming its index and field, and nothing is written.
+
+    Guarantees: samples go through a binary COPY into a staging table and then into the archive
+    with INSERT ... ON CONFLICT DO NOTHING on (parameter, time), so a re-sent batch stores
+    nothing twice; latest values, new undeclared definitions and roll-up marks are written in the
+    same transaction; changed latest values are published live (coalesced) after commit.
+    """
+    if not isinstance(snapshots, list):
+        raise TelemetryInputError("a batch is a list of snapshots")
+    result = IngestResult(received=0)
+    if not snapshots:
+        return result
+    with transaction.atomic():
+        by_ref = _resolve_spacecraft(snapshots, scope, may_write)
+        definitions = definitions_for(list({sc.pk: sc for sc in by_ref.values()}.values()))
+        params = {pk: {name: _Parameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
+        pids, times, values = _validate(snapshots, by_ref, params, result)
+        result.received = len(pids)
+        if not len(pids):
+            return result
+        _save_changed_definitions(params)
+        order = np.lexsort((times, pids))  # the index key order: nearly doubles COPY speed
+        pids, times, values = pids[order], times[order], values[order]
+        archive.ensure_partitions_for_us(times)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} "
+                "(parameter_id integer, time timestamptz, value double precision) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(f"TRUNCATE {STAGING}")
+            archive.copy_rows(cursor, STAGING, pids, times, values)
+            cursor.execute(
+                f"INSERT INTO {archive.TABLE} (parameter_id, time, value) "
+                f"SELECT parameter_id, time, value FROM {STAGING} ON CONFLICT DO NOTHING"
+            )
+            result.stored = cursor.rowcount
+            changed = _update_latest(cursor, pids, times, values)
+            archive.mark_pending_minutes(cursor, times)
+        result.duplicates = result.received - result.stored
+        spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
+        result.spacecraft = sorted(sc.designation for sc in spacecraft_by_pk.values())
+        counts = _count_per_spacecraft(pids, params)
+        transaction.on_commit(
+            lambda: live.after_ingest(
+                spacecraft=spacecraft_by_pk, params=params, changed=changed, counts=counts, interface=interface
+            )
+        )
+    return result
+
+
+def _resolve_spacecraft(snapshots, scope, may_write) -> dict:
+    refs = set()
+    for index, snapshot in enumerate(snapshots):
+        if not isinstance(snapshot, dict):
+            raise TelemetryInputError("each item must be an object", index=index)
+        ref = snapshot.get("spacecraft")
+        if not isinstance(ref, str) or not ref:
+            raise TelemetryInputError("required: the spacecraft's id or designation", index=index, field="spacecraft")
+        refs.add(ref)
+    ids = {}
+    for ref in refs:
+        with contextlib.suppress(ValueError):
+            ids[ref] = uuid.UUID(ref)
+    found = list(scope.filter(Q(pk__in=ids.values()) | Q(designation__in=refs)).select_related("organization"))
+    by_ref, ambiguous = {}, set()
+    for ref in refs:
+        if ref in ids:
+            matches = [sc for sc in found if sc.pk == ids[ref]]
+        else:
+            matches = [sc for sc in found if sc.designation == ref]
+        if len(matches) > 1:
+            ambiguous.add(ref)
+        if matches:
+            by_ref[ref] = matches[0]
+    for index, snapshot in enumerate(snapshots):
+        ref = snapshot["spacecraft"]
+        if ref in ambiguous:
+            raise TelemetryInputError(
+                f"designation {ref!r} names several of your spacecraft; use its id", index=index, field="spacecraft"
+            )
+        sc = by_ref.get(ref)
+        if sc is None:
+            raise TelemetryInputError(f"unknown spacecraft {ref!r}", index=index, field="spacecraft")
+    if may_write is not None:
+        for sc in {sc.pk: sc for sc in by_ref.values()}.values():
+            if not may_write(sc):
+                raise IngestForbidden(f"you may not write telemetry of {sc.designation}", field="spacecraft")
+    return by_ref
+
+
+def _parse_timestamp(value, index: int, now: dt.datetime) -> int:
+    if not isinstance(value, str):
+        raise TelemetryInputError("required: an ISO 8601 time with offset", index=index, field="timestamp")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise TelemetryInputError(f"not an ISO 8601 time: {value!r}", index=index, field="timestamp") from None
+    if moment.tzinfo is None:
+        raise TelemetryInputError(
+            f"{value!r} has no UTC offset; add Z or +00:00", index=index, field="timestamp"
+        ) from None
+    if moment < EARLIEST or (moment - now).total_seconds() > max_future_s():
+        raise TelemetryInputError(
+            f"{value!r} lies outside 2000-01-01 .. now + {max_future_s():.0f} s", index=index, field="timestamp"
+        )
+    return archive.to_us(moment)
+
+
+def _validate(snapshots, by_ref, params, result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hot loop: one pass, type checks inline, times once per snapshot (repeated afterwards)."""
+    now = timezone.now()
+    time_cache: dict = {}
+    snapshot_times, snapshot_counts, pids, values = [], [], [], []
+    add_pid, add_value = pids.append, values.append
+    for index, snapshot in enumerate(snapshots):
+        sc = by_ref[snapshot["spacecraft"]]
+        stamp = snapshot.get("timestamp")
+        us = time_cache.get(stamp) if isinstance(stamp, str) else None
+        if us is None:
+            us = time_cache[stamp] = _parse_timestamp(stamp, index, now)
+        parameters = snapshot.get("parameters")
+        if not isinstance(parameters, dict) or not parameters:
+            raise TelemetryInputError("required: an object of parameter -> value", index=index, field="parameters")
+        known = params[sc.pk]
+        for name, value in parameters.items():
+            p = known.get(name)
+            if p is None:
+                p = known[name] = _register_undeclared(sc, name, value, index, result)
+            ptype, vtype = p.type, type(value)
+            if ptype == FLOAT:
+                if vtype is float or vtype is int:
+                    add_value(value)
+                else:
+                    raise _type_error(index, name, "a number", value)
+            elif ptype == INT:
+                if vtype is int or vtype is float and value.is_integer():
+                    add_value(value)
+                elif vtype is float and not p.definition.declared:
+                    p.type = FLOAT  # an undeclared parameter widens from int to float
+                    p.changed = True
+                    add_value(value)
+                else:
+                    raise _type_error(index, name, "an integer", value)
+            elif ptype == BOOL:
+                if vtype is bool:
+                    add_value(1.0 if value else 0.0)
+                else:
+                    raise _type_error(index, name, "true or false", value)
+            else:
+                position = p.enum_index.get(value) if vtype is str else None
+                if position is None:
+                    if vtype is str and not p.definition.declared and len(value) <= 64:
+                        position = p.enum_index[value] = len(p.enum_index)
+                        p.changed = True
+                    elif vtype is str:
+                        raise TelemetryInputError(
+                            f"{value!r} is not one of {', '.join(p.enum_index)}",
+                            index=index,
+                            field=f"parameters.{name}",
+                        )
+                    else:
+                        raise _type_error(index, name, "one of the enum's strings", value)
+                add_value(float(position))
+            add_pid(p.id)
+        snapshot_times.append(us)
+        snapshot_counts.append(len(parameters))
+    value_array = np.array(values, dtype=np.float64)
+    if not np.isfinite(value_array).all():
+        _raise_non_finite(snapshots)
+    times = np.repeat(np.array(snapshot_times, dtype=np.int64), snapshot_counts)
+    return np.array(pids, dtype=np.int32), times, value_array
+
+
+def _type_error(index, name, expected, value) -> TelemetryInputError:
+    return TelemetryInputError(
+        f"expected {expected}, got {type(value).__name__} {value!r}"[:200], index=index, field=f"parameters.{name}"
+    )
+
+
+def _raise_non_finite(snapshots):
+    for index, snapshot in enumerate(snapshots):
+        for name, value in snapshot["parameters"].items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise TelemetryInputError(f"{value} is not a finite number", index=index, field=f"parameters.{name}")
+    raise TelemetryInputError("a value is not a finite number")
+
+
+def _register_undeclared(sc, name, value, index, result) -> _Parameter:
+    if not valid_parameter_name(name):
+        raise TelemetryInputError(
+            "parameter names are lowercase letters, digits and underscores, starting with a letter (at most 64)",
+            index=index,
+            field=f"parameters.{name}"[:120],
+        )
+    ptype = infer_type(value)
+    if ptype is None:
+        raise _type_error(index, name, "a number, true/false or a string", value)
+    definition, created = ParameterDefinition.objects.get_or_create(
+        spacecraft=sc, name=name, defaults={"declared": False, "type": ptype}
+    )
+    if created:
+        result.registered.append(f"{sc.designation}/{name}")
+    return _Parameter(definition)
+
+
+def _save_changed_definitions(params) -> None:
+    for known in params.values():
+        for p in known.values():
+            if p.changed:
+                p.definition.type = p.type
+                p.definition.enum_values = list(p.enum_index)
+                p.definition.save(update_fields=["type", "enum_values"])
+
+
+def _update_latest(cursor, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
+    """Upsert the newest sample per parameter of this batch; returns the rows that changed."""
+    last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
+    cursor.execute(
+        "INSERT INTO telemetry_latestvalue (parameter_id, time, value) "
+        "SELECT * FROM unnest(%s::integer[], %s::timestamptz[], %s::double precision[]) "
+        "ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value "
+        "WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value",
+        [pids[last].tolist(), [archive.from_us(t) for t in times[last].tolist()], values[last].tolist()],
+    )
+    return cursor.fetchall()
+
+
+def _count_per_spacecraft(pids, params) -> dict:
+    sc_of = {p.id: sc_pk for sc_pk, known in params.items() for p in known.values()}
+    unique, counts = np.unique(pids, return_counts=True)
+    per_sc: dict = {}
+    for pid, count in zip(unique.tolist(), counts.tolist(), strict=True):
+        per_sc[sc_of[pid]] = per_sc.get(sc_of[pid], 0) + count
+    return per_sc
+
+
+# --- scopes -----------------------------------------------------------------------------------
+
+
+def writable_scope_for(user) -> tuple[QuerySet[Spacecraft], Callable[[Spacecraft], bool]]:
+    """What a user's batch may name (their visible spacecraft) and who may write (operators)."""
+    from spacecraft.selectors import can_operate, spacecraft_visible_to
+
+    return spacecraft_visible_to(user), lambda sc: can_operate(user, sc)
+
+
+def organization_scope(organization: Organization) -> QuerySet[Spacecraft]:
+    return Spacecraft.objects.filter(organization=organization)
+
+
+# --- archive maintenance ----------------------------------------------------------------------
+
+
+def create_partitions_ahead(*, days_ahead: int | None = None, today: dt.date | None = None) -> list[str]:
+    """Make sure the partitions from yesterday to `days_ahead` days ahead exist. Idempotent."""
+    days_ahead = days_ahead if days_ahead is not None else getattr(settings, "TELEMETRY_PARTITIONS_AHEAD_DAYS", 7)
+    today = today or timezone.now().date()
+    return archive.ensure_partitions([today + dt.timedelta(days=n) for n in range(-1, days_ahead + 1)])
+
+
+def roll_up(*, limit: int = 10_000) -> int:
+    """Roll up pending minutes; returns how many. Safe to run concurrently with ingest and itself."""
+    return archive.roll_up_pending(limit=limit)
+
+
+def default_raw_days() -> int:
+    return getattr(settings, "TELEMETRY_RAW_RETENTION_DAYS", 30)
+
+
+def set_retention(*, organization: Organization, raw_days: int) -> RetentionPolicy:
+    from missionops.exceptions import DomainError
+
+    if not isinstance(raw_days, int) or raw_days < 1:
+        raise DomainError("raw_days must be a whole number of days, at least 1", field="raw_days")
+    policy, _ = RetentionPolicy.objects.update_or_create(organization=organization, defaults={"raw_days": raw_days})
+    return policy
+
+
+def apply_retention(*, now: dt.datetime | None = None) -> dict:
+    """Drop raw day partitions older than every organization's retention, and delete the older raw
+    rows of organizations that keep less. Minute roll-ups are kept (pending ones are rolled up
+    first, so nothing unrolled is lost). Idempotent."""
+    now = now or timezone.now()
+    roll_up(limit=1_000_000)
+    default_days = default_raw_days()
+    policies = dict(RetentionPolicy.objects.values_list("organization_id", "raw_days"))
+    org_days = {
+        org_id: policies.get(org_id, default_days) for org_id in Organization.objects.values_list("pk", flat=True)
+    }
+    longest = max(org_days.values(), default=default_days)
+    cutoff_day = (now - dt.timedelta(days=longest)).date()
+    dropped = archive.drop_partitions_before(cutoff_day)
+    deleted = 0
+    with connection.cursor() as cursor:
+        for org_id, days in org_days.items():
+            if days >= longest:
+                continue
+            cursor.execute(
+                "DELETE FROM telemetry_sample WHERE time < %s AND parameter_id IN ("
+                " SELECT d.id FROM telemetry_parameterdefinition d JOIN spacecraft_spacecraft s"
+                " ON s.id = d.spacecraft_id WHERE s.organization_id = %s)",
+                [now - dt.timedelta(days=days), org_id],
+            )
+            deleted += cursor.rowcount
+        cursor.execute(
+            "DELETE FROM telemetry_minute_rollup r WHERE NOT EXISTS ("
+            " SELECT 1 FROM telemetry_parameterdefinition d WHERE d.id = r.parameter_id)"
+        )
+    return {"dropped_partitions": dropped, "deleted_rows": deleted}
