@@ -22,7 +22,9 @@ START_REDIS = (
 
 
 def main() -> int:
-    environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env")
+    env_file = Path(__file__).resolve().parent.parent / ".env"
+    if env_file.exists():
+        environ.Env.read_env(env_file)
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/missionops")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     db = urlparse(database_url)

@@ -16,7 +16,8 @@ env = environ.Env(
     SURVIVAL_MODE_SOC_PCT=(float, 10.0),
     CELERY_TASK_ALWAYS_EAGER=(bool, False),
 )
-environ.Env.read_env(BASE_DIR / ".env")
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdef")
 DEBUG = env("DEBUG")
@@ -160,7 +161,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SAFE_MODE_SOC_PCT = env("SAFE_MODE_SOC_PCT")
 SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
-HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=2.0)
+HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 
 LOGGING = {
     "version": 1,
