@@ -1,0 +1,176 @@
+"""Reads of the archive, always on behalf of a user: series with downsampling, latest values, export."""
+
+import datetime as dt
+import math
+import uuid
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404
+from django.utils import timezone
+
+from spacecraft.models import Spacecraft
+from spacecraft.selectors import spacecraft_visible_to
+
+from .definitions import definitions_for
+from .exceptions import SeriesQueryError
+from .models import LatestValue, ParameterDefinition
+
+ORIGIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+MINUTE = dt.timedelta(minutes=1)
+MAX_POINTS_LIMIT = 10_000
+
+
+def spacecraft_for(user, ref: str) -> Spacecraft:
+    """A spacecraft the user may view, by id or designation; 404 for anything else."""
+    scope = spacecraft_visible_to(user)
+    try:
+        matches = list(scope.filter(pk=uuid.UUID(str(ref))))
+    except ValueError:
+        matches = list(scope.filter(designation=ref))
+    if len(matches) != 1:
+        raise Http404("no such spacecraft")
+    return matches[0]
+
+
+def parameters_of(spacecraft: Spacecraft) -> list[ParameterDefinition]:
+    """Definitions of a spacecraft (synced with its configuration first), by subsystem then name."""
+    definitions_for([spacecraft])
+    return list(
+        ParameterDefinition.objects.filter(spacecraft=spacecraft).select_related("latest").order_by("subsystem", "name")
+    )
+
+
+def parameter_of(spacecraft: Spacecraft, name: str) -> ParameterDefinition:
+    definitions = definitions_for([spacecraft])[spacecraft.pk]
+    if name not in definitions:
+        raise Http404(f"{spacecraft.designation} has no parameter {name!r}")
+    return definitions[name]
+
+
+def stale_after_s(definition: ParameterDefinition) -> float:
+    default = getattr(settings, "TELEMETRY_STALE_AFTER_S", 30.0)
+    return 3 * definition.expected_interval_s if definition.expected_interval_s else default
+
+
+def latest_values(*, spacecraft: Spacecraft, now: dt.datetime | None = None) -> list[dict]:
+    """Every parameter with its newest value, status against the tolerances, age and staleness."""
+    now = now or timezone.now()
+    rows = []
+    for definition in parameters_of(spacecraft):
+        try:
+            latest = definition.latest
+        except LatestValue.DoesNotExist:
+            latest = None
+        age_s = (now - latest.time).total_seconds() if latest else None
+        rows.append(
+            {
+                "parameter": definition.name,
+                "subsystem": definition.subsystem,
+                "units": definition.units,
+                "type": definition.type,
+                "declared": definition.declared,
+                "enum_values": definition.enum_values,
+                "limits": {k: getattr(definition, k) for k in ("warn_low", "warn_high", "crit_low", "crit_high")},
+                "value": definition.display_value(latest.value) if latest else None,
+                "time": latest.time if latest else None,
+                "age_s": round(age_s, 3) if age_s is not None else None,
+                "stale_after_s": stale_after_s(definition),
+                "stale": age_s is None or age_s > stale_after_s(definition),
+                "status": definition.status_of(latest.value if latest else None),
+            }
+        )
+    return rows
+
+
+def rollup_threshold_s() -> int:
+    return getattr(settings, "TELEMETRY_ROLLUP_MIN_BUCKET_S", 60)
+
+
+def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datetime, max_points: int) -> dict:
+    """At most `max_points` buckets of min / max / avg / count over [start, end).
+
+    Buckets are `date_bin` bins aligned to 2000-01-01. When a bucket spans a minute or more, whole
+    minutes come from the minute roll-ups (a year reads ~525k roll-up rows per parameter instead of
+    31M samples); minutes not rolled up yet are read raw, so the answer is always complete.
+    """
+    if end <= start:
+        raise SeriesQueryError("end must be after start", field="end")
+    if not 2 <= max_points <= MAX_POINTS_LIMIT:
+        raise SeriesQueryError(f"max_points must be between 2 and {MAX_POINTS_LIMIT}", field="max_points")
+    span_s = (end - start).total_seconds()
+    bucket_s = max(1, math.ceil(span_s / (max_points - 1)))
+    use_rollups = bucket_s >= rollup_threshold_s()
+    if use_rollups:
+        bucket_s = math.ceil(bucket_s / 60) * 60  # whole minutes: a roll-up never straddles two bins
+    width = dt.timedelta(seconds=bucket_s)
+    params = {"p": definition.pk, "w": width, "origin": ORIGIN, "start": start, "end": end}
+    with connection.cursor() as cursor:
+        if use_rollups:
+            cursor.execute("SELECT min(bucket) FROM telemetry_pending_rollup")
+            pending = cursor.fetchone()[0]
+            params["split"] = max(min(pending or end, end), start)
+            params["start_minute"] = start.replace(second=0, microsecond=0)
+            cursor.execute(
+                """
+                WITH parts AS (
+                    SELECT date_bin(%(w)s, bucket, %(origin)s) AS b, min, max, avg * count AS total, count
+                    FROM telemetry_minute_rollup
+                    WHERE parameter_id = %(p)s AND bucket >= %(start_minute)s AND bucket < %(split)s
+                    UNION ALL
+                    SELECT date_bin(%(w)s, time, %(origin)s), value, value, value, 1
+                    FROM telemetry_sample
+                    WHERE parameter_id = %(p)s AND time >= %(split)s AND time < %(end)s
+                )
+                SELECT b, min(min), max(max), sum(total) / sum(count), sum(count)::bigint
+                FROM parts GROUP BY b ORDER BY b
+                """,
+                params,
+            )
+        else:
+            cursor.execute(
+                """
+                SELECT date_bin(%(w)s, time, %(origin)s) AS b, min(value), max(value), avg(value), count(*)
+                FROM telemetry_sample
+                WHERE parameter_id = %(p)s AND time >= %(start)s AND time < %(end)s
+                GROUP BY b ORDER BY b
+                """,
+                params,
+            )
+        rows = cursor.fetchall()
+    return {
+        "spacecraft": str(definition.spacecraft_id),
+        "parameter": definition.name,
+        "units": definition.units,
+        "type": definition.type,
+        "start": start,
+        "end": end,
+        "bucket_s": bucket_s,
+        "source": "rollup" if use_rollups else "raw",
+        "t": [r[0] for r in rows],
+        "min": [r[1] for r in rows],
+        "max": [r[2] for r in rows],
+        "avg": [r[3] for r in rows],
+        "count": [r[4] for r in rows],
+    }
+
+
+def export_chunks(*, definitions: list[ParameterDefinition], start, end, chunk_rows: int = 20_000):
+    """Raw samples of `definitions` in [start, end), parameter by parameter, time ascending, as lists
+    of (time, definition, value); keyset pagination on the primary key, so memory stays flat."""
+    for definition in definitions:
+        after = None
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT time, value FROM telemetry_sample WHERE parameter_id = %s AND time >= %s AND time < %s "
+                    "AND (%s::timestamptz IS NULL OR time > %s) ORDER BY time LIMIT %s",
+                    [definition.pk, start, end, after, after, chunk_rows],
+                )
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            yield [(t, definition, v) for t, v in rows]
+            after = rows[-1][0]
+            if len(rows) < chunk_rows:
+                break
