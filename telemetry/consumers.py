@@ -1,0 +1,57 @@
+"""WebSocket ingest at /ws/ingest/ (token or session auth): every text frame is one batch, in the
+same payloads as the REST endpoint (a JSON list, one snapshot, or NDJSON lines), or an envelope
+`{"id": <anything>, "snapshots": [...]}`; the reply is an ack with the counts, or an error naming
+the item index and field. Frames are handled in order, one at a time."""
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from missionops.exceptions import DomainError
+
+from . import payloads, services
+from .models import Interface
+
+
+class IngestConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.user = self.scope.get("user")
+        if not self.user or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.batches = 0
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        body = text_data if text_data is not None else bytes_data
+        self.batches += 1
+        batch_id = self.batches
+        try:
+            snapshots, batch_id = self._decode(body, batch_id)
+            result = await self._ingest(snapshots)
+        except DomainError as error:
+            reply = {"type": "error", "id": batch_id, "status": error.status_code, "detail": error.message}
+            if error.field:
+                reply["field"] = error.field
+            await self.send(json.dumps(reply))
+            return
+        await self.send(json.dumps({"type": "ack", "id": batch_id, **result.as_dict()}))
+
+    def _decode(self, body, batch_id):
+        stripped = body.lstrip()[:1] if body else ""
+        if stripped in ("{", b"{") and ("\n" not in (body.strip() if isinstance(body, str) else body.strip().decode())):
+            envelope = payloads.decode(body)[0]
+            if "snapshots" in envelope:
+                batch_id = envelope.get("id", batch_id)
+                snapshots = envelope["snapshots"]
+                return (snapshots if isinstance(snapshots, list) else [snapshots]), batch_id
+            return [envelope], batch_id
+        if stripped in ("[", b"["):
+            return payloads.decode(body), batch_id
+        return payloads.decode(body, ndjson=True), batch_id
+
+    @database_sync_to_async
+    def _ingest(self, snapshots):
+        scope, may_write = services.writable_scope_for(self.user)
+        return services.ingest(snapshots=snapshots, scope=scope, may_write=may_write, interface=Interface.WEBSOCKET)

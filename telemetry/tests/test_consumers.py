@@ -1,0 +1,84 @@
+import datetime as dt
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from missionops.asgi import application
+
+from .conftest import iso
+from .test_ingest import batch, count_samples
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def connect(token=None):
+    path = "/ws/ingest/" + (f"?token={token}" if token else "")
+    communicator = WebsocketCommunicator(application, path)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+@pytest.fixture
+def token(operator):
+    return Token.objects.create(user=operator).key
+
+
+async def test_ack_per_batch_with_counts_and_idempotency(token, sc_a, now_minute):
+    from asgiref.sync import sync_to_async
+
+    communicator, connected, _ = await connect(token)
+    assert connected
+    await communicator.send_to(text_data=json.dumps({"id": "b1", "snapshots": batch(sc_a, now_minute)}))
+    ack = json.loads(await communicator.receive_from(timeout=10))
+    assert ack == {
+        "type": "ack",
+        "id": "b1",
+        "received": 9,
+        "stored": 9,
+        "duplicates": 0,
+        "registered": [],
+        "spacecraft": ["SC-001"],
+    }
+    ndjson = "\n".join(json.dumps(s) for s in batch(sc_a, now_minute))
+    await communicator.send_to(text_data=ndjson)
+    again = json.loads(await communicator.receive_from(timeout=10))
+    assert (again["type"], again["id"], again["stored"], again["duplicates"]) == ("ack", 2, 0, 9)
+    assert await sync_to_async(count_samples)(sc_a) == 9
+    await communicator.disconnect()
+
+
+async def test_bad_batch_gets_error_naming_item(token, sc_a, now_minute):
+    communicator, connected, _ = await connect(token)
+    items = batch(sc_a, now_minute)
+    items[2]["timestamp"] = iso(now_minute).replace("Z", "")
+    await communicator.send_to(text_data=json.dumps(items))
+    error = json.loads(await communicator.receive_from(timeout=10))
+    assert error["type"] == "error" and error["status"] == 400
+    assert error["field"] == "items[2].timestamp"
+    await communicator.send_to(text_data="[1, 2")
+    assert json.loads(await communicator.receive_from(timeout=10))["type"] == "error"
+    await communicator.disconnect()
+
+
+async def test_anonymous_socket_is_refused(db):
+    communicator, connected, code = await connect()
+    assert not connected
+    assert code == 4401
+
+
+async def test_foreign_spacecraft_refused_over_socket(sc_a, stranger, now_minute):
+    key = (await Token.objects.acreate(user=stranger)).key
+    communicator, connected, _ = await connect(key)
+    items = [
+        {
+            "spacecraft": str(sc_a.pk),
+            "timestamp": iso(now_minute + dt.timedelta(seconds=1)),
+            "parameters": {"battery_soc": 1.0},
+        }
+    ]
+    await communicator.send_to(text_data=json.dumps(items))
+    error = json.loads(await communicator.receive_from(timeout=10))
+    assert error["field"] == "items[0].spacecraft"
+    await communicator.disconnect()
