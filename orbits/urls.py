@@ -1,8 +1,9 @@
 from django.urls import path
 
-from missionops.views import area_not_built
+from . import views
 
-# Dashboard pages of this app; the capability has not landed yet.
+# Dashboard pages of this app.
 urlpatterns = [
-    path("orbits/", area_not_built, {"area": "orbits"}, name="orbits"),
+    path("orbits/", views.orbit_map, name="orbits"),
+    path("orbits/passes/", views.pass_timeline, name="orbits-passes"),
 ]

@@ -1,0 +1,469 @@
+"""REST API of the orbits app: TLEs, ground stations, passes, positions, ground tracks, plans."""
+
+from datetime import timedelta
+
+import django_filters
+import numpy as np
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from missionops.api import UserOrganizationField, organization_for_create
+from missionops.exceptions import DomainError
+from missionops.models import Role
+from missionops.tenancy import has_role
+from spacecraft.selectors import spacecraft_visible_to
+
+from . import geojson, propagation, selectors, services
+from .models import TLE, Contact, ContactPlan, GroundStation, Pass
+
+MAX_UPLOAD_BYTES = 5_000_000
+
+
+class TLESerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+
+    class Meta:
+        model = TLE
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "norad_id",
+            "object_name",
+            "epoch",
+            "line1",
+            "line2",
+            "format",
+            "source",
+            "created_at",
+        ]
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class OrganizationSlugField(UserOrganizationField):
+    pass
+
+
+class TLEImportSerializer(serializers.Serializer):
+    organization = OrganizationSlugField(required=False, help_text="Organization slug; defaults to your only one.")
+    text = serializers.CharField(required=False, trim_whitespace=False, help_text="2-/3-line TLE text or OMM JSON")
+    file = serializers.FileField(required=False, help_text="a TLE text or OMM JSON file")
+    create_missing = serializers.BooleanField(default=False, help_text="register unknown NORAD ids (admin)")
+
+    def validate(self, attrs):
+        if bool(attrs.get("text")) == bool(attrs.get("file")):
+            raise serializers.ValidationError({"text": ["give exactly one of text or file"]})
+        upload = attrs.get("file")
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_BYTES:
+                raise serializers.ValidationError({"file": [f"larger than {MAX_UPLOAD_BYTES} bytes"]})
+            try:
+                attrs["text"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise serializers.ValidationError({"file": ["not UTF-8 text"]}) from None
+            attrs["source"] = f"upload {upload.name}"[:300]
+        else:
+            attrs["source"] = "api"
+        return attrs
+
+
+class ImportItemSerializer(serializers.Serializer):
+    location = serializers.CharField(help_text="'lines 4-6' or 'record 2'")
+    norad_id = serializers.IntegerField(required=False)
+    spacecraft = serializers.UUIDField(required=False)
+    epoch = serializers.DateTimeField(required=False)
+    id = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, help_text="why refused (names line and column)")
+    line = serializers.IntegerField(required=False)
+    column = serializers.IntegerField(required=False)
+
+
+class ImportReportSerializer(serializers.Serializer):
+    imported = ImportItemSerializer(many=True)
+    unchanged = ImportItemSerializer(many=True)
+    refused = ImportItemSerializer(many=True)
+    created_spacecraft = serializers.ListField(child=serializers.CharField())
+
+
+class TLEFilter(django_filters.FilterSet):
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    norad_id = django_filters.NumberFilter()
+
+    class Meta:
+        model = TLE
+        fields = ["spacecraft", "norad_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Element sets of your spacecraft, newest epoch first (history)"),
+    retrieve=extend_schema(summary="One element set"),
+)
+class TLEViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = TLESerializer
+    filterset_class = TLEFilter
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.tles_visible_to(self.request.user).order_by("spacecraft_id", "-epoch")
+
+    @extend_schema(
+        summary="Import TLE / OMM element sets (operator); lists what was imported and what was refused",
+        request={"application/json": TLEImportSerializer, "multipart/form-data": TLEImportSerializer},
+        responses={201: ImportReportSerializer, 200: ImportReportSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = TLEImportSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        roles = (Role.ADMIN,) if data["create_missing"] else (Role.ADMIN, Role.OPERATOR)
+        organization = organization_for_create(request.user, data.get("organization"), roles=roles)
+        report = services.import_tles(
+            organization=organization,
+            text=data["text"],
+            source=data["source"],
+            actor=request.user,
+            create_missing=data["create_missing"],
+        )
+        code = status.HTTP_201_CREATED if report.imported else status.HTTP_200_OK
+        return Response(report.as_dict(), status=code)
+
+
+class GroundStationSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False, help_text="Organization slug; defaults to your only one.")
+
+    class Meta:
+        model = GroundStation
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "latitude_deg",
+            "longitude_deg",
+            "altitude_m",
+            "min_elevation_deg",
+            "downlink_rate_bps",
+            "created_at",
+            "updated_at",
+        ]
+        validators = []
+
+
+class GroundStationViewSet(viewsets.ModelViewSet):
+    """Ground stations of your organizations; admins create and change them (passes follow)."""
+
+    serializer_class = GroundStationSerializer
+
+    def get_queryset(self):
+        return selectors.stations_visible_to(self.request.user)
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        if self.action in ("update", "partial_update", "destroy") and not has_role(
+            request.user, obj.organization, Role.ADMIN
+        ):
+            raise PermissionDenied("you need the admin role in this organization")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        serializer.instance = services.create_station(organization=organization, actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        if "organization" in data and data.pop("organization") != serializer.instance.organization:
+            raise serializers.ValidationError({"organization": ["a station cannot move between organizations"]})
+        serializer.instance = services.update_station(station=serializer.instance, actor=self.request.user, **data)
+
+    def perform_destroy(self, instance):
+        services.delete_station(station=instance, actor=self.request.user)
+
+
+class PassSerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    station_name = serializers.CharField(source="station.name", read_only=True)
+    duration_s = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Pass
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "station",
+            "station_name",
+            "aos",
+            "los",
+            "tca",
+            "duration_s",
+            "max_elevation_deg",
+            "aos_azimuth_deg",
+            "los_azimuth_deg",
+            "continuous",
+        ]
+
+
+class PassFilter(django_filters.FilterSet):
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    station = django_filters.NumberFilter(field_name="station_id")
+    start = django_filters.IsoDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")
+    end = django_filters.IsoDateTimeFilter(field_name="aos", lookup_expr="lte", help_text="passes beginning before")
+    min_elevation = django_filters.NumberFilter(field_name="max_elevation_deg", lookup_expr="gte")
+
+    class Meta:
+        model = Pass
+        fields = ["spacecraft", "station", "start", "end", "min_elevation"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Predicted passes of your spacecraft over your stations"),
+    retrieve=extend_schema(summary="One pass"),
+)
+class PassViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PassSerializer
+    filterset_class = PassFilter
+
+    def get_queryset(self):
+        return selectors.passes_visible_to(self.request.user).order_by("aos", "id")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    station_name = serializers.CharField(source="station.name", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "station",
+            "station_name",
+            "pass_ref",
+            "start",
+            "end",
+            "volume_bits",
+            "priority",
+        ]
+
+
+class UnservedSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    designation = serializers.CharField()
+    priority = serializers.IntegerField()
+    needed_bits = serializers.IntegerField()
+    scheduled_bits = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class ContactPlanItemSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
+    volume_bits = serializers.IntegerField(min_value=1)
+
+
+class ContactPlanSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False)
+    requests = ContactPlanItemSerializer(many=True, write_only=True)
+    contacts = ContactSerializer(many=True, read_only=True)
+    unserved = UnservedSerializer(many=True, read_only=True)
+    requested = serializers.JSONField(source="requests", read_only=True)
+
+    class Meta:
+        model = ContactPlan
+        fields = ["id", "organization", "start", "end", "requests", "requested", "contacts", "unserved", "created_at"]
+
+    def validate_requests(self, value):
+        if not value:
+            raise serializers.ValidationError("give at least one request")
+        return value
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Contact plans of your organizations, newest first"),
+    retrieve=extend_schema(summary="One contact plan with its contacts and unserved requests"),
+    create=extend_schema(summary="Build a contact plan for a window from the predicted passes (operator)"),
+)
+class ContactPlanViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ContactPlanSerializer
+
+    def get_queryset(self):
+        return selectors.contact_plans_visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        organization = organization_for_create(
+            self.request.user, data.get("organization"), roles=(Role.ADMIN, Role.OPERATOR)
+        )
+        visible = {sc.pk: sc for sc in spacecraft_visible_to(self.request.user).filter(organization=organization)}
+        requests = []
+        for item in data["requests"]:
+            if item["spacecraft"] not in visible:
+                raise DomainError(f"no spacecraft {item['spacecraft']} in {organization.slug}", field="requests")
+            requests.append({**item, "spacecraft": visible[item["spacecraft"]]})
+        serializer.instance = services.build_contact_plan(
+            organization=organization, start=data["start"], end=data["end"], requests=requests, actor=self.request.user
+        )
+
+
+# -- per-spacecraft geometry ------------------------------------------------------------------
+
+
+class PositionSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    designation = serializers.CharField()
+    at = serializers.DateTimeField()
+    latitude_deg = serializers.FloatField()
+    longitude_deg = serializers.FloatField()
+    altitude_km = serializers.FloatField()
+    speed_km_s = serializers.FloatField(help_text="inertial speed")
+    sunlit = serializers.BooleanField(help_text="outside the Earth's shadow")
+    tle_epoch = serializers.DateTimeField()
+
+
+def position_data(p: services.Position) -> dict:
+    return {
+        "spacecraft": p.spacecraft.pk,
+        "designation": p.spacecraft.designation,
+        "at": p.at,
+        "latitude_deg": p.latitude_deg,
+        "longitude_deg": p.longitude_deg,
+        "altitude_km": p.altitude_km,
+        "speed_km_s": p.speed_km_s,
+        "sunlit": p.sunlit,
+        "tle_epoch": p.tle_epoch,
+    }
+
+
+def _parse_time(value, field: str):
+    if not value:
+        return timezone.now()
+    parsed = serializers.DateTimeField().to_internal_value(value) if isinstance(value, str) else value
+    if timezone.is_naive(parsed):
+        raise DomainError("give an offset (e.g. 2024-03-20T06:00:00Z)", field=field)
+    return parsed
+
+
+class SpacecraftGeometryView(APIView):
+    def get_spacecraft(self, pk):
+        return get_object_or_404(spacecraft_visible_to(self.request.user), pk=pk)
+
+
+class PositionView(SpacecraftGeometryView):
+    @extend_schema(
+        summary="Where the spacecraft is (SGP4 from its newest TLE)",
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default now")],
+        responses=PositionSerializer,
+    )
+    def get(self, request, pk):
+        try:
+            at = _parse_time(request.query_params.get("at"), "at")
+        except serializers.ValidationError as exc:
+            raise DomainError(f"at: {exc.detail[0]}", field="at") from None
+        spacecraft = self.get_spacecraft(pk)
+        found = services.positions(spacecraft=[spacecraft], at=at)
+        if not found:
+            raise DomainError(f"{spacecraft.designation} has no usable TLE for {at.isoformat()}", field="at")
+        return Response(PositionSerializer(position_data(found[0])).data)
+
+
+def _minutes(request, name: str, default: float) -> float:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DomainError(f"{name} must be a number", field=name) from None
+    if not 0 <= value <= 1440:
+        raise DomainError(f"{name} must be between 0 and 1440", field=name)
+    return value
+
+
+class GroundTrackView(SpacecraftGeometryView):
+    @extend_schema(
+        summary="Ground track as GeoJSON, one LineString per piece between antimeridian crossings",
+        parameters=[
+            OpenApiParameter("minutes_before", float, description="0-1440, default 45"),
+            OpenApiParameter("minutes_after", float, description="0-1440, default 90"),
+            OpenApiParameter("step_s", float, description="10-600, default 30"),
+            OpenApiParameter("at", OpenApiTypes.DATETIME, description="centre time, default now"),
+        ],
+        responses=inline_serializer(
+            "GroundTrack",
+            {"type": serializers.CharField(), "features": serializers.ListField(child=serializers.DictField())},
+        ),
+    )
+    def get(self, request, pk):
+        before = _minutes(request, "minutes_before", 45)
+        after = _minutes(request, "minutes_after", 90)
+        try:
+            step_s = float(request.query_params.get("step_s") or 30)
+        except ValueError:
+            raise DomainError("step_s must be a number", field="step_s") from None
+        if not 10 <= step_s <= 600:
+            raise DomainError("step_s must be between 10 and 600", field="step_s")
+        try:
+            at = _parse_time(request.query_params.get("at"), "at")
+        except serializers.ValidationError as exc:
+            raise DomainError(f"at: {exc.detail[0]}", field="at") from None
+        spacecraft = self.get_spacecraft(pk)
+        tle = services.current_tle(spacecraft)
+        if tle is None:
+            raise DomainError(f"{spacecraft.designation} has no TLE", field="spacecraft")
+        times = propagation.time_grid(at - timedelta(minutes=before), at + timedelta(minutes=after), step_s)
+        track = propagation.track([propagation.satrec_from_lines(tle.line1, tle.line2)], times)
+        lat, lon = track.latitude_deg[0], track.longitude_deg[0]
+        bad = track.error[0] != 0
+        lat, lon = np.where(bad, np.nan, lat), np.where(bad, np.nan, lon)
+        properties = {"spacecraft": str(spacecraft.pk), "designation": spacecraft.designation}
+        features = [
+            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": properties}
+            for line in geojson.split_antimeridian(lat, lon)
+        ]
+        return Response({"type": "FeatureCollection", "features": features})
+
+
+class NextPassView(SpacecraftGeometryView):
+    @extend_schema(
+        summary="The pass in progress or the next one (404 when none is predicted)",
+        parameters=[OpenApiParameter("station", int, description="only this station")],
+        responses=PassSerializer,
+    )
+    def get(self, request, pk):
+        spacecraft = self.get_spacecraft(pk)
+        station = None
+        if request.query_params.get("station"):
+            station = get_object_or_404(
+                selectors.stations_visible_to(request.user).filter(organization=spacecraft.organization),
+                pk=request.query_params["station"] if request.query_params["station"].isdigit() else 0,
+            )
+        found = selectors.next_pass(spacecraft=spacecraft, station=station)
+        if found is None:
+            return Response({"detail": "no pass predicted"}, status=status.HTTP_404_NOT_FOUND)
+        return Response(PassSerializer(found).data)
+
+
+class FleetPositionsView(APIView):
+    @extend_schema(
+        summary="Positions of all your spacecraft that have a TLE, now", responses=PositionSerializer(many=True)
+    )
+    def get(self, request):
+        fleet = list(spacecraft_visible_to(request.user))
+        return Response(
+            [PositionSerializer(position_data(p)).data for p in services.positions(spacecraft=fleet, at=timezone.now())]
+        )

@@ -1,0 +1,20 @@
+"""Domain errors of the orbits app; the API's exception handler turns them into 400 / 409."""
+
+from missionops.exceptions import ConflictError, DomainError
+
+
+class TLEFormatError(DomainError):
+    """An element set that cannot be used; `line` and `column` (1-based) locate the fault."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None, field: str | None = None):
+        where = ", ".join(p for p in (f"line {line}" if line else "", f"column {column}" if column else "") if p)
+        super().__init__(f"{where}: {message}" if where else message, field=field)
+        self.line, self.column, self.reason = line, column, message
+
+
+class NoElementsError(DomainError):
+    """A spacecraft has no TLE: nothing can be propagated for it."""
+
+
+class StationConflictError(ConflictError):
+    pass

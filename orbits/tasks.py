@@ -1,0 +1,25 @@
+"""Thin Celery wrappers around the orbit services; each is idempotent."""
+
+from celery import shared_task
+
+from missionops.models import Organization
+
+from . import services
+
+
+@shared_task(name="orbits.propagate_fleet", ignore_result=True, expires=10)
+def propagate_fleet() -> int:
+    return services.propagate_fleet()
+
+
+@shared_task(name="orbits.announce_passes", ignore_result=True, expires=30)
+def announce_passes() -> int:
+    return services.announce_passes()
+
+
+@shared_task(name="orbits.compute_passes", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def compute_passes(organization_id: int | None = None) -> int:
+    organizations = Organization.objects.all()
+    if organization_id is not None:
+        organizations = organizations.filter(pk=organization_id)
+    return sum(services.recompute_passes(organization=org) for org in organizations)

@@ -1,0 +1,309 @@
+"""Parsing and validation of element sets: CelesTrak-style 2- and 3-line TLE text and OMM JSON.
+
+A file is parsed element set by element set: a fault refuses that set only, and every refusal
+names the line and column (TLE) or the record and field (OMM) at fault.
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sgp4 import exporter, omm
+from sgp4.api import WGS72, Satrec
+
+from .exceptions import TLEFormatError
+
+ALPHA5 = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 letters: I and O are skipped
+
+
+@dataclass
+class ElementSet:
+    norad_id: int
+    object_name: str
+    line1: str
+    line2: str
+    epoch: datetime
+    satrec: Satrec = field(repr=False)
+    format: str = "tle"
+    location: str = ""  # "lines 3-5" or "record 2": where it was in the input
+
+
+@dataclass
+class Refusal:
+    location: str
+    reason: str
+    norad_id: int | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class ParseResult:
+    element_sets: list[ElementSet] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def checksum(line: str) -> int:
+    return sum(int(c) if c.isdigit() else 1 if c == "-" else 0 for c in line[:68]) % 10
+
+
+def parse_satnum(text: str, *, line: int, column: int) -> int:
+    text = text.strip()
+    if not text:
+        raise TLEFormatError("satellite number is empty", line=line, column=column)
+    if text[0].isalpha() and len(text) == 5 and text[1:].isdigit():
+        letter = text[0].upper()
+        if letter not in ALPHA5:
+            raise TLEFormatError(f"{letter!r} is not an Alpha-5 letter", line=line, column=column)
+        return (ALPHA5.index(letter) + 10) * 10000 + int(text[1:])
+    if not text.isdigit():
+        raise TLEFormatError(f"satellite number {text!r} is not a number", line=line, column=column)
+    return int(text)
+
+
+def _float(text: str, what: str, *, line: int, column: int, low: float, high: float, implied_point=False) -> float:
+    raw = text.strip()
+    try:
+        value = float(f"0.{raw}" if implied_point else raw.replace(" ", ""))
+    except ValueError:
+        raise TLEFormatError(f"{what} {raw!r} is not a number", line=line, column=column) from None
+    if implied_point and not raw.isdigit():
+        raise TLEFormatError(f"{what} {raw!r} must be digits with an implied decimal point", line=line, column=column)
+    if not low <= value <= high or math.isnan(value):
+        raise TLEFormatError(f"{what} {value:g} outside [{low:g}, {high:g}]", line=line, column=column)
+    return value
+
+
+def _exponent_field(text: str, what: str, *, line: int, column: int) -> float:
+    """A TLE 'assumed decimal, signed exponent' field such as ' 12345-3' or '-11606-4'."""
+    raw = text.strip() or "0"
+    mantissa, sign, exponent = raw[:-2], raw[-2], raw[-1]
+    if sign not in "+-" or not exponent.isdigit() or not mantissa.lstrip("+-").isdigit():
+        if raw.replace("+", "").replace("-", "").strip("0") == "":
+            return 0.0
+        raise TLEFormatError(f"{what} {raw!r} is not in the form ±NNNNN±E", line=line, column=column)
+    return float(f"{mantissa[:1] if mantissa[:1] in '+-' else ''}0.{mantissa.lstrip('+-')}e{sign}{exponent}")
+
+
+def validate_lines(line1: str, line2: str, *, first_line: int = 1) -> tuple[int, datetime, Satrec]:
+    """Check one element set column by column; return (NORAD id, epoch, Satrec) or raise TLEFormatError."""
+    n1, n2 = first_line, first_line + 1
+    for number, text, lineno in (("1", line1, n1), ("2", line2, n2)):
+        if not text.isascii():
+            column = next(i for i, c in enumerate(text, 1) if not c.isascii())
+            raise TLEFormatError("non-ASCII character", line=lineno, column=column)
+        if len(text) != 69:
+            raise TLEFormatError(
+                f"has {len(text)} characters, a TLE line has 69", line=lineno, column=min(len(text), 69) or 1
+            )
+        if text[0] != number:
+            raise TLEFormatError(f"line number must be {number}, found {text[0]!r}", line=lineno, column=1)
+        if not text[68].isdigit():
+            raise TLEFormatError(f"checksum {text[68]!r} is not a digit", line=lineno, column=69)
+        if int(text[68]) != checksum(text):
+            raise TLEFormatError(
+                f"checksum {text[68]} does not match the computed {checksum(text)}", line=lineno, column=69
+            )
+        for column in (2,) + ((9, 18, 33, 44, 53, 62, 64) if number == "1" else (8, 17, 26, 34, 43, 52)):
+            if text[column - 1] != " ":
+                raise TLEFormatError(f"must be a space, found {text[column - 1]!r}", line=lineno, column=column)
+
+    satnum = parse_satnum(line1[2:7], line=n1, column=3)
+    if parse_satnum(line2[2:7], line=n2, column=3) != satnum:
+        raise TLEFormatError(
+            f"satellite number {line2[2:7].strip()} differs from line 1's {line1[2:7].strip()}", line=n2, column=3
+        )
+    if line1[7] not in "UCS ":
+        raise TLEFormatError(f"classification {line1[7]!r} is not U, C or S", line=n1, column=8)
+    year = _float(line1[18:20], "epoch year", line=n1, column=19, low=0, high=99)
+    day = _float(line1[20:32], "epoch day", line=n1, column=21, low=1, high=366.99999999)
+    _float(line1[33:43], "first derivative of mean motion", line=n1, column=34, low=-1, high=1)
+    _exponent_field(line1[44:52], "second derivative of mean motion", line=n1, column=45)
+    bstar = _exponent_field(line1[53:61], "BSTAR drag term", line=n1, column=54)
+    if abs(bstar) > 1:
+        raise TLEFormatError(f"BSTAR {bstar:g} outside [-1, 1]", line=n1, column=54)
+    _float(line2[8:16], "inclination", line=n2, column=9, low=0, high=180)
+    _float(line2[17:25], "right ascension of the ascending node", line=n2, column=18, low=0, high=360)
+    _float(line2[26:33], "eccentricity", line=n2, column=27, low=0, high=0.9999999, implied_point=True)
+    _float(line2[34:42], "argument of perigee", line=n2, column=35, low=0, high=360)
+    _float(line2[43:51], "mean anomaly", line=n2, column=44, low=0, high=360)
+    _float(line2[52:63], "mean motion", line=n2, column=53, low=0.05, high=20)
+    if line2[63:68].strip() and not line2[63:68].strip().isdigit():
+        raise TLEFormatError(f"revolution number {line2[63:68].strip()!r} is not a number", line=n2, column=64)
+
+    satrec = Satrec.twoline2rv(line1, line2, WGS72)
+    full_year = int(year) + (1900 if year >= 57 else 2000)
+    epoch = datetime(full_year, 1, 1, tzinfo=UTC) + timedelta(days=day - 1)
+    _check_propagates(satrec, line=n2)
+    return satnum, epoch, satrec
+
+
+def _check_propagates(satrec: Satrec, *, line: int | None = None, field_name: str | None = None) -> None:
+    error, _, _ = satrec.sgp4(satrec.jdsatepoch, satrec.jdsatepochF)
+    if error:
+        raise TLEFormatError(f"SGP4 cannot propagate these elements (error {error})", line=line, field=field_name)
+
+
+def parse_text(text: str) -> ParseResult:
+    """Parse CelesTrak-style text: element sets of two lines, each optionally preceded by a name line."""
+    result = ParseResult()
+    lines = text.splitlines()
+    i, name, name_line = 0, "", None
+    while i < len(lines):
+        raw = lines[i].rstrip()
+        lineno = i + 1
+        if not raw.strip():
+            i += 1
+            continue
+        if raw.startswith("1 ") and len(raw) >= 2:
+            nxt = lines[i + 1].rstrip() if i + 1 < len(lines) else ""
+            if not nxt.startswith("2 "):
+                result.refused.append(
+                    Refusal(f"line {lineno}", "line 1 is not followed by a line 2", line=lineno + 1, column=1)
+                )
+                i += 1
+                name, name_line = "", None
+                continue
+            start = name_line or lineno
+            location = f"lines {start}-{lineno + 1}"
+            try:
+                norad_id, epoch, satrec = validate_lines(raw, nxt, first_line=lineno)
+            except TLEFormatError as exc:
+                result.refused.append(
+                    Refusal(location, exc.message, norad_id=_loose_satnum(raw), line=exc.line, column=exc.column)
+                )
+            else:
+                result.element_sets.append(
+                    ElementSet(norad_id, name, raw, nxt, epoch, satrec, format="tle", location=location)
+                )
+            i += 2
+            name, name_line = "", None
+            continue
+        if raw.startswith("2 "):
+            result.refused.append(Refusal(f"line {lineno}", "line 2 without a line 1 before it", line=lineno, column=1))
+            i += 1
+            continue
+        if name_line is not None:
+            result.refused.append(
+                Refusal(f"line {name_line}", f"name {name!r} is not followed by a TLE", line=name_line, column=1)
+            )
+        name = raw[2:].strip() if raw.startswith("0 ") else raw.strip()
+        name, name_line = name[:80], lineno
+        i += 1
+    if name_line is not None:
+        result.refused.append(
+            Refusal(f"line {name_line}", f"name {name!r} is not followed by a TLE", line=name_line, column=1)
+        )
+    return result
+
+
+def _loose_satnum(line1: str) -> int | None:
+    try:
+        return parse_satnum(line1[2:7], line=0, column=0)
+    except TLEFormatError:
+        return None
+
+
+OMM_FIELDS = (
+    "OBJECT_NAME",
+    "OBJECT_ID",
+    "EPOCH",
+    "MEAN_MOTION",
+    "ECCENTRICITY",
+    "INCLINATION",
+    "RA_OF_ASC_NODE",
+    "ARG_OF_PERICENTER",
+    "MEAN_ANOMALY",
+    "NORAD_CAT_ID",
+    "BSTAR",
+    "MEAN_MOTION_DOT",
+    "MEAN_MOTION_DDOT",
+)
+OMM_RANGES = {
+    "MEAN_MOTION": (0.05, 20),
+    "ECCENTRICITY": (0, 0.9999999),
+    "INCLINATION": (0, 180),
+    "RA_OF_ASC_NODE": (0, 360),
+    "ARG_OF_PERICENTER": (0, 360),
+    "MEAN_ANOMALY": (0, 360),
+    "BSTAR": (-1, 1),
+    "MEAN_MOTION_DOT": (-1, 1),
+    "MEAN_MOTION_DDOT": (-1, 1),
+}
+
+
+def parse_omm_json(text: str) -> ParseResult:
+    """Parse OMM JSON (CelesTrak `FORMAT=json`): a list of records, or one record."""
+    result = ParseResult()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        result.refused.append(
+            Refusal(f"line {exc.lineno}", f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)
+        )
+        return result
+    records = data if isinstance(data, list) else [data]
+    for index, record in enumerate(records, start=1):
+        location = f"record {index}"
+        try:
+            result.element_sets.append(_omm_record(record, location))
+        except TLEFormatError as exc:
+            norad = record.get("NORAD_CAT_ID") if isinstance(record, dict) else None
+            result.refused.append(Refusal(location, exc.message, norad_id=norad if isinstance(norad, int) else None))
+    return result
+
+
+def _omm_record(record, location: str) -> ElementSet:
+    if not isinstance(record, dict):
+        raise TLEFormatError(f"{location} is not an object")
+    fields = {"CLASSIFICATION_TYPE": "U", "EPHEMERIS_TYPE": 0, "ELEMENT_SET_NO": 999, "REV_AT_EPOCH": 0, **record}
+    for name in OMM_FIELDS:
+        if fields.get(name) in (None, ""):
+            raise TLEFormatError(f"field {name} is missing", field=name)
+    for name, (low, high) in OMM_RANGES.items():
+        try:
+            value = float(fields[name])
+        except (TypeError, ValueError):
+            raise TLEFormatError(f"field {name}: {fields[name]!r} is not a number", field=name) from None
+        if not low <= value <= high:
+            raise TLEFormatError(f"field {name}: {value:g} outside [{low:g}, {high:g}]", field=name)
+    try:
+        norad_id = int(fields["NORAD_CAT_ID"])
+        fields["EPOCH"] = str(fields["EPOCH"]).rstrip("Z")
+        if "." not in fields["EPOCH"]:
+            fields["EPOCH"] += ".0"
+        epoch = datetime.strptime(fields["EPOCH"], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    except (TypeError, ValueError) as exc:
+        raise TLEFormatError(f"field EPOCH or NORAD_CAT_ID unreadable: {exc}", field="EPOCH") from None
+    if not 0 < norad_id < 340000:
+        raise TLEFormatError(f"field NORAD_CAT_ID: {norad_id} outside 1-339999", field="NORAD_CAT_ID")
+    satrec = Satrec()
+    try:
+        omm.initialize(satrec, {k: str(v) for k, v in fields.items()})
+    except (ValueError, KeyError) as exc:
+        raise TLEFormatError(f"cannot initialize SGP4: {exc}") from None
+    _check_propagates(satrec)
+    try:
+        line1, line2 = exporter.export_tle(satrec)
+    except ValueError as exc:
+        raise TLEFormatError(f"cannot be written as a TLE: {exc}") from None
+    # Re-read the exported lines so that propagation uses exactly what we store.
+    try:
+        norad_id, epoch, satrec = validate_lines(line1, line2)
+    except TLEFormatError as exc:
+        raise TLEFormatError(f"exported as a TLE, it fails: {exc.message}") from None
+    return ElementSet(
+        norad_id, str(fields["OBJECT_NAME"])[:80], line1, line2, epoch, satrec, format="omm", location=location
+    )
+
+
+def parse(text: str) -> ParseResult:
+    """Text or OMM JSON, told apart by the first non-blank character."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("[", "{"):
+        return parse_omm_json(text)
+    return parse_text(text)

@@ -1,0 +1,73 @@
+/* Orbits map: offline world basemap (world-atlas TopoJSON in Leaflet, no tiles), stations with
+ * visibility circles, live positions from the `fleet` topic (REST polling when the socket is
+ * down) and ground tracks from /api/v1/spacecraft/<id>/ground-track/. */
+(function () {
+  "use strict";
+  const EARTH_RADIUS_M = 6371000, ORBIT_KM = 550;
+  const el = document.getElementById("orbit-map");
+  const stations = JSON.parse(document.getElementById("orbit-stations-data").textContent);
+  const fleet = JSON.parse(document.getElementById("orbit-spacecraft-data").textContent);
+  const map = L.map(el, {worldCopyJump: false, minZoom: 1, maxBounds: [[-90, -200], [90, 200]]}).setView([20, 0], 2);
+
+  fetch(el.dataset.atlas).then(function (r) { return r.json(); }).then(function (atlas) {
+    const land = topojson.feature(atlas, atlas.objects.countries);
+    L.geoJSON(land, {style: {color: "#5f7fa8", weight: 0.6, fillColor: "#23466e", fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
+  });
+
+  // Earth central angle seen from a station above its minimum elevation for a given orbit height.
+  function footprintRadiusM(minElDeg) {
+    const e = minElDeg * Math.PI / 180, ratio = EARTH_RADIUS_M / (EARTH_RADIUS_M + ORBIT_KM * 1000);
+    return EARTH_RADIUS_M * (Math.acos(ratio * Math.cos(e)) - e);
+  }
+  stations.forEach(function (st) {
+    L.circle([st.lat, st.lon], {radius: footprintRadiusM(st.min_el), color: "#7fd1ae", weight: 1, fillOpacity: 0.07}).addTo(map);
+    L.marker([st.lat, st.lon], {icon: L.divIcon({className: "sc-marker", html: "▲ " + st.name, iconSize: null})}).addTo(map);
+  });
+
+  const markers = {}, tracks = {};
+  function place(p) {
+    const html = '<span class="sc-dot' + (p.sunlit ? "" : " eclipse") + '"></span>' + p.designation;
+    const icon = L.divIcon({className: "sc-marker", html: html, iconSize: null});
+    if (!markers[p.id]) markers[p.id] = L.marker([p.lat, p.lon], {icon: icon}).addTo(map);
+    else { markers[p.id].setLatLng([p.lat, p.lon]); markers[p.id].setIcon(icon); }
+    const row = document.querySelector('#orbit-table tr[data-id="' + p.id + '"]');
+    if (row) {
+      row.querySelector('[data-f="lat"]').textContent = p.lat.toFixed(2);
+      row.querySelector('[data-f="lon"]').textContent = p.lon.toFixed(2);
+      row.querySelector('[data-f="alt_km"]').textContent = p.alt_km.toFixed(1);
+      row.querySelector('[data-f="speed_km_s"]').textContent = p.speed_km_s.toFixed(3);
+      row.querySelector('[data-f="sunlit"]').textContent = p.sunlit ? "sunlit" : "eclipse";
+    }
+  }
+  function loadTracks() {
+    fleet.forEach(function (sc) {
+      fetch("/api/v1/spacecraft/" + sc.id + "/ground-track/?minutes_before=45&minutes_after=95", {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (fc) {
+          if (!fc) return;
+          if (tracks[sc.id]) map.removeLayer(tracks[sc.id]);
+          tracks[sc.id] = L.geoJSON(fc, {style: {color: "#ffd24a", weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map);
+        });
+    });
+  }
+  loadTracks();
+  window.setInterval(loadTracks, 5 * 60 * 1000);
+
+  MissionOpsLive.subscribe("fleet", function (msg) {
+    if (msg.kind !== "positions") return;
+    msg.positions.forEach(place);
+    document.getElementById("orbit-updated").textContent = "updated " + new Date(msg.at).toISOString().substring(11, 19) + " UTC";
+  }, {
+    poll: function () {
+      return fetch("/api/v1/orbits/positions/", {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (items) {
+          items.forEach(function (p) {
+            place({id: p.spacecraft, designation: p.designation, lat: p.latitude_deg, lon: p.longitude_deg,
+                   alt_km: p.altitude_km, speed_km_s: p.speed_km_s, sunlit: p.sunlit});
+          });
+          document.getElementById("orbit-updated").textContent = "polled " + new Date().toISOString().substring(11, 19) + " UTC";
+        });
+    }
+  });
+})();
