@@ -99,3 +99,63 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableError("events are immutable")
+
+
+def new_webhook_secret() -> str:
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+class Webhook(models.Model):
+    """An organization's HTTP endpoint subscribed to event kinds (`*`, exact, or `prefix.`)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=120)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128, default=new_webhook_secret)
+    event_kinds = models.JSONField(default=list, help_text='e.g. ["mode.changed", "command.", "*"]')
+    is_active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+
+    def __str__(self):
+        return f"{self.name} → {self.url}"
+
+    def wants(self, kind: str) -> bool:
+        return any(p == "*" or p == kind or (p.endswith(".") and kind.startswith(p)) for p in self.event_kinds)
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Retrying"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook, with its attempts' outcome."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["webhook", "event"], name="one_delivery_per_event")]
+
+    def __str__(self):
+        return f"{self.event.kind} → {self.webhook.name} ({self.state})"

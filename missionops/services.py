@@ -6,6 +6,7 @@ from django.utils.text import slugify
 
 from .exceptions import ConflictError, DomainError
 from .models import Event, Membership, Organization, Role
+from .webhooks import enqueue_deliveries
 
 
 def record_event(
@@ -37,6 +38,7 @@ def record_event(
     )
     if publish:
         live.publish("events", event_message(event), organization=organization)
+    enqueue_deliveries(event)
     return event
 
 

@@ -3,6 +3,8 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from missionops.models import Organization
@@ -83,6 +85,8 @@ class Spacecraft(models.Model):
     # Mode rules: below these states of charge the spacecraft is forced to safe / survival.
     safe_soc_threshold_pct = models.FloatField(default=default_safe_soc_pct)
     survival_soc_threshold_pct = models.FloatField(default=default_survival_soc_pct)
+    # The simulated on-board state that commands act on: payload_on, link_available, boot_count...
+    runtime = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,3 +152,143 @@ class ConfigVersion(models.Model):
         if not self._state.adding:
             raise ValueError("configuration versions are immutable; create a new version")
         super().save(*args, **kwargs)
+
+
+class CommandState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RELEASED = "released", "Released"
+    SENT = "sent", "Sent"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    EXECUTED = "executed", "Executed"
+    FAILED = "failed", "Failed"
+    TIMED_OUT = "timed_out", "Timed out"
+    CANCELED = "canceled", "Canceled"
+
+
+class ReleaseMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately"
+    NEXT_CONTACT = "next_contact", "At the next scheduled contact"
+
+
+class Command(models.Model):
+    """One telecommand in a spacecraft's queue. Every transition is timed and recorded as an event."""
+
+    FINAL_STATES = (CommandState.EXECUTED, CommandState.FAILED, CommandState.TIMED_OUT, CommandState.CANCELED)
+
+    spacecraft = models.ForeignKey(Spacecraft, on_delete=models.CASCADE, related_name="commands")
+    name = models.CharField(max_length=64)
+    args = models.JSONField(default=dict, blank=True)
+    critical = models.BooleanField(default=False)
+    priority = models.PositiveSmallIntegerField(default=5, help_text="1 (highest) to 9")
+    state = models.CharField(max_length=16, choices=CommandState.choices, default=CommandState.QUEUED, db_index=True)
+    release_mode = models.CharField(max_length=16, choices=ReleaseMode.choices, default=ReleaseMode.IMMEDIATE)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure_reason = models.CharField(max_length=300, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    ack_timeout_s = models.PositiveIntegerField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "created_at"]
+        indexes = [models.Index(fields=["spacecraft", "state", "priority", "created_at"], name="command_queue")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(priority__gte=1, priority__lte=9), name="command_priority_range")
+        ]
+
+    def __str__(self):
+        return f"{self.name} → {self.spacecraft.designation} ({self.state})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.critical and self.approved_by_id is None and self.state == CommandState.QUEUED
+
+
+class DocumentCategory(models.TextChoices):
+    CONFIGURATION = "configuration", "Configuration specification"
+    TELEMETRY = "telemetry", "Telemetry definition"
+    PROCEDURE = "procedure", "Procedure"
+    NOTE = "note", "Mission note"
+    REPORT = "report", "Report"
+
+
+class DocumentState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class Document(models.Model):
+    """An operational document; the editable head. Every save keeps a DocumentVersion."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="documents")
+    spacecraft = models.ForeignKey(
+        Spacecraft, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    category = models.CharField(max_length=16, choices=DocumentCategory.choices, db_index=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, help_text="Markdown")
+    state = models.CharField(max_length=16, choices=DocumentState.choices, default=DocumentState.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    published_version = models.PositiveIntegerField(null=True, blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [GinIndex(fields=["search_vector"], name="document_search")]
+
+    def __str__(self):
+        return self.title
+
+
+class DocumentVersion(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    published = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-version"]
+        constraints = [models.UniqueConstraint(fields=["document", "version"], name="one_document_version_number")]
+
+    def __str__(self):
+        return f"{self.document} v{self.version}"
+
+
+def attachment_path(instance, filename):
+    return f"documents/{instance.document.organization_id}/{instance.document_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class DocumentAttachment(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    name = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

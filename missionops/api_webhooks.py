@@ -1,0 +1,98 @@
+"""REST API for webhooks (organization admins) and their delivery log."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from . import webhooks
+from .api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create
+from .models import Membership, Role, Webhook, WebhookDelivery
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False)
+    event_kinds = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=False)
+    secret = serializers.CharField(read_only=True, help_text="HMAC-SHA256 key for X-MissionOps-Signature")
+
+    class Meta:
+        model = Webhook
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "url",
+            "event_kinds",
+            "is_active",
+            "secret",
+            "consecutive_failures",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = ["consecutive_failures", "disabled_reason", "created_at"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    event_kind = serializers.CharField(source="event.kind", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "event_kind",
+            "state",
+            "attempts",
+            "status_code",
+            "latency_ms",
+            "response_excerpt",
+            "error",
+            "next_attempt_at",
+            "created_at",
+            "delivered_at",
+        ]
+
+
+class WebhookViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Webhooks are managed by organization admins; other members don't see them (they hold secrets)."""
+
+    serializer_class = WebhookSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Webhook.objects.none()
+        admin_orgs = Membership.objects.filter(user=self.request.user, role=Role.ADMIN).values("organization")
+        return Webhook.objects.filter(organization__in=admin_orgs).select_related("organization")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        data.pop("is_active", None)
+        serializer.instance = webhooks.create_webhook(organization=organization, actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        if "organization" in data and data.pop("organization") != serializer.instance.organization:
+            raise PermissionDenied("a webhook cannot move between organizations")
+        serializer.instance = webhooks.update_webhook(webhook=serializer.instance, actor=self.request.user, **data)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer}, summary="Send a webhook.test event now")
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        delivery = webhooks.send_test(webhook=self.get_object(), actor=request.user)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=DeliverySerializer(many=True), summary="Delivery log, newest first")
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        paginator = NewestFirstCursorPagination()
+        page = paginator.paginate_queryset(self.get_object().deliveries.select_related("event"), request, view=self)
+        return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)

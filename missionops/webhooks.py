@@ -1,0 +1,211 @@
+"""Webhooks: signed deliveries of events to organization endpoints, with retries and auto-disable.
+
+Signature: `X-MissionOps-Signature: sha256=<hex>` where hex = HMAC-SHA256(secret,
+f"{timestamp}.{body}") and timestamp is the `X-MissionOps-Timestamp` header (Unix seconds).
+A receiver recomputes it and rejects stale timestamps to stop replays.
+"""
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .exceptions import DomainError
+from .models import DeliveryState, Event, Webhook, WebhookDelivery
+
+RESPONSE_EXCERPT_CHARS = 500
+
+
+def setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def validate_event_kinds(kinds) -> list[str]:
+    if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise DomainError(
+            'event_kinds must be a non-empty list such as ["mode.changed", "command.", "*"]', field="event_kinds"
+        )
+    return kinds
+
+
+@transaction.atomic
+def create_webhook(*, organization, name: str, url: str, event_kinds: list[str], actor=None) -> Webhook:
+    from .services import record_event
+
+    if not url.startswith(("http://", "https://")):
+        raise DomainError("url must be http:// or https://", field="url")
+    webhook = Webhook.objects.create(
+        organization=organization,
+        name=name,
+        url=url,
+        event_kinds=validate_event_kinds(event_kinds),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    record_event(
+        organization=organization,
+        kind="webhook.created",
+        subject=webhook,
+        actor=actor,
+        payload={"url": url, "event_kinds": event_kinds},
+    )
+    return webhook
+
+
+@transaction.atomic
+def update_webhook(*, webhook: Webhook, actor=None, **changes) -> Webhook:
+    from .services import record_event
+
+    if "event_kinds" in changes:
+        validate_event_kinds(changes["event_kinds"])
+    if "url" in changes and not changes["url"].startswith(("http://", "https://")):
+        raise DomainError("url must be http:// or https://", field="url")
+    for name in ("name", "url", "event_kinds", "is_active"):
+        if name in changes:
+            setattr(webhook, name, changes[name])
+    if changes.get("is_active"):  # re-enabling starts a fresh failure count
+        webhook.consecutive_failures, webhook.disabled_reason = 0, ""
+    webhook.save()
+    record_event(
+        organization=webhook.organization,
+        kind="webhook.updated",
+        subject=webhook,
+        actor=actor,
+        payload={k: v for k, v in changes.items() if k != "secret"},
+    )
+    return webhook
+
+
+def enqueue_deliveries(event: Event) -> None:
+    """Called by record_event: one delivery per active webhook that wants this kind, sent by
+    Celery after commit (a rolled-back event sends nothing)."""
+    if event.kind.startswith("webhook."):
+        return  # never announce webhook bookkeeping to webhooks (no feedback loops)
+    hooks = [
+        h for h in Webhook.objects.filter(organization_id=event.organization_id, is_active=True) if h.wants(event.kind)
+    ]
+    for webhook in hooks:
+        delivery = WebhookDelivery.objects.create(webhook=webhook, event=event)
+        transaction.on_commit(lambda pk=delivery.pk: _schedule(pk, countdown=0))
+
+
+def _schedule(delivery_id: int, countdown: float) -> None:
+    from .tasks import deliver_webhook
+
+    deliver_webhook.apply_async(args=[delivery_id], countdown=countdown)
+
+
+def body_for(event: Event) -> bytes:
+    from .services import event_message
+
+    return json.dumps({"event": event_message(event)}, separators=(",", ":"), sort_keys=True).encode()
+
+
+def deliver(*, delivery_id: int) -> WebhookDelivery | None:
+    """One attempt. Success ends it; a failure schedules a retry with exponential backoff, or
+    marks it failed after WEBHOOK_MAX_ATTEMPTS; WEBHOOK_DISABLE_AFTER consecutive failed
+    deliveries disable the webhook. Safe to run twice: a finished delivery is left alone."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("webhook", "event")
+            .filter(pk=delivery_id, state__in=[DeliveryState.PENDING, DeliveryState.RETRYING])
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    webhook, body = delivery.webhook, body_for(delivery.event)
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "MissionOps-Webhook/1",
+            "X-MissionOps-Event": delivery.event.kind,
+            "X-MissionOps-Delivery": str(delivery.pk),
+            "X-MissionOps-Timestamp": timestamp,
+            "X-MissionOps-Signature": sign(webhook.secret, timestamp, body),
+        },
+    )
+    started = time.monotonic()
+    status, excerpt, error = None, "", ""
+    try:
+        with urllib.request.urlopen(request, timeout=setting("WEBHOOK_TIMEOUT_S", 10)) as response:
+            status, excerpt = response.status, response.read(RESPONSE_EXCERPT_CHARS).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        status, excerpt = exc.code, exc.read(RESPONSE_EXCERPT_CHARS).decode("utf-8", "replace")
+        error = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:300]
+    latency_ms = round((time.monotonic() - started) * 1000, 1)
+    return _record_attempt(delivery, status=status, excerpt=excerpt, error=error, latency_ms=latency_ms)
+
+
+@transaction.atomic
+def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookDelivery:
+    from .services import record_event
+
+    webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
+    delivery.status_code, delivery.response_excerpt, delivery.latency_ms = status, excerpt[:500], latency_ms
+    delivery.error = error
+    ok = status is not None and 200 <= status < 300
+    if ok:
+        delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.SUCCEEDED, timezone.now(), None
+        webhook.consecutive_failures = 0
+    elif delivery.attempts < setting("WEBHOOK_MAX_ATTEMPTS", 5):
+        backoff = setting("WEBHOOK_RETRY_BASE_S", 10) * 2 ** (delivery.attempts - 1)
+        delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, timezone.now() + timedelta(seconds=backoff)
+        transaction.on_commit(lambda: _schedule(delivery.pk, countdown=backoff))
+    else:
+        delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+        webhook.consecutive_failures += 1
+        if webhook.is_active and webhook.consecutive_failures >= setting("WEBHOOK_DISABLE_AFTER", 3):
+            webhook.is_active = False
+            webhook.disabled_reason = (
+                f"disabled after {webhook.consecutive_failures} failed deliveries (last: {error})"[:300]
+            )
+            record_event(
+                organization=webhook.organization,
+                kind="webhook.disabled",
+                subject=webhook,
+                payload={"reason": webhook.disabled_reason},
+            )
+    delivery.save()
+    webhook.save(update_fields=["consecutive_failures", "is_active", "disabled_reason"])
+    return delivery
+
+
+@transaction.atomic
+def send_test(*, webhook: Webhook, actor=None) -> WebhookDelivery:
+    """Record a `webhook.test` event and deliver it to this webhook only."""
+    from .services import record_event
+
+    event = record_event(
+        organization=webhook.organization,
+        kind="webhook.test",
+        subject=webhook,
+        actor=actor,
+        payload={"message": "test delivery from MissionOps"},
+        publish=False,
+    )
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event=event)
+    transaction.on_commit(lambda: _schedule(delivery.pk, countdown=0))
+    return delivery

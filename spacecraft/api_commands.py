@@ -1,0 +1,153 @@
+"""REST API for the command queue and the command catalogue."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from missionops.api import NewestFirstCursorPagination
+
+from . import commanding, selectors
+from .catalogue import catalogue_for
+from .models import Command, CommandState, MissionType, ReleaseMode
+
+
+class SpacecraftField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return selectors.spacecraft_visible_to(self.context["request"].user)
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    spacecraft = SpacecraftField()
+    args = serializers.DictField(required=False, default=dict)
+    state = serializers.ChoiceField(choices=CommandState.choices, read_only=True)
+    release_mode = serializers.ChoiceField(choices=ReleaseMode.choices, default=ReleaseMode.IMMEDIATE)
+    priority = serializers.IntegerField(min_value=1, max_value=9, default=5)
+    ack_timeout_s = serializers.IntegerField(min_value=1, max_value=3600, default=30)
+    created_by = serializers.StringRelatedField()
+    approved_by = serializers.StringRelatedField()
+    canceled_by = serializers.StringRelatedField()
+    awaiting_approval = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "spacecraft",
+            "name",
+            "args",
+            "priority",
+            "release_mode",
+            "ack_timeout_s",
+            "critical",
+            "state",
+            "awaiting_approval",
+            "created_by",
+            "approved_by",
+            "canceled_by",
+            "failure_reason",
+            "result",
+            "created_at",
+            "approved_at",
+            "released_at",
+            "sent_at",
+            "acknowledged_at",
+            "finished_at",
+        ]
+        read_only_fields = [
+            "critical",
+            "failure_reason",
+            "result",
+            "created_at",
+            "approved_at",
+            "released_at",
+            "sent_at",
+            "acknowledged_at",
+            "finished_at",
+        ]
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class CommandFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=CommandState.choices)
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    name = django_filters.CharFilter()
+
+    class Meta:
+        model = Command
+        fields = ["state", "spacecraft", "name"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Commands of your spacecraft, newest first"),
+    create=extend_schema(summary="Queue a command (operate_spacecraft); critical ones wait for approval"),
+)
+class CommandViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = CommandSerializer
+    filterset_class = CommandFilter
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        return Command.objects.filter(spacecraft__in=selectors.spacecraft_visible_to(self.request.user)).select_related(
+            "spacecraft", "created_by", "approved_by", "canceled_by"
+        )
+
+    def _require_operate(self, spacecraft):
+        if not selectors.can_operate(self.request.user, spacecraft):
+            raise PermissionDenied("you need operate_spacecraft on this spacecraft")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        self._require_operate(data["spacecraft"])
+        command = commanding.create_command(actor=request.user, **data)
+        command.refresh_from_db()
+        return Response(self.get_serializer(command).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=CommandSerializer, summary="Approve a critical command (another operator)")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        command = self.get_object()
+        self._require_operate(command.spacecraft)
+        command = commanding.approve_command(command=command, actor=request.user)
+        command.refresh_from_db()
+        return Response(self.get_serializer(command).data)
+
+    @extend_schema(request=CancelSerializer, responses=CommandSerializer, summary="Cancel a queued or released command")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        command = self.get_object()
+        self._require_operate(command.spacecraft)
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        command = commanding.cancel_command(
+            command=command, actor=request.user, reason=body.validated_data.get("reason", "")
+        )
+        return Response(self.get_serializer(command).data)
+
+
+class CatalogueView(APIView):
+    """The commands a mission type accepts, with argument types and ranges."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("mission_type", str, enum=MissionType.values, required=True)],
+        responses={200: {"type": "array", "items": {"type": "object"}}},
+        summary="Command catalogue of a mission type",
+    )
+    def get(self, request):
+        mission_type = request.query_params.get("mission_type", "")
+        if mission_type not in MissionType.values:
+            return Response(
+                {"detail": f"mission_type must be one of {', '.join(MissionType.values)}", "field": "mission_type"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response([spec.describe() for spec in catalogue_for(mission_type).values()])

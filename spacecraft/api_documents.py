@@ -1,0 +1,186 @@
+"""REST API for operational documents: CRUD, publish, versions, attachments, full-text search."""
+
+import uuid
+
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from missionops.api import UserOrganizationField, organization_for_create
+from missionops.models import Role
+from missionops.tenancy import has_role
+
+from . import documents
+from .api_commands import SpacecraftField
+from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
+
+EDITORS = (Role.OPERATOR, Role.ADMIN)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DocumentAttachment
+        fields = ["id", "name", "size_bytes", "content_type", "created_at", "download_url"]
+
+    def get_download_url(self, attachment) -> str:
+        return f"/api/v1/documents/{attachment.document_id}/attachments/{attachment.pk}/"
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False)
+    spacecraft = SpacecraftField(required=False, allow_null=True)
+    category = serializers.ChoiceField(choices=DocumentCategory.choices)
+    state = serializers.ChoiceField(choices=DocumentState.choices, read_only=True)
+    html = serializers.SerializerMethodField(help_text="The body rendered from markdown, sanitized")
+    snippet = serializers.SerializerMethodField(help_text="Highlighted search excerpt (with ?q=)")
+    rank = serializers.FloatField(read_only=True, required=False)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "organization",
+            "spacecraft",
+            "category",
+            "title",
+            "body",
+            "html",
+            "state",
+            "version",
+            "published_version",
+            "rank",
+            "snippet",
+            "attachments",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["version", "published_version", "created_at", "updated_at"]
+
+    def get_html(self, document) -> str:
+        return documents.render_markdown(document.body)
+
+    def get_snippet(self, document) -> str:
+        return documents.snippet_html(getattr(document, "snippet", ""))
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = DocumentVersion
+        fields = ["version", "title", "body", "published", "created_by", "created_at"]
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Documents of your organizations; ?q= ranks by full-text relevance",
+        parameters=[
+            OpenApiParameter("q", str, description='web-search syntax: words, "phrases", -exclusions, or'),
+            OpenApiParameter("category", str, enum=DocumentCategory.values),
+            OpenApiParameter("spacecraft", str, description="spacecraft UUID"),
+            OpenApiParameter("state", str, enum=DocumentState.values),
+        ],
+    ),
+    create=extend_schema(summary="Create a draft (operator or admin)"),
+    partial_update=extend_schema(summary="Edit: a new version, back to draft (operator or admin)"),
+    update=extend_schema(summary="Edit: a new version, back to draft (operator or admin)"),
+)
+class DocumentViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DocumentSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if self.action == "list":
+            params = self.request.query_params
+            return documents.search_documents(
+                self.request.user,
+                q=params.get("q", ""),
+                category=params.get("category", ""),
+                spacecraft=params.get("spacecraft") or None,
+                state=params.get("state", ""),
+            ).prefetch_related("attachments")
+        return documents.documents_visible_to(self.request.user).prefetch_related("attachments")
+
+    def list(self, request, *args, **kwargs):
+        category = request.query_params.get("category")
+        if category and category not in DocumentCategory.values:
+            return Response(
+                {"detail": f"category must be one of {', '.join(DocumentCategory.values)}", "field": "category"},
+                status=400,
+            )
+        spacecraft = request.query_params.get("spacecraft")
+        if spacecraft:
+            try:
+                uuid.UUID(spacecraft)
+            except ValueError:
+                return Response({"detail": "spacecraft must be a UUID", "field": "spacecraft"}, status=400)
+        return super().list(request, *args, **kwargs)
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        if self.action not in ("retrieve", "versions", "attachment") and not has_role(
+            request.user, obj.organization, *EDITORS
+        ):
+            raise PermissionDenied("you need the operator or admin role to change documents")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None), roles=EDITORS)
+        serializer.instance = documents.create_document(organization=organization, actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("organization", None)
+        serializer.instance = documents.edit_document(document=serializer.instance, actor=self.request.user, **data)
+
+    @extend_schema(request=None, responses=DocumentSerializer, summary="Publish the current version")
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        document = documents.publish_document(document=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(document).data)
+
+    @extend_schema(responses=VersionSerializer(many=True), summary="Every version, newest first")
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        return Response(VersionSerializer(self.get_object().versions.order_by("-version"), many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={201: AttachmentSerializer},
+        summary="Attach a file (operator or admin)",
+    )
+    @action(detail=True, methods=["post"], url_path="attachments")
+    def attach(self, request, pk=None):
+        document = self.get_object()
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        attachment = documents.attach_file(document=document, upload=upload.validated_data["file"], actor=request.user)
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment")
+    @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)")
+    def attachment(self, request, pk=None, attachment_id=None):
+        document = self.get_object()
+        attachment = document.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404
+        return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
