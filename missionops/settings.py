@@ -164,6 +164,13 @@ SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 
+# Webhooks: retry n waits WEBHOOK_RETRY_BASE_S * 2**(n-1); after WEBHOOK_MAX_ATTEMPTS a delivery
+# fails; WEBHOOK_DISABLE_AFTER failed deliveries in a row disable the webhook.
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+WEBHOOK_RETRY_BASE_S = env.float("WEBHOOK_RETRY_BASE_S", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -168,6 +168,9 @@ def live_server_daphne(transactional_db):
 @pytest.fixture
 def celery_worker_process(transactional_db):
     """A real Celery worker (solo pool) on the test broker and the test database."""
+    from missionops.celery import app
+
+    app.control.purge()  # tasks queued by earlier tests that had no worker must not run now
     name = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", name, "--loglevel=WARNING"],
@@ -176,8 +179,6 @@ def celery_worker_process(transactional_db):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    from missionops.celery import app
-
     deadline = time.monotonic() + 30
     try:
         while time.monotonic() < deadline:

@@ -1,0 +1,163 @@
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from missionops.exceptions import DomainError
+from missionops.models import Event
+from spacecraft import commanding, services
+from spacecraft.models import Command, CommandState, Mode, Spacecraft
+
+
+def queue(client, sc, name, args=None, **extra):
+    return client.post("/api/v1/commands/", {"spacecraft": str(sc.pk), "name": name, "args": args or {}, **extra},
+                       format="json")  # fmt: skip
+
+
+@pytest.fixture
+def second_operator(make_user, org_a):
+    return make_user("second", org_a, "operator")
+
+
+@pytest.mark.parametrize(
+    "name, args, field",
+    [
+        ("capture_image", {"exposure_ms": 0}, "args.exposure_ms"),
+        ("capture_image", {"exposure_ms": "long"}, "args.exposure_ms"),
+        ("capture_image", {}, "args.exposure_ms"),
+        ("capture_image", {"exposure_ms": 10, "zoom": 2}, "args.zoom"),
+        ("set_mode", {"mode": "warp"}, "args.mode"),
+        ("clock_adjust", {"offset_ns": 1}, "name"),  # a GNSS command on an imaging spacecraft
+        ("self_destruct", {}, "name"),
+    ],
+)
+def test_bad_arguments_are_400_naming_the_argument_and_nothing_is_queued(api, operator, sc_a, name, args, field):
+    response = queue(api(operator), sc_a, name, args)
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field
+    assert not Command.objects.exists()
+
+
+def test_catalogue_lists_commands_with_ranges(api, viewer):
+    catalogue = api(viewer).get("/api/v1/command-catalogue/", {"mission_type": "LEO_IMAGING"}).json()
+    capture = next(c for c in catalogue if c["name"] == "capture_image")
+    assert capture["args"]["exposure_ms"] == {"type": "int", "required": True, "min": 1, "max": 5000}
+    assert next(c for c in catalogue if c["name"] == "reboot")["critical"] is True
+    assert api(viewer).get("/api/v1/command-catalogue/", {"mission_type": "X"}).json()["field"] == "mission_type"
+
+
+def test_immediate_command_is_released_and_executes_on_the_runtime(api, operator, sc_a):
+    response = queue(api(operator), sc_a, "payload_on")
+    assert response.status_code == 201 and response.json()["state"] == "released"
+    command = commanding.transmit(command_id=response.json()["id"])
+    assert command.state == CommandState.EXECUTED
+    assert command.sent_at <= command.acknowledged_at <= command.finished_at
+    sc_a.refresh_from_db()
+    assert sc_a.runtime["payload_on"] is True
+    kinds = list(
+        Event.objects.filter(subject_type="spacecraft.command").order_by("created_at").values_list("kind", flat=True)
+    )
+    assert kinds == ["command.queued", "command.released", "command.sent", "command.acknowledged", "command.executed"]
+    assert commanding.transmit(command_id=command.pk).state == CommandState.EXECUTED  # running twice changes nothing
+
+
+def test_runtime_refusal_fails_the_command_with_a_reason(api, operator, sc_a):
+    command_id = queue(api(operator), sc_a, "capture_image", {"exposure_ms": 20}).json()["id"]
+    command = commanding.transmit(command_id=command_id)
+    assert command.state == CommandState.FAILED and command.failure_reason == "payload is off: send payload_on first"
+
+
+def test_two_person_rule(api, operator, second_operator, sc_a):
+    created = queue(api(operator), sc_a, "reboot", {"subsystem": "obc"})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["critical"] and body["state"] == "queued" and body["awaiting_approval"]
+    own = api(operator).post(f"/api/v1/commands/{body['id']}/approve/")
+    assert own.status_code == 409 and "two-person rule" in own.json()["detail"]
+    approved = api(second_operator).post(f"/api/v1/commands/{body['id']}/approve/")
+    assert approved.status_code == 200
+    assert approved.json()["state"] == "released" and approved.json()["approved_by"] == "second"
+    assert api(second_operator).post(f"/api/v1/commands/{body['id']}/approve/").status_code == 409
+
+
+def test_unacknowledged_command_times_out(operator, sc_a):
+    Spacecraft.objects.filter(pk=sc_a.pk).update(runtime={"link_available": False})
+    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, ack_timeout_s=30)
+    command = commanding.transmit(command_id=command.pk)
+    assert command.state == CommandState.SENT
+    assert commanding.expire_unacknowledged(now=timezone.now() + timedelta(seconds=10)) == 0
+    assert commanding.expire_unacknowledged(now=timezone.now() + timedelta(seconds=31)) == 1
+    command.refresh_from_db()
+    assert command.state == CommandState.TIMED_OUT and command.failure_reason == "no acknowledgement within 30 s"
+    assert Event.objects.filter(kind="command.timed_out", subject_id=str(command.pk)).exists()
+
+
+def test_survival_mode_refuses_non_essential_commands(api, operator, sc_a):
+    services.update_state(spacecraft=sc_a, battery_soc_pct=5)
+    refused = queue(api(operator), sc_a, "payload_on")
+    assert refused.status_code == 409 and refused.json()["field"] == "name"
+    assert "survival mode" in refused.json()["detail"] and "not essential" in refused.json()["detail"]
+    assert queue(api(operator), sc_a, "payload_off").status_code == 201
+    assert Command.objects.count() == 1
+
+
+def test_set_mode_command_goes_through_mode_rules(operator, sc_a):
+    services.update_state(spacecraft=sc_a, battery_soc_pct=15)
+    command = commanding.create_command(spacecraft=sc_a, name="set_mode", args={"mode": "nominal"}, actor=operator)
+    command = commanding.transmit(command_id=command.pk)
+    assert command.state == CommandState.FAILED and "below the safe threshold" in command.failure_reason
+    sc_a.refresh_from_db()
+    assert sc_a.mode == Mode.SAFE
+
+
+def test_release_at_next_contact(operator, sc_a, org_a):
+    from orbits.models import Contact, ContactPlan, GroundStation
+
+    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    assert command.state == CommandState.QUEUED
+    assert commanding.release_at_contact() == 0  # no contact scheduled yet
+    now = timezone.now()
+    station = GroundStation.objects.create(organization=org_a, name="Svalbard", latitude_deg=78.2, longitude_deg=15.4)
+    plan = ContactPlan.objects.create(organization=org_a, start=now, end=now + timedelta(hours=2))
+    Contact.objects.create(plan=plan, spacecraft=sc_a, station=station, start=now + timedelta(minutes=30),
+                           end=now + timedelta(minutes=40), volume_bits=10**6)  # fmt: skip
+    assert commanding.release_at_contact(now=now) == 0
+    assert commanding.release_at_contact(now=now + timedelta(minutes=35)) == 1
+    command.refresh_from_db()
+    assert command.state == CommandState.RELEASED
+
+
+def test_cancel(api, operator, viewer, sc_a):
+    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    assert api(viewer).post(f"/api/v1/commands/{command.pk}/cancel/").status_code == 403
+    response = api(operator).post(f"/api/v1/commands/{command.pk}/cancel/", {"reason": "pass slipped"}, format="json")
+    assert response.status_code == 200 and response.json()["state"] == "canceled"
+    assert response.json()["failure_reason"] == "pass slipped"
+    assert api(operator).post(f"/api/v1/commands/{command.pk}/cancel/").status_code == 409
+    assert commanding.release_command(command=command).state == CommandState.CANCELED  # never released
+    with pytest.raises(DomainError):
+        commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, priority=0)
+
+
+def test_scoping_and_permissions(api, viewer, stranger, operator, sc_a):
+    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    assert queue(api(viewer), sc_a, "ping").status_code == 403
+    foreign = queue(api(stranger), sc_a, "ping")
+    assert foreign.status_code == 400 and "spacecraft" in foreign.json()
+    assert api(stranger).get(f"/api/v1/commands/{command.pk}/").status_code == 404
+    assert api(stranger).post(f"/api/v1/commands/{command.pk}/cancel/").status_code == 404
+    assert api(stranger).get("/api/v1/commands/").json()["results"] == []
+    assert [c["id"] for c in api(viewer).get("/api/v1/commands/").json()["results"]] == [command.pk]
+
+
+@pytest.mark.slow
+def test_a_real_worker_executes_an_immediate_command(api, operator, sc_a, celery_worker_process):
+    command_id = queue(api(operator), sc_a, "ping").json()["id"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        command = Command.objects.get(pk=command_id)
+        if command.is_final:
+            break
+        time.sleep(0.2)
+    assert command.state == CommandState.EXECUTED and command.result == {"pong": True}
