@@ -1,0 +1,106 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from missionops.models import Event
+from spacecraft import documents
+from spacecraft.models import Document, DocumentVersion
+
+PROCEDURE = """# Battery reconditioning procedure
+
+1. Confirm battery temperature within limits.
+2. Switch the battery charger to trickle mode.
+3. Discharge the battery to 40 % and recharge the battery fully.
+"""
+NOTE = "Mission note: pass over Svalbard went well; battery looked fine."
+
+
+@pytest.fixture
+def corpus(org_a, operator, sc_a):
+    return {
+        "procedure": documents.create_document(organization=org_a, title="Battery reconditioning", category="procedure",
+                                               body=PROCEDURE, spacecraft=sc_a, actor=operator),
+        "note": documents.create_document(organization=org_a, title="Pass report 14", category="note", body=NOTE,
+                                          actor=operator),
+        "other": documents.create_document(organization=org_a, title="Reaction wheel tuning", category="configuration",
+                                           body="Gains for the ADCS loop.", actor=operator),
+    }  # fmt: skip
+
+
+def test_procedure_ranks_above_a_note_that_mentions_the_word_once(api, viewer, corpus):
+    results = api(viewer).get("/api/v1/documents/", {"q": "battery"}).json()["results"]
+    assert [r["title"] for r in results] == ["Battery reconditioning", "Pass report 14"]
+    assert results[0]["rank"] > results[1]["rank"]
+    assert "<mark>battery</mark>" in results[0]["snippet"].lower()
+
+
+def test_filters_by_category_and_spacecraft(api, viewer, corpus, sc_a):
+    client = api(viewer)
+    assert [r["title"] for r in client.get("/api/v1/documents/", {"category": "note"}).json()["results"]] == [
+        "Pass report 14"
+    ]
+    by_sc = client.get("/api/v1/documents/", {"spacecraft": str(sc_a.pk)}).json()["results"]
+    assert [r["title"] for r in by_sc] == ["Battery reconditioning"]
+    assert client.get("/api/v1/documents/", {"category": "poetry"}).json()["field"] == "category"
+    assert client.get("/api/v1/documents/", {"spacecraft": "nope"}).json()["field"] == "spacecraft"
+
+
+def test_markdown_is_rendered_and_scripts_are_escaped():
+    html = documents.render_markdown("# Title\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) **bold**")
+    assert "<h1>Title</h1>" in html and "<strong>bold</strong>" in html
+    assert "<script>" not in html and "href=\"javascript" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_snippets_cannot_inject_markup(api, viewer, org_a, operator):
+    documents.create_document(organization=org_a, title="Evil", category="note", actor=operator,
+                              body="battery <img src=x onerror=alert(1)> battery")  # fmt: skip
+    [result] = api(viewer).get("/api/v1/documents/", {"q": "battery"}).json()["results"]
+    assert "<img" not in result["snippet"] and "&lt;img" in result["snippet"]
+
+
+def test_edit_keeps_versions_and_publish_records_event(api, operator, corpus):
+    doc = corpus["procedure"]
+    client = api(operator)
+    assert client.post(f"/api/v1/documents/{doc.pk}/publish/").json()["published_version"] == 1
+    edited = client.patch(f"/api/v1/documents/{doc.pk}/", {"body": PROCEDURE + "\n4. Log the result."}, format="json")
+    assert edited.status_code == 200
+    assert edited.json()["version"] == 2 and edited.json()["state"] == "draft"
+    assert edited.json()["published_version"] == 1
+    published = client.post(f"/api/v1/documents/{doc.pk}/publish/").json()
+    assert published["state"] == "published" and published["published_version"] == 2
+    versions = client.get(f"/api/v1/documents/{doc.pk}/versions/").json()
+    assert [(v["version"], v["published"]) for v in versions] == [(2, True), (1, True)]
+    assert Event.objects.filter(kind="document.published", subject_id=str(doc.pk)).count() == 2
+    assert client.post(f"/api/v1/documents/{doc.pk}/publish/").status_code == 409
+    # the new text is searchable
+    assert client.get("/api/v1/documents/", {"q": "log result"}).json()["results"][0]["id"] == doc.pk
+
+
+def test_create_attach_and_download(api, operator, sc_a):
+    client = api(operator)
+    created = client.post("/api/v1/documents/", {"title": "TM dictionary", "category": "telemetry",
+                                                 "body": "All parameters.", "spacecraft": str(sc_a.pk)}, format="json")  # fmt: skip
+    assert created.status_code == 201, created.json()
+    doc_id = created.json()["id"]
+    upload = SimpleUploadedFile("dictionary.csv", b"name,units\nbus_voltage,V\n", content_type="text/csv")
+    attached = client.post(f"/api/v1/documents/{doc_id}/attachments/", {"file": upload}, format="multipart")
+    assert attached.status_code == 201 and attached.json()["size_bytes"] == 25
+    download = client.get(attached.json()["download_url"])
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"name,units")
+
+
+def test_bad_input_and_permissions(api, operator, viewer, stranger, corpus):
+    doc = corpus["note"]
+    bad = api(operator).post("/api/v1/documents/", {"title": "x", "category": "poetry"}, format="json")
+    assert bad.status_code == 400 and "category" in bad.json()
+    blank = api(operator).post("/api/v1/documents/", {"title": "  ", "category": "note"}, format="json")
+    assert blank.status_code == 400
+    assert Document.objects.count() == 3
+    assert api(viewer).get(f"/api/v1/documents/{doc.pk}/").status_code == 200
+    assert api(viewer).patch(f"/api/v1/documents/{doc.pk}/", {"body": "x"}, format="json").status_code == 403
+    assert api(viewer).post(f"/api/v1/documents/{doc.pk}/publish/").status_code == 403
+    assert api(viewer).post("/api/v1/documents/", {"title": "x", "category": "note"}, format="json").status_code == 403
+    assert api(stranger).get(f"/api/v1/documents/{doc.pk}/").status_code == 404
+    assert api(stranger).patch(f"/api/v1/documents/{doc.pk}/", {"body": "x"}, format="json").status_code == 404
+    assert api(stranger).get("/api/v1/documents/", {"q": "battery"}).json()["results"] == []
+    assert DocumentVersion.objects.filter(document=doc).count() == 1
