@@ -80,12 +80,12 @@ COMMON = [
         {"subsystem": Arg("enum", choices=("obc", "adcs", "comms", "payload"))},
         critical=True,
         essential=True,
-    ),  # fmt: skip
+    ),
     CommandSpec(
         "memory_dump",
         "Downlink a memory region.",
         {"start": Arg("int", 0, 2**32 - 1), "length": Arg("int", 1, 65536)},
-    ),  # fmt: skip
+    ),
     CommandSpec("clear_memory", "Free on-board mass memory.", {"percent": Arg("float", 0, 100)}, critical=True),
     CommandSpec("payload_on", "Power the payload on."),
     CommandSpec("payload_off", "Power the payload off (saves energy).", essential=True),
@@ -96,7 +96,7 @@ BY_MISSION = {
             "capture_image",
             "Take an image (payload must be on).",
             {"exposure_ms": Arg("int", 1, 5000), "target": Arg("str", required=False, default="", max_length=80)},
-        ),  # fmt: skip
+        ),
         CommandSpec("rw_reset", "Reset a reaction wheel.", {"wheel": Arg("int", 1, 2)}, critical=True),
     ],
     "GNSS": [

@@ -50,10 +50,16 @@ def test_events_page_lists_own_events_only(logged_in, viewer, stranger, sc_a):
 
 def test_admin_pages_render_for_every_model(admin_client, sc_a):
     for path in [
-        "/admin/missionops/organization/", "/admin/missionops/membership/", "/admin/missionops/event/",
-        "/admin/spacecraft/spacecraft/", "/admin/spacecraft/configversion/", "/admin/spacecraft/constellation/",
-        f"/admin/spacecraft/spacecraft/{sc_a.pk}/change/", f"/admin/spacecraft/spacecraft/{sc_a.pk}/permissions/",
-        "/admin/spacecraft/spacecraft/?q=SC-001", "/admin/missionops/event/?kind=spacecraft.created",
-    ]:  # fmt: skip
+        "/admin/missionops/organization/",
+        "/admin/missionops/membership/",
+        "/admin/missionops/event/",
+        "/admin/spacecraft/spacecraft/",
+        "/admin/spacecraft/configversion/",
+        "/admin/spacecraft/constellation/",
+        f"/admin/spacecraft/spacecraft/{sc_a.pk}/change/",
+        f"/admin/spacecraft/spacecraft/{sc_a.pk}/permissions/",
+        "/admin/spacecraft/spacecraft/?q=SC-001",
+        "/admin/missionops/event/?kind=spacecraft.created",
+    ]:
         assert admin_client.get(path).status_code == 200, path
     assert admin_client.get("/admin/missionops/event/add/").status_code == 403

@@ -27,9 +27,18 @@ def test_seed_is_idempotent_and_builds_the_four_profiles(db):
     assert {sc.mission_type for sc in fleet.values()} == {"LEO_IMAGING", "GNSS", "GEO_COMMS", "CUBESAT"}
     leo = fleet["SC-001"].current_config.parameters
     assert set(leo) == {
-        "battery_soc", "battery_temp", "bus_voltage", "solar_array_current", "panel_temp", "payload_temp",
-        "attitude_error_deg", "rw1_speed_rpm", "rw2_speed_rpm", "images_captured", "imaging_mode",
-    }  # fmt: skip
+        "battery_soc",
+        "battery_temp",
+        "bus_voltage",
+        "solar_array_current",
+        "panel_temp",
+        "payload_temp",
+        "attitude_error_deg",
+        "rw1_speed_rpm",
+        "rw2_speed_rpm",
+        "images_captured",
+        "imaging_mode",
+    }
     assert leo["bus_voltage"]["crit_low"] < leo["bus_voltage"]["warn_low"] < leo["bus_voltage"]["warn_high"]
     assert set(fleet["SC-004"].current_config.parameters) >= {"magnetorquer_current_ma", "beacon_snr_db", "mode"}
     assert Membership.objects.get(user__username="viewer").role == "viewer"

@@ -25,9 +25,16 @@ def browser_page():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         try:
             yield page
@@ -37,9 +44,11 @@ def browser_page():
 
 def api_post(base_url, path, token, body):
     request = urllib.request.Request(
-        base_url + path, data=json.dumps(body).encode(), method="POST",
+        base_url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
 

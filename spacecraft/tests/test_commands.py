@@ -11,8 +11,9 @@ from spacecraft.models import Command, CommandState, Mode, Spacecraft
 
 
 def queue(client, sc, name, args=None, **extra):
-    return client.post("/api/v1/commands/", {"spacecraft": str(sc.pk), "name": name, "args": args or {}, **extra},
-                       format="json")  # fmt: skip
+    return client.post(
+        "/api/v1/commands/", {"spacecraft": str(sc.pk), "name": name, "args": args or {}, **extra}, format="json"
+    )
 
 
 @pytest.fixture
@@ -120,8 +121,14 @@ def test_release_at_next_contact(operator, sc_a, org_a):
     now = timezone.now()
     station = GroundStation.objects.create(organization=org_a, name="Svalbard", latitude_deg=78.2, longitude_deg=15.4)
     plan = ContactPlan.objects.create(organization=org_a, start=now, end=now + timedelta(hours=2))
-    Contact.objects.create(plan=plan, spacecraft=sc_a, station=station, start=now + timedelta(minutes=30),
-                           end=now + timedelta(minutes=40), volume_bits=10**6)  # fmt: skip
+    Contact.objects.create(
+        plan=plan,
+        spacecraft=sc_a,
+        station=station,
+        start=now + timedelta(minutes=30),
+        end=now + timedelta(minutes=40),
+        volume_bits=10**6,
+    )
     assert commanding.release_at_contact(now=now) == 0
     assert commanding.release_at_contact(now=now + timedelta(minutes=35)) == 1
     command.refresh_from_db()
