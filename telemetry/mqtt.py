@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from missionops.exceptions import DomainError
 from missionops.models import Organization
@@ -104,7 +104,8 @@ class Bridge:
                 batch.append(self.inbox.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 break
-        close_old_connections()
+        if not connection.in_atomic_block:  # a long-lived loop: drop a connection the server closed
+            close_old_connections()
         by_org: dict[str, list[Received]] = {}
         for received in batch:
             by_org.setdefault(received.organization, []).append(received)

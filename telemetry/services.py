@@ -20,7 +20,7 @@ from spacecraft.models import ParameterType, Spacecraft
 from . import archive, live
 from .definitions import definitions_for, infer_type, valid_parameter_name
 from .exceptions import IngestForbidden, TelemetryInputError
-from .models import Interface, ParameterDefinition, RetentionPolicy
+from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +324,18 @@ def writable_scope_for(user) -> tuple[QuerySet[Spacecraft], Callable[[Spacecraft
 
 def organization_scope(organization: Organization) -> QuerySet[Spacecraft]:
     return Spacecraft.objects.filter(organization=organization)
+
+
+def record_injected_fault(*, spacecraft: Spacecraft, fault) -> "InjectedFault":
+    """Store a simulator fault with its times: the ground truth later detection is scored against."""
+    return InjectedFault.objects.create(
+        spacecraft=spacecraft,
+        parameter=fault.parameter,
+        kind=fault.kind,
+        started_at=fault.started_at,
+        ended_at=fault.ended_at,
+        magnitude=fault.magnitude,
+    )
 
 
 # --- archive maintenance ----------------------------------------------------------------------
