@@ -13,7 +13,7 @@
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from sgp4.api import Satrec
@@ -85,9 +85,20 @@ class _Geometry:
             out[start : start + len(r)] = prop.teme_to_ecef(r, theta)
         return out
 
-    def sin_elevation(self, r_ecef: np.ndarray, station: int) -> np.ndarray:
-        d = r_ecef - self.site[station]
-        return (d @ self.up[station]) / np.linalg.norm(d, axis=-1)
+    def sin_elevation(self, r_ecef: np.ndarray, station: int, r2: np.ndarray | None = None) -> np.ndarray:
+        """sin(elevation) over a grid; |d|^2 expanded so no (n, t, 3) temporary is made.
+        `r2`: the squared norms of r_ecef, shared across stations."""
+        site, up = self.site[station], self.up[station]
+        if r2 is None:
+            r2 = np.einsum("...k,...k->...", r_ecef, r_ecef)
+        dist2 = r_ecef @ (-2.0 * site)
+        dist2 += r2
+        dist2 += site @ site
+        np.sqrt(dist2, out=dist2)
+        out = r_ecef @ up
+        out -= site @ up
+        out /= dist2
+        return out
 
     def evaluate(self, sat: np.ndarray, sta: np.ndarray, t: np.ndarray):
         """(f, df/dt, azimuth deg, sin el) for each triple; NaN where SGP4 fails."""
@@ -167,8 +178,11 @@ def predict(
     # Crossing and maximum brackets, as flat arrays over (satellite, station).
     rises, sets, peaks, grazes = [], [], [], []
     starts_up, ends_up = [], []
+    r2 = np.einsum("...k,...k->...", r, r)
     for k in range(n_sta):
-        f = np.nan_to_num(geometry.sin_elevation(r, k) - geometry.threshold[k], nan=-2.0)
+        f = geometry.sin_elevation(r, k, r2)
+        f -= geometry.threshold[k]
+        np.nan_to_num(f, copy=False, nan=-2.0)
         up = f >= 0
         change = up[:, 1:] != up[:, :-1]
         si, ti = np.nonzero(change & up[:, 1:])
@@ -270,10 +284,12 @@ def _follow_edges(geometry, up_lists, t_edge, direction, step_s, lookaround_s) -
     pairs = [(int(s), k) for k, sats in enumerate(up_lists) for s in sats]
     found: dict = {}
     remaining = pairs
-    for horizon in (SHORT_LOOKAROUND_S, lookaround_s):
+    # Most passes end within half an hour at the grid's step; the rest (MEO, Molniya, GEO) are
+    # followed with a coarser step: a bracket is all that is needed, refinement does the rest.
+    for horizon, step in ((SHORT_LOOKAROUND_S, step_s), (lookaround_s, 5 * step_s)):
         if not remaining:
             break
-        t = t_edge + direction * np.arange(0.0, horizon + step_s, step_s)
+        t = t_edge + direction * np.arange(0.0, horizon + step, step)
         sats = sorted({s for s, _ in remaining})
         row = {s: i for i, s in enumerate(sats)}
         r = geometry.grid(np.sort(t) if direction < 0 else t, satellites=sats)
@@ -336,20 +352,49 @@ def _finish(geometry, start, windows, t, step_s, extra_peak) -> list[PassWindow]
     _, _, los_az, _ = geometry.evaluate(sat, sta, los)
     max_el = np.rad2deg(np.arcsin(np.clip(sin_max, -1, 1)))
 
-    def when(seconds: float) -> datetime:
-        return start + timedelta(seconds=round(float(seconds), 3))
+    origin = np.datetime64(start.astimezone(UTC).replace(tzinfo=None), "us")
 
-    return [
-        PassWindow(
-            int(sat[i]),
-            int(sta[i]),
-            when(aos[i]),
-            when(los[i]),
-            when(tca[i]),
-            float(max_el[i]),
-            float(aos_az[i]),
-            float(los_az[i]),
-            bool(continuous[i]),
-        )
-        for i in np.argsort(aos, kind="stable")
+    def when(seconds: np.ndarray) -> list[datetime]:
+        stamps = origin + np.round(seconds * 1e3).astype("int64").astype("timedelta64[ms]")
+        return [d.replace(tzinfo=UTC) for d in stamps.astype("datetime64[us]").tolist()]
+
+    order = np.argsort(aos, kind="stable")
+    columns = zip(
+        sat[order].tolist(),
+        sta[order].tolist(),
+        when(aos[order]),
+        when(los[order]),
+        when(tca[order]),
+        max_el[order].tolist(),
+        aos_az[order].tolist(),
+        los_az[order].tolist(),
+        continuous[order].tolist(),
+        strict=True,
+    )
+    return [PassWindow(*c) for c in columns]
+
+
+def _predict_chunk(lines, stations, start, end, offset):
+    satrecs = [prop.satrec_from_lines(a, b) for a, b in lines]
+    windows = predict(satrecs, stations, start, end)
+    for w in windows:
+        w.satellite += offset
+    return windows
+
+
+def predict_lines(
+    lines: list[tuple[str, str]], stations: list[Station], start: datetime, end: datetime, *, processes: int = 2
+) -> list[PassWindow]:
+    """`predict` for TLE line pairs, the satellites split across `processes` worker processes
+    when there are enough of them (the SGP4 core holds the GIL)."""
+    if processes <= 1 or len(lines) * len(stations) < 2000:
+        return predict([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
+    bounds = np.linspace(0, len(lines), processes + 1).astype(int)
+    pool = prop._get_pool(processes)
+    futures = [
+        pool.submit(_predict_chunk, lines[a:b], stations, start, end, int(a))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
     ]
+    windows = [w for future in futures for w in future.result()]
+    windows.sort(key=lambda w: w.aos)
+    return windows

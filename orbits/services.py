@@ -235,9 +235,9 @@ def recompute_passes(
     stale.delete()
     if not spacecraft_list or not stations:
         return 0
-    satrecs = [prop.satrec_from_lines(tles[sc.pk].line1, tles[sc.pk].line2) for sc in spacecraft_list]
+    lines = [(tles[sc.pk].line1, tles[sc.pk].line2) for sc in spacecraft_list]
     geometry = [pass_math.Station(s.latitude_deg, s.longitude_deg, s.altitude_m, s.min_elevation_deg) for s in stations]
-    windows = pass_math.predict(satrecs, geometry, start, start + horizon)
+    windows = pass_math.predict_lines(lines, geometry, start, start + horizon)
     rows = []
     for w in windows:
         spacecraft, station = spacecraft_list[w.satellite], stations[w.station]
