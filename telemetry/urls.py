@@ -1,8 +1,9 @@
 from django.urls import path
 
-from missionops.views import area_not_built
+from . import views
 
-# Dashboard pages of this app; the capability has not landed yet.
+# Dashboard pages of this app.
 urlpatterns = [
-    path("telemetry/", area_not_built, {"area": "telemetry"}, name="telemetry"),
+    path("telemetry/", views.telemetry_index, name="telemetry"),
+    path("telemetry/<uuid:pk>/", views.telemetry_spacecraft, name="telemetry-spacecraft"),
 ]

@@ -1,0 +1,184 @@
+/* Telemetry page: value cards by subsystem (live, coloured by tolerance, greyed when stale), the
+ * ingest rate, and a uPlot chart fed by /api/v1/telemetry/series/ that re-queries on zoom and range.
+ */
+(function () {
+  "use strict";
+  const root = document.getElementById("tm-values");
+  const scId = root.dataset.spacecraft;
+  const API = "/api/v1/telemetry/";
+  const rows = {};  // parameter -> latest row (from the latest endpoint, updated live)
+  let selected = null, rangeS = 3600, zoom = null, plot = null, chartTimer = null;
+
+  function get(path, params) {
+    const q = new URLSearchParams(params).toString();
+    return fetch(API + path + "?" + q, {credentials: "same-origin"}).then(function (r) {
+      if (!r.ok) throw new Error(path + ": " + r.status);
+      return r.json();
+    });
+  }
+
+  function fmt(value) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "number") return Math.abs(value) >= 1000 || Number.isInteger(value) ? String(Math.round(value * 100) / 100) : value.toPrecision(4);
+    return String(value);
+  }
+
+  function age(seconds) {
+    if (seconds === null || seconds === undefined) return "never";
+    if (seconds < 90) return Math.max(0, Math.round(seconds)) + " s ago";
+    if (seconds < 5400) return Math.round(seconds / 60) + " min ago";
+    if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h ago";
+    return Math.round(seconds / 86400) + " d ago";
+  }
+
+  function render() {
+    const groups = {};
+    Object.values(rows).forEach(function (row) {
+      const key = row.subsystem || "undeclared";
+      (groups[key] = groups[key] || []).push(row);
+    });
+    root.innerHTML = "";
+    Object.keys(groups).sort().forEach(function (subsystem) {
+      const section = document.createElement("section");
+      section.className = "card tm-subsystem";
+      section.innerHTML = "<h2></h2><div class=\"tm-cards\"></div>";
+      section.querySelector("h2").textContent = subsystem;
+      const cards = section.querySelector(".tm-cards");
+      groups[subsystem].sort(function (a, b) { return a.parameter.localeCompare(b.parameter); }).forEach(function (row) {
+        const card = document.createElement("div");
+        card.className = "tm-card";
+        card.dataset.parameter = row.parameter;
+        card.title = limitsText(row);
+        card.innerHTML = "<div class=\"name\"></div><div class=\"value\"></div><div class=\"age\"></div>";
+        card.querySelector(".name").textContent = row.parameter + (row.declared ? "" : " ·undeclared");
+        card.addEventListener("click", function () { select(row.parameter); });
+        cards.appendChild(card);
+        row.card = card;
+        paint(row);
+      });
+      root.appendChild(section);
+    });
+    if (!Object.keys(rows).length) root.innerHTML = "<p class=\"muted\">No parameters yet.</p>";
+  }
+
+  function limitsText(row) {
+    const l = row.limits || {};
+    return row.parameter + " [" + (row.units || "") + "] crit " + fmt(l.crit_low) + "…" + fmt(l.crit_high) + ", warn " + fmt(l.warn_low) + "…" + fmt(l.warn_high);
+  }
+
+  function paint(row) {
+    if (!row.card) return;
+    const seconds = row.time ? (Date.now() - Date.parse(row.time)) / 1000 : null;
+    row.card.dataset.status = row.status || "unknown";
+    row.card.dataset.stale = String(seconds === null || seconds > row.stale_after_s);
+    row.card.dataset.selected = String(row.parameter === selected);
+    row.card.querySelector(".value").textContent = fmt(row.value) + (row.units && row.value !== null ? " " + row.units : "");
+    row.card.querySelector(".age").textContent = age(seconds);
+  }
+
+  function showRate(rate) {
+    if (!rate) return;
+    document.getElementById("tm-rate-total").textContent = rate.total === null ? "?" : rate.total;
+    const parts = Object.entries(rate.by_interface || {}).map(function (e) { return e[0] + " " + e[1]; });
+    document.getElementById("tm-rate-by").textContent = parts.length ? "(" + parts.join(", ") + ")" : "";
+  }
+
+  function loadLatest() {
+    return get("latest/", {spacecraft: scId}).then(function (data) {
+      const fresh = !Object.keys(rows).length;
+      data.values.forEach(function (row) { rows[row.parameter] = Object.assign(rows[row.parameter] || {}, row); });
+      if (fresh) render(); else Object.values(rows).forEach(paint);
+      showRate(data.rate);
+      if (!selected && data.values.length) select(data.values[0].parameter);
+    });
+  }
+
+  function onLive(msg) {
+    if (msg.kind !== "telemetry") return;
+    let added = false;
+    Object.entries(msg.values).forEach(function (entry) {
+      const row = rows[entry[0]];
+      if (!row) { added = true; return; }
+      row.value = entry[1].value; row.time = entry[1].time; row.status = entry[1].status;
+      paint(row);
+    });
+    showRate(msg.rate);
+    if (added) loadLatest().catch(function () {});
+  }
+
+  // --- chart -----------------------------------------------------------------------------------
+  function select(parameter) {
+    selected = parameter; zoom = null;
+    document.getElementById("tm-parameter").value = parameter;
+    Object.values(rows).forEach(paint);
+    loadSeries();
+  }
+
+  function currentRange() {
+    if (zoom) return zoom;
+    const end = new Date();
+    return {start: new Date(end.getTime() - rangeS * 1000), end: end};
+  }
+
+  function loadSeries() {
+    if (!selected) return;
+    const range = currentRange();
+    const el = document.getElementById("tm-chart");
+    const maxPoints = Math.max(100, Math.min(2000, Math.floor(el.clientWidth || 800)));
+    const params = {spacecraft: scId, parameter: selected, start: range.start.toISOString(), end: range.end.toISOString(), max_points: maxPoints};
+    document.getElementById("tm-export").href = API + "export/?" + new URLSearchParams({spacecraft: scId, parameter: selected, start: params.start, end: params.end});
+    const asked = performance.now();
+    get("series/", params).then(function (s) {
+      const xs = s.t.map(function (t) { return Date.parse(t) / 1000; });
+      draw(s, [xs, s.min, s.avg, s.max], range);
+      document.getElementById("tm-chart-info").textContent = s.t.length + " buckets of " + s.bucket_s + " s from " + s.source + " · " + Math.round(performance.now() - asked) + " ms";
+    }).catch(function (e) { document.getElementById("tm-chart-info").textContent = String(e); });
+  }
+
+  function draw(series, data, range) {
+    const el = document.getElementById("tm-chart");
+    const units = series.units ? " (" + series.units + ")" : "";
+    const opts = {
+      width: el.clientWidth || 800, height: 320,
+      scales: {x: {time: true, min: range.start.getTime() / 1000, max: range.end.getTime() / 1000}},
+      axes: [{stroke: "#8a98a8", grid: {stroke: "#2b3540"}}, {stroke: "#8a98a8", grid: {stroke: "#2b3540"}, size: 60}],
+      series: [
+        {},
+        {label: "min" + units, stroke: "rgba(78,161,255,.45)", width: 1},
+        {label: "avg" + units, stroke: "#4ea1ff", width: 2},
+        {label: "max" + units, stroke: "rgba(78,161,255,.45)", width: 1},
+      ],
+      bands: [{series: [3, 1], fill: "rgba(78,161,255,.12)"}],
+      cursor: {drag: {x: true, y: false, setScale: false}},
+      hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) return;
+          const start = u.posToVal(u.select.left, "x"), end = u.posToVal(u.select.left + u.select.width, "x");
+          u.setSelect({left: 0, width: 0}, false);
+          zoom = {start: new Date(start * 1000), end: new Date(end * 1000)};
+          loadSeries();
+        }],
+      },
+    };
+    if (plot) plot.destroy();
+    plot = new uPlot(opts, data, el);
+    plot.over.addEventListener("dblclick", function () { zoom = null; loadSeries(); });
+  }
+
+  document.getElementById("tm-parameter").addEventListener("change", function (e) { select(e.target.value); });
+  document.querySelectorAll(".tm-range button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      document.querySelectorAll(".tm-range button").forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
+      rangeS = Number(button.dataset.range); zoom = null; loadSeries();
+    });
+  });
+  window.addEventListener("resize", function () { if (plot) plot.setSize({width: document.getElementById("tm-chart").clientWidth, height: 320}); });
+
+  // Ages tick every second; the chart follows "now" unless zoomed.
+  window.setInterval(function () { Object.values(rows).forEach(paint); }, 1000);
+  chartTimer = window.setInterval(function () { if (!zoom && !document.hidden) loadSeries(); }, 15000);
+
+  loadLatest().catch(function (e) { root.innerHTML = "<p class=\"error\"></p>"; root.firstChild.textContent = String(e); });
+  MissionOpsLive.subscribe("sc." + scId, onLive, {poll: loadLatest});
+  window.MissionOpsTelemetry = {reload: loadSeries, rows: rows, chartTimer: chartTimer};
+})();
