@@ -1,0 +1,92 @@
+from django.contrib import admin
+
+from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, UsageDay
+from .schedules import cron_of
+
+
+class JobLogInline(admin.TabularInline):
+    model = JobLog
+    extra = 0
+    can_delete = False
+    fields = ["at", "attempt", "level", "message"]
+    readonly_fields = fields
+    ordering = ["-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class JobArtifactInline(admin.TabularInline):
+    model = JobArtifact
+    extra = 0
+    can_delete = False
+    fields = ["name", "content_type", "size_bytes", "sha256", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "organization",
+        "kind",
+        "name",
+        "state",
+        "priority",
+        "progress",
+        "attempts",
+        "worker",
+        "gpu_index",
+        "created_at",
+    ]
+    list_filter = ["state", "kind", "organization", "needs_gpu"]
+    search_fields = ["name", "error", "worker"]
+    date_hierarchy = "created_at"
+    inlines = [JobLogInline, JobArtifactInline]
+    raw_id_fields = ["parents", "template", "created_by", "gpu"]
+    # State changes go through the API / services (they propagate through the DAG and publish).
+    readonly_fields = [
+        "state", "attempts", "worker", "gpu", "gpu_index", "lease_expires_at", "heartbeat_at", "progress",
+        "result", "error", "gpu_seconds", "started_at", "finished_at", "created_at", "cancel_requested",
+        "bbox_west", "bbox_south", "bbox_east", "bbox_north",
+    ]  # fmt: skip
+
+
+@admin.register(JobTemplate)
+class JobTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "kind", "priority", "schedule", "created_at"]
+    list_filter = ["kind", "organization"]
+    search_fields = ["name"]
+    raw_id_fields = ["created_by"]
+
+    @admin.display(description="cron (UTC)")
+    def schedule(self, obj):
+        # The schedule itself is the linked django-celery-beat PeriodicTask, editable there.
+        return cron_of(obj) or "—"
+
+
+@admin.register(OrganizationQuota)
+class OrganizationQuotaAdmin(admin.ModelAdmin):
+    list_display = ["organization", "max_concurrent_jobs", "max_queued_jobs", "daily_gpu_seconds"]
+
+
+@admin.register(UsageDay)
+class UsageDayAdmin(admin.ModelAdmin):
+    list_display = ["day", "organization", "user", "jobs", "succeeded", "gpu_seconds"]
+    list_filter = ["organization", "day"]
+
+
+@admin.register(Gpu)
+class GpuAdmin(admin.ModelAdmin):
+    list_display = ["host", "index", "name", "simulated", "memory_total_mb", "active", "last_seen_at"]
+    list_filter = ["simulated", "active", "host"]
+
+
+@admin.register(GpuSample)
+class GpuSampleAdmin(admin.ModelAdmin):
+    list_display = ["gpu", "at", "utilization_pct", "memory_used_mb", "temperature_c", "job"]
+    list_filter = ["gpu"]
+    raw_id_fields = ["job"]

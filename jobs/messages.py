@@ -1,0 +1,49 @@
+"""What the job queue says on the live socket: `jobs` (organization-wide) and `job.<id>`."""
+
+from missionops import live
+
+
+def job_message(job) -> dict:
+    return {
+        "kind": "job.state",
+        "id": job.pk,
+        "name": job.name,
+        "job_kind": job.kind,
+        "state": job.state,
+        "progress": round(job.progress, 1),
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "worker": job.worker,
+        "gpu_index": job.gpu_index,
+        "priority": job.priority,
+        "error": job.error[:300],
+        "cancel_requested": job.cancel_requested,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def publish_job(job) -> None:
+    message = job_message(job)
+    live.publish("jobs", message, organization=job.organization_id)
+    live.publish(f"job.{job.pk}", message, organization=job.organization_id)
+
+
+def publish_progress(*, job_id: int, organization_id: int, progress: float, message: str = "") -> None:
+    payload = {"kind": "job.progress", "id": job_id, "progress": round(progress, 1), "message": message}
+    live.publish("jobs", payload, organization=organization_id)
+    live.publish(f"job.{job_id}", payload, organization=organization_id)
+
+
+def publish_log(log, *, organization_id: int) -> None:
+    payload = {
+        "kind": "job.log",
+        "id": log.job_id,
+        "log_id": log.pk,
+        "at": log.at,
+        "level": log.level,
+        "attempt": log.attempt,
+        "message": log.message,
+    }
+    live.publish(f"job.{log.job_id}", payload, organization=organization_id)

@@ -1,0 +1,219 @@
+"""Claims, leases, retries, the DAG and quotas through the services, against the real database."""
+
+import pytest
+from django.utils import timezone
+
+from jobs import dispatch, services
+from jobs.exceptions import JobStateError, LeaseLost, QuotaExceeded
+from jobs.models import Job, JobLog, JobState, OrganizationQuota, UsageDay
+
+
+def claim(claimer, limit=1, **kwargs):
+    return dispatch.claim_jobs(claimer=claimer, limit=limit, **kwargs)
+
+
+def test_claims_by_priority_then_age(db, submit, claimer):
+    low = submit(priority=0)
+    high_old = submit(priority=5)
+    high_new = submit(priority=5)
+    assert [j.pk for j in claim(claimer, limit=3)] == [high_old.pk, high_new.pk, low.pk]
+    job = Job.objects.get(pk=high_old.pk)
+    assert job.state == JobState.RUNNING and job.attempts == 1 and job.worker == "test-worker"
+    assert job.lease_expires_at > timezone.now()
+    assert claim(claimer) == []
+
+
+def test_claimed_row_is_skipped_by_another_claimer(transactional_db, submit, claimer):
+    """A row locked by an open claim transaction is skipped, not waited for."""
+    import threading
+
+    from django.db import connection, transaction
+
+    first, second = submit(), submit()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_first():
+        with transaction.atomic():
+            Job.objects.select_for_update().get(pk=first.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    locked.wait(5)
+    try:
+        assert [j.pk for j in claim(claimer, limit=2)] == [second.pk]
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_retry_and_redelay_until_attempts_run_out(db, submit, claimer, settings):
+    settings.JOBS_RETRY_BACKOFF_S = 10
+    job = submit(max_attempts=2)
+    (claimed,) = claim(claimer)
+    dispatch.fail_job(job_id=claimed.pk, worker=claimer.worker, error="boom")
+    job.refresh_from_db()
+    assert job.state == JobState.RETRYING and 9 < (job.run_after - timezone.now()).total_seconds() <= 10
+    assert claim(claimer) == []  # backing off
+    Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    (claimed,) = claim(claimer)
+    assert claimed.attempts == 2
+    dispatch.fail_job(job_id=job.pk, worker=claimer.worker, error="boom again")
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.error == "boom again" and job.finished_at
+
+
+def test_backoff_is_exponential_and_capped(settings):
+    settings.JOBS_RETRY_BACKOFF_S, settings.JOBS_RETRY_BACKOFF_MAX_S = 2, 20
+    assert [services.retry_delay_s(n) for n in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]
+
+
+def test_sweeper_requeues_expired_lease_counting_the_attempt(db, submit, claimer, settings):
+    settings.JOBS_RETRY_BACKOFF_S = 0
+    job = submit(max_attempts=2)
+    claim(claimer)
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    assert [j.pk for j in dispatch.sweep_expired_leases()] == [job.pk]
+    job.refresh_from_db()
+    assert job.state == JobState.RETRYING and job.attempts == 1 and "lease expired" in job.error
+    with pytest.raises(LeaseLost):  # the old worker may not finish it any more
+        dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result={})
+    claim(claimer)
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    dispatch.sweep_expired_leases()
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.attempts == 2
+
+
+def test_heartbeat_extends_lease_and_reports_cancel(db, submit, claimer, owner):
+    job = submit()
+    claim(claimer)
+    assert dispatch.heartbeat(job_id=job.pk, worker=claimer.worker, lease_s=60, progress=40) is False
+    services.cancel_job(job=job, actor=owner)
+    assert dispatch.heartbeat(job_id=job.pk, worker=claimer.worker, lease_s=60) is True
+    job.refresh_from_db()
+    assert job.progress == 40 and job.state == JobState.RUNNING and job.cancel_requested
+    dispatch.stop_canceled_job(job_id=job.pk, worker=claimer.worker)
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELED
+    with pytest.raises(LeaseLost):
+        dispatch.heartbeat(job_id=job.pk, worker="someone-else", lease_s=60)
+
+
+def test_one_job_per_gpu_slot(db, submit, claimer, gpus):
+    jobs = [submit(params={"gpu": True}) for _ in range(3)]
+    cpu_job = submit()
+    claimed = claim(claimer, limit=4)
+    assert {j.pk for j in claimed} == {jobs[0].pk, jobs[1].pk, cpu_job.pk}
+    assert sorted(j.gpu_index for j in claimed if j.needs_gpu) == [0, 1]
+    assert claim(claimer) == []  # the third GPU job waits for a slot
+    dispatch.complete_job(job_id=jobs[0].pk, worker=claimer.worker, result={})
+    (third,) = claim(claimer)
+    assert third.pk == jobs[2].pk and third.gpu_index == 0
+
+
+def test_gpu_jobs_need_a_gpu_on_this_host(db, submit, claimer):
+    submit(params={"gpu": True})
+    assert claim(claimer) == []
+
+
+def test_max_concurrent_per_organization(db, submit, claimer, org_a, org_b, stranger):
+    OrganizationQuota.objects.update_or_create(organization=org_a, defaults={"max_concurrent_jobs": 1})
+    a1, a2 = submit(priority=9), submit(priority=9)
+    b1 = submit(organization=org_b, actor=stranger)
+    claimed = claim(claimer, limit=3)
+    assert {j.pk for j in claimed} == {a1.pk, b1.pk}  # a2 passed over, org B not starved
+    assert claim(claimer) == []
+    dispatch.complete_job(job_id=a1.pk, worker=claimer.worker, result={})
+    assert [j.pk for j in claim(claimer)] == [a2.pk]
+
+
+def test_daily_gpu_seconds_quota(db, submit, claimer, gpus, org_a, owner):
+    OrganizationQuota.objects.update_or_create(organization=org_a, defaults={"daily_gpu_seconds": 10})
+    job = submit(params={"gpu": True})
+    UsageDay.objects.create(organization=org_a, user=owner, day=timezone.now().date(), gpu_seconds=11)
+    assert claim(claimer) == []  # out of GPU time: passed over at claim
+    with pytest.raises(QuotaExceeded) as refused:
+        submit(params={"gpu": True})
+    assert refused.value.limit == "daily_gpu_seconds" and refused.value.status_code == 429
+    submit()  # CPU jobs are still accepted
+    assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_max_queued_quota_refuses_whole_batch(db, submit, org_a, owner):
+    OrganizationQuota.objects.update_or_create(organization=org_a, defaults={"max_queued_jobs": 3})
+    submit()
+    with pytest.raises(QuotaExceeded) as refused:
+        services.submit_jobs(organization=org_a, actor=owner, specs=[{"kind": "noop"}] * 3)
+    assert refused.value.limit == "max_queued_jobs"
+    assert Job.objects.count() == 1
+
+
+def test_usage_counts_gpu_seconds_and_jobs(db, submit, claimer, gpus, owner):
+    job = submit(params={"gpu": True})
+    claim(claimer)
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timezone.timedelta(seconds=5))
+    dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result={"ok": 1})
+    day = UsageDay.objects.get(user=owner)
+    assert day.jobs == 1 and day.succeeded == 1 and 5 <= day.gpu_seconds < 7
+    assert 5 <= Job.objects.get(pk=job.pk).gpu_seconds < 7
+
+
+def test_dag_runs_children_after_all_parents(db, submit, claimer):
+    a, b = submit(), submit()
+    c = submit(parents=[a.pk, b.pk])
+    assert c.state == JobState.WAITING
+    assert {j.pk for j in claim(claimer, limit=5)} == {a.pk, b.pk}
+    dispatch.complete_job(job_id=a.pk, worker=claimer.worker, result={})
+    assert Job.objects.get(pk=c.pk).state == JobState.WAITING
+    dispatch.complete_job(job_id=b.pk, worker=claimer.worker, result={})
+    assert Job.objects.get(pk=c.pk).state == JobState.QUEUED
+    assert [j.pk for j in claim(claimer)] == [c.pk]
+
+
+def test_failed_parent_cancels_descendants_with_reason(db, submit, claimer):
+    a = submit(max_attempts=1)
+    b = submit(parents=[a.pk])
+    c = submit(parents=[b.pk])
+    claim(claimer)
+    dispatch.fail_job(job_id=a.pk, worker=claimer.worker, error="bad tile")
+    b.refresh_from_db()
+    c.refresh_from_db()
+    assert (b.state, b.cancel_reason) == (JobState.CANCELED, f"parent job {a.pk} failed")
+    assert (c.state, c.cancel_reason) == (JobState.CANCELED, f"parent job {b.pk} canceled")
+    assert JobLog.objects.filter(job=c, message__contains="canceled").exists()
+    # Retrying the root reopens the chain it canceled.
+    services.retry_job(job=Job.objects.get(pk=a.pk), actor=None)
+    assert list(Job.objects.filter(pk__in=[a.pk, b.pk, c.pk]).order_by("pk").values_list("state", flat=True)) == [
+        JobState.QUEUED,
+        JobState.WAITING,
+        JobState.WAITING,
+    ]
+
+
+def test_cancel_queued_job_cancels_children_and_submit_under_canceled_parent(db, submit, owner):
+    a = submit()
+    b = submit(parents=[a.pk])
+    services.cancel_job(job=a, actor=owner, reason="wrong region")
+    assert Job.objects.get(pk=b.pk).state == JobState.CANCELED
+    late = submit(parents=[a.pk])
+    assert late.state == JobState.CANCELED and late.cancel_reason == f"parent job {a.pk} canceled"
+    with pytest.raises(JobStateError):
+        services.cancel_job(job=a, actor=owner)
+
+
+def test_retry_only_failed_or_canceled(db, submit, owner):
+    job = submit()
+    with pytest.raises(JobStateError):
+        services.retry_job(job=job, actor=owner)
+
+
+def test_delete_only_finished(db, submit, owner):
+    job = submit()
+    with pytest.raises(JobStateError):
+        services.delete_jobs(jobs=[job], actor=owner)
+    services.cancel_job(job=job, actor=owner)
+    assert services.delete_jobs(jobs=[Job.objects.get(pk=job.pk)], actor=owner) == 1
+    assert not Job.objects.exists()
