@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from . import services
-from .models import Event, Membership, Organization
+from . import services, webhooks
+from .models import Event, Membership, Organization, Webhook, WebhookDelivery
 
 
 class MembershipInline(admin.TabularInline):
@@ -80,4 +80,45 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    fields = ["created_at", "event", "state", "attempts", "status_code", "latency_ms", "error"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "url", "event_kinds", "is_active", "consecutive_failures", "created_at"]
+    list_filter = ["organization", "is_active"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["secret", "consecutive_failures", "disabled_reason", "created_by", "created_at"]
+    inlines = [WebhookDeliveryInline]
+    actions = ["send_test_delivery"]
+
+    @admin.action(description="Send a test delivery")
+    def send_test_delivery(self, request, queryset):
+        for webhook in queryset:
+            webhooks.send_test(webhook=webhook, actor=request.user)
+        self.message_user(request, f"test delivery queued for {queryset.count()} webhook(s)")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "webhook", "event", "state", "attempts", "status_code", "latency_ms"]
+    list_filter = ["state", "webhook__organization"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,10 +1,17 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from . import webhooks
+from .exceptions import DomainError
+from .forms import EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
-from .models import Event
+from .models import Event, Organization, Role, Webhook
 from .tenancy import organizations_for
 
 
@@ -15,10 +22,78 @@ def health(request):
     return JsonResponse(report, status=503 if report["status"] == UNHEALTHY else 200)
 
 
+def event_link(event: Event) -> str:
+    """Where an event's subject lives on the dashboard ('' when it has no page)."""
+    if event.subject_type == "spacecraft.document" and event.subject_id:
+        return reverse("spacecraft:document", args=[event.subject_id])
+    if event.spacecraft_id:
+        anchor = "#commands" if event.subject_type == "spacecraft.command" else ""
+        return reverse("spacecraft:detail", args=[event.spacecraft_id]) + anchor
+    if event.subject_type == "missionops.webhook":
+        return reverse("webhooks")
+    return ""
+
+
 @login_required
 def events(request):
-    recent = Event.objects.filter(organization__in=organizations_for(request.user)).select_related("organization")[:100]
-    return render(request, "missionops/events.html", {"events": recent, "area": "events"})
+    from spacecraft.selectors import spacecraft_visible_to
+
+    form = EventFilterForm(request.GET or None, spacecraft_choices=spacecraft_visible_to(request.user))
+    found = Event.objects.filter(organization__in=organizations_for(request.user)).select_related("organization")
+    if form.is_valid():
+        kind, spacecraft = form.cleaned_data["kind"], form.cleaned_data["spacecraft"]
+        if kind:
+            found = found.filter(kind__startswith=kind) if kind.endswith(".") else found.filter(kind=kind)
+        if spacecraft:
+            found = found.filter(spacecraft_id=spacecraft.pk)
+        if form.cleaned_data["since"]:
+            found = found.filter(created_at__gte=form.cleaned_data["since"])
+        if form.cleaned_data["until"]:
+            found = found.filter(created_at__lt=form.cleaned_data["until"])
+    rows = [(event, event_link(event)) for event in found[:200]]
+    return render(request, "missionops/events.html", {"rows": rows, "form": form, "area": "events"})
+
+
+def _admin_organizations(user):
+    return Organization.objects.filter(memberships__user=user, memberships__role=Role.ADMIN)
+
+
+@login_required
+def webhook_list(request):
+    organizations = _admin_organizations(request.user)
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST":
+        if not organizations.exists():
+            raise PermissionDenied("webhooks are managed by organization admins")
+        if form.is_valid():
+            try:
+                kinds = [k.strip() for k in form.cleaned_data["event_kinds"].split(",") if k.strip()]
+                webhook = webhooks.create_webhook(
+                    organization=organizations.first(),
+                    name=form.cleaned_data["name"],
+                    url=form.cleaned_data["url"],
+                    event_kinds=kinds,
+                    actor=request.user,
+                )
+                messages.success(request, f"webhook {webhook.name} created; its signing secret is shown below")
+                return redirect("webhooks")
+            except DomainError as error:
+                form.add_error(None, error.message)
+    hooks = Webhook.objects.filter(organization__in=organizations).prefetch_related("deliveries__event")
+    return render(
+        request,
+        "missionops/webhooks.html",
+        {"hooks": hooks, "form": form, "area": "events", "is_admin": organizations.exists()},
+    )
+
+
+@login_required
+@require_POST
+def webhook_test(request, pk):
+    webhook = get_object_or_404(Webhook.objects.filter(organization__in=_admin_organizations(request.user)), pk=pk)
+    webhooks.send_test(webhook=webhook, actor=request.user)
+    messages.success(request, f"test delivery to {webhook.name} queued")
+    return redirect("webhooks")
 
 
 AREAS = {
@@ -27,7 +102,6 @@ AREAS = {
     "orbits": "Orbits",
     "jobs": "Jobs",
     "telescopes": "Telescopes",
-    "documents": "Documents",
 }
 
 

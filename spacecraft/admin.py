@@ -1,8 +1,16 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from . import services
-from .models import ConfigVersion, Constellation, Spacecraft
+from . import documents, services
+from .models import (
+    Command,
+    ConfigVersion,
+    Constellation,
+    Document,
+    DocumentAttachment,
+    DocumentVersion,
+    Spacecraft,
+)
 
 
 class ConfigVersionInline(admin.TabularInline):
@@ -78,3 +86,89 @@ class ConstellationAdmin(admin.ModelAdmin):
     list_display = ["name", "organization", "created_at"]
     list_filter = ["organization"]
     search_fields = ["name"]
+
+
+@admin.register(Command)
+class CommandAdmin(admin.ModelAdmin):
+    """The queue is operated through the API and pages (two-person rule); here it is read-only."""
+
+    list_display = [
+        "id",
+        "spacecraft",
+        "name",
+        "state",
+        "critical",
+        "priority",
+        "created_by",
+        "approved_by",
+        "created_at",
+    ]
+    list_filter = ["state", "critical", "release_mode", "spacecraft__organization"]
+    search_fields = ["name", "spacecraft__designation", "failure_reason"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Command._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DocumentVersionInline(admin.TabularInline):
+    model = DocumentVersion
+    extra = 0
+    fields = ["version", "title", "published", "created_by", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DocumentAttachmentInline(admin.TabularInline):
+    model = DocumentAttachment
+    extra = 0
+    fields = ["name", "size_bytes", "content_type", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "organization",
+        "category",
+        "spacecraft",
+        "state",
+        "version",
+        "published_version",
+        "updated_at",
+    ]
+    list_filter = ["organization", "category", "state"]
+    search_fields = ["title", "body"]
+    readonly_fields = ["state", "version", "published_version", "created_by", "created_at", "updated_at"]
+    inlines = [DocumentVersionInline, DocumentAttachmentInline]
+
+    def save_model(self, request, obj, form, change):
+        # Edits go through the service: a new version, a fresh search vector, an event.
+        if change:
+            fields = {
+                n: form.cleaned_data[n] for n in form.changed_data if n in ("title", "body", "category", "spacecraft")
+            }
+            if fields:
+                documents.edit_document(document=obj, actor=request.user, **fields)
+            return
+        created = documents.create_document(
+            organization=form.cleaned_data["organization"],
+            title=obj.title,
+            category=obj.category,
+            body=obj.body,
+            spacecraft=obj.spacecraft,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False

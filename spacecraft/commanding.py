@@ -107,7 +107,7 @@ def create_command(
     )
     live.publish(f"sc.{spacecraft.pk}", command_message(command), organization=spacecraft.organization_id)
     if not command.critical and release_mode == ReleaseMode.IMMEDIATE:
-        release_command(command=command)
+        command = release_command(command=command)
     return command
 
 
@@ -132,7 +132,7 @@ def approve_command(*, command: Command, actor) -> Command:
         payload={"command": command.name},
     )
     if command.release_mode == ReleaseMode.IMMEDIATE:
-        release_command(command=command)
+        command = release_command(command=command)
     return command
 
 

@@ -1,12 +1,19 @@
 from django.urls import path
 
-from missionops.views import area_not_built
-
-from . import views
+from . import views, views_documents
 
 app_name = "spacecraft"
 urlpatterns = [
     path("fleet/", views.fleet, name="fleet"),
     path("spacecraft/<uuid:pk>/", views.spacecraft_detail, name="detail"),
-    path("documents/", area_not_built, {"area": "documents"}, name="documents"),
+    path("spacecraft/<uuid:pk>/commands/", views.queue_command, name="queue-command"),
+    path("commands/<int:command_id>/approve/", views.command_action, {"verb": "approve"}, name="approve-command"),
+    path("commands/<int:command_id>/cancel/", views.command_action, {"verb": "cancel"}, name="cancel-command"),
+    path("documents/", views_documents.document_list, name="documents"),
+    path("documents/new/", views_documents.document_edit, name="document-new"),
+    path("documents/<int:pk>/", views_documents.document_detail, name="document"),
+    path("documents/<int:pk>/edit/", views_documents.document_edit, name="document-edit"),
+    path("documents/<int:pk>/publish/", views_documents.document_publish, name="document-publish"),
+    path("documents/<int:pk>/attach/", views_documents.document_attach, name="document-attach"),
+    path("documents/<int:pk>/attachments/<int:attachment_id>/", views_documents.attachment_download, name="attachment"),
 ]

@@ -1,8 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from . import selectors
-from .models import Mode
+from missionops.exceptions import DomainError
+
+from . import commanding, selectors
+from .catalogue import catalogue_for
+from .forms import CommandForm
+from .models import Command, Mode
 
 
 @login_required
@@ -25,6 +32,52 @@ def spacecraft_detail(request, pk):
             "history": versions[:20],
             "events": selectors.recent_events(spacecraft=spacecraft),
             "can_operate": selectors.can_operate(request.user, spacecraft),
+            "commands": spacecraft.commands.select_related("created_by", "approved_by").order_by("-created_at")[:25],
+            "catalogue": catalogue_for(spacecraft.mission_type).values(),
+            "command_form": CommandForm(),
             "modes": Mode,
         },
     )
+
+
+def _operable_spacecraft(request, pk):
+    spacecraft = get_object_or_404(selectors.spacecraft_visible_to(request.user), pk=pk)
+    if not selectors.can_operate(request.user, spacecraft):
+        raise PermissionDenied("you need operate_spacecraft on this spacecraft")
+    return spacecraft
+
+
+@login_required
+@require_POST
+def queue_command(request, pk):
+    spacecraft = _operable_spacecraft(request, pk)
+    form = CommandForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()))
+    else:
+        try:
+            command = commanding.create_command(spacecraft=spacecraft, actor=request.user, **form.cleaned_data)
+            messages.success(request, f"{command.name} queued ({command.state})")
+        except DomainError as error:
+            messages.error(request, f"{error.field}: {error.message}" if error.field else error.message)
+    return redirect("spacecraft:detail", pk=spacecraft.pk)
+
+
+@login_required
+@require_POST
+def command_action(request, command_id, verb):
+    command = get_object_or_404(
+        Command.objects.filter(spacecraft__in=selectors.spacecraft_visible_to(request.user)), pk=command_id
+    )
+    _operable_spacecraft(request, command.spacecraft_id)
+    try:
+        if verb == "approve":
+            commanding.approve_command(command=command, actor=request.user)
+        else:
+            commanding.cancel_command(command=command, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(
+            request, f"command {command.pk} {verb}d" if verb == "approve" else f"command {command.pk} canceled"
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("spacecraft:detail", pk=command.spacecraft_id)

@@ -1,0 +1,27 @@
+from datetime import UTC
+
+from django import forms
+
+
+class EventFilterForm(forms.Form):
+    kind = forms.CharField(required=False, help_text="exact kind, or a prefix ending in '.'")
+    spacecraft = forms.ModelChoiceField(queryset=None, required=False, empty_label="any spacecraft")
+    since = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args, spacecraft_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["spacecraft"].queryset = spacecraft_choices
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("since", "until"):  # the page speaks UTC
+            if cleaned.get(name) is not None:
+                cleaned[name] = cleaned[name].replace(tzinfo=UTC)
+        return cleaned
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    event_kinds = forms.CharField(help_text="comma-separated: mode.changed, command., * ...", initial="*")

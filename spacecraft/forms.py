@@ -1,0 +1,31 @@
+from django import forms
+
+from .models import DocumentCategory, ReleaseMode
+
+
+class CommandForm(forms.Form):
+    name = forms.CharField(max_length=64)
+    args = forms.JSONField(required=False, initial=dict, help_text='JSON object, e.g. {"exposure_ms": 20}')
+    priority = forms.IntegerField(min_value=1, max_value=9, initial=5)
+    release_mode = forms.ChoiceField(choices=ReleaseMode.choices, initial=ReleaseMode.IMMEDIATE)
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    category = forms.ChoiceField(choices=DocumentCategory.choices)
+    spacecraft = forms.ModelChoiceField(queryset=None, required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), required=False, help_text="Markdown")
+
+    def __init__(self, *args, spacecraft_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["spacecraft"].queryset = spacecraft_choices
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    category = forms.ChoiceField(choices=[("", "any category"), *DocumentCategory.choices], required=False)
+    spacecraft = forms.ModelChoiceField(queryset=None, required=False, empty_label="any spacecraft")
+
+    def __init__(self, *args, spacecraft_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["spacecraft"].queryset = spacecraft_choices

@@ -1,0 +1,128 @@
+"""Document pages: browse and search, read, write, publish, attach."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from missionops.exceptions import DomainError
+from missionops.models import Membership, Role
+
+from . import documents, selectors
+from .forms import DocumentForm, SearchForm
+
+EDITORS = (Role.OPERATOR, Role.ADMIN)
+
+
+def _editable(request, pk):
+    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    if not Membership.objects.filter(user=request.user, organization=document.organization, role__in=EDITORS).exists():
+        raise PermissionDenied("you need the operator or admin role to change documents")
+    return document
+
+
+@login_required
+def document_list(request):
+    form = SearchForm(request.GET or None, spacecraft_choices=selectors.spacecraft_visible_to(request.user))
+    filters = form.cleaned_data if form.is_valid() else {}
+    spacecraft = filters.get("spacecraft")
+    results = documents.search_documents(
+        request.user,
+        q=filters.get("q", ""),
+        category=filters.get("category", ""),
+        spacecraft=spacecraft.pk if spacecraft else None,
+    )[:100]
+    rows = [(doc, documents.snippet_html(getattr(doc, "snippet", ""))) for doc in results]
+    return render(request, "spacecraft/documents.html", {"form": form, "rows": rows, "area": "documents"})
+
+
+@login_required
+def document_detail(request, pk):
+    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    can_edit = Membership.objects.filter(
+        user=request.user, organization=document.organization, role__in=EDITORS
+    ).exists()
+    return render(
+        request,
+        "spacecraft/document.html",
+        {
+            "doc": document,
+            "html": documents.render_markdown(document.body),
+            "area": "documents",
+            "versions": document.versions.select_related("created_by").order_by("-version"),
+            "attachments": document.attachments.all(),
+            "can_edit": can_edit,
+        },
+    )
+
+
+@login_required
+def document_edit(request, pk=None):
+    document = _editable(request, pk) if pk else None
+    choices = selectors.spacecraft_visible_to(request.user)
+    initial = (
+        {
+            "title": document.title,
+            "category": document.category,
+            "spacecraft": document.spacecraft,
+            "body": document.body,
+        }
+        if document
+        else {}
+    )
+    form = DocumentForm(request.POST or None, initial=initial, spacecraft_choices=choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if document:
+                document = documents.edit_document(document=document, actor=request.user, **form.cleaned_data)
+            else:
+                membership = Membership.objects.filter(user=request.user, role__in=EDITORS).select_related(
+                    "organization"
+                )
+                sc = form.cleaned_data["spacecraft"]
+                organization = sc.organization if sc else (membership.first().organization if membership else None)
+                if organization is None or not membership.filter(organization=organization).exists():
+                    raise PermissionDenied("you need the operator or admin role to write documents")
+                document = documents.create_document(organization=organization, actor=request.user, **form.cleaned_data)
+            messages.success(request, f"saved version {document.version}")
+            return redirect("spacecraft:document", pk=document.pk)
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+    return render(request, "spacecraft/document_form.html", {"form": form, "doc": document, "area": "documents"})
+
+
+@login_required
+@require_POST
+def document_publish(request, pk):
+    try:
+        document = documents.publish_document(document=_editable(request, pk), actor=request.user)
+        messages.success(request, f"version {document.version} published")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("spacecraft:document", pk=pk)
+
+
+@login_required
+@require_POST
+def document_attach(request, pk):
+    document = _editable(request, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "file: choose a file to attach")
+    else:
+        try:
+            documents.attach_file(document=document, upload=upload, actor=request.user)
+            messages.success(request, f"attached {upload.name}")
+        except DomainError as error:
+            messages.error(request, error.message)
+    return redirect("spacecraft:document", pk=pk)
+
+
+@login_required
+def attachment_download(request, pk, attachment_id):
+    from django.http import FileResponse
+
+    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    attachment = get_object_or_404(document.attachments, pk=attachment_id)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
