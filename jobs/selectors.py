@@ -85,3 +85,23 @@ def footprints(user, *, bbox_filter: Q | None = None, limit: int = 500) -> Query
     if bbox_filter is not None:
         queryset = queryset.filter(bbox_filter)
     return queryset.order_by("-created_at")[:limit]
+
+
+def quotas(user) -> list[dict]:
+    """The limits of the caller's organizations, with today's use."""
+    from .services import gpu_seconds_today, quota_for
+
+    rows = []
+    for organization in organizations_for(user).order_by("slug"):
+        quota = quota_for(organization)
+        rows.append(
+            {
+                "organization": organization.slug,
+                "max_concurrent_jobs": quota.max_concurrent_jobs,
+                "running": Job.objects.filter(organization=organization, state=JobState.RUNNING).count(),
+                "max_queued_jobs": quota.max_queued_jobs,
+                "daily_gpu_seconds": quota.daily_gpu_seconds,
+                "gpu_seconds_today": round(gpu_seconds_today(organization.pk), 3),
+            }
+        )
+    return rows

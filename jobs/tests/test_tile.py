@@ -40,7 +40,9 @@ def test_statistics_are_consistent():
     assert stats["pixels"] == 128 * 128
     assert stats["clear_pixels"] == round(stats["pixels"] * (1 - stats["cloud_fraction"]))
     assert sum(stats["ndvi_histogram"]) == stats["clear_pixels"]
-    assert -1 <= stats["ndvi_min"] <= stats["ndvi_p10"] <= stats["ndvi_p50"] <= stats["ndvi_p90"] <= stats["ndvi_max"] <= 1
+    assert (
+        -1 <= stats["ndvi_min"] <= stats["ndvi_p10"] <= stats["ndvi_p50"] <= stats["ndvi_p90"] <= stats["ndvi_max"] <= 1
+    )
     assert pictures["rgb"].shape == (128, 128, 3)
 
 

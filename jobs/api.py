@@ -1,0 +1,499 @@
+"""REST API of the job queue: jobs (single and batch create, filters, cancel, retry, bulk, logs,
+artifacts), GPUs, templates and usage. Viewsets call services and selectors, nothing more."""
+
+import datetime as dt
+
+import django_filters
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from missionops.api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create
+from missionops.models import Role
+
+from . import selectors, services
+from .exceptions import JobParamsError
+from .geo import bbox_intersects, parse_bbox
+from .models import Gpu, Job, JobKind, JobLog, JobState
+from .schedules import cron_of
+
+OPERATE = (Role.OPERATOR, Role.ADMIN)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class OrganizationSlugField(UserOrganizationField):
+    """An organization slug among the caller's own (typed for the schema)."""
+
+
+class ArtifactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, artifact) -> str:
+        return f"/api/v1/jobs/{artifact.job_id}/artifacts/{artifact.name}/"
+
+
+class JobSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    created_by = serializers.StringRelatedField()
+    kind = serializers.ChoiceField(choices=JobKind.choices)
+    state = serializers.ChoiceField(choices=JobState.choices)
+    parents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    bbox = serializers.SerializerMethodField(help_text="[west, south, east, north]; west > east crosses 180°")
+    artifacts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "organization", "name", "kind", "params", "priority", "state", "needs_gpu", "parents",
+            "attempts", "max_attempts", "run_after", "worker", "gpu_index", "lease_expires_at", "heartbeat_at",
+            "progress", "result", "error", "cancel_requested", "cancel_reason", "gpu_seconds", "footprint", "bbox",
+            "template", "created_by", "created_at", "started_at", "finished_at", "artifacts",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_bbox(self, job) -> list[float] | None:
+        if job.bbox_west is None:
+            return None
+        return [job.bbox_west, job.bbox_south, job.bbox_east, job.bbox_north]
+
+    def get_artifacts(self, job) -> list[dict]:
+        return ArtifactSerializer(job.artifacts.all().defer("data"), many=True).data
+
+
+class JobSpecSerializer(serializers.Serializer):
+    """One job to create. `params` are checked by the kind (400 names `params.<key>`)."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    kind = serializers.ChoiceField(choices=JobKind.choices)
+    params = serializers.JSONField(required=False, default=dict)
+    priority = serializers.IntegerField(required=False, default=0, min_value=-100, max_value=100)
+    max_attempts = serializers.IntegerField(required=False, default=3, min_value=1, max_value=20)
+    footprint = serializers.JSONField(required=False, allow_null=True, default=None, help_text="GeoJSON Polygon")
+    parents = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=100)
+
+
+class JobCreateSerializer(JobSpecSerializer):
+    organization = OrganizationSlugField(required=False, help_text="Organization slug; defaults to your only one.")
+
+
+class JobBatchSerializer(serializers.Serializer):
+    organization = OrganizationSlugField(required=False)
+    jobs = JobSpecSerializer(many=True, allow_empty=False, max_length=services.MAX_BATCH)
+
+
+class BulkSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["cancel", "retry", "delete"])
+    ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    done = serializers.ListField(child=serializers.IntegerField())
+    skipped = serializers.DictField(child=serializers.CharField(), help_text="id -> why")
+
+
+class JobCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class JobLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobLog
+        fields = ["id", "at", "level", "attempt", "message"]
+
+
+class JobFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=JobState.choices)
+    kind = django_filters.ChoiceFilter(choices=JobKind.choices)
+    organization = django_filters.CharFilter(field_name="organization__slug")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    q = django_filters.CharFilter(method="filter_text", help_text="text in name, error or worker; or a job id")
+    bbox = django_filters.CharFilter(
+        method="filter_bbox",
+        help_text="minlon,minlat,maxlon,maxlat: footprints intersecting it (minlon > maxlon crosses 180°)",
+    )
+
+    class Meta:
+        model = Job
+        fields = ["state", "kind", "organization", "template", "created_after", "created_before", "q", "bbox"]
+
+    def filter_text(self, queryset, name, value):
+        match = Q(name__icontains=value) | Q(error__icontains=value) | Q(worker__icontains=value)
+        if value.isdigit():
+            match |= Q(pk=int(value))
+        return queryset.filter(match)
+
+    def filter_bbox(self, queryset, name, value):
+        return queryset.filter(bbox_intersects(*parse_bbox(value)))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Jobs of your organizations, newest first (cursor pagination)"),
+    retrieve=extend_schema(summary="One job"),
+    create=extend_schema(
+        summary="Submit a job (operator or admin)",
+        request=JobCreateSerializer,
+        responses={201: JobSerializer, 429: OpenApiResponse(description="a quota is reached; `field` names it")},
+    ),
+    destroy=extend_schema(summary="Delete a finished job with its logs and artifacts (operator or admin)"),
+)
+class JobViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        return (
+            selectors.jobs_visible_to(self.request.user)
+            .select_related("organization", "created_by")
+            .prefetch_related("parents", "artifacts")
+        )
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        if self.action in ("destroy", "cancel", "retry") and not selectors.can_operate_jobs(
+            request.user, obj.organization
+        ):
+            raise PermissionDenied("you need the operator or admin role in this organization")
+
+    def create(self, request, *args, **kwargs):
+        serializer = JobCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        spec = dict(serializer.validated_data)
+        organization = organization_for_create(request.user, spec.pop("organization", None), roles=OPERATE)
+        job = services.submit_jobs(organization=organization, actor=request.user, specs=[spec])[0]
+        return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.delete_jobs(jobs=[instance], actor=self.request.user)
+
+    @extend_schema(
+        request=JobBatchSerializer,
+        responses={201: JobSerializer(many=True), 429: OpenApiResponse(description="quota reached")},
+        summary="Submit up to 1000 jobs at once, all or nothing (errors name `jobs.<i>.<field>`)",
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        serializer = JobBatchSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        organization = organization_for_create(
+            request.user, serializer.validated_data.get("organization"), roles=OPERATE
+        )
+        specs = [dict(spec) for spec in serializer.validated_data["jobs"]]
+        jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs)
+        return Response(self.get_serializer(jobs, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BulkSerializer, responses=BulkResultSerializer, summary="Cancel, retry or delete many jobs")
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        serializer = BulkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        verb, ids = serializer.validated_data["action"], serializer.validated_data["ids"]
+        jobs = {
+            j.pk: j for j in selectors.jobs_visible_to(request.user).filter(pk__in=ids).select_related("organization")
+        }
+        skipped = {str(pk): "not found" for pk in ids if pk not in jobs}
+        allowed = []
+        for job in jobs.values():
+            if selectors.can_operate_jobs(request.user, job.organization):
+                allowed.append(job)
+            else:
+                skipped[str(job.pk)] = "you need the operator or admin role"
+        if not allowed and jobs:
+            raise PermissionDenied("you need the operator or admin role for these jobs")
+        done = []
+        if verb == "delete":
+            finished = [j for j in allowed if j.is_terminal]
+            skipped.update({str(j.pk): f"{j.state}, not finished" for j in allowed if not j.is_terminal})
+            for organization_jobs in _by_organization(finished):
+                services.delete_jobs(jobs=organization_jobs, actor=request.user)
+            done = [j.pk for j in finished]
+        else:
+            operation = services.cancel_job if verb == "cancel" else services.retry_job
+            for job in allowed:
+                try:
+                    operation(job=job, actor=request.user)
+                    done.append(job.pk)
+                except services.JobStateError as refused:
+                    skipped[str(job.pk)] = refused.message
+        return Response({"action": verb, "done": sorted(done), "skipped": skipped})
+
+    @extend_schema(
+        request=JobCancelSerializer, responses=JobSerializer, summary="Cancel (a running job stops within seconds)"
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        serializer = JobCancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = services.cancel_job(job=job, actor=request.user, reason=serializer.validated_data.get("reason", ""))
+        return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
+
+    @extend_schema(request=None, responses=JobSerializer, summary="Retry a failed or canceled job")
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = services.retry_job(job=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="only lines with id > after (follow-up polling)"),
+            OpenApiParameter("tail", int, description="the last N lines (default 200, at most 5000)"),
+        ],
+        responses=JobLogSerializer(many=True),
+        summary="Log lines, oldest first (live: subscribe to `job.<id>` on /ws/live/)",
+    )
+    @action(detail=True, methods=["get"])
+    def logs(self, request, pk=None):
+        job = self.get_object()
+        try:
+            after = int(request.query_params.get("after", 0))
+            tail = min(5000, max(1, int(request.query_params.get("tail", 200))))
+        except ValueError:
+            raise JobParamsError("after and tail must be integers", field="tail") from None
+        lines = list(JobLog.objects.filter(job=job, id__gt=after).order_by("-id")[:tail])
+        return Response(JobLogSerializer(reversed(lines), many=True).data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an artifact")
+    @action(detail=True, methods=["get"], url_path=r"artifacts/(?P<name>[\w.-]+)")
+    def artifact(self, request, pk=None, name=None):
+        job = self.get_object()
+        artifact = get_object_or_404(job.artifacts, name=name)
+        response = HttpResponse(bytes(artifact.data), content_type=artifact.content_type)
+        response["Content-Disposition"] = f'inline; filename="job-{job.pk}-{artifact.name}"'
+        response["ETag"] = f'"{artifact.sha256}"'
+        return response
+
+
+def _by_organization(jobs):
+    groups = {}
+    for job in jobs:
+        groups.setdefault(job.organization_id, []).append(job)
+    return groups.values()
+
+
+class GpuSerializer(serializers.ModelSerializer):
+    utilization_pct = serializers.SerializerMethodField()
+    memory_used_mb = serializers.SerializerMethodField()
+    temperature_c = serializers.SerializerMethodField()
+    sampled_at = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField(help_text="running job, if it belongs to one of your organizations")
+
+    class Meta:
+        model = Gpu
+        fields = [
+            "id", "host", "index", "name", "uuid", "simulated", "memory_total_mb", "active", "last_seen_at",
+            "utilization_pct", "memory_used_mb", "temperature_c", "sampled_at", "job",
+        ]  # fmt: skip
+
+    def _latest(self, gpu):
+        return getattr(gpu, "latest", None)
+
+    def get_utilization_pct(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).utilization_pct
+
+    def get_memory_used_mb(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).memory_used_mb
+
+    def get_temperature_c(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).temperature_c
+
+    def get_sampled_at(self, gpu) -> dt.datetime | None:
+        return self._latest(gpu) and self._latest(gpu).at
+
+    def get_job(self, gpu) -> int | None:
+        latest = self._latest(gpu)
+        if latest is None or latest.job is None:
+            return None
+        visible = self.context.get("organization_ids", set())
+        return latest.job_id if latest.job.organization_id in visible else None
+
+
+class GpuSampleSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    utilization_pct = serializers.FloatField()
+    memory_used_mb = serializers.FloatField()
+    temperature_c = serializers.FloatField(allow_null=True)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="GPU slots of all worker hosts with their latest sample (`simulated` marks fakes)"),
+    retrieve=extend_schema(summary="One GPU slot"),
+)
+class GpuViewSet(viewsets.ReadOnlyModelViewSet):
+    """GPUs are shared infrastructure: every member sees them; a running job only to its organization."""
+
+    serializer_class = GpuSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Gpu.objects.filter(active=True)
+
+    def get_serializer_context(self):
+        from missionops.tenancy import organizations_for
+
+        ids = set(organizations_for(self.request.user).values_list("pk", flat=True))
+        return {**super().get_serializer_context(), "organization_ids": ids}
+
+    def list(self, request, *args, **kwargs):
+        return Response(self.get_serializer(selectors.gpus_with_latest_sample(), many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="how far back (default 15, at most 1440)")],
+        responses=GpuSampleSerializer(many=True),
+        summary="Samples of one GPU, oldest first",
+    )
+    @action(detail=True, methods=["get"])
+    def samples(self, request, pk=None):
+        gpu = self.get_object()
+        try:
+            minutes = min(1440, max(1, int(request.query_params.get("minutes", 15))))
+        except ValueError:
+            raise JobParamsError("minutes must be an integer", field="minutes") from None
+        since = timezone.now() - dt.timedelta(minutes=minutes)
+        return Response(GpuSampleSerializer(selectors.gpu_samples(gpu=gpu, since=since), many=True).data)
+
+
+class JobTemplateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    organization = OrganizationSlugField(required=False)
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=JobKind.choices)
+    params = serializers.JSONField(required=False, default=dict)
+    priority = serializers.IntegerField(required=False, default=0, min_value=-100, max_value=100)
+    max_attempts = serializers.IntegerField(required=False, default=3, min_value=1, max_value=20)
+    footprint = serializers.JSONField(required=False, allow_null=True, default=None)
+    cron = serializers.CharField(
+        required=False, allow_blank=True, help_text="5-field cron (UTC) to submit it on a schedule; blank: none"
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, template):
+        data = super().to_representation(template)
+        data["organization"] = template.organization.slug
+        data["cron"] = cron_of(template)
+        return data
+
+
+class TemplateSubmitSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    priority = serializers.IntegerField(required=False, min_value=-100, max_value=100)
+    params = serializers.JSONField(required=False, help_text="overrides merged into the template's params")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Saved job templates"),
+    create=extend_schema(summary="Save a template, optionally with a cron schedule (operator or admin)"),
+    partial_update=extend_schema(summary="Change a template or its schedule"),
+    update=extend_schema(summary="Replace a template"),
+    destroy=extend_schema(summary="Delete a template and its schedule"),
+)
+class JobTemplateViewSet(viewsets.ModelViewSet):
+    serializer_class = JobTemplateSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return (
+            selectors.templates_visible_to(self.request.user)
+            .select_related("organization", "periodic_task__crontab")
+            .order_by("name")
+        )
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not selectors.can_operate_jobs(
+            request.user, obj.organization
+        ):
+            raise PermissionDenied("you need the operator or admin role in this organization")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        organization = organization_for_create(self.request.user, data.pop("organization", None), roles=OPERATE)
+        serializer.instance = services.save_template(organization=organization, actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("organization", None)
+        template = serializer.instance
+        serializer.instance = services.save_template(
+            organization=template.organization, actor=self.request.user, template=template, **data
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_template(template=instance, actor=self.request.user)
+
+    @extend_schema(request=TemplateSubmitSerializer, responses={201: JobSerializer}, summary="Submit a job from it")
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        template = self.get_object()
+        if not selectors.can_operate_jobs(request.user, template.organization):
+            raise PermissionDenied("you need the operator or admin role in this organization")
+        serializer = TemplateSubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = services.submit_from_template(template=template, actor=request.user, overrides=serializer.validated_data)
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class UsageRowSerializer(serializers.Serializer):
+    organization = serializers.CharField()
+    user = serializers.CharField(required=False, allow_null=True)
+    day = serializers.DateField(required=False)
+    rank = serializers.IntegerField(required=False)
+    jobs = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    gpu_seconds = serializers.FloatField()
+
+
+class UsageSerializer(serializers.Serializer):
+    since = serializers.DateField()
+    until = serializers.DateField()
+    organizations = UsageRowSerializer(many=True)
+    leaderboard = UsageRowSerializer(many=True)
+    days = UsageRowSerializer(many=True)
+    quotas = serializers.ListField(child=serializers.DictField())
+
+
+class UsageView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="first UTC day (default 30 days ago)"),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="last UTC day (default today)"),
+        ],
+        responses=UsageSerializer,
+        summary="Jobs and GPU-seconds per organization and user, a leaderboard, and a summary by day",
+    )
+    def get(self, request):
+        today = timezone.now().date()
+        try:
+            since = dt.date.fromisoformat(request.query_params.get("since", str(today - dt.timedelta(days=30))))
+            until = dt.date.fromisoformat(request.query_params.get("until", str(today)))
+        except ValueError:
+            raise JobParamsError("since and until are dates, YYYY-MM-DD", field="since") from None
+        data = selectors.usage(request.user, since=since, until=until)
+        data["quotas"] = selectors.quotas(request.user)
+        return Response(UsageSerializer(data).data)
