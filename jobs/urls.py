@@ -1,8 +1,9 @@
 from django.urls import path
 
-from missionops.views import area_not_built
+from . import views
 
-# Dashboard pages of this app; the capability has not landed yet.
+# Dashboard pages of this app (base.html's nav links the `jobs` page).
 urlpatterns = [
-    path("jobs/", area_not_built, {"area": "jobs"}, name="jobs"),
+    path("jobs/", views.jobs_page, name="jobs"),
+    path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
 ]

@@ -1,0 +1,58 @@
+"""Dashboard pages: scoped to the caller's organizations, live hooks present, bad filters shown."""
+
+from jobs import dispatch
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_queue_page_shows_own_jobs_gpus_and_live_hooks(client, owner, submit, gpus):
+    job = submit(kind="tile", name="Alps tile")
+    page = login(client, owner).get("/jobs/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f'id="job-{job.pk}"' in html and "Alps tile" in html
+    assert "simulated" in html and "MissionOpsJobs.queuePage" in html and "footprints-data" in html
+    assert 'data-bulk="cancel"' in html  # an admin may act
+
+
+def test_viewer_gets_no_bulk_actions_and_stranger_sees_nothing(client, viewer, stranger, submit):
+    job = submit()
+    assert 'data-bulk="cancel"' not in login(client, viewer).get("/jobs/").content.decode()
+    client.logout()
+    html = login(client, stranger).get("/jobs/").content.decode()
+    assert f'id="job-{job.pk}"' not in html
+    assert client.get(f"/jobs/{job.pk}/").status_code == 404
+
+
+def test_bad_bbox_filter_is_shown_not_a_500(client, owner, submit):
+    submit()
+    page = login(client, owner).get("/jobs/", {"bbox": "nonsense"})
+    assert page.status_code == 200 and "bbox" in page.content.decode() and "four numbers" in page.content.decode()
+
+
+def test_detail_page_shows_log_quicklook_and_dag(client, owner, submit, claimer):
+    parent = submit()
+    child = submit(parents=[parent.pk])
+    dispatch.claim_jobs(claimer=claimer)
+    dispatch.complete_job(
+        job_id=parent.pk, worker=claimer.worker, result={"ok": 1}, artifacts=[("quicklook.png", "image/png", b"x")]
+    )
+    html = login(client, owner).get(f"/jobs/{parent.pk}/").content.decode()
+    assert "attempt 1/3" in html and f"/api/v1/jobs/{parent.pk}/artifacts/quicklook.png/" in html
+    assert f'href="/jobs/{child.pk}/"' in html and "MissionOpsJobs.detailPage" in html
+
+
+def test_job_topic_resolver_scopes_by_organization(owner, stranger, submit):
+    from missionops.live import TopicRefused, groups_for_subscription
+
+    job = submit()
+    assert groups_for_subscription(owner, f"job.{job.pk}") == [f"o{job.organization_id}.job.{job.pk}"]
+    for user, topic in ((stranger, f"job.{job.pk}"), (owner, "job.abc")):
+        try:
+            groups_for_subscription(user, topic)
+        except TopicRefused:
+            continue
+        raise AssertionError(f"{topic} not refused")

@@ -1,0 +1,221 @@
+/* Jobs pages: the live queue table, bulk actions, GPU charts (uPlot), the footprint map (Leaflet)
+ * with a shift-drag bbox filter, and one job's live progress and log. Live data comes from
+ * MissionOpsLive topics `jobs`, `gpus` and `job.<id>`; REST polling covers a lost socket. */
+(function () {
+  "use strict";
+
+  function csrf() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+      body: JSON.stringify(body || {}),
+    }).then(function (r) { return r.json().then(function (data) { return {ok: r.ok, status: r.status, data: data}; }); });
+  }
+
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); });
+  }
+
+  function updateRow(msg) {
+    const row = document.getElementById("job-" + msg.id);
+    if (!row) return false;
+    if (msg.state) {
+      const cell = row.querySelector('[data-field="state"]');
+      cell.textContent = msg.state + (msg.cancel_requested && msg.state === "running" ? " (canceling)" : "");
+      cell.dataset.state = msg.state;
+    }
+    if (msg.progress !== undefined) {
+      row.querySelector('[data-field="progress"]').textContent = Math.round(msg.progress);
+      row.querySelector('[data-field="bar"]').style.width = msg.progress + "%";
+    }
+    if (msg.attempts !== undefined) row.querySelector('[data-field="attempts"]').textContent = msg.attempts + "/" + msg.max_attempts;
+    if (msg.gpu_index !== undefined) row.querySelector('[data-field="gpu"]').textContent = msg.gpu_index === null ? "" : msg.gpu_index;
+    return true;
+  }
+
+  function gpuCharts() {
+    const panel = document.getElementById("gpu-panel");
+    if (!panel || !window.uPlot) return null;
+    const rows = Array.from(panel.querySelectorAll("[data-gpu]"));
+    if (!rows.length) return null;
+    const ids = rows.map(function (r) { return Number(r.dataset.gpu); });
+    const series = [{}].concat(ids.map(function (id, i) {
+      return {label: rows[i].textContent.trim().split(" ").slice(0, 2).join(" "), stroke: ["#4aa3ff", "#ffb347", "#7bd88f", "#ff6b6b"][i % 4], width: 1.5};
+    }));
+    const width = Math.max(260, panel.clientWidth - 30);
+    const util = [[]].concat(ids.map(function () { return []; }));
+    const mem = [[]].concat(ids.map(function () { return []; }));
+    const utilPlot = new uPlot({title: "Utilization %", width: width, height: 150, series: series, scales: {y: {range: [0, 100]}}}, util, document.getElementById("gpu-util-chart"));
+    const memPlot = new uPlot({title: "Memory used MB", width: width, height: 150, series: series}, mem, document.getElementById("gpu-mem-chart"));
+    function push(at, byId) {
+      util[0].push(at); mem[0].push(at);
+      ids.forEach(function (id, i) {
+        const s = byId[id];
+        util[i + 1].push(s ? s.utilization_pct : null);
+        mem[i + 1].push(s ? s.memory_used_mb : null);
+      });
+      if (util[0].length > 360) { util.forEach(function (a) { a.shift(); }); mem.forEach(function (a) { a.shift(); }); }
+      utilPlot.setData(util); memPlot.setData(mem);
+    }
+    // History first: the last 15 minutes of samples per GPU, merged on their timestamps.
+    Promise.all(ids.map(function (id) { return getJSON("/api/v1/gpus/" + id + "/samples/?minutes=15"); })).then(function (lists) {
+      const byTime = {};
+      lists.forEach(function (samples, i) {
+        samples.forEach(function (s) { const t = Math.round(Date.parse(s.at) / 1000); (byTime[t] = byTime[t] || {})[ids[i]] = s; });
+      });
+      Object.keys(byTime).map(Number).sort().forEach(function (t) { push(t, byTime[t]); });
+    });
+    return function (msg) {
+      const byId = {};
+      msg.gpus.forEach(function (g) {
+        byId[g.id] = g;
+        const row = panel.querySelector('[data-gpu="' + g.id + '"]');
+        if (row) {
+          row.querySelector('[data-field="util"]').textContent = Math.round(g.utilization_pct);
+          row.querySelector('[data-field="mem"]').textContent = Math.round(g.memory_used_mb);
+        }
+      });
+      push(Math.round(Date.parse(msg.at) / 1000), byId);
+    };
+  }
+
+  function footprintMap() {
+    const el = document.getElementById("footprint-map");
+    if (!el || !window.L) return;
+    const data = JSON.parse(document.getElementById("footprints-data").textContent);
+    const map = L.map(el, {worldCopyJump: true, boxZoom: false}).setView([20, 0], 1);
+    // Offline basemap: Natural Earth land from world-atlas, drawn as GeoJSON (no tile server).
+    fetch("/static/vendor/world-atlas/land-110m.json").then(function (r) { return r.json(); }).then(function (topo) {
+      if (!window.topojson) return;
+      L.geoJSON(topojson.feature(topo, topo.objects.land), {style: {color: "#556", weight: 1, fillOpacity: 0.25}}).addTo(map);
+    }).catch(function () {});
+    const colours = {succeeded: "#3fb950", failed: "#f85149", running: "#4aa3ff", canceled: "#888"};
+    const bounds = [];
+    data.forEach(function (j) {
+      // Unwrap longitudes so a footprint across 180° draws as one polygon.
+      let prev = null;
+      const ring = j.footprint.coordinates[0].map(function (p) {
+        let lon = p[0];
+        if (prev !== null) { while (lon - prev > 180) lon -= 360; while (prev - lon > 180) lon += 360; }
+        prev = lon;
+        return [p[1], lon];
+      });
+      const shape = L.polygon(ring, {color: colours[j.state] || "#ffb347", weight: 1}).addTo(map);
+      shape.bindTooltip(j.name + " · " + j.state);
+      shape.on("click", function () { window.location.href = "/jobs/" + j.id + "/"; });
+      ring.forEach(function (p) { bounds.push(p); });
+    });
+    if (bounds.length) map.fitBounds(bounds, {maxZoom: 6});
+    // Shift-drag draws the bbox filter.
+    let start = null, rect = null;
+    map.on("mousedown", function (e) {
+      if (!e.originalEvent.shiftKey) return;
+      map.dragging.disable(); start = e.latlng;
+      if (rect) rect.remove();
+      rect = L.rectangle([start, start], {color: "#ffb347", weight: 1}).addTo(map);
+    });
+    map.on("mousemove", function (e) { if (start) rect.setBounds([start, e.latlng]); });
+    map.on("mouseup", function (e) {
+      if (!start) return;
+      map.dragging.enable();
+      const b = L.latLngBounds(start, e.latlng); start = null;
+      const norm = function (lon) { return ((lon + 540) % 360) - 180; };
+      const value = [norm(b.getWest()), b.getSouth(), norm(b.getEast()), b.getNorth()].map(function (v) { return v.toFixed(3); }).join(",");
+      document.getElementById("bbox-input").value = value;
+      document.getElementById("job-filters").submit();
+    });
+  }
+
+  function bulkActions() {
+    const all = document.getElementById("select-all");
+    if (all) all.addEventListener("change", function () {
+      document.querySelectorAll("input.pick").forEach(function (c) { c.checked = all.checked; });
+    });
+    document.querySelectorAll("[data-bulk]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const ids = Array.from(document.querySelectorAll("input.pick:checked")).map(function (c) { return Number(c.value); });
+        if (!ids.length) return;
+        post("/api/v1/jobs/bulk/", {action: button.dataset.bulk, ids: ids}).then(function (r) {
+          const out = document.getElementById("bulk-result");
+          out.textContent = r.ok ? (button.dataset.bulk + ": " + r.data.done.length + " done, " + Object.keys(r.data.skipped).length + " skipped")
+            : (r.data.detail || "refused");
+          if (r.ok && button.dataset.bulk === "delete") r.data.done.forEach(function (id) { const row = document.getElementById("job-" + id); if (row) row.remove(); });
+        });
+      });
+    });
+  }
+
+  function queuePage() {
+    footprintMap();
+    bulkActions();
+    const onGpus = gpuCharts();
+    MissionOpsLive.subscribe("jobs", function (msg) { updateRow(msg); }, {
+      poll: function () {
+        return getJSON("/api/v1/jobs/?page_size=200").then(function (page) { page.results.forEach(updateRow); });
+      }
+    });
+    if (onGpus) MissionOpsLive.subscribe("gpus", onGpus, {
+      poll: function () {
+        return getJSON("/api/v1/gpus/").then(function (gpus) {
+          onGpus({at: new Date().toISOString(), gpus: gpus.filter(function (g) { return g.sampled_at; })});
+        });
+      }
+    });
+  }
+
+  function detailPage(id, lastLogId) {
+    const log = document.getElementById("job-log");
+    let last = lastLogId;
+    function addLine(line) {
+      if (line.log_id !== undefined) line.id = line.log_id;
+      if (line.id <= last) return;
+      last = line.id;
+      const div = document.createElement("div");
+      div.className = line.level;
+      div.textContent = new Date(line.at).toISOString().substring(11, 19) + " [" + line.attempt + "] " + line.message;
+      const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 5;
+      log.appendChild(div);
+      if (atBottom) log.scrollTop = log.scrollHeight;
+    }
+    function show(msg) {
+      if (msg.progress !== undefined) {
+        document.getElementById("job-progress").textContent = Math.round(msg.progress);
+        document.getElementById("job-bar").style.width = msg.progress + "%";
+      }
+      if (msg.message) document.getElementById("job-progress-message").textContent = msg.message;
+      if (msg.state) {
+        document.getElementById("job-state").textContent = msg.state + (msg.cancel_requested && msg.state === "running" ? " (canceling)" : "");
+        document.getElementById("job-attempts").textContent = msg.attempts + "/" + msg.max_attempts;
+        document.getElementById("job-worker").textContent = msg.worker || "—";
+        document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
+        if (msg.state === "succeeded" && document.getElementById("no-artifacts")) window.location.reload();
+      }
+    }
+    log.scrollTop = log.scrollHeight;
+    MissionOpsLive.subscribe("job." + id, function (msg) {
+      if (msg.kind === "job.log") addLine(msg); else show(msg);
+    }, {
+      poll: function () {
+        return Promise.all([
+          getJSON("/api/v1/jobs/" + id + "/").then(show),
+          getJSON("/api/v1/jobs/" + id + "/logs/?after=" + last).then(function (lines) { lines.forEach(addLine); }),
+        ]);
+      }
+    });
+    document.querySelectorAll("[data-action]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        post("/api/v1/jobs/" + id + "/" + button.dataset.action + "/").then(function (r) {
+          document.getElementById("action-result").textContent = r.ok ? button.dataset.action + " requested" : (r.data.detail || "refused");
+          if (r.ok) show(r.data);
+        });
+      });
+    });
+  }
+
+  window.MissionOpsJobs = {queuePage: queuePage, detailPage: detailPage};
+})();
