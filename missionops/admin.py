@@ -32,6 +32,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         # Memberships carry permission groups: every change goes through set_membership.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for deleted in formset.deleted_forms:
             if deleted.instance.pk:
                 services.remove_membership(membership=deleted.instance, actor=request.user)

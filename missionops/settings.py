@@ -143,7 +143,13 @@ CHANNEL_LAYERS = {
     "default": {
         # Pub/sub layer: ~6x the group throughput of RedisChannelLayer on this machine (DESIGN.md).
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNELS_PREFIX")},
+        # The default pool (100) starves under many sockets: raise it (DESIGN.md).
+        "CONFIG": {
+            "hosts": [
+                {"address": REDIS_URL, "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000)}
+            ],
+            "prefix": env("CHANNELS_PREFIX"),
+        },
     }
 }
 
@@ -163,6 +169,15 @@ SAFE_MODE_SOC_PCT = env("SAFE_MODE_SOC_PCT")
 SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
+
+# Telemetry (the code has these defaults; listed here so they are discoverable).
+TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=8 * 1024 * 1024)
+TELEMETRY_LIVE_INTERVAL_S = env.float("TELEMETRY_LIVE_INTERVAL_S", default=0.25)
+TELEMETRY_RAW_RETENTION_DAYS = env.int("TELEMETRY_RAW_RETENTION_DAYS", default=30)
+TELEMETRY_PARTITIONS_AHEAD_DAYS = env.int("TELEMETRY_PARTITIONS_AHEAD_DAYS", default=7)
+TELEMETRY_STALE_AFTER_S = env.float("TELEMETRY_STALE_AFTER_S", default=30.0)
+TELEMETRY_MAX_FUTURE_S = env.float("TELEMETRY_MAX_FUTURE_S", default=3600.0)
+TELEMETRY_ROLLUP_MIN_BUCKET_S = env.int("TELEMETRY_ROLLUP_MIN_BUCKET_S", default=60)
 
 # Webhooks: retry n waits WEBHOOK_RETRY_BASE_S * 2**(n-1); after WEBHOOK_MAX_ATTEMPTS a delivery
 # fails; WEBHOOK_DISABLE_AFTER failed deliveries in a row disable the webhook.

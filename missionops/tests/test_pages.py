@@ -63,3 +63,47 @@ def test_admin_pages_render_for_every_model(admin_client, sc_a):
     ]:
         assert admin_client.get(path).status_code == 200, path
     assert admin_client.get("/admin/missionops/event/add/").status_code == 403
+
+
+def test_admin_creates_organization_membership_and_spacecraft_through_services(admin_client, make_user):
+    from django.contrib.auth import get_user_model
+
+    from missionops.models import Event, Organization
+    from spacecraft.models import Spacecraft
+
+    user = make_user("newcomer")
+    response = admin_client.post(
+        "/admin/missionops/organization/add/",
+        {
+            "name": "Org C",
+            "slug": "org-c",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": user.pk,
+            "memberships-0-role": "operator",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    org = Organization.objects.get(slug="org-c")
+    assert org.viewers_group and org.operators_group
+    user = get_user_model().objects.get(pk=user.pk)
+    assert org.operators_group in user.groups.all()
+    response = admin_client.post(
+        "/admin/spacecraft/spacecraft/add/",
+        {
+            "organization": org.pk,
+            "designation": "SC-777",
+            "name": "Admin made",
+            "mission_type": "CUBESAT",
+            "safe_soc_threshold_pct": 20,
+            "survival_soc_threshold_pct": 10,
+            "runtime": "{}",
+            "config_versions-TOTAL_FORMS": "0",
+            "config_versions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    sc = Spacecraft.objects.get(designation="SC-777")
+    assert user.has_perm("spacecraft.operate_spacecraft", sc)
+    assert Event.objects.filter(kind="spacecraft.created", subject_id=str(sc.pk)).exists()
+    assert Event.objects.filter(kind="membership.created", organization=org).exists()
