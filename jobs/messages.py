@@ -1,6 +1,13 @@
 """What the job queue says on the live socket: `jobs` (organization-wide) and `job.<id>`."""
 
+from django.conf import settings
+
 from missionops import live
+
+
+def _enabled() -> bool:
+    # Off only in bench/jobs_settings.py, to measure the queue without the socket pushes.
+    return getattr(settings, "JOBS_LIVE_PUBLISH", True)
 
 
 def job_message(job) -> dict:
@@ -25,18 +32,24 @@ def job_message(job) -> dict:
 
 
 def publish_job(job) -> None:
+    if not _enabled():
+        return
     message = job_message(job)
     live.publish("jobs", message, organization=job.organization_id)
     live.publish(f"job.{job.pk}", message, organization=job.organization_id)
 
 
 def publish_progress(*, job_id: int, organization_id: int, progress: float, message: str = "") -> None:
+    if not _enabled():
+        return
     payload = {"kind": "job.progress", "id": job_id, "progress": round(progress, 1), "message": message}
     live.publish("jobs", payload, organization=organization_id)
     live.publish(f"job.{job_id}", payload, organization=organization_id)
 
 
 def publish_log(log, *, organization_id: int) -> None:
+    if not _enabled():
+        return
     payload = {
         "kind": "job.log",
         "id": log.job_id,

@@ -1,0 +1,202 @@
+"""Job queue throughput, one table: no-op jobs claimed and completed per second by N real
+`job_worker` processes using SKIP LOCKED (one claim per transaction, and batched) against the
+same workers using plain SELECT … FOR UPDATE (the serializing peer), with double claims counted;
+then tile jobs per minute on the CPU (NumPy; CuPy where a GPU is lent).
+
+    .venv/bin/python bench/jobs.py                      # defaults: 4 workers, 2000 no-op jobs, 8 tiles
+    .venv/bin/python bench/jobs.py --jobs 500 --tiles 0 # quick
+
+Runs against its own database (BENCH_DATABASE_URL, default .../missionops_bench_jobs), migrated
+on first use; it never touches the development or test databases."""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/missionops_bench_jobs")
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missionops.settings")
+os.environ.setdefault("CHANNELS_PREFIX", "missionops-bench")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def ensure_database():
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
+
+
+def start_workers(count: int, *extra: str, live: bool = True) -> list[subprocess.Popen]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "missionops.settings" if live else "bench.jobs_settings"}
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "job_worker",
+                "--host",
+                f"bench-{i}",
+                "--poll-s",
+                "0.02",
+                "--sample-s",
+                "0",
+                "--sweep-s",
+                "0",
+                "--heartbeat-s",
+                "5",
+                "--lease-s",
+                "120",
+                "-v",
+                "0",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for i in range(count)
+    ]
+
+
+def stop(workers):
+    for proc in workers:
+        proc.terminate()
+    for proc in workers:
+        proc.wait(timeout=30)
+
+
+def reset(org):
+    from jobs.models import Job, OrganizationQuota, UsageDay
+
+    Job.objects.all().delete()
+    UsageDay.objects.all().delete()
+    OrganizationQuota.objects.update_or_create(
+        organization=org,
+        defaults={"max_concurrent_jobs": 10_000, "max_queued_jobs": 1_000_000, "daily_gpu_seconds": 1e9},
+    )
+
+
+def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=None, live=True):
+    """Workers wait idle; the jobs appear in one commit; the clock runs until the last finishes."""
+    from django.db.models import Count
+
+    from jobs.models import Job, JobLog, JobState
+    from jobs.services import submit_jobs
+
+    reset(org)
+    procs = start_workers(workers, *worker_args, live=live)
+    time.sleep(3)  # let the workers start and register their (simulated) GPUs
+    spec = {"kind": kind, "params": params or {}, "footprint": footprint}
+    from django.db import transaction
+
+    with transaction.atomic():
+        for start in range(0, count, 1000):
+            submit_jobs(organization=org, actor=None, specs=[spec] * min(1000, count - start), event=False)
+    started = time.perf_counter()
+    deadline = started + 600
+    try:
+        while time.perf_counter() < deadline:
+            done = Job.objects.filter(state__in=[JobState.SUCCEEDED, JobState.FAILED]).count()
+            if done >= count:
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        stop(procs)
+    claims = JobLog.objects.filter(message__startswith="attempt ").values("job").annotate(n=Count("id"))
+    double = sum(1 for row in claims if row["n"] > 1)
+    succeeded = Job.objects.filter(state=JobState.SUCCEEDED).count()
+    return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2000, help="no-op jobs per round")
+    parser.add_argument("--batch", type=int, default=50, help="claims per transaction in the batched round")
+    parser.add_argument("--tiles", type=int, default=8, help="tile jobs (0: skip)")
+    parser.add_argument("--tile-px", type=int, default=512)
+    parser.add_argument("--tile-workers", type=int, default=2)
+    args = parser.parse_args()
+
+    ensure_database()
+    import django
+
+    django.setup()
+    from missionops.models import Organization
+    from missionops.services import create_organization
+
+    org = Organization.objects.filter(slug="bench").first() or create_organization(name="bench")
+    rows = []
+    rounds = [
+        ("SKIP LOCKED, 1 claim/txn", ()),
+        (f"SKIP LOCKED, {args.batch} claims/txn", ("--batch", str(args.batch))),
+        ("peer: FOR UPDATE, 1 claim/txn", ("--no-skip-locked",)),
+    ]
+    rounds += [
+        ("SKIP LOCKED, 1/txn, no live push", (), False),
+        ("peer: FOR UPDATE, no live push", ("--no-skip-locked",), False),
+    ]
+    for label, extra, *live in rounds:
+        r = run_round(
+            org, kind="noop", count=args.jobs, workers=args.workers, worker_args=extra, live=(live or [True])[0]
+        )
+        rows.append(
+            (
+                label,
+                args.workers,
+                args.jobs,
+                r["succeeded"],
+                r["double"],
+                r["elapsed_s"],
+                r["succeeded"] / r["elapsed_s"],
+                "jobs/s",
+            )
+        )
+    if args.tiles:
+        square = {"type": "Polygon", "coordinates": [[[10, 45], [11, 45], [11, 46], [10, 46], [10, 45]]]}
+        r = run_round(
+            org, kind="tile", count=args.tiles, workers=args.tile_workers, worker_args=(),
+            params={"size_px": args.tile_px}, footprint=square,
+        )  # fmt: skip
+        from jobs.models import Job
+
+        backend = (Job.objects.filter(state="succeeded").values_list("result__backend", flat=True).first()) or "?"
+        label = f"tile {args.tile_px}px ({backend})"
+        rows.append(
+            (
+                label,
+                args.tile_workers,
+                args.tiles,
+                r["succeeded"],
+                r["double"],
+                r["elapsed_s"],
+                60 * r["succeeded"] / r["elapsed_s"],
+                "jobs/min",
+            )
+        )
+    peer = rows[2][6]
+    print(f"\njob queue bench · {os.cpu_count()} CPUs · database {DATABASE_URL.rsplit('/', 1)[1]}")
+    columns = ("workers", "jobs", "done", "double")
+    header = f"{'round':34} " + " ".join(f"{c:>7}" for c in columns) + f" {'seconds':>8} {'rate':>10} {'':8} vs peer"
+    print(header)
+    print("-" * len(header))
+    for label, workers, jobs, done, double, seconds, rate, unit in rows:
+        ratio = f"{rate / peer:6.2f}x" if unit == "jobs/s" else ""
+        print(
+            f"{label:34} {workers:>7} {jobs:>6} {done:>6} {double:>6} {seconds:>8.2f} {rate:>10.1f} {unit:8} {ratio:>7}"
+        )
+
+
+if __name__ == "__main__":
+    main()
