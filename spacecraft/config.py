@@ -88,9 +88,9 @@ def _validate_parameter(name: str, spec) -> dict:
                 raise DomainError(f"mode limits take only {', '.join(LIMIT_KEYS)}", field=mode_where)
             clean["limits_by_mode"][mode] = _validate_limits(mode_limits, mode_where, ptype)
     if "detectors" in spec:
-        if not isinstance(spec["detectors"], dict):
-            raise DomainError("detectors must be an object of detector -> settings", field=f"{where}.detectors")
-        clean["detectors"] = spec["detectors"]
+        from anomalies.config import validate_detectors  # the anomalies app owns detector settings
+
+        clean["detectors"] = validate_detectors(spec["detectors"], f"{where}.detectors")
     return clean
 
 

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from anomalies.detection import check_ingested as check_limits
 from missionops.models import Organization
 from spacecraft.models import ParameterType, Spacecraft
 
@@ -116,6 +117,8 @@ def ingest(
             archive.mark_pending_minutes(cursor, times)
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
+        # Limit checks inline, in this transaction (anomalies.detection; vectorised fast path).
+        check_limits(spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values)
         result.spacecraft = sorted(sc.designation for sc in spacecraft_by_pk.values())
         counts = _count_per_spacecraft(pids, params)
         transaction.on_commit(

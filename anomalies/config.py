@@ -1,0 +1,173 @@
+"""Detector settings: defaults, per-profile defaults, then the parameter's own `detectors` config.
+
+A parameter's configuration (ConfigVersion.parameters[name]) may carry
+`"detectors": {"zscore": {"warn": 7}, "rate": {"max_per_s": 2.5}, "iqr": {"enabled": false}}`;
+whatever it leaves out comes from its mission profile's defaults, then from DEFAULTS.
+Service-level knobs (late age, sweep windows) come from Django settings with the defaults below.
+"""
+
+import copy
+
+from django.conf import settings
+
+from spacecraft.config import LIMIT_KEYS
+from spacecraft.models import ParameterType
+
+from .detectors import DETECTOR_CLASSES, Detector, StaleDetector
+from .models import DetectorKind
+
+INLINE = (DetectorKind.LIMIT,)
+SWEPT = (DetectorKind.RATE, DetectorKind.FLATLINE, DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
+STATISTICAL = (DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
+
+DEFAULTS = {
+    # deadband_pct: of the warning band's width; persistence: violating samples in a row to open;
+    # clear_after: good samples in a row to clear.
+    "limit": {"enabled": True, "deadband_pct": 2.0, "persistence": 2, "clear_after": 3},
+    # band_fraction_per_s: the default max slope, as a fraction of the warning band per second.
+    "rate": {"enabled": True, "band_fraction_per_s": 0.5, "crit_factor": 2.0, "persistence": 1, "clear_after": 3},
+    "stale": {"enabled": True, "k": 3.0, "crit_k": 10.0},
+    "flatline": {"enabled": True, "min_samples": 8, "persistence": 1, "clear_after": 1},
+    "zscore": {"enabled": True, "window": 60, "lag": 0, "warn": 6.0, "crit": 12.0, "persistence": 1, "clear_after": 5},
+    "iqr": {"enabled": True, "block": 60, "warn_k": 4.0, "crit_k": 10.0, "persistence": 1, "clear_after": 5},
+    "ewma": {
+        "enabled": True,
+        "lam": 0.2,
+        "window": 120,
+        "lag": 30,
+        "warn_l": 6.0,
+        "crit_l": 12.0,
+        "persistence": 3,
+        "clear_after": 10,
+    },
+}
+
+# Per mission profile: what differs from DEFAULTS (slower, quieter GEO buses; noisy CubeSats).
+PROFILE_DEFAULTS = {
+    "LEO_IMAGING": {},
+    "GNSS": {"ewma": {"window": 180}},
+    "GEO_COMMS": {"zscore": {"window": 120}, "ewma": {"window": 240, "lag": 60}},
+    "CUBESAT": {"zscore": {"warn": 7.0}, "iqr": {"warn_k": 5.0}, "rate": {"band_fraction_per_s": 0.75}},
+}
+
+KNOWN = {kind: set(values) for kind, values in DEFAULTS.items()}
+KNOWN["rate"] |= {"max_per_s", "crit_per_s"}
+KNOWN["stale"] |= {"persistence", "clear_after"}
+KNOWN["limit"] |= {"deadband"}
+
+
+def setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def late_after_s() -> float:
+    """Telemetry older than this when it arrives is backfill: evaluated and recorded, never paged."""
+    return float(setting("ANOMALY_LATE_AFTER_S", 300.0))
+
+
+def sweep_history_s() -> float:
+    return float(setting("ANOMALY_SWEEP_HISTORY_S", 900.0))
+
+
+def sweep_lookback_s() -> float:
+    """How far back a parameter's first sweep starts (later sweeps continue from their cursor)."""
+    return float(setting("ANOMALY_SWEEP_LOOKBACK_S", 900.0))
+
+
+def sweep_settle_s() -> float:
+    """Samples this recent are left to the next sweep, so in-flight ingests have committed."""
+    return float(setting("ANOMALY_SWEEP_SETTLE_S", 5.0))
+
+
+def escalate_after_s() -> int:
+    return int(setting("ANOMALY_ESCALATE_AFTER_S", 900))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for kind, values in (override or {}).items():
+        if isinstance(values, dict) and kind in merged:
+            merged[kind].update(values)
+    return merged
+
+
+def detector_settings(spec: dict, mission_type: str = "") -> dict:
+    """{detector kind: settings} for one parameter, defaults filled in."""
+    merged = _merge(DEFAULTS, PROFILE_DEFAULTS.get(mission_type, {}))
+    return _merge(merged, spec.get("detectors") or {})
+
+
+def limits_for(spec: dict, mode: str = "") -> dict:
+    """The limits in force in `mode`: the parameter's, with that mode's limit set laid over them."""
+    limits = {key: spec.get(key) for key in LIMIT_KEYS}
+    if mode and mode in (spec.get("limits_by_mode") or {}):
+        limits.update(spec["limits_by_mode"][mode])
+    return limits
+
+
+def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds=None) -> dict[str, Detector]:
+    """The enabled detectors for one parameter (numeric types only; stale applies to every type)."""
+    ptype = spec.get("type", ParameterType.FLOAT)
+    numeric = ptype in (ParameterType.FLOAT, ParameterType.INT)
+    conf = detector_settings(spec, mission_type)
+    limits = limits_for(spec, mode)
+    wl, wh, cl, ch = (limits[k] for k in LIMIT_KEYS)
+    band = None
+    if wl is not None and wh is not None and wh > wl:
+        band = wh - wl
+    elif cl is not None and ch is not None and ch > cl:
+        band = ch - cl
+    built: dict[str, Detector] = {}
+    for kind in kinds or DETECTOR_CLASSES:
+        options = dict(conf.get(kind, {}))
+        if not options.pop("enabled", True):
+            continue
+        if kind == DetectorKind.STALE:
+            built[kind] = StaleDetector(expected_interval_s=spec.get("expected_interval_s"), **options)
+            continue
+        if not numeric:
+            continue
+        if kind == DetectorKind.LIMIT:
+            if all(v is None for v in limits.values()):
+                continue
+            deadband = options.pop("deadband", None)
+            pct = options.pop("deadband_pct", 0.0)
+            if deadband is None:
+                deadband = band * pct / 100 if band else 0.0
+            built[kind] = DETECTOR_CLASSES[kind](deadband=deadband, **limits, **options)
+        elif kind == DetectorKind.RATE:
+            fraction = options.pop("band_fraction_per_s", None)
+            factor = options.pop("crit_factor", 2.0)
+            if options.get("max_per_s") is None:
+                if not band or not fraction:
+                    continue
+                options["max_per_s"] = band * fraction
+            options.setdefault("crit_per_s", options["max_per_s"] * factor)
+            built[kind] = DETECTOR_CLASSES[kind](**options)
+        elif ptype == ParameterType.FLOAT:  # counters step and stay: statistics and stuck checks need floats
+            built[kind] = DETECTOR_CLASSES[kind](**options)
+    return built
+
+
+def validate_detectors(value, where: str) -> dict:
+    """The check spacecraft/config.py runs on a parameter's `detectors` (raises DomainError)."""
+    from missionops.exceptions import DomainError
+
+    if not isinstance(value, dict):
+        raise DomainError("detectors must be an object of detector -> settings", field=where)
+    for kind, options in value.items():
+        if kind not in DEFAULTS:
+            raise DomainError(f"unknown detector {kind!r}; one of {', '.join(DEFAULTS)}", field=f"{where}.{kind}")
+        if not isinstance(options, dict):
+            raise DomainError("detector settings must be an object", field=f"{where}.{kind}")
+        for key, option in options.items():
+            if key not in KNOWN[kind]:
+                raise DomainError(
+                    f"unknown setting {key!r}; one of {', '.join(sorted(KNOWN[kind]))}", field=f"{where}.{kind}.{key}"
+                )
+            if key == "enabled":
+                if not isinstance(option, bool):
+                    raise DomainError("enabled must be true or false", field=f"{where}.{kind}.{key}")
+            elif option is not None and (isinstance(option, bool) or not isinstance(option, int | float) or option < 0):
+                raise DomainError("must be a non-negative number", field=f"{where}.{kind}.{key}")
+    return value

@@ -1,0 +1,332 @@
+"""Detectors: each a small class whose `evaluate(t, x)` flags every sample of a series at once (numpy).
+
+`t` are sample times (float seconds, any epoch, increasing), `x` the values. A detector returns
+Flags: per sample a level (0 good, 1 warning, 2 critical), a score (how far out: the episode's peak
+is the sample with the highest score), and which named threshold applies with its value. Turning
+flags into episodes (persistence, clearing, latching) is `episodes.track`, shared by all detectors.
+
+Stateful checks carry their state between calls in `carry` (the limits' hysteresis, the previous
+sample for rate and stuck value), so evaluating a series in pieces gives the same flags as at once.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models import DetectorKind
+
+WARNING, CRITICAL = 1, 2
+
+
+@dataclass
+class Flags:
+    level: np.ndarray  # int8 per sample
+    score: np.ndarray  # float per sample
+    code: np.ndarray  # int8 per sample: index into names
+    names: tuple  # threshold names
+    limits: tuple  # threshold value per name (None where it has no single value)
+    carry: dict = field(default_factory=dict)
+
+    def threshold(self, index: int) -> tuple[str, float | None]:
+        code = int(self.code[index])
+        return self.names[code], self.limits[code]
+
+
+def _empty(n: int, names=("-",), limits=(None,)) -> Flags:
+    return Flags(np.zeros(n, np.int8), np.zeros(n), np.zeros(n, np.int8), names, limits)
+
+
+def hysteresis(enter: np.ndarray, stay: np.ndarray, prior: bool) -> np.ndarray:
+    """In violation from a sample that `enter`s until the first one that no longer `stay`s
+    (enter implies stay): the deadband, without a per-sample loop."""
+    entered = np.cumsum(enter, dtype=np.int64) + int(prior)
+    base = np.maximum.accumulate(np.where(stay, 0, entered))
+    return stay & (entered > base)
+
+
+def trailing_stats(x: np.ndarray, window: int, lag: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard deviation of x[i-lag-window : i-lag] for each i, and whether i has that
+    much history. Cumulative sums over values centred first, so large offsets lose no precision."""
+    n = len(x)
+    centre = float(x[0]) if n else 0.0
+    c = x - centre
+    s1 = np.concatenate(([0.0], np.cumsum(c)))
+    s2 = np.concatenate(([0.0], np.cumsum(c * c)))
+    end = np.arange(n) - lag
+    start = end - window
+    ok = start >= 0
+    a, b = np.clip(start, 0, n), np.clip(end, 0, n)
+    mean = (s1[b] - s1[a]) / window
+    var = np.maximum((s2[b] - s2[a]) / window - mean * mean, 0.0)
+    return mean + centre, np.sqrt(var), ok
+
+
+def ewma(r: np.ndarray, lam: float, start: float = 0.0, chunk: int = 64) -> np.ndarray:
+    """s_i = (1 - lam) s_{i-1} + lam r_i, vectorised: closed form within fixed-size chunks (the
+    powers stay well inside float range), then one scalar recurrence over the chunk boundaries."""
+    n = len(r)
+    if n == 0:
+        return r.astype(float)
+    a = 1.0 - lam
+    chunks = -(-n // chunk)
+    padded = np.zeros(chunks * chunk)
+    padded[:n] = r
+    block = padded.reshape(chunks, chunk)
+    j = np.arange(chunk)
+    grow = a ** (-j)  # a^-j
+    within = lam * np.cumsum(block * grow, axis=1) / grow  # each chunk as if it started from 0
+    decay = a ** (j + 1)
+    carry = np.empty(chunks)
+    s = start
+    for k in range(chunks):  # one scalar step per chunk
+        carry[k] = s
+        s = decay[-1] * s + within[k, -1]
+    return (within + decay * carry[:, None]).ravel()[:n]
+
+
+class Detector:
+    kind: str = ""
+    history = 0  # samples of history before the first evaluated sample that the detector needs
+
+    def __init__(self, *, persistence: int = 1, clear_after: int = 3, **settings):
+        self.persistence = max(1, int(persistence))
+        self.clear_after = max(1, int(clear_after))
+
+    def evaluate(self, t: np.ndarray, x: np.ndarray, *, carry: dict | None = None) -> Flags:
+        raise NotImplementedError
+
+
+class LimitDetector(Detector):
+    """warn/crit low/high with a deadband: once out, a value must come back inside the limit by the
+    deadband before the violation ends, so a value dithering on the limit is one episode."""
+
+    kind = DetectorKind.LIMIT
+    NAMES = ("warn_low", "warn_high", "crit_low", "crit_high")
+
+    def __init__(self, *, warn_low=None, warn_high=None, crit_low=None, crit_high=None, deadband=0.0, **settings):
+        super().__init__(**settings)
+        self.limits = (warn_low, warn_high, crit_low, crit_high)
+        self.deadband = max(0.0, float(deadband or 0.0))
+
+    def evaluate(self, t, x, *, carry=None):
+        carry = carry or {}
+        n = len(x)
+        states = []
+        new_carry = {}
+        for name, limit in zip(self.NAMES, self.limits, strict=True):
+            if limit is None:
+                states.append(np.zeros(n, bool))
+                continue
+            if name.endswith("high"):
+                enter, stay = x > limit, x > limit - self.deadband
+            else:
+                enter, stay = x < limit, x < limit + self.deadband
+            state = hysteresis(enter, stay, bool(carry.get(name)))
+            states.append(state)
+            new_carry[name] = bool(state[-1]) if n else bool(carry.get(name))
+        warn_low, warn_high, crit_low, crit_high = states
+        crit = crit_low | crit_high
+        level = np.where(crit, CRITICAL, np.where(warn_low | warn_high, WARNING, 0)).astype(np.int8)
+        code = np.select([crit_high, crit_low, warn_high], [3, 2, 1], 0).astype(np.int8)
+        wl, wh, cl, ch = self.limits
+        low, high = (wl if wl is not None else cl), (wh if wh is not None else ch)
+        score = np.zeros(n)
+        if high is not None:
+            score = np.maximum(score, x - high)
+        if low is not None:
+            score = np.maximum(score, low - x)
+        return Flags(level, score, code, self.NAMES, self.limits, new_carry)
+
+
+class RateDetector(Detector):
+    """|dx/dt| above a per-parameter maximum slope (units per second)."""
+
+    kind = DetectorKind.RATE
+    history = 1
+
+    def __init__(self, *, max_per_s=None, crit_per_s=None, **settings):
+        super().__init__(**settings)
+        self.max_per_s, self.crit_per_s = max_per_s, crit_per_s
+
+    def evaluate(self, t, x, *, carry=None):
+        n = len(x)
+        names = (f"rate>{self.max_per_s:g}/s", f"rate>{self.crit_per_s or 0:g}/s")
+        if not self.max_per_s or n == 0:
+            return _empty(n, names, (self.max_per_s, self.crit_per_s))
+        carry = carry or {}
+        prev_t = np.r_[carry.get("t", np.nan), t[:-1]]
+        prev_x = np.r_[carry.get("x", np.nan), x[:-1]]
+        dt = t - prev_t
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.abs((x - prev_x) / np.where(dt > 0, dt, np.nan))
+        slope = np.nan_to_num(slope, nan=0.0)
+        crit = slope > self.crit_per_s if self.crit_per_s else np.zeros(n, bool)
+        level = np.where(crit, CRITICAL, np.where(slope > self.max_per_s, WARNING, 0)).astype(np.int8)
+        return Flags(
+            level, slope, crit.astype(np.int8), names, (self.max_per_s, self.crit_per_s), {"t": t[-1], "x": x[-1]}
+        )
+
+
+class FlatlineDetector(Detector):
+    """A stuck sensor: the same value `min_samples` times in a row (for parameters that are never
+    naturally constant; counters and enums are not checked)."""
+
+    kind = DetectorKind.FLATLINE
+
+    def __init__(self, *, min_samples=8, **settings):
+        super().__init__(**settings)
+        self.min_samples = max(2, int(min_samples))
+        self.history = self.min_samples
+
+    def evaluate(self, t, x, *, carry=None):
+        n = len(x)
+        names = (f"stuck>={self.min_samples} samples",)
+        if n == 0:
+            return _empty(0, names)
+        carry = carry or {}
+        same = np.r_[x[0] == carry.get("x", np.nan), x[1:] == x[:-1]]
+        index = np.arange(n)
+        last_break = np.maximum.accumulate(np.where(same, -1, index))
+        run = np.where(last_break >= 0, index - last_break + 1, index + 1 + int(carry.get("run", 0)))
+        level = (run >= self.min_samples).astype(np.int8)
+        return Flags(level, run.astype(float), np.zeros(n, np.int8), names, (None,), {"x": x[-1], "run": int(run[-1])})
+
+
+class ZScoreDetector(Detector):
+    """|x - mean| / std against the trailing `window` samples (optionally `lag` samples back)."""
+
+    kind = DetectorKind.ZSCORE
+
+    def __init__(self, *, window=60, lag=0, warn=6.0, crit=10.0, min_std=1e-9, **settings):
+        super().__init__(**settings)
+        self.window, self.lag = max(5, int(window)), max(0, int(lag))
+        self.warn, self.crit, self.min_std = float(warn), float(crit), float(min_std)
+        self.history = self.window + self.lag
+
+    def evaluate(self, t, x, *, carry=None):
+        mean, std, ok = trailing_stats(x, self.window, self.lag)
+        z = np.abs(x - mean) / np.maximum(std, self.min_std)
+        z = np.where(ok, z, 0.0)
+        level = np.where(z > self.crit, CRITICAL, np.where(z > self.warn, WARNING, 0)).astype(np.int8)
+        names = (f"zscore>{self.warn:g}", f"zscore>{self.crit:g}")
+        return Flags(level, z, (level == CRITICAL).astype(np.int8), names, (self.warn, self.crit))
+
+
+class IQRDetector(Detector):
+    """Tukey fences: outside [q1 - k·IQR, q3 + k·IQR] of the previous block of `block` samples.
+    Quartiles per block (not per sample) keep this vectorised: one np.percentile over all blocks."""
+
+    kind = DetectorKind.IQR
+
+    def __init__(self, *, block=60, warn_k=4.0, crit_k=8.0, min_iqr=1e-9, **settings):
+        super().__init__(**settings)
+        self.block, self.warn_k, self.crit_k, self.min_iqr = max(8, int(block)), warn_k, crit_k, min_iqr
+        self.history = 2 * self.block
+
+    def evaluate(self, t, x, *, carry=None):
+        n, b = len(x), self.block
+        names = (f"iqr_fence>{self.warn_k:g}", f"iqr_fence>{self.crit_k:g}")
+        full = n // b
+        if full < 1:
+            return _empty(n, names, (self.warn_k, self.crit_k))
+        q1, q3 = np.percentile(x[: full * b].reshape(full, b), [25, 75], axis=1)
+        # Sample i is judged by the last complete block before its own; the first block by none.
+        ref = np.arange(n) // b - 1
+        ok = ref >= 0
+        ref = np.clip(ref, 0, full - 1)
+        lo, hi = q1[ref], q3[ref]
+        iqr = np.maximum(hi - lo, self.min_iqr)
+        out = np.maximum(lo - x, x - hi) / iqr  # how many IQRs beyond the box
+        out = np.where(ok, out, 0.0)
+        level = np.where(out > self.crit_k, CRITICAL, np.where(out > self.warn_k, WARNING, 0)).astype(np.int8)
+        return Flags(level, out, (level == CRITICAL).astype(np.int8), names, (self.warn_k, self.crit_k))
+
+
+class EWMADetector(Detector):
+    """EWMA control chart of the standardised residual against a lagged baseline: a slow drift moves
+    the average out of its control band long before single samples stand out."""
+
+    kind = DetectorKind.EWMA
+
+    def __init__(self, *, lam=0.2, window=120, lag=30, warn_l=5.0, crit_l=9.0, min_std=1e-9, **settings):
+        super().__init__(**settings)
+        self.lam, self.window, self.lag = float(lam), max(5, int(window)), max(0, int(lag))
+        self.warn_l, self.crit_l, self.min_std = float(warn_l), float(crit_l), float(min_std)
+        self.sigma = np.sqrt(self.lam / (2 - self.lam))
+        self.history = self.window + self.lag + int(5 / self.lam)
+
+    def evaluate(self, t, x, *, carry=None):
+        mean, std, ok = trailing_stats(x, self.window, self.lag)
+        r = np.where(ok, (x - mean) / np.maximum(std, self.min_std), 0.0)
+        r = np.clip(r, -50, 50)  # one wild sample must not hold the average out for long
+        s = np.abs(ewma(r, self.lam)) / self.sigma
+        s = np.where(ok, s, 0.0)
+        level = np.where(s > self.crit_l, CRITICAL, np.where(s > self.warn_l, WARNING, 0)).astype(np.int8)
+        names = (f"ewma>{self.warn_l:g}σ", f"ewma>{self.crit_l:g}σ")
+        return Flags(level, s, (level == CRITICAL).astype(np.int8), names, (self.warn_l, self.crit_l))
+
+
+class StaleDetector(Detector):
+    """No sample for longer than k × the expected interval, while the rest of the spacecraft keeps
+    talking (a whole-spacecraft silence is loss of signal, shown on the telemetry page, not an
+    anomaly of each parameter). Works on gaps, so `gaps` replaces `evaluate`."""
+
+    kind = DetectorKind.STALE
+
+    def __init__(self, *, k=3.0, crit_k=10.0, expected_interval_s=None, **settings):
+        super().__init__(**settings)
+        self.k, self.crit_k, self.expected_interval_s = float(k), float(crit_k), expected_interval_s
+
+    def interval(self, t: np.ndarray) -> float:
+        if self.expected_interval_s:
+            return float(self.expected_interval_s)
+        if len(t) >= 3:
+            return float(np.median(np.diff(t)))
+        return 1.0
+
+    def gaps(self, t: np.ndarray, alive: np.ndarray, now: float) -> list[dict]:
+        """Each gap in `t` (and the one from its last sample to `now`) longer than k intervals during
+        which `alive` (the spacecraft's other sample times, sorted) shows the link was up."""
+        if len(t) == 0:
+            return []
+        interval = self.interval(t)
+        warn_s, crit_s = self.k * interval, self.crit_k * interval
+        ends = np.r_[t[1:], now]
+        starts = t
+        length = ends - starts
+        candidates = np.flatnonzero(length > warn_s)
+        found = []
+        for i in candidates.tolist():
+            onset = starts[i] + warn_s
+            # The spacecraft spoke after the parameter should have: the parameter alone went quiet.
+            j = np.searchsorted(alive, onset, side="right")
+            if j >= len(alive) or alive[j] >= ends[i]:
+                continue
+            ongoing = i == len(t) - 1
+            found.append(
+                {
+                    "last_sample": float(starts[i]),
+                    "started_at": float(onset),
+                    "ended_at": None if ongoing else float(ends[i]),
+                    "gap_s": float(length[i]),
+                    "critical": bool(length[i] > crit_s),
+                    "critical_since": float(starts[i] + crit_s) if length[i] > crit_s else None,
+                    "threshold": f"stale>{self.k:g}x{interval:g}s",
+                    "threshold_value": warn_s,
+                }
+            )
+        return found
+
+
+DETECTOR_CLASSES = {
+    cls.kind: cls
+    for cls in (
+        LimitDetector,
+        RateDetector,
+        StaleDetector,
+        FlatlineDetector,
+        ZScoreDetector,
+        IQRDetector,
+        EWMADetector,
+    )
+}

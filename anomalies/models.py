@@ -1,0 +1,205 @@
+"""Anomaly episodes, their alarm workflow, and the per-detector cursors the sweeps advance.
+
+An Anomaly is one *episode*: it opens on the first violation that persists, stays one row while the
+condition lasts (peak, sample count, last seen, severity that may rise), and clears after N good
+samples (or is held, latched, until acknowledged). Two constraints make detection idempotent:
+an episode is stored once per (parameter, detector, onset), and a parameter has at most one live
+(not cleared, not resolved) episode per detector, whatever number of sweeps run at once.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from missionops.models import Organization
+from spacecraft.models import Spacecraft
+from telemetry.models import ParameterDefinition
+
+
+class Severity(models.TextChoices):
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class AlarmState(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SHELVED = "shelved", "Shelved"
+    RESOLVED = "resolved", "Resolved"
+
+
+class DetectorKind(models.TextChoices):
+    LIMIT = "limit", "Limits"
+    RATE = "rate", "Rate of change"
+    STALE = "stale", "Stale data"
+    FLATLINE = "flatline", "Stuck value"
+    ZSCORE = "zscore", "Rolling z-score"
+    IQR = "iqr", "IQR fences"
+    EWMA = "ewma", "EWMA control chart"
+
+
+SEVERITY_RANK = {Severity.WARNING: 1, Severity.CRITICAL: 2}
+LIVE_EPISODE = Q(cleared_at__isnull=True) & ~Q(state=AlarmState.RESOLVED) & Q(is_late=False)
+
+
+class AnomalyQuerySet(models.QuerySet):
+    def live(self):
+        """Episodes still accepting samples: not cleared and not resolved."""
+        return self.filter(LIVE_EPISODE)
+
+    def unresolved(self):
+        return self.exclude(state=AlarmState.RESOLVED)
+
+    def by_urgency(self):
+        """Critical before warning, then oldest first: the order an operator works through."""
+        return self.annotate(
+            severity_rank=models.Case(models.When(severity=Severity.CRITICAL, then=0), default=1)
+        ).order_by("severity_rank", "started_at", "id")
+
+
+class Anomaly(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="anomalies")
+    spacecraft = models.ForeignKey(Spacecraft, on_delete=models.CASCADE, related_name="anomalies")
+    parameter = models.ForeignKey(ParameterDefinition, on_delete=models.CASCADE, related_name="anomalies")
+    parameter_name = models.CharField(max_length=64)
+    subsystem = models.CharField(max_length=16, blank=True)
+    units = models.CharField(max_length=32, blank=True)
+    detector = models.CharField(max_length=16, choices=DetectorKind.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    state = models.CharField(max_length=16, choices=AlarmState.choices, default=AlarmState.OPEN)
+    threshold = models.CharField(max_length=32, help_text="The threshold violated, e.g. crit_high or zscore>6.")
+    threshold_value = models.FloatField(null=True, blank=True)
+    message = models.CharField(max_length=300)
+    mode = models.CharField(max_length=16, blank=True, help_text="Spacecraft mode at onset (per-mode limits).")
+    # The episode.
+    started_at = models.DateTimeField(help_text="Time of the first violating sample.")
+    detected_at = models.DateTimeField(help_text="Time the violation had persisted long enough to open.")
+    last_seen_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    peak_value = models.FloatField(null=True, blank=True)
+    peak_at = models.DateTimeField(null=True, blank=True)
+    peak_score = models.FloatField(default=0.0, help_text="How far out the peak was, in the detector's measure.")
+    sample_count = models.PositiveIntegerField(default=0)
+    critical_since = models.DateTimeField(null=True, blank=True)
+    latching = models.BooleanField(default=False)
+    latched = models.BooleanField(default=False, help_text="Back to normal, held until acknowledged.")
+    is_late = models.BooleanField(default=False, help_text="Found in backfilled telemetry: recorded, never paged.")
+    context = models.JSONField(default=dict, blank=True, help_text="The subsystem's other parameters at onset.")
+    # The alarm workflow.
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    shelved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shelved_at = models.DateTimeField(null=True, blank=True)
+    shelved_until = models.DateTimeField(null=True, blank=True)
+    shelved_from = models.CharField(max_length=16, choices=AlarmState.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_anomalies"
+    )
+    tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AnomalyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "anomalies"
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parameter", "detector", "started_at"], name="anomaly_episode_once"),
+            models.UniqueConstraint(fields=["parameter", "detector"], condition=LIVE_EPISODE, name="one_live_episode"),
+            models.CheckConstraint(
+                condition=~Q(state=AlarmState.SHELVED) | Q(shelved_until__isnull=False), name="shelved_has_until"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "state", "severity"], name="anomaly_org_state"),
+            models.Index(fields=["spacecraft", "-started_at"], name="anomaly_sc_time"),
+            models.Index(fields=["state", "shelved_until"], name="anomaly_shelved"),
+        ]
+
+    def __str__(self):
+        return f"{self.spacecraft.designation}/{self.parameter_name} {self.detector} {self.threshold} ({self.severity})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == AlarmState.OPEN
+
+    @property
+    def is_active(self) -> bool:
+        """The condition holds (or is latched): not cleared yet."""
+        return self.cleared_at is None
+
+    def describe(self) -> str:
+        """One line naming the threshold violated, used in every message and page."""
+        units = f" {self.units}" if self.units else ""
+        limit = f" {self.threshold_value:g}{units}" if self.threshold_value is not None else ""
+        peak = f"; peak {self.peak_value:g}{units}" if self.peak_value is not None else ""
+        return f"{self.parameter_name} violated {self.threshold}{limit} ({self.detector}){peak}"
+
+
+class AnomalyComment(models.Model):
+    anomaly = models.ForeignKey(Anomaly, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.author}: {self.text[:40]}"
+
+
+class DetectorCursor(models.Model):
+    """How far one detector has evaluated one parameter, with the episode tracker's carried state
+    (hysteresis, violation run for persistence, good run for clearing). Sweeps claim cursors with
+    FOR UPDATE SKIP LOCKED and only apply samples newer than `evaluated_until`, so a second run over
+    the same data changes nothing."""
+
+    parameter = models.ForeignKey(ParameterDefinition, on_delete=models.CASCADE, related_name="+")
+    detector = models.CharField(max_length=16, choices=DetectorKind.choices)
+    evaluated_until = models.DateTimeField(null=True, blank=True)
+    state = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=False, help_text="A violation run or an open episode is being carried.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["parameter", "detector"], name="one_cursor_per_detector")]
+        indexes = [
+            models.Index(fields=["parameter", "detector"], condition=Q(active=True), name="cursor_active"),
+        ]
+
+    def __str__(self):
+        return f"{self.parameter_id}/{self.detector} @ {self.evaluated_until}"
+
+
+class AlarmPolicy(models.Model):
+    """An organization's escalation rules: who is on call and how long a critical may wait."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="alarm_policy")
+    on_call_emails = ArrayField(models.EmailField(), default=list, blank=True)
+    escalate_after_s = models.PositiveIntegerField(
+        default=900, help_text="A critical not acknowledged this long escalates; each further period, one level more."
+    )
+    max_escalation_level = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "alarm policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(escalate_after_s__gte=1), name="escalate_after_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization}: escalate after {self.escalate_after_s} s"
