@@ -27,6 +27,7 @@ from .models import AlarmState, Anomaly, DetectorCursor, DetectorKind, Severity
 
 logger = logging.getLogger(__name__)
 US = 1_000_000
+ANCHOR_US = reading.to_us(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
 
 @dataclass
@@ -313,8 +314,9 @@ def _claim_cursors(pids: list[int], kinds, *, skip_locked: bool) -> dict:
 
 def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, *, now, result, carry: bool = False):
     """Run one detector over a series and apply the samples newer than the cursor. Inline checks see
-    only the batch and take the detector's carried state; sweeps read enough history instead."""
-    base = int(t_us[0])
+    only the batch and take the detector's carried state; sweeps read enough history instead.
+    Times are seconds since a fixed anchor, so a carried violation run keeps its onset."""
+    base = ANCHOR_US
     t = (t_us - base) / US
     flags = detector.evaluate(t, x, carry=TrackerState.load(cursor.state).carry if carry else None)
     start = 0

@@ -2,10 +2,12 @@
 `alarms` and `sc.<id>`, and escalation e-mail. Anomalies found in backfilled telemetry are logged
 but never pushed live or mailed: late data must not page anyone."""
 
+import json
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from missionops import live
@@ -15,7 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def message(anomaly) -> dict:
-    """The compact shape pushed live and stored in event payloads."""
+    """The compact shape pushed live and stored in event payloads (JSON types only)."""
+    return json.loads(json.dumps(_fields(anomaly), cls=DjangoJSONEncoder))
+
+
+def _fields(anomaly) -> dict:
     return {
         "id": anomaly.pk,
         "spacecraft": str(anomaly.spacecraft_id),

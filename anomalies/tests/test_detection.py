@@ -1,0 +1,128 @@
+"""Detection against the real database: inline limit checks in ingest, sweeps, deduplication,
+severity rising, latching, per-mode limits, onset context, late backfill, analysis."""
+
+import datetime as dt
+
+import pytest
+
+from anomalies import detection
+from anomalies.models import AlarmState, Anomaly, DetectorCursor
+from missionops.models import Event
+from spacecraft.models import Mode
+
+pytestmark = pytest.mark.django_db
+
+
+def anomalies_of(sc, **filters):
+    return list(Anomaly.objects.filter(spacecraft=sc, **filters).order_by("started_at"))
+
+
+def test_inline_limit_episode_across_batches_and_resent_batch(limited, send, t0):
+    send(limited, t0, {"bus_voltage": [28, 31, 28, 28, 31]})  # one noisy sample, then a new run
+    assert anomalies_of(limited) == []  # persistence 2: nothing yet
+    send(limited, t0, {"bus_voltage": [31, 31.2, 30.8]}, offset_s=5)  # continues across the batch
+    (a,) = anomalies_of(limited)
+    assert a.detector == "limit" and a.threshold == "warn_high" and a.threshold_value == 30
+    assert a.started_at == t0 + dt.timedelta(seconds=4) and a.detected_at == t0 + dt.timedelta(seconds=5)
+    assert a.sample_count == 4 and a.peak_value == 31.2 and a.cleared_at is None
+    assert "warn_high" in a.message
+    # The same batch again: stored nothing twice, and no second anomaly or count.
+    send(limited, t0, {"bus_voltage": [31, 31.2, 30.8]}, offset_s=5)
+    a.refresh_from_db()
+    assert Anomaly.objects.count() == 1 and a.sample_count == 4
+    # Dither inside the deadband (29.6 > 30 - 0.5) keeps it one episode; three good samples clear it.
+    send(limited, t0, {"bus_voltage": [29.6, 30.2, 29, 29, 29]}, offset_s=8)
+    a.refresh_from_db()
+    assert a.sample_count == 6 and a.cleared_at == t0 + dt.timedelta(seconds=12)
+    assert Event.objects.filter(kind="anomaly.detected").count() == 1
+    assert Event.objects.filter(kind="anomaly.cleared").count() == 1
+    assert not DetectorCursor.objects.get(parameter=a.parameter, detector="limit").active
+
+
+def test_severity_rises_within_the_episode(limited, send, t0):
+    send(limited, t0, {"bus_voltage": [31, 31]})
+    send(limited, t0, {"bus_voltage": [33, 31]}, offset_s=2)
+    (a,) = anomalies_of(limited)
+    assert a.severity == "critical" and a.threshold == "crit_high" and a.peak_value == 33
+    assert a.critical_since == t0 + dt.timedelta(seconds=2)
+    assert Event.objects.filter(kind="anomaly.severity_raised").count() == 1
+
+
+def test_latching_holds_until_acknowledged(limited, send, t0, operator):
+    from anomalies import services
+
+    send(limited, t0, {"battery_temp": [36, 20, 20, 20]})
+    (a,) = anomalies_of(limited)
+    assert a.latching and a.latched and a.cleared_at is None
+    services.acknowledge(anomaly=a, user=operator)
+    a.refresh_from_db()
+    assert a.state == AlarmState.ACKNOWLEDGED and not a.latched and a.cleared_at is not None
+
+
+def test_limits_per_mode(limited, send, t0):
+    limited.mode = Mode.SAFE
+    limited.save(update_fields=["mode"])
+    send(limited, t0, {"bus_voltage": [30.5, 30.5, 30.5]})
+    assert anomalies_of(limited) == []  # safe mode allows up to 31
+    send(limited, t0, {"bus_voltage": [31.5, 31.5]}, offset_s=3)
+    (a,) = anomalies_of(limited)
+    assert a.threshold_value == 31 and a.mode == "safe"
+
+
+def test_context_of_subsystem_at_onset(limited, send, t0):
+    send(limited, t0, {"battery_soc": [80, 81, 82], "bus_voltage": [28, 31, 31]})
+    (a,) = anomalies_of(limited)
+    assert a.context["battery_soc"]["value"] == 81
+    assert "bus_voltage" not in a.context and "battery_temp" not in a.context  # other subsystem
+
+
+def test_late_backfill_recorded_never_paged(limited, send, django_capture_on_commit_callbacks):
+    old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    with django_capture_on_commit_callbacks() as callbacks:
+        send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28]})
+    (a,) = anomalies_of(limited)
+    assert a.is_late and a.severity == "critical" and a.cleared_at is not None
+    event = Event.objects.get(kind="anomaly.detected")
+    assert event.payload["is_late"] is True
+    # Only ingest's own live push and the event log's: nothing on `alarms` or `sc.<id>`.
+    assert len(callbacks) == 2
+    # Sending the backfill again records nothing more.
+    send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28]})
+    assert Anomaly.objects.count() == 1
+
+
+def test_sweep_twice_same_episode_and_continues(sc_a, send, t0):
+    values = [20.0 + 0.1 * (i % 7) for i in range(100)] + [20.35] * 12 + [20.0 + 0.1 * (i % 7) for i in range(20)]
+    send(sc_a, t0 - dt.timedelta(seconds=60), {"payload_temp": values})
+    now = t0 - dt.timedelta(seconds=60) + dt.timedelta(seconds=115)  # sees samples up to 110 (settle 5 s)
+    first = detection.sweep(now=now)
+    stuck = anomalies_of(sc_a, detector="flatline")
+    assert len(stuck) == 1 and stuck[0].cleared_at is None
+    again = detection.sweep(now=now)
+    assert again.opened == 0 and len(anomalies_of(sc_a, detector="flatline")) == 1
+    later = detection.sweep(now=now + dt.timedelta(seconds=40))
+    (a,) = anomalies_of(sc_a, detector="flatline")
+    assert a.cleared_at is not None and a.sample_count == 12 - 7
+    assert first.opened >= 1 and later.cleared >= 1
+
+
+def test_stale_parameter_while_spacecraft_talks(sc_a, send, t0):
+    start = t0 - dt.timedelta(seconds=60)
+    send(sc_a, start, {"bus_voltage": [28.0] * 10 + [None] * 30 + [28.1] * 10, "battery_soc": [80.0] * 50})
+    now = start + dt.timedelta(seconds=30)
+    detection.sweep(now=now)
+    (a,) = anomalies_of(sc_a, detector="stale", parameter_name="bus_voltage")
+    assert a.cleared_at is None and a.started_at == start + dt.timedelta(seconds=9)
+    detection.sweep(now=start + dt.timedelta(seconds=56))
+    a.refresh_from_db()
+    assert a.cleared_at == start + dt.timedelta(seconds=40)
+    assert len(anomalies_of(sc_a, detector="stale")) == 1
+
+
+def test_analyze_finds_without_recording(limited, send, t0):
+    send(limited, t0, {"bus_voltage": [28, 33, 33, 28, 28, 28], "battery_soc": [80] * 6})
+    Anomaly.objects.all().delete()
+    report = detection.analyze(spacecraft=limited, limit=100, now=t0 + dt.timedelta(seconds=6))
+    found = [(f["parameter"], f["detector"], f["threshold"]) for f in report["findings"]]
+    assert ("bus_voltage", "limit", "crit_high") in found
+    assert Anomaly.objects.count() == 0
