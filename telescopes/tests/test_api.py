@@ -1,0 +1,117 @@
+import time
+
+import pytest
+
+from telescopes.models import AlpacaDevice, Observatory, Operation, OperationStatus
+from telescopes.operations import request_operation, run_operation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_observatory_crud_by_admin_only(api, owner, viewer, org_a):
+    body = {"name": "Teide", "latitude_deg": 28.3, "longitude_deg": -16.5, "altitude_m": 2390, "horizon_limit_deg": 15}
+    assert api(viewer).post("/api/v1/observatories/", body, format="json").status_code == 403
+    response = api(owner).post("/api/v1/observatories/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["organization"] == org_a.slug
+    again = api(owner).post("/api/v1/observatories/", body, format="json")
+    assert again.status_code == 409 and again.json()["field"] == "name"
+    bad = api(owner).post("/api/v1/observatories/", {**body, "name": "X", "latitude_deg": 95}, format="json")
+    assert bad.status_code == 400 and "latitude_deg" in bad.json()
+    bad_hosts = api(owner).post(
+        "/api/v1/observatories/", {**body, "name": "Y", "discovery_hosts": "h:0"}, format="json"
+    )
+    assert bad_hosts.status_code == 400 and bad_hosts.json()["field"] == "discovery_hosts"
+    assert Observatory.objects.count() == 1
+    pk = response.json()["id"]
+    assert api(viewer).get(f"/api/v1/observatories/{pk}/").status_code == 200
+    assert api(viewer).patch(f"/api/v1/observatories/{pk}/", {"name": "Z"}, format="json").status_code == 403
+
+
+def test_other_organization_sees_nothing(api, stranger, devices, observatory):
+    telescope = devices["telescope"]
+    client = api(stranger)
+    assert client.get("/api/v1/observatories/").json()["results"] == []
+    assert client.get(f"/api/v1/observatories/{observatory.pk}/").status_code == 404
+    assert client.post(f"/api/v1/observatories/{observatory.pk}/discover/", {}, format="json").status_code == 404
+    assert client.get(f"/api/v1/telescopes/{telescope.pk}/").status_code == 404
+    assert client.post(f"/api/v1/telescopes/{telescope.pk}/park/").status_code == 404
+    assert client.post(f"/api/v1/cameras/{devices['camera'].pk}/expose/", {"duration_s": 1}).status_code == 404
+    assert client.get("/api/v1/alpaca-devices/").json()["results"] == []
+    assert not Operation.objects.exists()
+
+
+def test_viewer_cannot_operate(api, viewer, devices):
+    client = api(viewer)
+    telescope = devices["telescope"]
+    assert client.get(f"/api/v1/telescopes/{telescope.pk}/").status_code == 200
+    for path, body in [
+        (f"/api/v1/telescopes/{telescope.pk}/slew/", {"altitude_deg": 40, "azimuth_deg": 10}),
+        (f"/api/v1/telescopes/{telescope.pk}/park/", {}),
+        (f"/api/v1/telescopes/{telescope.pk}/abort/", {}),
+        (f"/api/v1/telescopes/{telescope.pk}/tracking/", {"enabled": True}),
+        (f"/api/v1/alpaca-devices/{telescope.pk}/connect/", {}),
+        (f"/api/v1/cameras/{devices['camera'].pk}/expose/", {"duration_s": 1}),
+        (f"/api/v1/focusers/{devices['focuser'].pk}/move/", {"position": 1}),
+        (f"/api/v1/domes/{devices['dome'].pk}/open/", {}),
+    ]:
+        response = client.post(path, body, format="json")
+        assert response.status_code == 403, (path, response.json())
+    assert not Operation.objects.exists()
+
+
+def test_operator_slew_validation_and_horizon_refusal(api, operator, devices):
+    client = api(operator)
+    telescope = devices["telescope"]
+    low = client.post(f"/api/v1/telescopes/{telescope.pk}/slew/", {"altitude_deg": 3, "azimuth_deg": 10}, format="json")
+    assert low.status_code == 400
+    assert "below the horizon limit of Sim Observatory (10°)" in low.json()["detail"]
+    neither = client.post(f"/api/v1/telescopes/{telescope.pk}/slew/", {"ra_hours": 3}, format="json")
+    assert neither.status_code == 400 and "ra_hours" in neither.json()
+    wrong_type = client.post(f"/api/v1/telescopes/{devices['camera'].pk}/park/")
+    assert wrong_type.status_code == 404  # a camera is not a telescope
+    assert not Operation.objects.exists()
+    ok = client.post(f"/api/v1/telescopes/{telescope.pk}/slew/", {"altitude_deg": 40, "azimuth_deg": 10}, format="json")
+    assert ok.status_code == 202 and ok.json()["status"] == "pending" and ok.json()["kind"] == "slew_altaz"
+
+
+def test_admin_adds_device_by_hand_and_discovers(api, owner, operator, observatory, simulator, discovery_responder):
+    body = {"observatory": observatory.pk, "host": "127.0.0.1", "port": simulator.port, "device_type": "telescope"}
+    assert api(operator).post("/api/v1/alpaca-devices/", body, format="json").status_code == 403
+    created = api(owner).post("/api/v1/alpaca-devices/", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["name"] == "Simulator Telescope"
+    wrong = api(owner).post("/api/v1/alpaca-devices/", {**body, "device_number": 5}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["field"] == "host"
+
+    assert api(operator).post(f"/api/v1/observatories/{observatory.pk}/discover/", {}, format="json").status_code == 403
+    nothing = api(owner).post(f"/api/v1/observatories/{observatory.pk}/discover/", {}, format="json")
+    assert nothing.status_code == 400 and "nothing to discover on" in nothing.json()["detail"]
+    found = api(owner).post(
+        f"/api/v1/observatories/{observatory.pk}/discover/",
+        {"hosts": f"127.0.0.1:{discovery_responder.port}", "timeout_s": 0.5},
+        format="json",
+    )
+    assert found.status_code == 200, found.json()
+    assert len(found.json()["registered"]) == 9 and len(found.json()["known"]) == 1
+    assert AlpacaDevice.objects.filter(observatory=observatory).count() == 10
+
+
+@pytest.mark.slow
+def test_slew_through_a_real_worker(api, operator, devices, celery_worker_process):
+    client = api(operator)
+    telescope = devices["telescope"]
+    run_operation(request_operation(device=telescope, kind="unpark", enqueue=False))
+    response = client.post(
+        f"/api/v1/telescopes/{telescope.pk}/slew/", {"altitude_deg": 60, "azimuth_deg": 120}, format="json"
+    )
+    assert response.status_code == 202
+    pk = response.json()["id"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/telescope-operations/{pk}/").json()
+        if body["status"] not in ("pending", "running"):
+            break
+        time.sleep(0.3)
+    assert body["status"] == OperationStatus.SUCCEEDED, body
+    assert body["result"]["pointing"]["altitude_deg"] == pytest.approx(60, abs=0.01)
