@@ -45,7 +45,6 @@ services: venv
 
 db: services
 	$(MANAGE) migrate --noinput
-	$(MANAGE) createcachetable >/dev/null 2>&1 || true
 
 run: venv assets db
 	$(MANAGE) seed_demo

@@ -9,20 +9,30 @@ from channels.security.websocket import OriginValidator
 
 
 @database_sync_to_async
-def _user_for_token(key: str):
+def _user_and_key_for_token(key: str):
+    """(user, api_key) for an API key (`mo_...`) or a personal DRF token; (None, None) if neither."""
     from rest_framework.authtoken.models import Token
 
-    try:
-        return Token.objects.select_related("user").get(key=key).user
-    except Token.DoesNotExist:
-        return None
+    from .apikeys import KEY_PREFIX, authenticate_key
+
+    if key.startswith(KEY_PREFIX):
+        api_key = authenticate_key(key)
+        return (api_key.service_user, api_key) if api_key else (None, None)
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return (token.user, None) if token else (None, None)
+
+
+def socket_scope_allows(scope, needed: str) -> bool:
+    """Sockets opened with an API key need the scope (`read` for /ws/live/, `ingest` for /ws/ingest/)."""
+    api_key = scope.get("api_key")
+    return api_key is None or needed in api_key.scopes or "admin" in api_key.scopes
 
 
 def _token_from_scope(scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, key = value.decode("latin-1").partition(" ")
-            if scheme.lower() in ("token", "bearer") and key:
+            if scheme.lower() in ("token", "bearer", "api-key") and key:
                 return key.strip()
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return (query.get("token") or [None])[0]
@@ -34,9 +44,9 @@ class TokenAuthMiddleware(BaseMiddleware):
         if user is None or not user.is_authenticated:
             key = _token_from_scope(scope)
             if key:
-                token_user = await _user_for_token(key)
+                token_user, api_key = await _user_and_key_for_token(key)
                 if token_user is not None and token_user.is_active:
-                    scope = dict(scope, user=token_user)
+                    scope = dict(scope, user=token_user, api_key=api_key)
         return await super().__call__(scope, receive, send)
 
 

@@ -1,9 +1,25 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missionops.settings")
 
 app = Celery("missionops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Carry the web request id into the tasks it enqueues, so one id follows the work through logs.
+@signals.before_task_publish.connect
+def _attach_request_id(headers=None, **kwargs):
+    from .middleware import request_id_var
+
+    if headers is not None and "request_id" not in headers:
+        headers["request_id"] = request_id_var.get()
+
+
+@signals.task_prerun.connect
+def _restore_request_id(task=None, **kwargs):
+    from .middleware import request_id_var
+
+    request_id_var.set(getattr(task.request, "request_id", None) or f"task-{task.request.id}")

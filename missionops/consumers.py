@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .auth import socket_scope_allows
 from .live import TopicRefused, groups_for_subscription
 
 MAX_TOPICS = 200
@@ -13,6 +14,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope.get("user")
         if not self.user or not self.user.is_authenticated:
             await self.close(code=4401)
+            return
+        if not socket_scope_allows(self.scope, "read"):
+            await self.close(code=4403)
             return
         self.groups_by_topic: dict[str, list[str]] = {}
         await self.accept()

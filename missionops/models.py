@@ -159,3 +159,48 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event.kind} → {self.webhook.name} ({self.state})"
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", "Read"
+    INGEST = "ingest", "Ingest telemetry"
+    OPERATE = "operate", "Operate"
+    ADMIN = "admin", "Administer"
+
+
+class ApiKey(models.Model):
+    """An organization's API key. Only a SHA-256 of the key is stored; the key is shown once.
+
+    Each key acts through its own service user (a member of the organization with the role its
+    scopes imply), so every organization and object-permission check applies to keys unchanged;
+    the scopes then narrow what the key may do (missionops.authentication.ApiKeyScope).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=12, unique=True, help_text="Public part, shown in listings")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    service_user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_key")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+        help_text="Set on rotation: this key stays valid until expires_at (the grace period)",
+    )
+
+    class Meta:
+        ordering = ["organization", "-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, at) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)

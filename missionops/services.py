@@ -1,6 +1,9 @@
 """Platform operations: organizations, memberships and the event log."""
 
+import json
+
 from django.contrib.auth.models import Group
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -34,12 +37,26 @@ def record_event(
         spacecraft_id=spacecraft_id,
         actor=actor_user,
         actor_repr=str(actor_user or actor or "system")[:150],
-        payload=payload or {},
+        payload=json_safe(payload or {}),
     )
     if publish:
         live.publish("events", event_message(event), organization=organization)
     enqueue_deliveries(event)
     return event
+
+
+class PayloadEncoder(DjangoJSONEncoder):
+    """Datetimes, UUIDs, decimals (Django's encoder) and numpy scalars, as JSON."""
+
+    def default(self, o):
+        if hasattr(o, "item") and callable(o.item):  # numpy scalar
+            return o.item()
+        return super().default(o)
+
+
+def json_safe(payload: dict) -> dict:
+    """Event payloads are stored as JSON: normalize what services hand us (times become ISO 8601)."""
+    return json.loads(json.dumps(payload, cls=PayloadEncoder))
 
 
 def event_message(event: Event) -> dict:

@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CHANNELS_PREFIX", "missionops-test")
+os.environ.setdefault("CACHE_PREFIX", f"missionops-test-{os.getpid()}")  # fresh throttle counters per run
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"

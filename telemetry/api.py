@@ -48,6 +48,7 @@ ERROR = inline_serializer(
 
 class IngestView(APIView):
     parser_classes = [JSONParser, NDJSONParser]
+    required_scope = "ingest"  # API keys: ingest-only keys may post here and nowhere else
 
     @extend_schema(
         summary="Ingest a batch of telemetry snapshots (JSON list or NDJSON), all or nothing",

@@ -8,6 +8,7 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from missionops.auth import socket_scope_allows
 from missionops.exceptions import DomainError
 
 from . import payloads, services
@@ -19,6 +20,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         if not self.user or not self.user.is_authenticated:
             await self.close(code=4401)
+            return
+        if not socket_scope_allows(self.scope, "ingest"):
+            await self.close(code=4403)
             return
         self.batches = 0
         await self.accept()

@@ -6,7 +6,7 @@ from missionops.testing import PASSWORD
 @pytest.fixture
 def logged_in(client):
     def login(user):
-        assert client.login(username=user.username, password=PASSWORD)
+        client.force_login(user)
         return client
 
     return login

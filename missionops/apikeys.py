@@ -1,0 +1,136 @@
+"""API keys: issue (shown once), rotate with a grace period, revoke; lookup by hash."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from .exceptions import ConflictError, DomainError
+from .models import ApiKey, ApiScope, Membership, Organization, Role
+from .services import record_event, set_membership
+
+KEY_PREFIX = "mo_"
+DEFAULT_ROTATION_GRACE = timedelta(hours=24)
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 256 bits of randomness: a plain SHA-256 is enough (no dictionary to attack).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def role_for_scopes(scopes: list[str]) -> Role:
+    if ApiScope.ADMIN in scopes:
+        return Role.ADMIN
+    if ApiScope.OPERATE in scopes or ApiScope.INGEST in scopes:
+        return Role.OPERATOR
+    return Role.VIEWER
+
+
+def validate_scopes(scopes) -> list[str]:
+    if not isinstance(scopes, list) or not scopes or any(s not in ApiScope.values for s in scopes):
+        raise DomainError(f"scopes: a non-empty list of {', '.join(ApiScope.values)}", field="scopes")
+    return sorted(set(scopes), key=ApiScope.values.index)
+
+
+@transaction.atomic
+def create_api_key(
+    *, organization: Organization, name: str, scopes: list[str], actor=None, expires_at=None
+) -> tuple[ApiKey, str]:
+    """Returns the key row and the plaintext key (the only time it exists)."""
+    scopes = validate_scopes(scopes)
+    if not name or not name.strip():
+        raise DomainError("a key needs a name", field="name")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise DomainError("expires_at must be in the future", field="expires_at")
+    prefix = secrets.token_hex(4)
+    plaintext = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    service_user = get_user_model().objects.create_user(username=f"apikey:{prefix}")
+    service_user.set_unusable_password()
+    service_user.save(update_fields=["password"])
+    set_membership(organization=organization, user=service_user, role=role_for_scopes(scopes), actor=actor)
+    key = ApiKey.objects.create(
+        organization=organization,
+        name=name.strip()[:120],
+        prefix=prefix,
+        key_hash=hash_key(plaintext),
+        scopes=scopes,
+        service_user=service_user,
+        expires_at=expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    record_event(
+        organization=organization,
+        kind="security.key.created",
+        subject=key,
+        actor=actor,
+        payload={
+            "name": key.name,
+            "prefix": prefix,
+            "scopes": scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key, plaintext
+
+
+@transaction.atomic
+def rotate_api_key(*, key: ApiKey, actor=None, grace: timedelta = DEFAULT_ROTATION_GRACE) -> tuple[ApiKey, str]:
+    """A new key with the same scopes; the old one keeps working for `grace`, then expires."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at or key.replaced_by_id:
+        raise ConflictError(f"key {key.prefix} is already {'revoked' if key.revoked_at else 'rotated'}", field="key")
+    new_key, plaintext = create_api_key(
+        organization=key.organization,
+        name=key.name,
+        scopes=key.scopes,
+        actor=actor,
+        expires_at=key.expires_at if key.expires_at and key.expires_at > timezone.now() + grace else None,
+    )
+    grace_end = timezone.now() + grace
+    key.replaced_by = new_key
+    key.expires_at = min(key.expires_at, grace_end) if key.expires_at else grace_end
+    key.save(update_fields=["replaced_by", "expires_at"])
+    record_event(
+        organization=key.organization,
+        kind="security.key.rotated",
+        subject=key,
+        actor=actor,
+        payload={"old": key.prefix, "new": new_key.prefix, "old_valid_until": key.expires_at.isoformat()},
+    )
+    return new_key, plaintext
+
+
+@transaction.atomic
+def revoke_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at:
+        raise ConflictError(f"key {key.prefix} is already revoked", field="key")
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    key.service_user.is_active = False
+    key.service_user.save(update_fields=["is_active"])
+    Membership.objects.filter(user=key.service_user).delete()
+    record_event(
+        organization=key.organization,
+        kind="security.key.revoked",
+        subject=key,
+        actor=actor,
+        payload={"prefix": key.prefix},
+    )
+    return key
+
+
+def authenticate_key(plaintext: str) -> ApiKey | None:
+    """The usable key for `plaintext`, with last_used_at refreshed (at most once a minute)."""
+    if not plaintext or not plaintext.startswith(KEY_PREFIX):
+        return None
+    key = ApiKey.objects.select_related("service_user", "organization").filter(key_hash=hash_key(plaintext)).first()
+    now = timezone.now()
+    if key is None or not key.is_usable(now):
+        return None
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
