@@ -1,2 +1,13 @@
 # This app's REST endpoints, mounted under /api/v1/ by missionops/urls.py.
-urlpatterns = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
+router = SimpleRouter()
+router.register("anomalies", api.AnomalyViewSet, basename="anomaly")
+
+urlpatterns = [
+    path("telemetry/analyze/", api.AnalyzeView.as_view(), name="telemetry-analyze"),
+    *router.urls,
+]

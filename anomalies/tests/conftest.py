@@ -56,3 +56,12 @@ def limited(make_spacecraft, org_a):
         "battery_soc": {"subsystem": "power", "units": "%", "type": "float"},
     }
     return make_spacecraft(org_a, "SC-LIM", parameters=params)
+
+
+@pytest.fixture
+def alarm(limited, send, t0):
+    """A critical anomaly on `limited`, made through the real ingest path."""
+    from anomalies.models import Anomaly
+
+    send(limited, t0, {"bus_voltage": [33.0, 33.5]})
+    return Anomaly.objects.get(spacecraft=limited, parameter_name="bus_voltage")

@@ -1,0 +1,377 @@
+"""REST API for anomalies: the list with filters, detail with context and timeline, the alarm
+workflow (acknowledge / shelve / unshelve / resolve / comment / assign / tags), bulk actions, nav
+counts, and the read-only analysis of recent telemetry."""
+
+import datetime as dt
+import uuid
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from spacecraft.selectors import spacecraft_visible_to
+
+from . import detection, selectors, services
+from .exceptions import AnalysisInputError
+from .models import AlarmState, Anomaly, AnomalyComment, DetectorKind, Severity
+
+
+class AnomalySerializer(serializers.ModelSerializer):
+    spacecraft = serializers.UUIDField(source="spacecraft_id", read_only=True)
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parameter = serializers.CharField(source="parameter_name", read_only=True)
+    detector = serializers.ChoiceField(choices=DetectorKind.choices, read_only=True)
+    severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
+    state = serializers.ChoiceField(choices=AlarmState.choices, read_only=True)
+    acknowledged_by = serializers.StringRelatedField()
+    shelved_by = serializers.StringRelatedField()
+    resolved_by = serializers.StringRelatedField()
+    assignee = serializers.StringRelatedField()
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Anomaly
+        fields = [
+            "id",
+            "organization",
+            "spacecraft",
+            "designation",
+            "parameter",
+            "subsystem",
+            "units",
+            "detector",
+            "severity",
+            "state",
+            "threshold",
+            "threshold_value",
+            "message",
+            "mode",
+            "started_at",
+            "detected_at",
+            "last_seen_at",
+            "cleared_at",
+            "is_active",
+            "peak_value",
+            "peak_at",
+            "sample_count",
+            "critical_since",
+            "latching",
+            "latched",
+            "is_late",
+            "escalation_level",
+            "escalated_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "shelved_by",
+            "shelved_at",
+            "shelved_until",
+            "resolved_by",
+            "resolved_at",
+            "assignee",
+            "tags",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.StringRelatedField()
+
+    class Meta:
+        model = AnomalyComment
+        fields = ["id", "author", "text", "created_at"]
+        read_only_fields = ["id", "author", "created_at"]
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    actor = serializers.CharField()
+    note = serializers.CharField()
+    detail = serializers.DictField()
+
+
+class AnomalyDetailSerializer(AnomalySerializer):
+    # A plain string here, so the state enum belongs to one component (AnomalyStateEnum).
+    state = serializers.CharField(read_only=True, help_text="open, acknowledged, shelved or resolved")
+    context = serializers.DictField(read_only=True, help_text="The subsystem's other parameters at onset.")
+    comments = CommentSerializer(many=True, read_only=True)
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(AnomalySerializer.Meta):
+        fields = [*AnomalySerializer.Meta.fields, "context", "comments", "timeline"]
+        read_only_fields = fields
+
+    @extend_schema_field(TimelineItemSerializer(many=True))
+    def get_timeline(self, anomaly):
+        return TimelineItemSerializer(selectors.timeline(anomaly), many=True).data
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
+class ShelveSerializer(NoteSerializer):
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601 with offset; or give duration_s")
+    duration_s = serializers.IntegerField(required=False, min_value=1, max_value=7 * 86400)
+
+    def validate(self, attrs):
+        if "until" not in attrs:
+            if "duration_s" not in attrs:
+                raise serializers.ValidationError({"until": ["give until or duration_s"]})
+            attrs["until"] = timezone.now() + dt.timedelta(seconds=attrs["duration_s"])
+        return attrs
+
+
+class CommentInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.CharField(allow_null=True, help_text="username of an operator; null to unassign")
+
+
+class TagsSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=10)
+
+
+class AlarmBulkSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=services.BulkAction.ALL)
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=1000)
+    filter = serializers.DictField(
+        required=False, help_text="the list's filters (state, severity, spacecraft, ...) to act on every match"
+    )
+    until = serializers.DateTimeField(required=False, help_text="for shelve")
+    duration_s = serializers.IntegerField(required=False, min_value=1, max_value=7 * 86400)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError({"ids": ["give either ids or filter"]})
+        if attrs["action"] == services.BulkAction.SHELVE and "until" not in attrs:
+            if "duration_s" not in attrs:
+                raise serializers.ValidationError({"until": ["shelving needs until or duration_s"]})
+            attrs["until"] = timezone.now() + dt.timedelta(seconds=attrs["duration_s"])
+        return attrs
+
+
+AlarmBulkResultSerializer = inline_serializer(
+    "AlarmBulkResult",
+    {
+        "action": serializers.CharField(),
+        "changed": serializers.ListField(child=serializers.IntegerField()),
+        "skipped": serializers.ListField(child=serializers.DictField()),
+    },
+)
+CountsSerializer = inline_serializer(
+    "AlarmCounts",
+    {
+        "open": serializers.IntegerField(),
+        "open_critical": serializers.IntegerField(),
+        "open_warning": serializers.IntegerField(),
+        "acknowledged": serializers.IntegerField(),
+        "shelved": serializers.IntegerField(),
+        "active": serializers.IntegerField(),
+    },
+)
+
+
+def _workflow_schema(summary, request=None, response=AnomalySerializer):
+    return extend_schema(summary=summary, request=request, responses={200: response, 403: None, 404: None, 409: None})
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Anomalies of your spacecraft, most urgent first (critical, then oldest)",
+        parameters=[
+            OpenApiParameter(
+                "ordering", str, enum=["urgency", "-started_at", "started_at"], description="default: urgency"
+            )
+        ],
+    ),
+    retrieve=extend_schema(summary="One anomaly with its onset context, comments and timeline"),
+)
+class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Anomaly episodes and their alarm workflow. Everyone in the organization may read; changing an
+    alarm needs `operate_spacecraft` on its spacecraft (403 otherwise)."""
+
+    filterset_class = selectors.AnomalyFilter
+    queryset = Anomaly.objects.none()
+
+    def get_queryset(self):
+        qs = selectors.anomalies_visible_to(self.request.user)
+        ordering = self.request.query_params.get("ordering", "urgency")
+        if ordering == "-started_at":
+            return qs.order_by("-started_at", "-id")
+        if ordering == "started_at":
+            return qs.order_by("started_at", "id")
+        return qs.by_urgency()
+
+    def get_serializer_class(self):
+        return AnomalyDetailSerializer if self.action == "retrieve" else AnomalySerializer
+
+    def _done(self, anomaly):
+        anomaly.refresh_from_db()
+        return Response(AnomalySerializer(anomaly, context=self.get_serializer_context()).data)
+
+    def _input(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @_workflow_schema(
+        "Acknowledge an open alarm (stops escalation; clears a latched one back to normal)", NoteSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        return self._done(services.acknowledge(anomaly=self.get_object(), user=request.user, note=data["note"]))
+
+    @_workflow_schema("Shelve an open or acknowledged alarm until a time (at most 7 days)", ShelveSerializer)
+    @action(detail=True, methods=["post"])
+    def shelve(self, request, pk=None):
+        data = self._input(ShelveSerializer)
+        anomaly = services.shelve(anomaly=self.get_object(), user=request.user, until=data["until"], note=data["note"])
+        return self._done(anomaly)
+
+    @_workflow_schema("Unshelve a shelved alarm now (it returns to the state it was shelved from)")
+    @action(detail=True, methods=["post"])
+    def unshelve(self, request, pk=None):
+        return self._done(services.unshelve(anomaly=self.get_object(), user=request.user))
+
+    @_workflow_schema("Resolve an alarm (final)", NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        return self._done(services.resolve(anomaly=self.get_object(), user=request.user, note=data["note"]))
+
+    @extend_schema(
+        summary="Comment on an anomaly",
+        request=CommentInputSerializer,
+        responses={201: CommentSerializer, 403: None, 404: None},
+    )
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        data = self._input(CommentInputSerializer)
+        comment = services.add_comment(anomaly=self.get_object(), user=request.user, text=data["text"])
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @_workflow_schema("Assign to an operator of the organization (null: unassign)", AssignSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        data = self._input(AssignSerializer)
+        anomaly = self.get_object()
+        assignee = None
+        if data["assignee"]:
+            assignee = services.user_by_username(data["assignee"])
+            if assignee is None:
+                raise serializers.ValidationError({"assignee": [f"no user {data['assignee']!r}"]})
+        return self._done(services.assign(anomaly=anomaly, user=request.user, assignee=assignee))
+
+    @_workflow_schema("Replace the anomaly's tags", TagsSerializer)
+    @action(detail=True, methods=["post"])
+    def tags(self, request, pk=None):
+        data = self._input(TagsSerializer)
+        return self._done(services.set_tags(anomaly=self.get_object(), user=request.user, tags=data["tags"]))
+
+    @extend_schema(
+        summary="Acknowledge, shelve or resolve a selection (ids) or every match of a filter",
+        request=AlarmBulkSerializer,
+        responses={200: AlarmBulkResultSerializer, 403: None, 404: None},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        data = self._input(AlarmBulkSerializer)
+        visible = selectors.anomalies_visible_to(request.user)
+        if "ids" in data:
+            wanted = set(data["ids"])
+            targets = visible.filter(pk__in=wanted)
+            missing = wanted - set(targets.values_list("pk", flat=True))
+            if missing:
+                raise Http404(f"no anomalies {sorted(missing)}")
+        else:
+            try:
+                targets = selectors.filtered(request.user, data["filter"])
+            except ValueError as error:
+                raise serializers.ValidationError({"filter": error.args[0]}) from None
+        outcome = services.bulk_apply(
+            anomalies=targets.order_by("pk"),
+            user=request.user,
+            action=data["action"],
+            until=data.get("until"),
+            note=data["note"],
+        )
+        return Response(outcome)
+
+    @extend_schema(summary="Alarm counts for the navigation bar", responses=CountsSerializer, filters=False)
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def counts(self, request):
+        return Response(selectors.alarm_counts(request.user))
+
+
+class FindingSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    subsystem = serializers.CharField()
+    detector = serializers.ChoiceField(choices=DetectorKind.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    threshold = serializers.CharField()
+    threshold_value = serializers.FloatField(allow_null=True)
+    started_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    peak_value = serializers.FloatField(allow_null=True)
+    peak_at = serializers.DateTimeField(allow_null=True)
+    sample_count = serializers.IntegerField()
+
+
+class AnalysisSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    designation = serializers.CharField()
+    mode = serializers.CharField()
+    samples = serializers.IntegerField()
+    parameters = serializers.IntegerField()
+    findings = FindingSerializer(many=True)
+
+
+class AnalyzeView(APIView):
+    """Run every detector over recent telemetry of one spacecraft; records nothing."""
+
+    @extend_schema(
+        summary="Detector findings on a spacecraft's recent telemetry (not persisted)",
+        parameters=[
+            OpenApiParameter("spacecraft", str, required=True, description="id or designation"),
+            OpenApiParameter("limit", int, description="samples per parameter, 1-100000 (default 1000)"),
+        ],
+        responses={200: AnalysisSerializer, 400: None, 404: None},
+    )
+    def get(self, request):
+        ref = request.query_params.get("spacecraft", "")
+        if not ref:
+            raise AnalysisInputError("required: the spacecraft's id or designation", field="spacecraft")
+        try:
+            limit = int(request.query_params.get("limit", 1000))
+        except ValueError:
+            raise AnalysisInputError("limit must be a whole number", field="limit") from None
+        if not 1 <= limit <= 100_000:
+            raise AnalysisInputError("limit must lie between 1 and 100000", field="limit")
+        scope = spacecraft_visible_to(request.user)
+        try:
+            matches = list(scope.filter(pk=uuid.UUID(ref)))
+        except ValueError:
+            matches = list(scope.filter(designation=ref))
+        if len(matches) != 1:
+            raise Http404("no such spacecraft")
+        return Response(detection.analyze(spacecraft=matches[0], limit=limit))
