@@ -12,7 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
 from .models import Event, Membership, Organization, Role
-from .tenancy import membership_for, organizations_for
+from .tenancy import membership_for, organizations_for, visible_events
 
 
 def exception_handler(exc, context):
@@ -146,6 +146,4 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = EventFilter
 
     def get_queryset(self):
-        return Event.objects.filter(organization__in=organizations_for(self.request.user)).select_related(
-            "organization"
-        )
+        return visible_events(self.request.user).select_related("organization")

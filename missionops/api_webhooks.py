@@ -65,6 +65,7 @@ class WebhookViewSet(
     """Webhooks are managed by organization admins; other members don't see them (they hold secrets)."""
 
     serializer_class = WebhookSerializer
+    required_scope = "admin"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

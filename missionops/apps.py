@@ -6,3 +6,8 @@ class MissionOpsConfig(AppConfig):
     name = "missionops"
     label = "missionops"
     verbose_name = "MissionOps platform"
+
+    def ready(self):
+        from . import audit
+
+        audit.connect()

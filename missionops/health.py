@@ -97,7 +97,10 @@ def check_ingest_lag():
 
 
 def check_mqtt_bridge():
-    entry = registered_components().get(MQTT_BRIDGE)
+    try:
+        entry = registered_components().get(MQTT_BRIDGE)
+    except redis.RedisError as exc:
+        return UNKNOWN, f"component registry unavailable: {exc}"[:300]
     if entry is None:
         return UNKNOWN, "the MQTT bridge has not registered (is `manage.py ingest_mqtt` running?)"
     return entry["status"], entry["detail"]

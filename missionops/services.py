@@ -11,6 +11,8 @@ from .exceptions import ConflictError, DomainError
 from .models import Event, Membership, Organization, Role
 from .webhooks import enqueue_deliveries
 
+SECURITY_PREFIX = "security."
+
 
 def record_event(
     *,
@@ -39,7 +41,7 @@ def record_event(
         actor_repr=str(actor_user or actor or "system")[:150],
         payload=json_safe(payload or {}),
     )
-    if publish:
+    if publish and not kind.startswith(SECURITY_PREFIX):  # the audit trail is for admins only
         live.publish("events", event_message(event), organization=organization)
     enqueue_deliveries(event)
     return event
@@ -73,6 +75,12 @@ def event_message(event: Event) -> dict:
     }
 
 
+def record_security_event_for_user(*, user, kind: str, payload: dict) -> None:
+    """A security event about a user (login...) goes to each organization the user belongs to."""
+    for organization in Organization.objects.filter(memberships__user=user):
+        record_event(organization=organization, kind=kind, subject=user, actor=user, payload=payload)
+
+
 @transaction.atomic
 def create_organization(*, name: str, slug: str = "") -> Organization:
     slug = slug or slugify(name)
@@ -103,7 +111,7 @@ def set_membership(*, organization: Organization, user, role: Role, actor=None) 
         user.groups.remove(organization.operators_group)
     record_event(
         organization=organization,
-        kind="membership.created" if created else "membership.changed",
+        kind="security.membership.created" if created else "security.membership.changed",
         subject=membership,
         actor=actor,
         payload={"user": user.get_username(), "role": role},
@@ -117,7 +125,7 @@ def remove_membership(*, membership: Membership, actor=None) -> None:
     user.groups.remove(organization.viewers_group, organization.operators_group)
     record_event(
         organization=organization,
-        kind="membership.removed",
+        kind="security.membership.removed",
         subject=membership,
         actor=actor,
         payload={"user": user.get_username(), "role": membership.role},

@@ -21,3 +21,17 @@ def membership_for(user: AbstractBaseUser, organization: Organization) -> Member
 def has_role(user: AbstractBaseUser, organization: Organization, *roles: Role) -> bool:
     membership = membership_for(user, organization)
     return membership is not None and membership.role in roles
+
+
+def visible_events(user):
+    """Events of the user's organizations; the `security.` audit trail only where they are admin."""
+    from django.db.models import Q
+
+    from .models import Event
+
+    admin_orgs = (
+        Membership.objects.filter(user=user, role=Role.ADMIN).values("organization") if user.is_authenticated else []
+    )
+    return Event.objects.filter(organization__in=organizations_for(user)).filter(
+        ~Q(kind__startswith="security.") | Q(organization__in=admin_orgs)
+    )

@@ -12,7 +12,7 @@ from .exceptions import DomainError
 from .forms import EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
 from .models import Event, Organization, Role, Webhook
-from .tenancy import organizations_for
+from .tenancy import visible_events
 
 
 @never_cache
@@ -39,7 +39,7 @@ def events(request):
     from spacecraft.selectors import spacecraft_visible_to
 
     form = EventFilterForm(request.GET or None, spacecraft_choices=spacecraft_visible_to(request.user))
-    found = Event.objects.filter(organization__in=organizations_for(request.user)).select_related("organization")
+    found = visible_events(request.user).select_related("organization")
     if form.is_valid():
         kind, spacecraft = form.cleaned_data["kind"], form.cleaned_data["spacecraft"]
         if kind:

@@ -123,14 +123,15 @@ def approve_command(*, command: Command, actor) -> Command:
         raise CommandStateError("two-person rule: a critical command needs another operator's approval", field="actor")
     command.approved_by, command.approved_at = actor, timezone.now()
     command.save(update_fields=["approved_by", "approved_at"])
-    record_event(
-        organization=command.spacecraft.organization,
-        kind="command.approved",
-        subject=command,
-        actor=actor,
-        spacecraft_id=command.spacecraft_id,
-        payload={"command": command.name},
-    )
+    for kind in ("command.approved", "security.command.approved"):  # the queue's story and the audit trail
+        record_event(
+            organization=command.spacecraft.organization,
+            kind=kind,
+            subject=command,
+            actor=actor,
+            spacecraft_id=command.spacecraft_id,
+            payload={"command": command.name},
+        )
     if command.release_mode == ReleaseMode.IMMEDIATE:
         command = release_command(command=command)
     return command

@@ -231,6 +231,13 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
         raise ConflictError("configuration changed concurrently; retry", field="parameters") from exc
     record_event(
         organization=spacecraft.organization,
+        kind="security.config.changed",
+        subject=spacecraft,
+        actor=actor,
+        payload={"version": version.version},
+    )
+    record_event(
+        organization=spacecraft.organization,
         kind="config.changed",
         subject=spacecraft,
         actor=actor,

@@ -106,4 +106,4 @@ def test_admin_creates_organization_membership_and_spacecraft_through_services(a
     sc = Spacecraft.objects.get(designation="SC-777")
     assert user.has_perm("spacecraft.operate_spacecraft", sc)
     assert Event.objects.filter(kind="spacecraft.created", subject_id=str(sc.pk)).exists()
-    assert Event.objects.filter(kind="membership.created", organization=org).exists()
+    assert Event.objects.filter(kind="security.membership.created", organization=org).exists()

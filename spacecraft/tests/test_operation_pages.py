@@ -3,7 +3,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from missionops.testing import PASSWORD
 from spacecraft import commanding, documents
 from spacecraft.models import Command, CommandState, Document
 
@@ -11,7 +10,7 @@ from spacecraft.models import Command, CommandState, Document
 @pytest.fixture
 def login(client):
     def as_user(user):
-        assert client.login(username=user.username, password=PASSWORD)
+        client.force_login(user)
         return client
 
     return as_user

@@ -1,0 +1,160 @@
+"""API keys, throttling, failed-login lockout and the security audit trail."""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from missionops import apikeys
+from missionops.asgi import application
+from missionops.models import ApiKey, Event
+from missionops.testing import PASSWORD
+
+
+def key_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def issue(org_a, owner):
+    def make(*scopes, **extra):
+        return apikeys.create_api_key(organization=org_a, name="ci", scopes=list(scopes), actor=owner, **extra)[1]
+
+    return make
+
+
+def test_key_is_shown_once_and_stored_hashed(api, owner):
+    response = api(owner).post(
+        "/api/v1/api-keys/", {"name": "ground-station", "scopes": ["read", "ingest"]}, format="json"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    key = body["key"]
+    assert key.startswith("mo_") and body["scopes"] == ["read", "ingest"]
+    row = ApiKey.objects.get(prefix=body["prefix"])
+    assert key not in row.key_hash and row.key_hash == apikeys.hash_key(key)
+    listed = api(owner).get("/api/v1/api-keys/").json()["results"]
+    assert "key" not in listed[0] and listed[0]["prefix"] == body["prefix"]
+    assert Event.objects.filter(kind="security.key.created", subject_id=str(row.pk)).exists()
+
+
+def test_scopes_limit_what_a_key_may_do(issue, sc_a):
+    reader = key_client(issue("read"))
+    assert reader.get("/api/v1/spacecraft/").json()["results"][0]["designation"] == "SC-001"
+    denied = reader.post(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"mode": "safe"}, format="json")
+    assert denied.status_code == 403 and "'operate' scope" in denied.json()["detail"]
+    snapshot = [{"spacecraft": "SC-001", "timestamp": "2026-11-27T10:00:00Z", "parameters": {"bus_voltage": 28.1}}]
+    assert reader.post("/api/v1/telemetry/", snapshot, format="json").status_code == 403
+    ingester = key_client(issue("ingest"))
+    assert ingester.post("/api/v1/telemetry/", snapshot, format="json").status_code in (200, 201)
+    assert ingester.post(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"mode": "safe"}, format="json").status_code == 403
+    assert ingester.get("/api/v1/spacecraft/").status_code == 403  # no read scope
+    operator = key_client(issue("read", "operate"))
+    assert operator.post(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"mode": "safe"}, format="json").status_code == 200
+    assert operator.get("/api/v1/api-keys/").status_code == 403  # managing keys needs admin
+
+
+def test_key_never_reaches_another_organization(issue, make_spacecraft, org_b):
+    theirs = make_spacecraft(org_b, "SC-900")
+    client = key_client(issue("read", "operate"))
+    assert client.get(f"/api/v1/spacecraft/{theirs.pk}/").status_code == 404
+    assert client.post(f"/api/v1/spacecraft/{theirs.pk}/state/", {"mode": "safe"}, format="json").status_code == 404
+
+
+def test_expiry_rotation_grace_and_revocation(org_a, owner, sc_a):
+    key, old_text = apikeys.create_api_key(organization=org_a, name="ci", scopes=["read"], actor=owner)
+    assert key_client(old_text).get("/api/v1/spacecraft/").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+    new_key, new_text = apikeys.rotate_api_key(key=key, actor=owner, grace=timedelta(hours=1))
+    assert key_client(old_text).get("/api/v1/spacecraft/").status_code == 200  # grace period
+    assert key_client(new_text).get("/api/v1/spacecraft/").status_code == 200
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = key_client(old_text).get("/api/v1/spacecraft/")
+    assert expired.status_code == 401 and "expired or revoked" in expired.json()["detail"]
+    apikeys.revoke_api_key(key=new_key, actor=owner)
+    assert key_client(new_text).get("/api/v1/spacecraft/").status_code == 401
+    kinds = set(Event.objects.filter(kind__startswith="security.key.").values_list("kind", flat=True))
+    assert kinds == {"security.key.created", "security.key.rotated", "security.key.revoked"}
+
+
+def test_key_management_api(api, owner, viewer, stranger):
+    client = api(owner)
+    key_id = client.post("/api/v1/api-keys/", {"name": "x", "scopes": ["read"]}, format="json").json()["id"]
+    rotated = client.post(f"/api/v1/api-keys/{key_id}/rotate/", {"grace_hours": 0.5}, format="json")
+    assert rotated.status_code == 201 and rotated.json()["key"].startswith("mo_")
+    assert client.post(f"/api/v1/api-keys/{key_id}/rotate/").status_code == 409
+    assert client.post(f"/api/v1/api-keys/{key_id}/revoke/").json()["revoked_at"]
+    bad = client.post("/api/v1/api-keys/", {"name": "x", "scopes": ["godmode"]}, format="json")
+    assert bad.status_code == 400 and "scopes" in bad.json()
+    assert api(stranger).get(f"/api/v1/api-keys/{key_id}/").status_code == 404
+    assert api(viewer).get(f"/api/v1/api-keys/{key_id}/").status_code == 404
+    assert api(viewer).post("/api/v1/api-keys/", {"name": "x", "scopes": ["read"]}, format="json").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_keys_open_sockets_within_their_scopes(org_a, owner, sc_a):
+    async def connect(path, key):
+        communicator = WebsocketCommunicator(application, f"{path}?token={key}")
+        return communicator, *(await communicator.connect())
+
+    reader = (await sync_to_async(apikeys.create_api_key)(organization=org_a, name="r", scopes=["read"], actor=owner))[
+        1
+    ]
+    ingester = (
+        await sync_to_async(apikeys.create_api_key)(organization=org_a, name="i", scopes=["ingest"], actor=owner)
+    )[1]
+    live, ok, _ = await connect("/ws/live/", reader)
+    assert ok
+    await live.receive_json_from()
+    await live.send_json_to({"action": "subscribe", "topics": [f"sc.{sc_a.pk}"]})
+    assert (await live.receive_json_from())["type"] == "subscribed"
+    await live.disconnect()
+    _, ok, code = await connect("/ws/ingest/", reader)
+    assert not ok and code == 4403
+    ingest, ok, _ = await connect("/ws/ingest/", ingester)
+    assert ok
+    await ingest.disconnect()
+    _, ok, code = await connect("/ws/live/", ingester)
+    assert not ok and code == 4403
+
+
+def test_throttle_answers_429_with_retry_after(api, viewer, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, "read": "3/min"})
+    client = api(viewer)
+    statuses = [client.get("/api/v1/spacecraft/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get("/api/v1/spacecraft/")
+    assert int(response["Retry-After"]) > 0
+
+
+def test_failed_logins_lock_out_and_are_audited(client, viewer, owner):
+    for _ in range(5):
+        assert client.post("/login/", {"username": "viewer", "password": "wrong"}).status_code in (200, 429)
+    locked = client.post("/login/", {"username": "viewer", "password": PASSWORD})
+    assert locked.status_code == 429  # the right password does not help while locked out
+    assert Event.objects.filter(kind="security.login.failed").count() >= 5
+    ok = client.post("/login/", {"username": "owner", "password": PASSWORD})
+    assert ok.status_code == 302
+    assert Event.objects.filter(kind="security.login.succeeded", actor_repr="owner").exists()
+
+
+def test_audit_trail_is_for_admins_only_and_immutable(api, owner, viewer, operator, sc_a, admin_client):
+    api(operator).put(
+        f"/api/v1/spacecraft/{sc_a.pk}/config/", {"parameters": {"v": {"subsystem": "power"}}}, format="json"
+    )
+    admin_kinds = {e["kind"] for e in api(owner).get("/api/v1/events/").json()["results"]}
+    viewer_kinds = {e["kind"] for e in api(viewer).get("/api/v1/events/").json()["results"]}
+    assert {"security.config.changed", "security.membership.created"} <= admin_kinds
+    assert "config.changed" in viewer_kinds and not any(k.startswith("security.") for k in viewer_kinds)
+    event = Event.objects.filter(kind="security.config.changed").first()
+    assert admin_client.post(f"/admin/missionops/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert api(owner).delete(f"/api/v1/events/{event.pk}/").status_code == 405
