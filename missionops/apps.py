@@ -8,6 +8,7 @@ class MissionOpsConfig(AppConfig):
     verbose_name = "MissionOps platform"
 
     def ready(self):
-        from . import audit
+        from . import audit, metrics
 
         audit.connect()
+        metrics.register_domain_collector()

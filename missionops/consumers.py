@@ -5,6 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .auth import socket_scope_allows
 from .live import TopicRefused, groups_for_subscription
+from .metrics import LIVE_SOCKETS
 
 MAX_TOPICS = 200
 
@@ -20,9 +21,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.groups_by_topic: dict[str, list[str]] = {}
         await self.accept()
+        LIVE_SOCKETS.inc()
+        self.counted = True
         await self.send_json({"type": "hello", "user": self.user.get_username()})
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            LIVE_SOCKETS.dec()
         for groups in getattr(self, "groups_by_topic", {}).values():
             for group in groups:
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -230,6 +230,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 SAFE_MODE_SOC_PCT = env("SAFE_MODE_SOC_PCT")
 SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
+METRICS_TOKEN = env("METRICS_TOKEN", default="")  # empty: /metrics answers loopback only
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 
 # Telemetry (the code has these defaults; listed here so they are discoverable).

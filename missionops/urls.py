@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from . import views
 from .api_urls import urlpatterns as platform_api
+from .metrics import metrics_view
 
 api_v1 = [
     *platform_api,
@@ -22,6 +23,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", views.health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("events/", views.events, name="events"),
     path("webhooks/", views.webhook_list, name="webhooks"),
     path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from anomalies.detection import check_ingested as check_limits
+from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
 from missionops.models import Organization
 from spacecraft.models import ParameterType, Spacecraft
 
@@ -65,7 +66,16 @@ class _Parameter:
         self.changed = False
 
 
-def ingest(
+def ingest(**kwargs) -> IngestResult:
+    """Instrumented entry point (Prometheus: samples stored, batch duration); see store_batch."""
+    interface = str(kwargs.get("interface", Interface.SERVICE))
+    with INGEST_DURATION.labels(interface).time():
+        result = store_batch(**kwargs)
+    SAMPLES_INGESTED.labels(interface).inc(result.stored)
+    return result
+
+
+def store_batch(
     *,
     snapshots: list,
     scope: QuerySet[Spacecraft],

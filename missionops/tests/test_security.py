@@ -158,3 +158,21 @@ def test_audit_trail_is_for_admins_only_and_immutable(api, owner, viewer, operat
     event = Event.objects.filter(kind="security.config.changed").first()
     assert admin_client.post(f"/admin/missionops/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert api(owner).delete(f"/api/v1/events/{event.pk}/").status_code == 405
+
+
+def test_metrics_expose_domain_and_process_metrics_to_loopback_only(client, sc_a, api, operator, settings):
+    snapshot = [{"spacecraft": "SC-001", "timestamp": "2026-11-27T10:00:00Z", "parameters": {"bus_voltage": 28.1}}]
+    assert api(operator).post("/api/v1/telemetry/", snapshot, format="json").status_code in (200, 201)
+    body = client.get("/metrics").content.decode()
+    assert 'missionops_spacecraft{mode="nominal"} 1.0' in body
+    assert "missionops_samples_ingested_total" in body and "missionops_ingest_duration_seconds_bucket" in body
+    assert "missionops_celery_queue_depth" in body and "django_http_requests_total_by_method_total" in body
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+
+
+def test_request_id_is_echoed(client, db):
+    response = client.get("/health/", HTTP_X_REQUEST_ID="abc123")
+    assert response["X-Request-ID"] == "abc123"
+    assert len(client.get("/health/")["X-Request-ID"]) == 32

@@ -1,0 +1,102 @@
+"""Prometheus metrics: process metrics from django-prometheus plus MissionOps domain metrics.
+
+Counters and histograms (ingest, sockets) are per process: the web process serves /metrics.
+Fleet-wide gauges (spacecraft by mode, open anomalies, jobs, queue depth, GPUs) are read from the
+database and Redis at scrape time, so every process agrees on them.
+"""
+
+import ipaddress
+
+import redis
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Count
+from django.http import HttpResponse, HttpResponseForbidden
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+SAMPLES_INGESTED = Counter("missionops_samples_ingested_total", "Telemetry samples stored", ["interface"])
+INGEST_DURATION = Histogram(
+    "missionops_ingest_duration_seconds",
+    "Time to validate and store one ingest batch",
+    ["interface"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+LIVE_SOCKETS = Gauge("missionops_live_sockets", "Open /ws/live/ sockets in this process")
+
+
+class DomainCollector:
+    def collect(self):
+        yield self._grouped("missionops_spacecraft", "Spacecraft by mode", "spacecraft.Spacecraft", "mode", {})
+        yield self._grouped(
+            "missionops_anomalies_open",
+            "Unresolved anomalies by severity",
+            "anomalies.Anomaly",
+            "severity",
+            {"state__in": ["open", "acknowledged", "shelved"]},
+        )
+        yield self._grouped("missionops_jobs", "Jobs by state", "jobs.Job", "state", {})
+        yield self._grouped("missionops_commands", "Commands by state", "spacecraft.Command", "state", {})
+        depth = GaugeMetricFamily(
+            "missionops_celery_queue_depth", "Tasks waiting in the Celery queue", labels=["queue"]
+        )
+        try:
+            client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1)
+            depth.add_metric(["celery"], client.llen("celery"))
+        except redis.RedisError:
+            pass
+        yield depth
+        yield self._gpu_utilization()
+
+    @staticmethod
+    def _grouped(name, documentation, model_label, field, filters):
+        family = GaugeMetricFamily(name, documentation, labels=[field])
+        try:
+            model = apps.get_model(model_label)
+            for row in model.objects.filter(**filters).values(field).annotate(n=Count("pk")):
+                family.add_metric([row[field]], row["n"])
+        except Exception:  # noqa: BLE001 - a scrape must never fail because one source is away
+            pass
+        return family
+
+    @staticmethod
+    def _gpu_utilization():
+        family = GaugeMetricFamily(
+            "missionops_gpu_utilization_pct", "Latest GPU utilization", labels=["host", "index", "simulated"]
+        )
+        try:
+            gpu_model = apps.get_model("jobs.Gpu")
+            for gpu in gpu_model.objects.filter(active=True):
+                sample = gpu.samples.order_by("-at").first()
+                if sample is not None:
+                    family.add_metric([gpu.host, str(gpu.index), str(gpu.simulated).lower()], sample.utilization_pct)
+        except Exception:  # noqa: BLE001
+            pass
+        return family
+
+
+_registered = False
+
+
+def register_domain_collector():
+    global _registered
+    if not _registered:
+        REGISTRY.register(DomainCollector())
+        _registered = True
+
+
+def _allowed(request) -> bool:
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if token:
+        return request.headers.get("Authorization", "") == f"Bearer {token}"
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_view(request):
+    """Prometheus text format. Loopback only, or `Authorization: Bearer $METRICS_TOKEN`."""
+    if not _allowed(request):
+        return HttpResponseForbidden("metrics: loopback only, or set METRICS_TOKEN and send it as a bearer token")
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
