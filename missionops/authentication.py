@@ -1,5 +1,6 @@
 """DRF authentication and scope checks for API keys (`Authorization: Api-Key mo_...` or `Bearer mo_...`)."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from .apikeys import KEY_PREFIX, authenticate_key
@@ -51,3 +52,18 @@ class ApiKeyScope(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return ApiScope.READ
         return ApiScope.OPERATE
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents API keys in the OpenAPI schema (Swagger UI's Authorize button)."""
+
+    target_class = "missionops.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key mo_...` (an organization API key with scopes read / ingest / operate / admin)",
+        }
