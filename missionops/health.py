@@ -139,7 +139,12 @@ def platform_health() -> dict:
 
 
 def _registry_key() -> str:
-    return f"{getattr(settings, 'CHANNELS_PREFIX', 'missionops')}:health:components"
+    """Per deployment (and per test run): the channel layer's prefix, unless set explicitly."""
+    explicit = getattr(settings, "HEALTH_REGISTRY_KEY", None)
+    if explicit:
+        return explicit
+    prefix = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("prefix", "missionops")
+    return f"{prefix}:health:components"
 
 
 def _redis():

@@ -11,7 +11,7 @@ BASE_COMPONENTS = {"database", "redis", "channel_layer", "celery", "ingest_lag",
 @pytest.fixture(autouse=True)
 def empty_registry(settings):
     """Each test gets its own registry key: components of other runs never leak in."""
-    settings.CHANNELS_PREFIX = f"health-test-{time.monotonic_ns()}"
+    settings.HEALTH_REGISTRY_KEY = f"health-test-{time.monotonic_ns()}:components"
     key, redis_url = health._registry_key(), settings.REDIS_URL
     yield
     import redis
@@ -93,9 +93,7 @@ def test_deregistered_component_leaves_the_report(client):
 
 @pytest.mark.slow
 def test_celery_worker_registers_and_deregisters(celery_worker_process, settings):
-    import os
-
-    settings.CHANNELS_PREFIX = os.environ["CHANNELS_PREFIX"]  # the worker's registry
+    settings.HEALTH_REGISTRY_KEY = None  # the worker's registry: the test channel prefix's
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and f"worker:{celery_worker_process}" not in health.registered_components():
         time.sleep(0.2)

@@ -1,0 +1,133 @@
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from orbits import passes as orbit_passes
+from orbits import propagation as prop
+from telescopes import astro
+from telescopes.exceptions import TelescopeError
+from telescopes.models import SessionStatus
+from telescopes.tracking import find_passes, run_session, start_session, track_for
+
+pytestmark = pytest.mark.django_db
+
+# AURORA-1 of orbits' demo set: a sun-synchronous LEO.
+LINE1 = "1 39634U 14016A   26305.00000000  .00000000  00000-0  15000-4 0  9993"
+LINE2 = "2 39634  98.1800 305.0000 0001000  80.0000 280.0000 14.59198000 50002"
+EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def tracked_spacecraft(make_spacecraft, org_a):
+    from orbits.services import import_tles
+
+    spacecraft = make_spacecraft(org_a, "AUR-1", norad_id=39634)
+    report = import_tles(organization=org_a, text=f"AURORA-1\n{LINE1}\n{LINE2}\n")
+    assert report.imported, report.refused
+    return spacecraft
+
+
+def first_pass(observatory, start=EPOCH):
+    station = orbit_passes.Station(
+        observatory.latitude_deg, observatory.longitude_deg, observatory.altitude_m, observatory.horizon_limit_deg
+    )
+    windows = orbit_passes.predict([prop.satrec_from_lines(LINE1, LINE2)], [station], start, start + timedelta(days=1))
+    return max(windows, key=lambda w: w.max_elevation_deg)
+
+
+def test_track_matches_orbits_pass_within_a_tenth_of_a_degree(observatory):
+    window = first_pass(observatory)
+    times = [np.datetime64(t.replace(tzinfo=None), "us") for t in (window.aos, window.tca, window.los)]
+    track = track_for(observatory, LINE1, LINE2, times)
+    assert track.altitude_deg[0] == pytest.approx(observatory.horizon_limit_deg, abs=0.1)
+    assert track.azimuth_deg[0] == pytest.approx(window.aos_azimuth_deg, abs=0.1)
+    assert track.altitude_deg[1] == pytest.approx(window.max_elevation_deg, abs=0.1)
+    assert track.altitude_deg[2] == pytest.approx(observatory.horizon_limit_deg, abs=0.1)
+    assert track.azimuth_deg[2] == pytest.approx(window.los_azimuth_deg, abs=0.1)
+    # RA/Dec of date and Alt/Az are the same line of sight.
+    for i, when in enumerate((window.aos, window.tca, window.los)):
+        alt, az = astro.altaz_of_date(
+            track.ra_hours[i],
+            track.dec_deg[i],
+            latitude_deg=observatory.latitude_deg,
+            longitude_deg=observatory.longitude_deg,
+            when=when,
+        )
+        assert astro.separation_deg(alt, az, track.altitude_deg[i], track.azimuth_deg[i]) < 0.1
+
+
+def test_find_passes_uses_the_horizon_limit(observatory, tracked_spacecraft):
+    windows = find_passes(
+        observatory=observatory, spacecraft=tracked_spacecraft, start=EPOCH, end=EPOCH + timedelta(days=1)
+    )
+    assert windows and all(w.max_elevation_deg >= observatory.horizon_limit_deg for w in windows)
+
+
+def test_session_follows_a_rehearsed_pass_with_the_simulator(observatory, devices, tracked_spacecraft, media):
+    """A 14 s window around the culmination of a real pass, rehearsed now: the simulator's mount
+    follows the track and the pointing error stays small; exposures are taken on the cadence."""
+    telescope, camera = devices["telescope"], devices["camera"]
+    window = first_pass(observatory)
+    start = timezone.now() + timedelta(seconds=1)
+    offset = (window.tca - timedelta(seconds=7) - start).total_seconds()
+    session = start_session(
+        observatory=observatory,
+        telescope=telescope,
+        camera=camera,
+        spacecraft=tracked_spacecraft,
+        start=start,
+        end=start + timedelta(seconds=14),
+        step_s=1.0,
+        exposure_every_s=5.0,
+        exposure_s=0.2,
+        rehearsal_offset_s=offset,
+        enqueue=False,
+    )
+    assert len(session.track) == 15
+    session = run_session(session)
+    assert session.status == SessionStatus.COMPLETED, session.error
+    errors = [s["error_deg"] for s in session.pointing if s.get("error_deg") is not None]
+    assert len(errors) >= 8
+    # Near culmination the spacecraft moves ~1°/s; the mount (15°/s) is re-pointed every step.
+    assert np.median(errors) < 0.5, errors
+    assert session.max_pointing_error_deg == max(errors)
+    assert session.exposures.count() >= 2
+    last = session.pointing[-1]
+    assert last["target_alt"] > observatory.horizon_limit_deg
+
+
+def test_session_refused_when_spacecraft_stays_below_horizon(observatory, devices, tracked_spacecraft):
+    window = first_pass(observatory)
+    start = timezone.now()
+    quiet = (window.los + timedelta(minutes=2) - start).total_seconds()  # after the pass: below the horizon
+    with pytest.raises(TelescopeError, match="stays below the horizon limit"):
+        start_session(
+            observatory=observatory,
+            telescope=devices["telescope"],
+            spacecraft=tracked_spacecraft,
+            start=start,
+            end=start + timedelta(seconds=20),
+            rehearsal_offset_s=quiet,
+            enqueue=False,
+        )
+
+
+def test_session_fails_clearly_when_the_mount_goes_away(observatory, devices, tracked_spacecraft, simulator):
+    window = first_pass(observatory)
+    start = timezone.now()
+    session = start_session(
+        observatory=observatory,
+        telescope=devices["telescope"],
+        spacecraft=tracked_spacecraft,
+        start=start,
+        end=start + timedelta(seconds=30),
+        step_s=1.0,
+        rehearsal_offset_s=(window.tca - start).total_seconds(),
+        enqueue=False,
+    )
+    simulator.stop()
+    session = run_session(session)
+    assert session.status == SessionStatus.FAILED
+    assert "unreachable" in session.error
