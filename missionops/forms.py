@@ -2,6 +2,8 @@ from datetime import UTC
 
 from django import forms
 
+from .models import ApiScope
+
 
 class EventFilterForm(forms.Form):
     kind = forms.CharField(required=False, help_text="exact kind, or a prefix ending in '.'")
@@ -25,3 +27,15 @@ class WebhookForm(forms.Form):
     name = forms.CharField(max_length=120)
     url = forms.URLField(max_length=500, assume_scheme="https")
     event_kinds = forms.CharField(help_text="comma-separated: mode.changed, command., * ...", initial="*")
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    scopes = forms.MultipleChoiceField(choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, initial=["read"])
+    expires_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="UTC; empty: never"
+    )
+
+    def clean_expires_at(self):
+        value = self.cleaned_data["expires_at"]
+        return value.replace(tzinfo=UTC) if value else None

@@ -26,6 +26,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("events/", views.events, name="events"),
     path("webhooks/", views.webhook_list, name="webhooks"),
+    path("api-keys/", views.api_keys, name="api-keys"),
     path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

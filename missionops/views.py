@@ -7,11 +7,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import webhooks
+from . import apikeys, webhooks
 from .exceptions import DomainError
-from .forms import EventFilterForm, WebhookForm
+from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
-from .models import Event, Organization, Role, Webhook
+from .models import ApiKey, Event, Organization, Role, Webhook
 from .tenancy import visible_events
 
 
@@ -109,3 +109,42 @@ AREAS = {
 def area_not_built(request, area: str):
     """Navigation targets for areas whose capability has not landed yet: says so plainly."""
     return render(request, "missionops/area_pending.html", {"area": area, "title": AREAS[area]})
+
+
+@login_required
+def api_keys(request):
+    """Organization admins issue, rotate and revoke API keys; a new key is shown on this response only."""
+    organizations = _admin_organizations(request.user)
+    keys = ApiKey.objects.filter(organization__in=organizations).select_related("organization", "replaced_by")
+    issued, form = None, ApiKeyForm(request.POST or None)
+    if request.method == "POST":
+        if not organizations.exists():
+            raise PermissionDenied("API keys are managed by organization admins")
+        action, key_id = request.POST.get("action", "create"), request.POST.get("key")
+        try:
+            if action == "create" and form.is_valid():
+                _, issued = apikeys.create_api_key(
+                    organization=organizations.first(),
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_at=form.cleaned_data["expires_at"],
+                    actor=request.user,
+                )
+            elif action == "rotate":
+                _, issued = apikeys.rotate_api_key(key=get_object_or_404(keys, pk=key_id), actor=request.user)
+            elif action == "revoke":
+                apikeys.revoke_api_key(key=get_object_or_404(keys, pk=key_id), actor=request.user)
+                messages.success(request, "key revoked")
+        except DomainError as error:
+            messages.error(request, error.message)
+    return render(
+        request,
+        "missionops/api_keys.html",
+        {
+            "keys": keys,
+            "form": form,
+            "issued": issued,
+            "is_admin": organizations.exists(),
+            "area": "events",
+        },
+    )

@@ -176,3 +176,18 @@ def test_request_id_is_echoed(client, db):
     response = client.get("/health/", HTTP_X_REQUEST_ID="abc123")
     assert response["X-Request-ID"] == "abc123"
     assert len(client.get("/health/")["X-Request-ID"]) == 32
+
+
+def test_api_keys_page_issues_shows_once_rotates_and_revokes(client, owner, viewer):
+    client.force_login(owner)
+    page = client.post("/api-keys/", {"action": "create", "name": "bridge", "scopes": ["ingest"]}).content.decode()
+    key = ApiKey.objects.get(name="bridge")
+    assert 'id="issued-key"' in page and f"mo_{key.prefix}_" in page
+    assert 'id="issued-key"' not in client.get("/api-keys/").content.decode()
+    rotated = client.post("/api-keys/", {"action": "rotate", "key": key.pk}).content.decode()
+    assert 'id="issued-key"' in rotated and ApiKey.objects.count() == 2
+    client.post("/api-keys/", {"action": "revoke", "key": ApiKey.objects.exclude(pk=key.pk).get().pk})
+    assert ApiKey.objects.filter(revoked_at__isnull=False).count() == 1
+    client.force_login(viewer)
+    assert "Only organization admins" in client.get("/api-keys/").content.decode()
+    assert client.post("/api-keys/", {"action": "create", "name": "x", "scopes": ["read"]}).status_code == 403
