@@ -205,6 +205,8 @@ class ZScoreDetector(Detector):
 
     def evaluate(self, t, x, *, carry=None):
         mean, std, ok = trailing_stats(x, self.window, self.lag)
+        # A flat baseline (a stuck sensor, a constant) gives no verdict rather than infinite scores.
+        ok &= std > self.min_std
         z = np.abs(x - mean) / np.maximum(std, self.min_std)
         z = np.where(ok, z, 0.0)
         level = np.where(z > self.crit, CRITICAL, np.where(z > self.warn, WARNING, 0)).astype(np.int8)
@@ -230,12 +232,17 @@ class IQRDetector(Detector):
         if full < 1:
             return _empty(n, names, (self.warn_k, self.crit_k))
         q1, q3 = np.percentile(x[: full * b].reshape(full, b), [25, 75], axis=1)
+        # The fence width is the widest IQR of the last three blocks, so one degenerate block (a
+        # stuck sensor) does not make every normal sample after it an outlier.
+        spread = q3 - q1
+        width = np.maximum(spread, np.maximum(np.r_[0.0, spread[:-1]], np.r_[0.0, 0.0, spread[:-2]][:full]))
         # Sample i is judged by the last complete block before its own; the first block by none.
         ref = np.arange(n) // b - 1
         ok = ref >= 0
         ref = np.clip(ref, 0, full - 1)
         lo, hi = q1[ref], q3[ref]
-        iqr = np.maximum(hi - lo, self.min_iqr)
+        ok &= width[ref] > self.min_iqr  # only degenerate blocks: no verdict
+        iqr = np.maximum(width[ref], self.min_iqr)
         out = np.maximum(lo - x, x - hi) / iqr  # how many IQRs beyond the box
         out = np.where(ok, out, 0.0)
         level = np.where(out > self.crit_k, CRITICAL, np.where(out > self.warn_k, WARNING, 0)).astype(np.int8)
@@ -257,6 +264,7 @@ class EWMADetector(Detector):
 
     def evaluate(self, t, x, *, carry=None):
         mean, std, ok = trailing_stats(x, self.window, self.lag)
+        ok &= std > self.min_std
         r = np.where(ok, (x - mean) / np.maximum(std, self.min_std), 0.0)
         r = np.clip(r, -50, 50)  # one wild sample must not hold the average out for long
         s = np.abs(ewma(r, self.lam)) / self.sigma
