@@ -147,6 +147,9 @@ def test_database_env() -> dict:
     return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
 
 
+test_database_env.__test__ = False  # a helper, not a test, wherever it is imported
+
+
 @pytest.fixture
 def live_server_daphne(transactional_db):
     """A real daphne (HTTP + WebSocket) on a free port, serving this run's test database."""

@@ -1,10 +1,15 @@
 """One throttle for the whole API, keyed by API key (or user, or client IP) and by the scope the
 request needs, so an ingest stream never eats the budget of an operator's clicks."""
 
+import logging
+
+from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
 from .authentication import ApiKeyScope
 from .models import ApiKey
+
+logger = logging.getLogger(__name__)
 
 
 class PrincipalRateThrottle(SimpleRateThrottle):
@@ -17,7 +22,12 @@ class PrincipalRateThrottle(SimpleRateThrottle):
             self.scope = ApiKeyScope.scope_for(request, view)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            # Redis away (restart): serve unthrottled rather than fail every request with a 500.
+            logger.warning("throttle cache unavailable; request allowed unthrottled")
+            return True
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiKey):

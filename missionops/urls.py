@@ -40,3 +40,5 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("telescopes.urls")),
 ]
+
+handler500 = "missionops.views.server_error"

@@ -1,7 +1,10 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -13,6 +16,20 @@ from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
 from .models import ApiKey, Event, Organization, Role, Webhook
 from .tenancy import visible_events
+
+
+def server_error(request):
+    """handler500: a lost database (restart, failover) is a 503 with a clear message, not a 500."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        response = JsonResponse({"detail": "database unavailable, retry shortly"}, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return (
+        JsonResponse({"detail": "internal error"}, status=500)
+        if request.path.startswith("/api/")
+        else (HttpResponseServerError("<h1>Server error</h1><p>The error was logged.</p>"))
+    )
 
 
 @never_cache
