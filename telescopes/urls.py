@@ -1,8 +1,10 @@
 from django.urls import path
 
-from missionops.views import area_not_built
+from . import views
 
-# Dashboard pages of this app; the capability has not landed yet.
+# Dashboard pages of this app.
 urlpatterns = [
-    path("telescopes/", area_not_built, {"area": "telescopes"}, name="telescopes"),
+    path("telescopes/", views.telescopes_page, name="telescopes"),
+    path("telescopes/sessions/<int:pk>/", views.session_page, name="telescopes-session"),
+    path("telescopes/health/", views.health_page, name="ground-health"),
 ]

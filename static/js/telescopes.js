@@ -1,0 +1,121 @@
+/* Telescopes page: live device status and operations on the `telescopes` topic (REST polling while
+ * the socket is down), and the slew / park / abort / expose controls, which call the REST API. */
+(function () {
+  "use strict";
+  const message = document.getElementById("telescopes-message");
+  const csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value;
+
+  function say(text) { if (message) message.textContent = text; }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+      body: JSON.stringify(body || {}),
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.detail || JSON.stringify(data));
+        return data;
+      });
+    }).then(function (op) { say("operation " + op.id + " (" + op.kind + ") " + op.status); showOperation(op); })
+      .catch(function (err) { say("refused: " + err.message); });
+  }
+
+  function showDevice(d) {
+    const row = document.getElementById("device-" + d.id);
+    if (!row) return;
+    row.querySelector('[data-field="light"]').className = "light light-" + String(d.health_status).toLowerCase();
+    row.querySelector('[data-field="health"]').textContent = d.health_status + " " + (d.health_detail || "");
+    row.querySelector('[data-field="status"]').textContent = Object.entries(d.status || {}).map(function ([k, v]) { return k + "=" + v; }).join(" ");
+    if (d.last_checked_at) row.querySelector('[data-field="checked"]').textContent = String(d.last_checked_at).slice(11, 19);
+    const pointing = document.querySelector('[data-pointing="' + d.id + '"]');
+    const s = d.status || {};
+    if (pointing && s.altitude !== undefined) {
+      pointing.textContent = "Alt " + Number(s.altitude).toFixed(2) + "° Az " + Number(s.azimuth).toFixed(2) + "° · RA " + Number(s.rightascension).toFixed(4) + "h Dec " + Number(s.declination).toFixed(3) + "°";
+    }
+  }
+
+  function showOperation(op) {
+    let row = document.getElementById("op-" + op.id);
+    const table = document.querySelector(".operations tbody");
+    if (!row && table) {
+      row = document.createElement("tr");
+      row.id = "op-" + op.id;
+      const empty = table.querySelector(".empty");
+      if (empty) empty.remove();
+      table.prepend(row);
+    }
+    if (!row) return;
+    const kind = op.operation || op.kind;
+    const text = op.error || (op.result && op.result.pointing ? "Alt " + op.result.pointing.altitude_deg + "° Az " + op.result.pointing.azimuth_deg + "°" : "");
+    row.innerHTML = "";
+    [op.id, op.device, kind, op.status, text, String(op.created_at || "").slice(11, 19)].forEach(function (value, i) {
+      const td = document.createElement("td");
+      td.textContent = value === undefined || value === null ? "" : value;
+      if (i === 3) td.className = "op-" + op.status;
+      row.appendChild(td);
+    });
+  }
+
+  function showExposure(e) {
+    const box = document.getElementById("last-exposure");
+    if (!box) return;
+    box.innerHTML = "";
+    const link = document.createElement("a");
+    link.href = "/api/v1/exposures/" + e.id + "/fits/";
+    const img = document.createElement("img");
+    img.src = "/api/v1/exposures/" + e.id + "/preview/";
+    img.width = 256;
+    img.alt = "exposure " + e.id;
+    link.appendChild(img);
+    box.appendChild(link);
+  }
+
+  document.querySelectorAll("[data-action]").forEach(function (button) {
+    button.addEventListener("click", function () { post(button.dataset.action); });
+  });
+  document.querySelectorAll(".slew-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const body = {};
+      ["ra_hours", "dec_deg", "altitude_deg", "azimuth_deg"].forEach(function (name) {
+        const value = form.elements[name].value;
+        if (value !== "") body[name] = Number(value);
+      });
+      post("/api/v1/telescopes/" + form.dataset.telescope + "/slew/", body);
+    });
+  });
+  document.querySelectorAll(".expose-form").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      post("/api/v1/cameras/" + form.dataset.camera + "/expose/", {
+        duration_s: Number(form.elements.duration_s.value),
+        light: form.elements.light.checked,
+        binning: Number(form.elements.binning.value),
+      });
+    });
+  });
+
+  MissionOpsLive.subscribe("telescopes", function (msg) {
+    if (msg.kind === "device") showDevice(msg);
+    if (msg.kind === "operation") showOperation(msg);
+    if (msg.kind === "exposure") showExposure(msg);
+    if (msg.kind === "session") {
+      const row = document.getElementById("session-" + msg.id);
+      if (row) {
+        row.querySelector('[data-field="status"]').textContent = msg.status;
+        row.querySelector('[data-field="samples"]').textContent = msg.samples;
+        if (msg.max_pointing_error_deg !== null) row.querySelector('[data-field="error"]').textContent = Number(msg.max_pointing_error_deg).toFixed(3) + "°";
+      }
+    }
+  }, {
+    poll: function () {
+      return Promise.all([
+        fetch("/api/v1/alpaca-devices/?page_size=500", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+          .then(function (page) { (page.results || page).forEach(showDevice); }),
+        fetch("/api/v1/telescope-operations/?page_size=20", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+          .then(function (page) { (page.results || page).slice().reverse().forEach(showOperation); }),
+      ]);
+    }
+  });
+})();
