@@ -50,3 +50,17 @@ def test_discover_command(observatory, discovery_responder):
 def test_discover_command_refuses_without_configuration(observatory):
     with pytest.raises(CommandError, match="nothing discovered"):
         call_command("discover_telescopes", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_seed_demo_hook(org_a, owner, simulator):
+    from telescopes import demo
+
+    changes = []
+    demo.seed(organization=org_a, actor=owner, log=changes.append, options={}, stderr=io.StringIO())
+    assert changes == ["create observatory Demo Observatory"]
+    changes.clear()
+    options = {"alpaca_simulator": f"127.0.0.1:{simulator.port}"}
+    demo.seed(organization=org_a, actor=owner, log=changes.append, options=options, stderr=io.StringIO())
+    assert changes == [f"register 10 Alpaca device(s) of 127.0.0.1:{simulator.port} at Demo Observatory"]
+    demo.seed(organization=org_a, actor=owner, log=changes.append, options=options, stderr=io.StringIO())
+    assert len(changes) == 1  # idempotent
