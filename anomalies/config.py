@@ -6,8 +6,6 @@ whatever it leaves out comes from its mission profile's defaults, then from DEFA
 Service-level knobs (late age, sweep windows) come from Django settings with the defaults below.
 """
 
-import copy
-
 from django.conf import settings
 
 from spacecraft.config import LIMIT_KEYS
@@ -83,18 +81,15 @@ def escalate_after_s() -> int:
     return int(setting("ANOMALY_ESCALATE_AFTER_S", 900))
 
 
-def _merge(base: dict, override: dict) -> dict:
-    merged = copy.deepcopy(base)
-    for kind, values in (override or {}).items():
-        if isinstance(values, dict) and kind in merged:
-            merged[kind].update(values)
-    return merged
-
-
-def detector_settings(spec: dict, mission_type: str = "") -> dict:
-    """{detector kind: settings} for one parameter, defaults filled in."""
-    merged = _merge(DEFAULTS, PROFILE_DEFAULTS.get(mission_type, {}))
-    return _merge(merged, spec.get("detectors") or {})
+def detector_settings(spec: dict, mission_type: str = "", kinds=None) -> dict:
+    """{detector kind: settings} for one parameter, defaults filled in (only `kinds`, if given)."""
+    profile = PROFILE_DEFAULTS.get(mission_type, {})
+    own = spec.get("detectors") or {}
+    return {
+        kind: {**DEFAULTS[kind], **profile.get(kind, {}), **(own.get(kind) or {})}
+        for kind in (kinds or DEFAULTS)
+        if kind in DEFAULTS
+    }
 
 
 def limits_for(spec: dict, mode: str = "") -> dict:
@@ -109,7 +104,7 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
     """The enabled detectors for one parameter (numeric types only; stale applies to every type)."""
     ptype = spec.get("type", ParameterType.FLOAT)
     numeric = ptype in (ParameterType.FLOAT, ParameterType.INT)
-    conf = detector_settings(spec, mission_type)
+    conf = detector_settings(spec, mission_type, kinds)
     limits = limits_for(spec, mode)
     wl, wh, cl, ch = (limits[k] for k in LIMIT_KEYS)
     band = None

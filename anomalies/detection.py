@@ -10,6 +10,7 @@ state), recorded with is_late=True, and never paged or escalated.
 """
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -138,9 +139,13 @@ def stale_episode(gap: dict) -> Episode:
 class Recorder:
     """Turns tracker episodes into Anomaly rows: create, extend, raise severity, clear or latch."""
 
-    def __init__(self, *, target: Target, kind: str, base_us: int, is_late: bool, now: dt.datetime):
+    def __init__(
+        self, *, target: Target, kind: str, base_us: int, is_late: bool, now: dt.datetime, live: dict | None = None
+    ):
         self.target, self.kind, self.base_us, self.is_late, self.now = target, kind, base_us, is_late, now
         self.result = DetectionResult()
+        self.live = live  # {(parameter id, detector): live Anomaly}, locked by the caller; None: query
+        self.key = (target.definition.pk, kind)
 
     def at(self, seconds: float | None) -> dt.datetime | None:
         if seconds is None or seconds != seconds:  # None or NaN
@@ -159,6 +164,8 @@ class Recorder:
         return self._create(episode)
 
     def _live(self) -> Anomaly | None:
+        if self.live is not None:
+            return self.live.get(self.key)
         return (
             Anomaly.objects.live()
             .select_for_update()
@@ -215,6 +222,8 @@ class Recorder:
             return self._extend(live, episode)
         self.result.opened += 1
         self.result.anomalies.append(anomaly)
+        if self.live is not None and anomaly.cleared_at is None and not self.is_late:
+            self.live[self.key] = anomaly
         notify.anomaly_changed(anomaly, "anomaly.detected")
         if anomaly.cleared_at is not None and not self.is_late:
             notify.anomaly_changed(anomaly, "anomaly.cleared")
@@ -261,6 +270,8 @@ class Recorder:
                 cleared = True
         anomaly.save(update_fields=sorted(changed))
         self.result.updated += 1
+        if self.live is not None and anomaly.cleared_at is not None:
+            self.live.pop(self.key, None)
         if raised:
             notify.anomaly_changed(anomaly, "anomaly.severity_raised")
         if cleared:
@@ -312,7 +323,7 @@ def _claim_cursors(pids: list[int], kinds, *, skip_locked: bool) -> dict:
     return {(c.parameter_id, c.detector): c for c in rows}
 
 
-def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, *, now, result, carry: bool = False):
+def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, *, now, result, carry=False, live=None):
     """Run one detector over a series and apply the samples newer than the cursor. Inline checks see
     only the batch and take the detector's carried state; sweeps read enough history instead.
     Times are seconds since a fixed anchor, so a carried violation run keeps its onset."""
@@ -333,7 +344,7 @@ def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, 
         clear_after=detector.clear_after,
         state=state,
     )
-    recorder = Recorder(target=target, kind=detector.kind, base_us=base, is_late=False, now=now)
+    recorder = Recorder(target=target, kind=detector.kind, base_us=base, is_late=False, now=now, live=live)
     for episode in episodes:
         recorder.record(episode)
     result.add(recorder.result)
@@ -359,8 +370,9 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
     """Limit checks for one ingested batch (arrays sorted by parameter, then time; times in µs since
     2000-01-01). Runs inside ingest's transaction: an ingest that rolls back records nothing.
 
-    Fast path, vectorised over the whole batch: if no sample is beyond a limit (less its deadband)
-    and no parameter of the batch carries a violation, it costs two small queries and returns."""
+    Fast path, vectorised over the whole batch: if no sample is beyond a limit and no parameter of
+    the batch carries a violation (an active cursor, which also holds the deadband's state), it
+    costs two small queries and returns."""
     result = DetectionResult()
     if not len(pids):
         return result
@@ -389,8 +401,8 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
         wl, wh, cl, ch = detector.limits
         lows = [v for v in (wl, cl) if v is not None]
         highs = [v for v in (wh, ch) if v is not None]
-        low[i] = max(lows) + detector.deadband if lows else -np.inf
-        high[i] = min(highs) - detector.deadband if highs else np.inf
+        low[i] = max(lows) if lows else -np.inf
+        high[i] = min(highs) if highs else np.inf
     suspect = (values < low[inverse]) | (values > high[inverse])
     todo = {int(unique[i]) for i in np.unique(inverse[suspect]).tolist()}
     todo |= set(
@@ -465,6 +477,13 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
     by_pid = reading.split(all_pids)
     alive = np.unique(all_times)
     latest = dict(LatestValue.objects.filter(parameter_id__in=pids).values_list("parameter_id", "time"))
+    live = {
+        (a.parameter_id, a.detector): a
+        for a in Anomaly.objects.live()
+        .select_for_update(of=("self",))
+        .select_related("spacecraft", "organization")
+        .filter(parameter_id__in=pids)
+    }
     for (pid, kind), cursor in sorted(cursors.items()):
         target, detector = targets[pid], detectors[pid][kind]
         part = by_pid.get(pid)
@@ -474,15 +493,35 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
             # A first sweep starts at the lookback, not at the beginning of the archive.
             cursor.evaluated_until = max(lookback, reading.to_datetime(t_us[0] - 1)) if len(t_us) else lookback
         if kind == DetectorKind.STALE:
-            _sweep_stale(cursor, target, detector, t_us, alive, latest.get(pid), now=now, upto=upto, result=result)
+            _sweep_stale(
+                cursor, target, detector, t_us, alive, latest.get(pid), now=now, upto=upto, result=result, live=live
+            )
         elif len(t_us):
-            _apply(cursor, target, detector, t_us, x, now=now, result=result)
-    DetectorCursor.objects.bulk_update(list(cursors.values()), ["evaluated_until", "state", "active", "updated_at"])
+            _apply(cursor, target, detector, t_us, x, now=now, result=result, live=live)
+    save_cursors(list(cursors.values()))
     result.parameters += len(pids)
     return result
 
 
-def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *, now, upto, result) -> None:
+def save_cursors(cursors: list[DetectorCursor]) -> None:
+    """One UPDATE for all of a sweep's cursors (bulk_update's CASE per row costs more than the sweep)."""
+    if not cursors:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE anomalies_detectorcursor c SET evaluated_until = u.until, state = u.state::jsonb, "
+            "active = u.active, updated_at = now() FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], "
+            "%s::boolean[]) AS u(id, until, state, active) WHERE c.id = u.id",
+            [
+                [c.pk for c in cursors],
+                [c.evaluated_until for c in cursors],
+                [json.dumps(c.state) for c in cursors],
+                [bool(c.active) for c in cursors],
+            ],
+        )
+
+
+def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *, now, upto, result, live) -> None:
     """Gaps are keyed by the parameter's last sample before them, so every sweep that sees a gap
     names the same episode: opened once, raised to critical when it lasts, cleared when data is back."""
     if not len(t_us) and latest is not None:
@@ -493,7 +532,7 @@ def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *
     t = (t_us - base) / US
     gaps = detector.gaps(t, (alive - base) / US, (reading.to_us(upto) - base) / US)
     after = reading.to_us(cursor.evaluated_until) if cursor.evaluated_until else None
-    recorder = Recorder(target=target, kind=DetectorKind.STALE, base_us=base, is_late=False, now=now)
+    recorder = Recorder(target=target, kind=DetectorKind.STALE, base_us=base, is_late=False, now=now, live=live)
 
     def back_at(anomaly: Anomaly) -> Episode:
         """Clears `anomaly` at the parameter's first sample after its gap began."""

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from missionops.views import area_not_built
+from . import views
 
-# Dashboard pages of this app; the capability has not landed yet.
+# Dashboard pages of this app.
 urlpatterns = [
-    path("alarms/", area_not_built, {"area": "alarms"}, name="alarms"),
+    path("alarms/", views.alarms, name="alarms"),
+    path("alarms/<int:pk>/", views.anomaly_detail, name="anomaly-detail"),
 ]

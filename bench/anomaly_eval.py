@@ -61,7 +61,12 @@ def simulate(profile: str, seconds: int, *, kind: str | None, seed: int):
         if second >= next_fault and not sim.faults:
             fault = sim.inject(moment=moment, kind=FaultKind(kind))
             faults.append(
-                (fault.parameter, fault.kind, (fault.started_at - START).total_seconds(), (fault.ended_at - START).total_seconds())
+                (
+                    fault.parameter,
+                    fault.kind,
+                    (fault.started_at - START).total_seconds(),
+                    (fault.ended_at - START).total_seconds(),
+                )
             )
             next_fault = second + rng.uniform(0.5, 1.5) * FAULT_EVERY_S
         for name, value in sim.snapshot(moment)["parameters"].items():
@@ -133,7 +138,8 @@ def quality(hours: float, clean_days: float, seed: int) -> None:
     print(f"\nDetection quality: {len(profiles)} profiles × {hours:g} h at 1 Hz per fault kind, grace {GRACE_S:g} s")
     left_out = [f"{p}/{n}" for p in profiles for n in contradictory(p)]
     print(f"left out (simulated nominal outside the parameter's own limits): {', '.join(left_out) or 'none'}")
-    print(f"{'fault':<12} {'faults':>6} {'found':>6} {'episodes':>8} {'precision':>9} {'recall':>7} {'F1':>6} {'median delay s':>14}")
+    head = f"{'fault':<12} {'faults':>6} {'found':>6} {'episodes':>8} {'precision':>9} {'recall':>7} {'F1':>6}"
+    print(f"{head} {'median delay s':>14}")
     detector_rows = defaultdict(dict)
     for kind in FaultKind.values:
         faults_n = found = episodes_n = tp = 0
@@ -155,7 +161,8 @@ def quality(hours: float, clean_days: float, seed: int) -> None:
         recall = found / faults_n if faults_n else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         delay = statistics.median(delays) if delays else float("nan")
-        print(f"{kind:<12} {faults_n:>6} {found:>6} {episodes_n:>8} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} {delay:>14.1f}")
+        row = f"{kind:<12} {faults_n:>6} {found:>6} {episodes_n:>8} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f}"
+        print(f"{row} {delay:>14.1f}")
 
     print("\nPer detector (episodes it opened, share of them on a fault, share of faults it caught):")
     kinds = FaultKind.values
@@ -168,7 +175,9 @@ def quality(hours: float, clean_days: float, seed: int) -> None:
             if not row or not row["episodes"]:
                 cells.append(f"{'-':>17}")
                 continue
-            cells.append(f"{row['episodes']:>5} p{row['tp'] / row['episodes']:.2f} r{row['hits'] / max(1, row['faults']):.2f}")
+            cells.append(
+                f"{row['episodes']:>5} p{row['tp'] / row['episodes']:.2f} r{row['hits'] / max(1, row['faults']):.2f}"
+            )
         print(f"{det:<10} " + " ".join(cells))
 
     if clean_days <= 0:
@@ -276,8 +285,12 @@ def speed(samples: int) -> None:
     peer_s = (time.perf_counter() - started) * samples / peer_n
     print(f"\nDetector evaluation, one core, {len(detectors)} detectors per sample ({', '.join(detectors)}):")
     print(f"{'method':<52} {'samples':>10} {'seconds':>8} {'samples/s':>12} {'x peer':>7}")
-    print(f"{'numpy detectors + episode tracking (MissionOps)':<52} {samples:>10,} {vector_s:>8.3f} {samples / vector_s:>12,.0f} {peer_s / vector_s:>7.1f}")
-    print(f"{'per-sample Python loop, same checks (peer)':<52} {samples:>10,} {peer_s:>8.3f} {samples / peer_s:>12,.0f} {1:>7.1f}")
+    rows = [
+        ("numpy detectors + episode tracking (MissionOps)", vector_s, peer_s / vector_s),
+        ("per-sample Python loop, same checks (peer)", peer_s, 1.0),
+    ]
+    for name, secs, ratio in rows:
+        print(f"{name:<52} {samples:>10,} {secs:>8.3f} {samples / secs:>12,.0f} {ratio:>7.1f}")
 
 
 def sweep_speed(hours: float) -> None:
@@ -297,33 +310,49 @@ def sweep_speed(hours: float) -> None:
     fleet = []
     for n, profile in enumerate(PROFILES):
         sc = org.spacecraft.filter(designation=f"BENCH-A{n}").first() or create_spacecraft(
-            organization=org, designation=f"BENCH-A{n}", name=f"Bench {profile}", mission_type=profile, parameters=PROFILES[profile]
+            organization=org,
+            designation=f"BENCH-A{n}",
+            name=f"Bench {profile}",
+            mission_type=profile,
+            parameters=PROFILES[profile],
         )
         fleet.append(sc)
     sims = [SpacecraftSimulator(sc, PROFILES[sc.mission_type], seed=i) for i, sc in enumerate(fleet)]
     seconds = int(hours * 3600)
     scope = services.organization_scope(org)
+    # Only parameters whose simulated nominal lies inside their limits (see `contradictory`).
+    for sim in sims:
+        for name in contradictory(sim.spacecraft.mission_type):
+            sim.parameters = {k: v for k, v in sim.parameters.items() if k != name}
     batches = []
     for start in range(0, seconds, 250):
-        batches.append([sim.snapshot(START + dt.timedelta(seconds=s)) for s in range(start, min(seconds, start + 250)) for sim in sims])
-    # Ingest twice into two time ranges: with the inline limit hook, then with it replaced by a no-op.
-    timings = {}
-    for label, shift in (("with inline limit check", 0), ("without (hook replaced by a no-op)", 1)):
-        original = services.check_limits
-        if shift:
-            services.check_limits = lambda **kw: None
+        batches.append(
+            [
+                sim.snapshot(START + dt.timedelta(seconds=s))
+                for s in range(start, min(seconds, start + 250))
+                for sim in sims
+            ]
+        )
+    # Ingest the same batches into four day ranges, alternating with the inline limit hook and with
+    # it replaced by a no-op; the best of two runs each (the machine is shared).
+    timings = defaultdict(list)
+    original = services.check_limits
+    for shift, label in enumerate(["with inline limit check", "without (hook replaced by a no-op)"] * 2):
+        services.check_limits = original if label.startswith("with ") else (lambda **kw: None)
         shifted = [
-            [dict(s, timestamp=(dt.datetime.fromisoformat(s["timestamp"]) + dt.timedelta(days=shift)).isoformat()) for s in b]
+            [
+                dict(s, timestamp=(dt.datetime.fromisoformat(s["timestamp"]) + dt.timedelta(days=shift)).isoformat())
+                for s in b
+            ]
             for b in batches
         ]
         started = time.perf_counter()
-        stored = 0
-        for batch in shifted:
-            stored += services.ingest(snapshots=batch, scope=scope).stored
-        timings[label] = (stored, time.perf_counter() - started)
-        services.check_limits = original
-    print(f"\nIngest of {len(batches)} batches of {len(batches[0])} snapshots (inline hook cost):")
-    for label, (stored, secs) in timings.items():
+        stored = sum(services.ingest(snapshots=batch, scope=scope).stored for batch in shifted)
+        timings[label].append((stored, time.perf_counter() - started))
+    services.check_limits = original
+    print(f"\nIngest of {len(batches)} batches of {len(batches[0])} snapshots (inline hook cost, best of 2):")
+    for label, runs in timings.items():
+        stored, secs = min(runs, key=lambda r: r[1])
         print(f"  {label:<40} {stored:>9,} samples {secs:>7.2f} s {stored / secs:>10,.0f} samples/s")
 
     settings.ANOMALY_SWEEP_LOOKBACK_S = seconds + 600
@@ -340,13 +369,24 @@ def sweep_speed(hours: float) -> None:
         )
         rows = cursor.fetchone()[0]
     started = time.perf_counter()
+    if os.environ.get("PROFILE"):
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     result = detection.sweep(spacecraft=Spacecraft.objects.filter(pk__in=[sc.pk for sc in fleet]), now=now)
     elapsed = time.perf_counter() - started
+    if os.environ.get("PROFILE"):
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     print(f"\nWhole sweep over {hours:g} h of {len(fleet)} spacecraft (COPY read + detectors + episodes + cursors):")
-    print(f"  {rows:,} samples read, {result.opened} episodes opened, {elapsed:.2f} s = {rows / elapsed:,.0f} samples/s")
+    print(
+        f"  {rows:,} samples read, {result.opened} episodes opened, {elapsed:.2f} s = {rows / elapsed:,.0f} samples/s"
+    )
     # Clean up: the organization's spacecraft and the bench day partitions.
     Spacecraft.objects.filter(organization=org).delete()
-    for day in (START.date(), (START + dt.timedelta(days=1)).date(), (START + dt.timedelta(days=2)).date()):
+    for day in [(START + dt.timedelta(days=n)).date() for n in range(5)]:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {archive.partition_name(day)}")
 

@@ -1,0 +1,63 @@
+"""The alarm console and anomaly pages. Changes go through the REST API (the same services), so
+the pages hold no rules; `?partial=rows` returns just the list for live refreshes."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+
+from spacecraft.selectors import can_operate, spacecraft_visible_to
+
+from . import selectors
+from .models import AlarmState, DetectorKind, Severity
+
+PAGE_ROWS = 200
+
+
+@login_required
+def alarms(request):
+    params = request.GET.copy()
+    if "state" not in params and not params.get("all"):
+        params.setlist("state", [AlarmState.OPEN, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED])
+    params.pop("partial", None)
+    params.pop("all", None)
+    try:
+        queryset = selectors.filtered(request.user, params)
+        error = ""
+    except ValueError as errors:
+        queryset, error = selectors.anomalies_visible_to(request.user).none(), errors.args[0]
+    total = queryset.count()
+    rows = list(queryset.by_urgency()[:PAGE_ROWS])
+    operable = {sc.pk for sc in spacecraft_visible_to(request.user) if can_operate(request.user, sc)}
+    context = {
+        "rows": rows,
+        "total": total,
+        "shown": len(rows),
+        "operable": operable,
+        "error": error,
+        "area": "alarms",
+        "fleet": spacecraft_visible_to(request.user).order_by("designation"),
+        "states": AlarmState.choices,
+        "severities": Severity.choices,
+        "detectors": DetectorKind.choices,
+        "selected_states": params.getlist("state"),
+        "query": request.GET,
+        "counts": selectors.alarm_counts(request.user),
+    }
+    if request.GET.get("partial") == "rows":
+        return render(request, "anomalies/_rows.html", context)
+    return render(request, "anomalies/alarms.html", context)
+
+
+@login_required
+def anomaly_detail(request, pk):
+    anomaly = get_object_or_404(selectors.anomalies_visible_to(request.user), pk=pk)
+    return render(
+        request,
+        "anomalies/detail.html",
+        {
+            "a": anomaly,
+            "timeline": selectors.timeline(anomaly),
+            "comments": anomaly.comments.select_related("author"),
+            "can_operate": can_operate(request.user, anomaly.spacecraft),
+            "area": "alarms",
+        },
+    )
