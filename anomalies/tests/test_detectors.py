@@ -168,3 +168,25 @@ def test_build_detectors_defaults_profile_and_per_mode_limits():
     counter = build_detectors({"type": "int"})
     assert set(counter) == {"stale"}
     assert set(build_detectors({"type": "enum", "enum_values": ["A"]})) == {"stale"}
+
+
+def test_config_validates_detector_settings():
+    import pytest
+
+    from missionops.exceptions import DomainError
+    from spacecraft.config import validate_parameters
+
+    base = {"subsystem": "power", "type": "float", "warn_high": 30}
+    ok = validate_parameters({"v": {**base, "detectors": {"zscore": {"warn": 7, "enabled": True}}}})
+    assert ok["v"]["detectors"] == {"zscore": {"warn": 7, "enabled": True}}
+    for detectors, field in [
+        ({"bogus": {}}, "parameters.v.detectors.bogus"),
+        ({"zscore": {"wran": 7}}, "parameters.v.detectors.zscore.wran"),
+        ({"zscore": {"warn": -1}}, "parameters.v.detectors.zscore.warn"),
+        ({"iqr": {"enabled": "yes"}}, "parameters.v.detectors.iqr.enabled"),
+        ({"limit": 3}, "parameters.v.detectors.limit"),
+        ([], "parameters.v.detectors"),
+    ]:
+        with pytest.raises(DomainError) as error:
+            validate_parameters({"v": {**base, "detectors": detectors}})
+        assert error.value.field == field

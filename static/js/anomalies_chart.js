@@ -1,0 +1,52 @@
+/* Anomaly episodes shaded on a uPlot time chart (x in UNIX seconds).
+ *
+ *   opts.plugins = [MissionOpsAnomalies.shading(spacecraftId, parameterName)];
+ *
+ * The plugin asks /api/v1/anomalies/ for the parameter's episodes overlapping the visible range
+ * (the list's filters) and fills one translucent band per episode under the series: red for
+ * critical, amber for warning, open-ended while an episode is still active. */
+(function () {
+  "use strict";
+  const FILL = {critical: "rgba(214,69,69,.22)", warning: "rgba(215,155,29,.18)"};
+
+  function fetchEpisodes(spacecraft, parameter, min, max) {
+    const query = new URLSearchParams({spacecraft: spacecraft, parameter: parameter, ordering: "started_at", limit: "500"});
+    query.set("until", new Date(max * 1000).toISOString());
+    ["open", "acknowledged", "shelved", "resolved"].forEach(function (s) { query.append("state", s); });
+    return fetch("/api/v1/anomalies/?" + query.toString(), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {results: []}; })
+      .then(function (page) {
+        return (page.results || []).map(function (a) {
+          const end = a.cleared_at || (a.is_active ? null : a.last_seen_at);
+          return {start: Date.parse(a.started_at) / 1000, end: end ? Date.parse(end) / 1000 : null, severity: a.severity,
+                  title: a.message};
+        }).filter(function (e) { return e.end === null || e.end >= min; });
+      });
+  }
+
+  function shading(spacecraft, parameter) {
+    let episodes = [];
+    return {
+      hooks: {
+        init: [function (u) {
+          const min = u.scales.x.min, max = u.scales.x.max;
+          fetchEpisodes(spacecraft, parameter, min, max).then(function (list) { episodes = list; u.redraw(false); });
+        }],
+        drawClear: [function (u) {
+          const ctx = u.ctx, top = u.bbox.top, height = u.bbox.height;
+          episodes.forEach(function (e) {
+            const x0 = u.valToPos(Math.max(e.start, u.scales.x.min), "x", true);
+            const x1 = u.valToPos(Math.min(e.end === null ? u.scales.x.max : e.end, u.scales.x.max), "x", true);
+            if (x1 <= x0) return;
+            ctx.save();
+            ctx.fillStyle = FILL[e.severity] || FILL.warning;
+            ctx.fillRect(x0, top, Math.max(2, x1 - x0), height);
+            ctx.restore();
+          });
+        }],
+      },
+    };
+  }
+
+  window.MissionOpsAnomalies = {shading: shading, fetchEpisodes: fetchEpisodes};
+})();
