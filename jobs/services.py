@@ -2,8 +2,6 @@
 delete, DAG propagation and quotas. The worker side (claim, heartbeat, finish, sweep) is in
 dispatch.py; both are the only code that writes jobs."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
@@ -15,7 +13,7 @@ from missionops.services import record_event
 from .exceptions import JobParamsError, JobStateError, QuotaExceeded
 from .geo import footprint_bbox, validate_footprint
 from .messages import publish_job
-from .models import CLAIMABLE_STATES, TERMINAL_STATES, Job, JobKind, JobLog, JobState, OrganizationQuota, UsageDay
+from .models import TERMINAL_STATES, Job, JobKind, JobLog, JobState, OrganizationQuota, UsageDay
 from .workloads import workload_for
 
 OPEN_STATES = (JobState.WAITING, JobState.QUEUED, JobState.RETRYING)
@@ -330,14 +328,6 @@ def record_usage(job: Job, *, gpu_seconds: float, finished: bool, succeeded: boo
             """,
             [job.organization_id, job.created_by_id, int(finished), int(succeeded), gpu_seconds],
         )
-
-
-def claimable_count(organization_id: int) -> int:
-    return Job.objects.filter(organization_id=organization_id, state__in=CLAIMABLE_STATES).count()
-
-
-def backoff_until(attempts: int):
-    return timezone.now() + timedelta(seconds=retry_delay_s(attempts))
 
 
 @transaction.atomic
