@@ -19,6 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.api import username_field
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import detection, selectors, services
@@ -34,10 +35,10 @@ class AnomalySerializer(serializers.ModelSerializer):
     detector = serializers.ChoiceField(choices=DetectorKind.choices, read_only=True)
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
     state = serializers.ChoiceField(choices=AlarmState.choices, read_only=True)
-    acknowledged_by = serializers.StringRelatedField()
-    shelved_by = serializers.StringRelatedField()
-    resolved_by = serializers.StringRelatedField()
-    assignee = serializers.StringRelatedField()
+    acknowledged_by = username_field("acknowledged_by")
+    shelved_by = username_field("shelved_by")
+    resolved_by = username_field("resolved_by")
+    assignee = username_field("assignee")
     is_active = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -87,7 +88,7 @@ class AnomalySerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.StringRelatedField()
+    author = username_field("author")
 
     class Meta:
         model = AnomalyComment

@@ -22,7 +22,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create
+from missionops.api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create, username_field
 from missionops.models import Role
 
 from . import selectors, services
@@ -52,7 +52,7 @@ class ArtifactSerializer(serializers.Serializer):
 
 class JobSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = serializers.StringRelatedField()
+    created_by = username_field("created_by")
     kind = serializers.ChoiceField(choices=JobKind.choices)
     state = serializers.ChoiceField(choices=JobState.choices)
     parents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)

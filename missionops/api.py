@@ -2,10 +2,10 @@
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,11 +27,42 @@ def exception_handler(exc, context):
         return Response({"detail": "; ".join(exc.messages), "errors": getattr(exc, "message_dict", {})}, status=400)
     if isinstance(exc, IntegrityError):
         return Response({"detail": "the change conflicts with existing data"}, status=409)
-    if isinstance(exc, OperationalError | DatabaseError) and not isinstance(exc, IntegrityError):
+    if isinstance(exc, DataError):  # a value PostgreSQL refuses (out of range, malformed)
+        return Response({"detail": f"invalid value in the request: {str(exc).splitlines()[0]}"}, status=400)
+    if isinstance(exc, OperationalError | InterfaceError):
         response = Response({"detail": "database unavailable, retry shortly"}, status=503)
         response["Retry-After"] = "5"
         return response
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, ValidationError) and response is not None:
+        response.data = with_detail(response.data)
+    return response
+
+
+def with_detail(data):
+    """Every 400 carries `detail` (one sentence) and `field` (the first input at fault), next to
+    DRF's per-field lists, so clients can show one message and still highlight each field."""
+    if isinstance(data, list):
+        return {"detail": "; ".join(str(m) for m in data) or "invalid input"}
+    if not isinstance(data, dict) or "detail" in data:
+        return data
+    field, messages = next(iter(data.items()), ("", []))
+    path = field
+    while isinstance(messages, dict) and messages:  # nested serializers: name the innermost field
+        key, messages = next(iter(messages.items()))
+        path = f"{path}.{key}"
+    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+        index, inner = next(((i, m) for i, m in enumerate(messages) if m), (0, {}))
+        key, messages = next(iter(inner.items()), ("", []))
+        path = f"{path}.{index}.{key}"
+    first = messages[0] if isinstance(messages, list) and messages else messages
+    name = "input" if field == "non_field_errors" else path
+    return {**data, "detail": f"{name}: {first}", "field": name}
+
+
+def username_field(source: str) -> serializers.CharField:
+    """A user shown by username; null when there is none (system actions, deleted users)."""
+    return serializers.CharField(source=f"{source}.username", read_only=True, allow_null=True)
 
 
 class NewestFirstCursorPagination(CursorPagination):

@@ -8,15 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from . import apikeys
-from .api import UserOrganizationField, organization_for_create
+from .api import UserOrganizationField, organization_for_create, username_field
 from .models import ApiKey, ApiScope, Membership, Role
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
     organization = UserOrganizationField(required=False)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiScope.choices), allow_empty=False)
-    replaced_by = serializers.SlugRelatedField(slug_field="prefix", read_only=True)
-    created_by = serializers.StringRelatedField()
+    replaced_by = serializers.SlugRelatedField(slug_field="prefix", read_only=True, allow_null=True)
+    created_by = username_field("created_by")
 
     class Meta:
         model = ApiKey

@@ -67,3 +67,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
+
+
+class RejectNulBytesMiddleware:
+    """PostgreSQL text cannot hold NUL: refuse such query strings up front with a clear 400
+    instead of letting a view hand them to the database."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.GET.urlencode() or any("\x00" in v for vs in request.GET.lists() for v in vs[1]):
+            return JsonResponse({"detail": "query parameters must not contain NUL characters"}, status=400)
+        return self.get_response(request)

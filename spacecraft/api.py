@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create
+from missionops.api import UserOrganizationField, organization_for_create, username_field
 from missionops.models import Role
 from missionops.tenancy import has_role
 
@@ -86,7 +86,7 @@ class ConfigVersionSerializer(serializers.ModelSerializer):
         child=serializers.DictField(),
         help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}",
     )
-    created_by = serializers.StringRelatedField()
+    created_by = username_field("created_by")
 
     class Meta:
         model = ConfigVersion

@@ -8,7 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import NewestFirstCursorPagination
+from missionops.api import NewestFirstCursorPagination, username_field
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
@@ -27,9 +27,9 @@ class CommandSerializer(serializers.ModelSerializer):
     release_mode = serializers.ChoiceField(choices=ReleaseMode.choices, default=ReleaseMode.IMMEDIATE)
     priority = serializers.IntegerField(min_value=1, max_value=9, default=5)
     ack_timeout_s = serializers.IntegerField(min_value=1, max_value=3600, default=30)
-    created_by = serializers.StringRelatedField()
-    approved_by = serializers.StringRelatedField()
-    canceled_by = serializers.StringRelatedField()
+    created_by = username_field("created_by")
+    approved_by = username_field("approved_by")
+    canceled_by = username_field("canceled_by")
     awaiting_approval = serializers.BooleanField(read_only=True)
 
     class Meta:

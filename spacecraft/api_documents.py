@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create
+from missionops.api import UserOrganizationField, organization_for_create, username_field
 from missionops.models import Role
 from missionops.tenancy import has_role
 
@@ -39,9 +39,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(choices=DocumentState.choices, read_only=True)
     html = serializers.SerializerMethodField(help_text="The body rendered from markdown, sanitized")
     snippet = serializers.SerializerMethodField(help_text="Highlighted search excerpt (with ?q=)")
-    rank = serializers.FloatField(read_only=True, required=False)
+    rank = serializers.SerializerMethodField(help_text="Full-text relevance (with ?q=), else null")
     attachments = AttachmentSerializer(many=True, read_only=True)
-    created_by = serializers.StringRelatedField()
+    created_by = username_field("created_by")
 
     class Meta:
         model = Document
@@ -68,12 +68,15 @@ class DocumentSerializer(serializers.ModelSerializer):
     def get_html(self, document) -> str:
         return documents.render_markdown(document.body)
 
+    def get_rank(self, document) -> float | None:
+        return getattr(document, "rank", None)
+
     def get_snippet(self, document) -> str:
         return documents.snippet_html(getattr(document, "snippet", ""))
 
 
 class VersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.StringRelatedField()
+    created_by = username_field("created_by")
 
     class Meta:
         model = DocumentVersion

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create
+from missionops.api import UserOrganizationField, organization_for_create, username_field
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, services, tracking
@@ -208,7 +208,7 @@ class DeviceFilter(django_filters.FilterSet):
 class OperationSerializer(serializers.ModelSerializer):
     # A plain string in the schema: an enum named "kind" would collide with other apps' "kind" enums.
     kind = serializers.CharField(read_only=True, help_text=f"one of: {', '.join(OperationKind.values)}")
-    requested_by = serializers.StringRelatedField()
+    requested_by = username_field("requested_by")
     result = serializers.SerializerMethodField()
 
     class Meta:
