@@ -46,7 +46,7 @@ services: venv
 db: services
 	$(MANAGE) migrate --noinput
 
-run: venv assets db
+run: dev-deps assets db
 	$(MANAGE) seed_demo
 	$(MANAGE) collectstatic --noinput -v 0
 	@echo ""

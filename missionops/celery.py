@@ -23,3 +23,11 @@ def _restore_request_id(task=None, **kwargs):
     from .middleware import request_id_var
 
     request_id_var.set(getattr(task.request, "request_id", None) or f"task-{task.request.id}")
+
+
+@signals.worker_init.connect
+def _register_worker_heartbeats(**kwargs):
+    # Every worker registers in the health component registry and heartbeats (missionops.health).
+    from .health import connect_worker_heartbeats
+
+    connect_worker_heartbeats()

@@ -243,6 +243,23 @@ TELEMETRY_STALE_AFTER_S = env.float("TELEMETRY_STALE_AFTER_S", default=30.0)
 TELEMETRY_MAX_FUTURE_S = env.float("TELEMETRY_MAX_FUTURE_S", default=3600.0)
 TELEMETRY_ROLLUP_MIN_BUCKET_S = env.int("TELEMETRY_ROLLUP_MIN_BUCKET_S", default=60)
 
+# Jobs (GPU queue): with no NVML device the inventory is simulated and marked so.
+JOBS_SIMULATED_GPUS = env.int("JOBS_SIMULATED_GPUS", default=2)
+JOBS_GPU_BACKEND = env("JOBS_GPU_BACKEND", default="auto")  # auto | simulated
+JOBS_RETRY_BACKOFF_S = env.float("JOBS_RETRY_BACKOFF_S", default=5.0)
+JOBS_RETRY_BACKOFF_MAX_S = env.float("JOBS_RETRY_BACKOFF_MAX_S", default=600.0)
+
+# Anomalies: samples older than ANOMALY_LATE_AFTER_S are backfill (recorded, never paged).
+ANOMALY_LATE_AFTER_S = env.float("ANOMALY_LATE_AFTER_S", default=300.0)
+ANOMALY_ESCALATE_AFTER_S = env.float("ANOMALY_ESCALATE_AFTER_S", default=900.0)
+ANOMALY_ON_CALL_EMAILS = env.list("ANOMALY_ON_CALL_EMAILS", default=[])
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="missionops@localhost")
+
+# MQTT broker (telemetry bridge, telescope status).
+MQTT_HOST = env("MQTT_HOST", default="127.0.0.1")
+MQTT_PORT = env.int("MQTT_PORT", default=1883)
+
 # Webhooks: retry n waits WEBHOOK_RETRY_BASE_S * 2**(n-1); after WEBHOOK_MAX_ATTEMPTS a delivery
 # fails; WEBHOOK_DISABLE_AFTER failed deliveries in a row disable the webhook.
 WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)

@@ -41,6 +41,8 @@ def health(request):
 
 def event_link(event: Event) -> str:
     """Where an event's subject lives on the dashboard ('' when it has no page)."""
+    if event.subject_type == "anomalies.anomaly" and event.subject_id:
+        return reverse("anomaly-detail", args=[event.subject_id])
     if event.subject_type == "spacecraft.document" and event.subject_id:
         return reverse("spacecraft:document", args=[event.subject_id])
     if event.spacecraft_id:

@@ -76,10 +76,15 @@ class Bridge:
         self.inbox.put(Received(self.generation, message.mid, message.qos, parts[1], parts[2], message.payload))
 
     def start(self) -> None:
+        from missionops.health import start_heartbeat_thread
+
         self.client.connect_async(self.host, self.port, keepalive=15)
         self.client.loop_start()
+        self._heartbeat = start_heartbeat_thread("mqtt_bridge", kind="mqtt_bridge", interval_s=10, detail="MQTT bridge")
 
     def stop(self) -> None:
+        if getattr(self, "_heartbeat", None) is not None:
+            self._heartbeat.set()
         self.stopping.set()
         self.client.disconnect()
         self.client.loop_stop()
