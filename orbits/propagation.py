@@ -8,6 +8,7 @@ Large fleets are split across processes (`propagate_geodetic(..., processes=2)`)
 core holds the GIL, so a second core needs a second process.
 """
 
+import atexit
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -242,10 +243,22 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def _get_pool(processes: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: forking a process that runs threads (Celery, daphne, Channels) can
+    # inherit a held lock and hang; the fork server is a fresh interpreter with only this module.
     global _pool
     if _pool is None or _pool._max_workers != processes:
-        _pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("fork"))
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        context = get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        _pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
     return _pool
+
+
+@atexit.register
+def _shutdown_pool() -> None:
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _geodetic_chunk(lines, times, shm_name, shape, start):
