@@ -2,27 +2,16 @@
 
 from django.db import migrations
 
+from missionops.beat import schedules_operation
+
 SCHEDULES = [
     ("commands: expire unacknowledged", "spacecraft.tasks.expire_unacknowledged_commands", 5),
     ("commands: release at contact", "spacecraft.tasks.release_commands_at_contact", 10),
 ]
-
-
-def create(apps, schema_editor):
-    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task, seconds in SCHEDULES:
-        interval, _ = interval_model.objects.get_or_create(every=seconds, period="seconds")
-        task_model.objects.get_or_create(name=name, defaults={"task": task, "interval": interval})
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=[s[0] for s in SCHEDULES]).delete()
-
 
 class Migration(migrations.Migration):
     dependencies = [
         ("spacecraft", "0002_commands_documents"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
-    operations = [migrations.RunPython(create, remove)]
+    operations = [schedules_operation(SCHEDULES)]
