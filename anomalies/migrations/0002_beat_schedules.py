@@ -10,6 +10,7 @@ SCHEDULES = [
     ("anomalies: unshelve due alarms", "anomalies.unshelve", 30),
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("anomalies", "0001_initial"),

@@ -11,6 +11,7 @@ SCHEDULES = [
     ("orbits: compute passes", "orbits.compute_passes", 3600),
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("orbits", "0001_initial"),

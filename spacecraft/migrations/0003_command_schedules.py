@@ -9,6 +9,7 @@ SCHEDULES = [
     ("commands: release at contact", "spacecraft.tasks.release_commands_at_contact", 10),
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("spacecraft", "0002_commands_documents"),

@@ -11,6 +11,7 @@ SCHEDULES = [
     ("telemetry: retention", "telemetry.apply_retention", 6 * 3600),
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [("telemetry", "0002_archive_partitioned"), ("django_celery_beat", "0019_alter_periodictasks_options")]
 

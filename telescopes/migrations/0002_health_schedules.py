@@ -10,6 +10,7 @@ SCHEDULES = [
     ("telescopes: end stuck operations", "telescopes.tasks.sweep_operations", 30),
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("telescopes", "0001_initial"),
