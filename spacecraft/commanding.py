@@ -283,5 +283,23 @@ def execute_on_runtime(command: Command) -> dict:
         runtime["rw_resets"][str(args["wheel"])] = runtime["rw_resets"].get(str(args["wheel"]), 0) + 1
     else:  # parameter-setting commands: the runtime remembers the value
         runtime[name] = args
+    runtime["commands_executed"] = runtime.get("commands_executed", 0) + 1
     Spacecraft.objects.filter(pk=spacecraft.pk).update(runtime=runtime)
+    _runtime_telemetry(spacecraft, runtime)
     return result
+
+
+def _runtime_telemetry(spacecraft: Spacecraft, runtime: dict) -> None:
+    """What the on-board software reports after a command, through the real ingest path (same
+    transaction: a failed command stores none of it)."""
+    from telemetry import services as telemetry
+
+    parameters = {
+        "commands_executed": runtime["commands_executed"],
+        "payload_on": bool(runtime.get("payload_on", False)),
+        "boot_count": runtime.get("boot_count", 0),
+    }
+    if "images_captured" in runtime:
+        parameters["images_captured"] = runtime["images_captured"]
+    snapshot = {"spacecraft": str(spacecraft.pk), "timestamp": timezone.now().isoformat(), "parameters": parameters}
+    telemetry.ingest(snapshots=[snapshot], scope=telemetry.organization_scope(spacecraft.organization))

@@ -56,6 +56,12 @@ def test_immediate_command_is_released_and_executes_on_the_runtime(api, operator
     assert command.sent_at <= command.acknowledged_at <= command.finished_at
     sc_a.refresh_from_db()
     assert sc_a.runtime["payload_on"] is True
+    from telemetry.models import LatestValue
+
+    reported = {
+        v.parameter.name: v for v in LatestValue.objects.filter(parameter__spacecraft=sc_a).select_related("parameter")
+    }
+    assert {"commands_executed", "payload_on", "boot_count"} <= set(reported)  # the runtime reports telemetry
     kinds = list(
         Event.objects.filter(subject_type="spacecraft.command").order_by("created_at").values_list("kind", flat=True)
     )
