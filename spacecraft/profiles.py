@@ -79,3 +79,13 @@ NOMINAL = {
     "beacon_rssi_dbm": (-95.0, 4.0),
     "beacon_snr_db": (14.0, 2.0),
 }
+
+
+def nominal_for(name: str, spec: dict) -> tuple[float, float]:
+    """Mean and noise for one parameter of one spacecraft: NOMINAL, moved to the middle of the
+    warning band where NOMINAL's mean lies outside it (a 28 V bus on a 100 V GEO platform)."""
+    mean, sigma = NOMINAL.get(name, (0.0, 1.0))
+    low, high = spec.get("warn_low"), spec.get("warn_high")
+    if low is not None and high is not None and not low <= mean <= high:
+        mean, sigma = (low + high) / 2, (high - low) / 20
+    return mean, sigma

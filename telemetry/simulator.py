@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 
 from spacecraft.models import ParameterType
-from spacecraft.profiles import NOMINAL
+from spacecraft.profiles import NOMINAL, nominal_for
 
 from .models import FaultKind
 
@@ -33,12 +33,14 @@ class SpacecraftSimulator:
         self.phase = self.random.uniform(0, 2 * math.pi)
         self.faults: dict[str, ActiveFault] = {}
         self.counters: dict[str, int] = {}
+        # Per spacecraft: the same parameter name means other voltages on other platforms.
+        self.nominal_table = {n: nominal_for(n, spec) for n, spec in parameters.items() if n in NOMINAL}
 
     def numeric(self) -> list[str]:
         return [n for n, s in self.parameters.items() if s.get("type", "float") in ("float", "int") and n in NOMINAL]
 
     def nominal(self, name: str, moment: dt.datetime) -> float:
-        mean, sigma = NOMINAL.get(name, (0.0, 1.0))
+        mean, sigma = self.nominal_table.get(name, (0.0, 1.0))
         orbit = math.sin(moment.timestamp() / 5400 * 2 * math.pi + self.phase)  # a 90-minute orbit
         return mean + 0.6 * sigma * orbit + self.random.gauss(0, sigma * 0.4)
 
@@ -49,7 +51,7 @@ class SpacecraftSimulator:
         parameter = parameter or self.random.choice(candidates)
         kind = kind or self.random.choice(list(FaultKind))
         duration_s = 2 if kind == FaultKind.SPIKE else self.random.uniform(20, 90)
-        _, sigma = NOMINAL.get(parameter, (0.0, 1.0))
+        _, sigma = self.nominal_table.get(parameter, (0.0, 1.0))
         magnitude = {
             FaultKind.SPIKE: 8 * max(sigma, 0.5),
             FaultKind.DRIFT: 6 * max(sigma, 0.5),  # reached at the end of the fault
@@ -87,7 +89,7 @@ class SpacecraftSimulator:
                     progress = (moment - fault.started_at) / (fault.ended_at - fault.started_at)
                     value += fault.magnitude * progress
                 elif fault.kind == FaultKind.NOISE_BURST:
-                    value += self.random.gauss(0, NOMINAL.get(name, (0, 1))[1] * fault.magnitude)
+                    value += self.random.gauss(0, self.nominal_table.get(name, (0, 1))[1] * fault.magnitude)
                 elif fault.kind == FaultKind.STUCK:
                     if fault.stuck_value is None:
                         fault.stuck_value = value
