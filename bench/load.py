@@ -86,14 +86,15 @@ def request(base, path, key, body=None):
         return response.status, json.loads(response.read() or b"null")
 
 
-def ingest_loop(base, key, rate, batch, stop, rec, acked, t0):
+def ingest_loop(base, key, rate, batch, stop, rec, acked, t0, lane=0, lanes=1):
     interval, sent, n = batch / rate, 0, 0
     next_at = time.monotonic()
     while not stop.is_set():
         snapshots = [
             {
                 "spacecraft": "LOAD-1",
-                "timestamp": (t0 + timedelta(milliseconds=sent + i)).isoformat(),
+                # lanes interleave on one millisecond grid: no two clients send the same sample
+                "timestamp": (t0 + timedelta(milliseconds=(sent + i) * lanes + lane)).isoformat(),
                 "parameters": {"load_counter": float(sent + i)},
             }
             for i in range(batch)
@@ -103,7 +104,8 @@ def ingest_loop(base, key, rate, batch, stop, rec, acked, t0):
             status, body = request(base, "/api/v1/telemetry/", key, snapshots)
             ok = status in (200, 201)
             if ok:
-                acked[0] += body["stored"]
+                with rec.lock:
+                    acked[0] += body["stored"]
                 sent += batch
         except (urllib.error.URLError, OSError):
             ok = False
@@ -141,7 +143,8 @@ def peer_loop(base, stop, rec):
 async def sockets(base, key, sc_id, count, stop_at, stats):
     url = base.replace("http://", "ws://") + f"/ws/live/?token={key}"
 
-    async def one():
+    async def one(index):
+        await asyncio.sleep(index * 0.02)  # open 50 per second, as browsers arriving would
         try:
             async with websockets.connect(url, open_timeout=30) as ws:
                 stats["connected"] += 1
@@ -153,10 +156,11 @@ async def sockets(base, key, sc_id, count, stop_at, stats):
                         break
                     if '"type": "message"' in message:
                         stats["messages"] += 1
-        except (OSError, websockets.WebSocketException):
+        except (OSError, websockets.WebSocketException) as error:
             stats["errors"] += 1
+            stats["last_error"] = repr(error)[:200]
 
-    await asyncio.gather(*(one() for _ in range(count)))
+    await asyncio.gather(*(one(i) for i in range(count)))
 
 
 def main():
@@ -166,6 +170,7 @@ def main():
     parser.add_argument("--rate", type=float, default=500, help="samples/s ingested over HTTP")
     parser.add_argument("--batch", type=int, default=50, help="samples per ingest request")
     parser.add_argument("--readers", type=int, default=2, help="concurrent API read loops")
+    parser.add_argument("--ingest-clients", type=int, default=4, help="concurrent ingest clients sharing the rate")
     args = parser.parse_args()
 
     sc, key = setup()
@@ -178,7 +183,19 @@ def main():
         "LOG_LEVEL": "WARNING",
     }
     daphne = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        # the same daphne options as the Procfile's web process
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "--websocket_connect_timeout",
+            "30",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "missionops.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -191,7 +208,8 @@ def main():
             break
         except OSError:
             time.sleep(0.1)
-    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    # Recent enough to be each parameter's latest value, so ingest drives live pushes to the sockets.
+    t0 = datetime.now(UTC).replace(microsecond=0)
     stop = threading.Event()
     ingest_rec, read_rec, peer_rec, acked = Recorder(), Recorder(), Recorder(), [0]
     socket_stats = {"connected": 0, "messages": 0, "errors": 0}
@@ -201,8 +219,13 @@ def main():
         f"/api/v1/telemetry/latest/?spacecraft={sc.pk}",
         "/api/v1/events/?page_size=20",
     ]
+    per_client = args.rate / args.ingest_clients
     threads = [
-        threading.Thread(target=ingest_loop, args=(base, key, args.rate, args.batch, stop, ingest_rec, acked, t0))
+        threading.Thread(
+            target=ingest_loop,
+            args=(base, key, per_client, args.batch, stop, ingest_rec, acked, t0, lane, args.ingest_clients),
+        )
+        for lane in range(args.ingest_clients)
     ]
     threads += [
         threading.Thread(target=read_loop, args=(base, key, reads, stop, read_rec)) for _ in range(args.readers)
@@ -222,8 +245,8 @@ def main():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM telemetry_sample s JOIN telemetry_parameterdefinition d ON d.id = s.parameter_id "
-            "WHERE d.spacecraft_id = %s AND d.name = 'load_counter' AND s.time >= %s",
-            [sc.pk, t0],
+            "WHERE d.spacecraft_id = %s AND d.name = 'load_counter' AND s.time >= %s AND s.time < %s",
+            [sc.pk, t0, t0 + timedelta(milliseconds=args.ingest_clients * (acked[0] + 10 * args.batch))],
         )
         stored = cursor.fetchone()[0]
 
@@ -235,7 +258,7 @@ def main():
             f"{acked[0]:,} / {stored:,}",
             "",
             "",
-            "OK" if acked[0] == stored else "LOST",
+            "OK" if acked[0] == stored else "MISMATCH",
         ),
         read_rec.row(f"API reads ({args.readers} loops)", elapsed),
         peer_rec.row("peer: static /login/ page", elapsed),
@@ -247,6 +270,8 @@ def main():
             str(socket_stats["errors"]),
         ),
     ]
+    if socket_stats.get("last_error"):
+        print(f"last socket error: {socket_stats['last_error']}")
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     print(f"bench/load.py: {elapsed:.0f} s on {os.cpu_count()} cores, target {args.rate:.0f} samples/s")
     for r in rows:
