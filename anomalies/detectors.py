@@ -93,7 +93,9 @@ class Detector:
         self.clear_after = max(1, int(clear_after))
 
     def evaluate(self, t: np.ndarray, x: np.ndarray, *, carry: dict | None = None) -> Flags:
-        raise NotImplementedError
+        """Flags for samples `x` at times `t`; `carry` is the state left by the previous window.
+        Window detectors override this; the stale detector works on gaps instead."""
+        raise TypeError(f"{type(self).__name__} does not evaluate sample windows")
 
 
 class LimitDetector(Detector):

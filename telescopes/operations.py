@@ -10,6 +10,7 @@ open past its deadline, so no operation stays pending or running.
 """
 
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -283,9 +284,10 @@ def sweep_operations(*, now=None) -> int:
 # -- handlers: start sends the command, poll reads the device until it is done ------------------
 
 
-class Handler:
+class Handler(ABC):
+    @abstractmethod
     def start(self, operation: Operation, device) -> Done | Wait:
-        raise NotImplementedError
+        """Send the command to the device; Done if it finished at once, Wait to be polled."""
 
     def poll(self, operation: Operation, device) -> Done | Wait:
         return Done({})
