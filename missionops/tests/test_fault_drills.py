@@ -162,6 +162,95 @@ def test_redis_restart_sockets_reconnect_and_no_acknowledged_sample_is_lost(oper
     assert stored == ingest.acknowledged, (stored, ingest.acknowledged, ingest.failures)
 
 
+class PrivateCluster:
+    """A PostgreSQL cluster of our own (pg_createcluster), so the drill can restart a real server
+    without touching the one every other test uses."""
+
+    def __init__(self):
+        self.version = sorted(os.listdir("/etc/postgresql"))[-1]
+        self.name, self.port = f"drill{os.getpid()}", free_port()
+        subprocess.run(
+            [
+                "pg_createcluster",
+                self.version,
+                self.name,
+                "--port",
+                str(self.port),
+                "--",
+                "--auth-local=trust",
+                "--auth-host=trust",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.ctl("start")
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/drill"
+
+    def ctl(self, action: str) -> None:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, action],
+            check=True,
+            capture_output=True,
+        )
+
+    def drop(self) -> None:
+        subprocess.run(["pg_dropcluster", "--stop", self.version, self.name], capture_output=True)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("pg_createcluster"),
+    reason="needs root and Debian's postgresql-common to make a private cluster",
+)
+def test_postgres_restart_answers_503_then_recovers_by_itself():
+    cluster = PrivateCluster()
+    daphne = None
+    try:
+        env = {**os.environ, "DATABASE_URL": cluster.url, "PYTHONUNBUFFERED": "1"}
+        subprocess.run(
+            [sys.executable, "-m", "missionops.bootstrap"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+        make_user = (
+            "from missionops.services import create_organization, set_membership;"
+            "from django.contrib.auth import get_user_model;"
+            "from rest_framework.authtoken.models import Token;"
+            "u = get_user_model().objects.create_user('drill');"
+            "set_membership(organization=create_organization(name='Drill'), user=u, role='admin');"
+            "print(Token.objects.create(user=u).key)"
+        )
+        token = (
+            subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c", make_user],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        daphne, base = start_daphne(env)
+        assert call(base, "/api/v1/spacecraft/", token)[0] == 200
+        cluster.ctl("stop")
+        status, body = call(base, "/api/v1/spacecraft/", token)
+        assert status == 503 and body == {"detail": "database unavailable, retry shortly"}
+        status, body = call(base, "/health/", token)
+        assert status == 503 and body["components"]["database"]["status"] == "Unhealthy"
+        cluster.ctl("start")
+        deadline = time.monotonic() + 30
+        while (status := call(base, "/api/v1/spacecraft/", token)[0]) != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status == 200  # recovered without restarting the web process
+    finally:
+        if daphne is not None:
+            daphne.terminate()
+            daphne.wait(timeout=10)
+        cluster.drop()
+
+
 def set_connections_allowed(name: str, allowed: bool, keep_pid: int | None = None) -> None:
     """From the maintenance database: refuse (and cut) or allow connections to the test database,
     which is what the web process sees while PostgreSQL restarts."""
