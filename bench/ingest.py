@@ -1,18 +1,34 @@
-"""Telemetry ingest throughput: the ingest service vs Django bulk_create vs raw binary COPY, all into
-the same partitioned archive table (with its primary-key index), each into a fresh day partition.
+"""Telemetry speed, all from one run.
 
-    .venv/bin/python bench/ingest.py --samples 1000000      # the figure in README
-    .venv/bin/python bench/ingest.py --samples 200000       # quicker
+Table 1, ingest throughput: the ingest service vs Django bulk_create vs raw binary COPY, all into the
+same partitioned archive table (with its primary-key index), each into a fresh day partition.
 
-Uses DATABASE_URL (a throwaway organization "bench-telemetry"; its partitions are dropped after).
-Prints one table; all rows come from the same run.
+Table 2, end to end against a real daphne this script starts (throttles raised, as bench/load.py):
+HTTP ingest from N concurrent clients (samples/s, request latency), ingest -> browser-socket latency
+at a fixed rate (a /ws/live/ client subscribed to `sc.<id>`), and a series query over 30 days of
+1 Hz data; each with a named peer.
+
+    .venv/bin/python bench/ingest.py --samples 1000000      # the figures in README
+    .venv/bin/python bench/ingest.py --samples 200000 --http-seconds 5 --live-seconds 5   # quicker
+    .venv/bin/python bench/ingest.py --no-e2e               # table 1 only
+
+Uses DATABASE_URL / REDIS_URL (a throwaway organization "bench-telemetry"; the day partitions and
+rows it writes are dropped or deleted after).
 """
 
 import argparse
+import asyncio
 import datetime as dt
+import http.client
+import json
 import os
+import socket
+import statistics
+import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,12 +39,15 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from missionops import apikeys  # noqa: E402
+from missionops import live as platform_live  # noqa: E402
 from missionops.models import Organization  # noqa: E402
 from missionops.services import create_organization  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
-from telemetry import archive, services  # noqa: E402
+from telemetry import archive, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
 
 SPACECRAFT, PARAMETERS = 4, 20
@@ -137,10 +156,361 @@ def bench_copy(crafts, n_snapshots, batch):
     return len(pids), time.perf_counter() - started
 
 
+# --- end to end, against a real daphne ----------------------------------------------------------
+
+SERIES_START = dt.datetime(2002, 1, 1, tzinfo=dt.UTC)  # days nothing else writes; dropped after
+
+
+def percentile(values, q):
+    ordered = sorted(values) or [float("nan")]
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_daphne():
+    """The same daphne options as the Procfile's web process, with the throttles out of the way."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "THROTTLE_READ": "1000000/min",
+        "THROTTLE_INGEST": "1000000/min",
+        "THROTTLE_OPERATE": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30"]
+    daphne = subprocess.Popen(
+        [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
+            return daphne, port
+        except OSError:
+            time.sleep(0.1)
+    daphne.terminate()
+    raise RuntimeError("daphne did not start")
+
+
+class Client:
+    """One keep-alive HTTP connection, as a long-running ingest client holds."""
+
+    def __init__(self, port, key):
+        self.port, self.headers = port, {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method, path, body=None):
+        try:
+            self.conn.request(method, path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+        except (OSError, http.client.HTTPException):  # the server closed the connection: reconnect once
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn.request(method, path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+        return response.status, response.read()
+
+
+def bench_http(port, key, crafts, clients, seconds, batch):
+    """`clients` threads POST batches of `batch` samples as fast as the server answers, for `seconds`.
+    Samples are an hour old (this day's partitions), on interleaved time grids: no two requests
+    send the same sample, so every sample is stored. Peer: the same clients on GET /login/ (a
+    page that touches no database), the cost of daphne and Django alone."""
+    names = [f"p{i:02d}" for i in range(PARAMETERS)]
+    per_request = max(1, batch // PARAMETERS)
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    stop, lock = threading.Event(), threading.Lock()
+    latencies, stats = [], {"stored": 0, "errors": 0}
+
+    def client(lane, path):
+        http_client, seq = Client(port, key), 0
+        while not stop.is_set():
+            body = None
+            if path != "/login/":
+                snapshots = [
+                    {
+                        "spacecraft": crafts[(seq * per_request + i) % len(crafts)].designation,
+                        # 10 µs grid, lanes interleaved: unique (spacecraft, time) across clients
+                        "timestamp": (
+                            t0 + dt.timedelta(microseconds=10 * ((seq * per_request + i) * clients + lane))
+                        ).isoformat(),
+                        "parameters": {name: float(seq + i) for name in names},
+                    }
+                    for i in range(per_request)
+                ]
+                body = json.dumps(snapshots)
+            started = time.perf_counter()
+            status, reply = http_client.request("POST" if body else "GET", path, body)
+            elapsed = time.perf_counter() - started
+            with lock:
+                if status in (200, 201):
+                    latencies.append(elapsed)
+                    stats["stored"] += json.loads(reply)["stored"] if body else 0
+                else:
+                    stats["errors"] += 1
+            seq += 1
+
+    results = {}
+    for path in ("/api/v1/telemetry/", "/login/"):
+        latencies.clear()
+        stop.clear()
+        threads = [threading.Thread(target=client, args=(lane, path)) for lane in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        results[path] = {
+            "requests_s": len(latencies) / elapsed,
+            "samples_s": stats["stored"] / elapsed,
+            "p50": percentile(latencies, 0.5) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000,
+            "errors": stats["errors"],
+        }
+        stats["errors"] = 0
+    return results["/api/v1/telemetry/"], results["/login/"], t0
+
+
+async def live_latency(port, key, sc, rate, seconds, batch):
+    """ms from sending an ingest request to a /ws/live/ message showing its value.
+
+    One HTTP client ingests `rate` samples/s for `sc` in requests of `batch` samples (p00 carries
+    the request's sequence number, times are now); a socket subscribed to `sc.<id>` notes when each
+    number first shows up. Pushes are coalesced (TELEMETRY_LIVE_INTERVAL_S), so not every request
+    is seen, and the latency includes the wait for the coalescing window: what a browser sees.
+    Peer: a bare channel-layer publish to the same topic from this process (the transport alone)."""
+    names = [f"p{i:02d}" for i in range(PARAMETERS)]
+    per_request = max(1, batch // PARAMETERS)
+    sent, seen = {}, {}
+    peer_sent, peer_seen = {}, {}
+    loop = asyncio.get_running_loop()
+
+    def ingest(stop_at):
+        http_client, seq, interval = Client(port, key), 0, per_request * PARAMETERS / rate
+        next_at = time.monotonic()
+        while time.monotonic() < stop_at:
+            now = dt.datetime.now(dt.UTC)
+            snapshots = [
+                {
+                    "spacecraft": sc.designation,
+                    "timestamp": (now - dt.timedelta(microseconds=100 * (per_request - i))).isoformat(),
+                    "parameters": {name: float(seq) if name == "p00" else 1.0 for name in names},
+                }
+                for i in range(per_request)
+            ]
+            body = json.dumps(snapshots)
+            sent[seq] = time.monotonic()
+            http_client.request("POST", "/api/v1/telemetry/", body)
+            seq += 1
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def peer(stop_at):
+        n = 0
+        while time.monotonic() < stop_at:
+            peer_sent[n] = time.monotonic()
+            platform_live.publish(f"sc.{sc.pk}", {"kind": "probe", "n": n}, organization=sc.organization_id)
+            n += 1
+            time.sleep(0.05)
+
+    url = f"ws://127.0.0.1:{port}/ws/live/?token={key}"
+    async with websockets.connect(url, open_timeout=30) as ws:
+        await ws.send(json.dumps({"action": "subscribe", "topics": [f"sc.{sc.pk}"]}))
+        while json.loads(await ws.recv()).get("type") != "subscribed":
+            pass
+
+        async def listen(stop_at):
+            while time.monotonic() < stop_at:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, stop_at - time.monotonic()))
+                except TimeoutError:
+                    return
+                at = time.monotonic()
+                data = json.loads(raw).get("data", {})
+                if data.get("kind") == "probe":
+                    peer_seen.setdefault(data["n"], at)
+                elif data.get("kind") == "telemetry" and "p00" in data.get("values", {}):
+                    seen.setdefault(int(data["values"]["p00"]["value"]), at)
+
+        for worker, duration in ((peer, 3.0), (ingest, seconds)):
+            stop_at = time.monotonic() + duration
+            task = loop.run_in_executor(None, worker, stop_at)
+            await listen(stop_at + 2.0)  # the last pushes arrive up to a window later
+            await task
+    latencies = [(seen[n] - sent[n]) * 1000 for n in seen if n in sent]
+    peer_latencies = [(peer_seen[n] - peer_sent[n]) * 1000 for n in peer_seen if n in peer_sent]
+    return {
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "seen": len(latencies),
+        "sent": len(sent),
+        "peer_p50": percentile(peer_latencies, 0.5),
+        "peer_p99": percentile(peer_latencies, 0.99),
+    }
+
+
+def seed_series(definition, days):
+    """`days` of 1 Hz samples for one parameter, through the fastest path (sorted binary COPY into
+    the archive), then rolled up as the Celery task does."""
+    archive.ensure_partitions([SERIES_START.date() + dt.timedelta(days=d) for d in range(days)])
+    start_us = archive.to_us(SERIES_START)
+    n = days * 86_400
+    times = start_us + np.arange(n, dtype=np.int64) * 1_000_000
+    values = np.sin(np.arange(n) / 600.0) + np.random.default_rng(3).normal(0, 0.05, n)
+    pids = np.full(n, definition.pk, dtype=np.int32)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for i in range(0, n, 500_000):
+            archive.copy_rows(
+                cursor, archive.TABLE, pids[i : i + 500_000], times[i : i + 500_000], values[i : i + 500_000]
+            )
+        cursor.execute(archive.ROLL_UP_SQL, [SERIES_START, SERIES_START + dt.timedelta(days=days)])
+    return n, time.perf_counter() - started
+
+
+def drop_series(days):
+    with connection.cursor() as cursor:
+        for d in range(days):
+            cursor.execute(f"DROP TABLE IF EXISTS {archive.partition_name(SERIES_START.date() + dt.timedelta(days=d))}")
+        end = SERIES_START + dt.timedelta(days=days)
+        cursor.execute("DELETE FROM telemetry_minute_rollup WHERE bucket >= %s AND bucket < %s", [SERIES_START, end])
+        cursor.execute("DELETE FROM telemetry_pending_rollup WHERE bucket >= %s AND bucket < %s", [SERIES_START, end])
+
+
+def bench_series(port, key, definition, days, points, repeats=5):
+    """Median ms of the series query (selector in process, and GET over HTTP). Peer: the same
+    buckets by date_bin straight over the raw rows, without the roll-ups."""
+    start, end = SERIES_START, SERIES_START + dt.timedelta(days=days)
+    timings, http_timings, raw_timings = [], [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        data = selectors.series(definition=definition, start=start, end=end, max_points=points)
+        timings.append(time.perf_counter() - started)
+    buckets = len(data["points"]) if isinstance(data, dict) and "points" in data else None
+    client = Client(port, key)
+    path = (
+        f"/api/v1/telemetry/series/?spacecraft={definition.spacecraft_id}&parameter={definition.name}"
+        f"&start={start.isoformat().replace('+', '%2B')}&end={end.isoformat().replace('+', '%2B')}&max_points={points}"
+    )
+    for _ in range(repeats):
+        started = time.perf_counter()
+        status, _ = client.request("GET", path)
+        http_timings.append(time.perf_counter() - started)
+        assert status == 200, status
+    bin_us = (archive.to_us(end) - archive.to_us(start)) // points
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            started = time.perf_counter()
+            cursor.execute(
+                "SELECT date_bin(%s, time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b, min(value), max(value),"
+                " avg(value), count(*) FROM telemetry_sample WHERE parameter_id = %s AND time >= %s AND time < %s"
+                " GROUP BY b ORDER BY b",
+                [dt.timedelta(microseconds=bin_us), definition.pk, start, end],
+            )
+            cursor.fetchall()
+            raw_timings.append(time.perf_counter() - started)
+    ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
+    return {"selector": ms(timings), "http": ms(http_timings), "raw": ms(raw_timings), "buckets": buckets}
+
+
+def delete_recent(crafts, since):
+    """The HTTP and live rows write real-time samples for the bench's own parameters: delete them."""
+    ids = list(ParameterDefinition.objects.filter(spacecraft__in=crafts).values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM telemetry_sample WHERE parameter_id = ANY(%s) AND time >= %s", [ids, since])
+        cursor.execute(
+            "DELETE FROM telemetry_minute_rollup WHERE parameter_id = ANY(%s) AND bucket >= %s", [ids, since]
+        )
+
+
+def end_to_end(args, org, crafts, service_rate):
+    _, key = apikeys.create_api_key(organization=org, name="bench-ingest", scopes=["read", "ingest"])
+    definition = ParameterDefinition.objects.get(spacecraft=crafts[0], name="p00")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1)
+    daphne, port = start_daphne()
+    rows = []
+    try:
+        http, peer, _ = bench_http(port, key, crafts, args.http_clients, args.http_seconds, args.http_batch)
+        rows.append(
+            (
+                f"HTTP ingest, {args.http_clients} clients x {args.http_batch:,} samples/request",
+                f"{http['samples_s']:,.0f} samples/s",
+                "ingest service in process (table 1)",
+                f"{service_rate:,.0f} samples/s",
+            )
+        )
+        rows.append(
+            (
+                "  request latency p50 / p99",
+                f"{http['p50']:,.0f} / {http['p99']:,.0f} ms",
+                f"GET /login/ (no database), {args.http_clients} clients",
+                f"{peer['p50']:,.1f} / {peer['p99']:,.1f} ms",
+            )
+        )
+        rows.append(
+            (
+                "  requests/s (errors)",
+                f"{http['requests_s']:,.0f} ({http['errors']})",
+                "  requests/s (errors)",
+                f"{peer['requests_s']:,.0f} ({peer['errors']})",
+            )
+        )
+        live = asyncio.run(live_latency(port, key, crafts[0], args.live_rate, args.live_seconds, args.live_batch))
+        rows.append(
+            (
+                f"ingest -> live socket at {args.live_rate:,} samples/s, p50 / p99",
+                f"{live['p50']:,.0f} / {live['p99']:,.0f} ms",
+                "channel-layer publish -> socket",
+                f"{live['peer_p50']:,.1f} / {live['peer_p99']:,.1f} ms",
+            )
+        )
+        rows.append(
+            (
+                f"  requests shown / sent (coalesced to {1000 * services.live.interval_s():.0f} ms windows)",
+                f"{live['seen']} / {live['sent']}",
+                "",
+                "",
+            )
+        )
+        seeded, seed_s = seed_series(definition, args.series_days)
+        series = bench_series(port, key, definition, args.series_days, args.series_points)
+        label = f"series, {args.series_days} days of 1 Hz ({seeded:,} rows), {args.series_points:,} points"
+        raw_label = "date_bin over the raw rows (no roll-ups)"
+        rows.append((label, f"{series['selector']:,.1f} ms", raw_label, f"{series['raw']:,.0f} ms"))
+        rows.append(("  the same over HTTP (GET /api/v1/telemetry/series/)", f"{series['http']:,.1f} ms", "", ""))
+        rows.append(("  seeding (sorted COPY + roll-up)", f"{seeded / seed_s:,.0f} rows/s", "", ""))
+    finally:
+        daphne.terminate()
+        daphne.wait(timeout=10)
+        drop_series(args.series_days)
+        delete_recent(crafts, since)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=1_000_000, help="samples per method (default 1,000,000)")
     parser.add_argument("--batch", type=int, default=50_000, help="samples per ingest call / COPY (default 50,000)")
+    parser.add_argument("--no-e2e", action="store_true", help="table 1 only (no daphne)")
+    parser.add_argument("--http-clients", type=int, default=8, help="concurrent HTTP ingest clients (default 8)")
+    parser.add_argument("--http-seconds", type=float, default=10, help="seconds of HTTP ingest (default 10)")
+    parser.add_argument("--http-batch", type=int, default=1000, help="samples per HTTP request (default 1,000)")
+    parser.add_argument("--live-rate", type=int, default=5000, help="samples/s for the live latency (default 5,000)")
+    parser.add_argument("--live-seconds", type=float, default=10, help="seconds of live latency (default 10)")
+    parser.add_argument("--live-batch", type=int, default=500, help="samples per request there (default 500)")
+    parser.add_argument("--series-days", type=int, default=30, help="days of 1 Hz data to query (default 30)")
+    parser.add_argument("--series-points", type=int, default=1000, help="max_points of the query (default 1,000)")
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
@@ -148,7 +518,7 @@ def main():
     drop_days()
     try:
         results = {
-            "ingest service (validate, COPY staging, ON CONFLICT)": bench_service(
+            "ingest service (validate, sort, COPY in a savepoint)": bench_service(
                 org, crafts, n_snapshots, max(1, args.batch // PARAMETERS)
             ),
             "Django bulk_create": bench_bulk_create(crafts, n_snapshots, 5000),
@@ -168,6 +538,16 @@ def main():
         rate = rows / seconds
         ratios = f"{rate / bulk_rate:>7.1f} {100 * rate / copy_rate:>6.0f}%"
         print(f"{name:<54} {rows:>10,} {seconds:>8.2f} {rate:>10,.0f} {ratios}")
+    if args.no_e2e:
+        return
+    service = next(iter(results.values()))
+    rows = end_to_end(args, org, crafts, service[0] / service[1])
+    print()
+    print(f"end to end, one daphne on 127.0.0.1 started by this script (same run), {os.cpu_count()} CPUs")
+    rows.insert(0, ("measure", "value", "peer / baseline", "value"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 if __name__ == "__main__":

@@ -56,6 +56,31 @@ def test_duplicates_inside_one_batch_are_stored_once(operator, sc_a, ingest_as, 
     assert (result.received, result.stored, result.duplicates) == (18, 9, 9)
 
 
+def test_overlapping_batch_stores_only_the_new_samples(operator, sc_a, ingest_as, now_minute):
+    # The direct COPY fails on the first stored sample; the batch falls back to ON CONFLICT DO NOTHING.
+    ingest_as(operator, batch(sc_a, now_minute, n=3))
+    result = ingest_as(operator, batch(sc_a, now_minute, n=5))
+    assert (result.received, result.stored, result.duplicates) == (15, 6, 9)
+    assert count_samples(sc_a) == 15
+    latest = LatestValue.objects.get(parameter__spacecraft=sc_a, parameter__name="battery_soc")
+    assert latest.value == 84.0
+
+
+def test_a_bool_for_a_float_parameter_is_refused_on_the_fast_path(operator, sc_a, ingest_as, now_minute):
+    snapshots = [
+        {
+            "spacecraft": "SC-001",
+            "timestamp": iso(now_minute + dt.timedelta(seconds=i)),
+            "parameters": {"battery_soc": v},
+        }
+        for i, v in enumerate([80.0, 81, True])
+    ]
+    with pytest.raises(TelemetryInputError) as error:
+        ingest_as(operator, snapshots)
+    assert (error.value.index, error.value.field) == (2, "items[2].parameters.battery_soc")
+    assert count_samples(sc_a) == 0
+
+
 def test_declared_parameters_come_from_config(operator, sc_a, ingest_as, now_minute):
     ingest_as(operator, batch(sc_a, now_minute, n=1))
     soc = ParameterDefinition.objects.get(spacecraft=sc_a, name="battery_soc")
