@@ -5,11 +5,15 @@ layer is prefixed with the organization id, so an organization-wide topic such a
 never carry another organization's data: isolation holds by construction, not by filtering.
 """
 
+import asyncio
+import atexit
+import concurrent.futures
 import json
 import logging
+import os
+import threading
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -48,11 +52,43 @@ def publish(topic: str, payload: dict, *, organization) -> None:
     transaction.on_commit(lambda: _send(group_name(organization_id, topic), message))
 
 
+# Sends run on one background event loop per process: the caller never waits for Redis
+# (async_to_sync per message cost ~3.6 ms, several per operation). Order is kept: one loop, FIFO.
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+_loop_lock = threading.Lock()
+_in_flight: set[concurrent.futures.Future] = set()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():  # a forked child (Celery prefork) starts its own
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="live-publisher", daemon=True).start()
+        return _loop
+
+
 def _send(group: str, message: dict) -> None:
     try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
-    except Exception:  # the layer is down: the operation already committed
+        future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), _publisher_loop())
+    except Exception:  # the layer is misconfigured or the loop is gone: the operation already committed
         logger.warning("live publish to %s failed", group, exc_info=True)
+        return
+    _in_flight.add(future)
+    future.add_done_callback(_sent)
+
+
+def _sent(future: concurrent.futures.Future) -> None:
+    _in_flight.discard(future)
+    if not future.cancelled() and future.exception() is not None:  # the layer is down: log, never raise
+        logger.warning("live publish failed: %s", future.exception())
+
+
+@atexit.register
+def flush(timeout_s: float = 3.0) -> None:
+    """Wait for messages still on their way (short-lived commands publish, then exit)."""
+    concurrent.futures.wait(list(_in_flight), timeout=timeout_s)
 
 
 def groups_for_subscription(user, topic: str) -> list[str]:
