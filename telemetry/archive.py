@@ -4,6 +4,7 @@ Everything here writes through raw SQL because the archive is Postgres-specific 
 (partitions, COPY, date_bin); `telemetry.services` is the only caller that writes samples.
 """
 
+import contextlib
 import datetime as dt
 import logging
 import struct
@@ -44,17 +45,33 @@ def from_us(us: int) -> dt.datetime:
     return PG_EPOCH + dt.timedelta(microseconds=int(us))
 
 
-def copy_buffer(parameter_ids: np.ndarray, times_us: np.ndarray, values: np.ndarray) -> bytes:
-    """The whole binary COPY stream for these rows, built in one vectorised pass."""
+def copy_rows_bytes(parameter_ids: np.ndarray, times_us: np.ndarray, values: np.ndarray) -> bytes:
+    """These rows in the binary COPY format (no header or trailer), built in one vectorised pass."""
     rows = np.empty(len(parameter_ids), dtype=ROW_DTYPE)
     rows["nfields"], rows["len_parameter"], rows["len_time"], rows["len_value"] = 3, 4, 8, 8
     rows["parameter_id"], rows["time"], rows["value"] = parameter_ids, times_us, values
-    return COPY_HEADER + rows.tobytes() + COPY_TRAILER
+    return rows.tobytes()
+
+
+def copy_buffer(parameter_ids: np.ndarray, times_us: np.ndarray, values: np.ndarray) -> bytes:
+    """The whole binary COPY stream for these rows."""
+    return COPY_HEADER + copy_rows_bytes(parameter_ids, times_us, values) + COPY_TRAILER
 
 
 def copy_rows(cursor, table: str, parameter_ids, times_us, values) -> None:
     with cursor.copy(f"COPY {table} (parameter_id, time, value) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(copy_buffer(parameter_ids, times_us, values))
+
+
+@contextlib.contextmanager
+def copy_stream(cursor, table: str):
+    """One binary COPY into `table` fed in pieces: yields write(parameter_ids, times_us, values).
+    The server inserts what it has received while the caller prepares the next piece. An exception
+    in the block aborts the COPY (nothing of it is stored) and propagates."""
+    with cursor.copy(f"COPY {table} (parameter_id, time, value) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(COPY_HEADER)
+        yield lambda *rows: copy.write(copy_rows_bytes(*rows))
+        copy.write(COPY_TRAILER)
 
 
 # --- partitions -------------------------------------------------------------------------------

@@ -90,10 +90,10 @@ def store_batch(
     unknown); `may_write(sc)` False refuses the batch (IngestForbidden). Any invalid item raises
     TelemetryInputError naming its index and field, and nothing is written.
 
-    Guarantees: samples go through a binary COPY into a staging table and then into the archive
-    with INSERT ... ON CONFLICT DO NOTHING on (parameter, time), so a re-sent batch stores
-    nothing twice; latest values, new undeclared definitions and roll-up marks are written in the
-    same transaction; changed latest values are published live (coalesced) after commit.
+    Guarantees: samples are stored as if by INSERT ... ON CONFLICT DO NOTHING on (parameter, time)
+    (see _validate_and_copy for how), so a re-sent batch stores nothing twice; latest values, new
+    undeclared definitions and roll-up marks are written in the same transaction; changed latest
+    values are published live (coalesced) after commit.
     """
     if not isinstance(snapshots, list):
         raise TelemetryInputError("a batch is a list of snapshots")
@@ -104,16 +104,21 @@ def store_batch(
         by_ref = _resolve_spacecraft(snapshots, scope, may_write)
         definitions = definitions_for(list({sc.pk: sc for sc in by_ref.values()}.values()))
         params = {pk: {name: _Parameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
-        pids, times, values = _validate(snapshots, by_ref, params, result)
-        result.received = len(pids)
-        if not len(pids):
-            return result
-        _save_changed_definitions(params)
-        order = np.lexsort((times, pids))  # the index key order: nearly doubles COPY speed
-        pids, times, values = pids[order], times[order], values[order]
-        archive.ensure_partitions_for_us(times)
+        # The COPY holds the connection while the batch is validated, so partitions are made first.
+        time_cache: dict = {}
+        archive.ensure_partitions_for_us(_snapshot_times(snapshots, time_cache))
         with connection.cursor() as cursor:
-            result.stored = _insert_samples(cursor, pids, times, values)
+            pids, times, values, stored = _validate_and_copy(
+                cursor, _validated_chunks(snapshots, by_ref, params, result, time_cache)
+            )
+        if not np.isfinite(values).all():
+            _raise_non_finite(snapshots)
+        result.received = len(pids)
+        _save_changed_definitions(params)
+        order = np.lexsort((times, pids))  # by parameter, then time: what the steps below expect
+        pids, times, values = pids[order], times[order], values[order]
+        with connection.cursor() as cursor:
+            result.stored = stored if stored is not None else _insert_samples(cursor, pids, times, values)
             changed = _update_latest(cursor, pids, times, values)
             archive.mark_pending_minutes(cursor, times)
         result.duplicates = result.received - result.stored
@@ -130,16 +135,49 @@ def store_batch(
     return result
 
 
+COPY_CHUNK = 8192  # samples per piece of the streamed COPY (~280 kB)
+NEEDS_DB = object()  # yielded by _validated_chunks before it runs a query (registering a parameter)
+
+
+class _Unstreamable(Exception):
+    """The batch registers a parameter: a query cannot run while the COPY holds the connection."""
+
+
+def _validate_and_copy(cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
+    """Validate the batch while COPYing it straight into the archive; returns its samples and how
+    many were stored, or None when the COPY did not go through and _insert_samples must store them.
+
+    Fast path: one binary COPY into the archive inside a savepoint, fed piece by piece (each sorted
+    by the index key) as validation goes, so PostgreSQL inserts one piece while Python checks the
+    next (2 cores: about the cost of the slower of the two instead of their sum), and no row is
+    written twice (staging, then archive). A COPY is all or nothing: it stores every row or fails
+    on the primary key (a re-sent or overlapping batch, a duplicate inside the batch, a concurrent
+    ingest of the same rows, which COPY waits for). Then the savepoint is rolled back, validation
+    goes on, and the caller stores the batch exactly with ON CONFLICT DO NOTHING. An invalid item
+    aborts the COPY and propagates: nothing is written either way."""
+    parts: list = []
+    stored = None
+    try:
+        with transaction.atomic(), archive.copy_stream(cursor, archive.TABLE) as write:
+            for chunk in chunks:
+                if chunk is NEEDS_DB:
+                    raise _Unstreamable
+                parts.append(chunk)
+                order = np.lexsort((chunk[1], chunk[0]))
+                write(chunk[0][order], chunk[1][order], chunk[2][order])
+        stored = sum(len(part[0]) for part in parts)
+    except (_Unstreamable, psycopg.errors.UniqueViolation):
+        pass
+    parts += [chunk for chunk in chunks if chunk is not NEEDS_DB]  # the rest, if the COPY stopped early
+    pids, times, values = (np.concatenate([part[i] for part in parts]) for i in range(3))
+    return pids, times, values, stored
+
+
 def _insert_samples(cursor, pids, times, values) -> int:
     """Put sorted samples into the archive, skipping any (parameter, time) already there; returns
-    how many were stored.
-
-    Fast path: one binary COPY straight into the archive inside a savepoint. It is all or nothing,
-    so it either stores every row or fails on the primary key (a re-sent or overlapping batch, a
-    duplicate inside the batch, or a concurrent ingest of the same rows, which COPY waits for). On
-    that failure the savepoint is rolled back and the batch takes the slow, exact path: COPY into a
-    staging table, then INSERT ... ON CONFLICT DO NOTHING. The fast path skips writing every row a
-    second time (staging, then archive), which is most of the cost of a fresh batch."""
+    how many were stored. A COPY in a savepoint first (a batch that registered a parameter could
+    not stream); on a primary-key violation, COPY into a staging table and INSERT ... ON CONFLICT
+    DO NOTHING."""
     try:
         with transaction.atomic():
             archive.copy_rows(cursor, archive.TABLE, pids, times, values)
@@ -217,10 +255,24 @@ def _parse_timestamp(value, index: int, now: dt.datetime) -> int:
     return archive.to_us(moment)
 
 
-def _validate(snapshots, by_ref, params, result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The hot loop: one pass, type checks inline, times once per snapshot (repeated afterwards)."""
+def _snapshot_times(snapshots, time_cache: dict) -> np.ndarray:
+    """The times of the snapshots up to the first bad one (which validation then reports)."""
     now = timezone.now()
-    time_cache: dict = {}
+    for index, snapshot in enumerate(snapshots):
+        stamp = snapshot.get("timestamp")
+        if isinstance(stamp, str) and stamp not in time_cache:
+            try:
+                time_cache[stamp] = _parse_timestamp(stamp, index, now)
+            except TelemetryInputError:
+                break
+    return np.fromiter(time_cache.values(), dtype=np.int64, count=len(time_cache))
+
+
+def _validated_chunks(snapshots, by_ref, params, result, time_cache: dict):
+    """The hot loop: one pass, type checks inline, times once per snapshot (repeated afterwards).
+    Yields (pids, times, values) arrays of about COPY_CHUNK samples, in snapshot order, and
+    NEEDS_DB before it registers an undeclared parameter."""
+    now = timezone.now()
     # Snapshots of one spacecraft nearly always carry the same parameter names in the same order.
     # For such a name tuple whose parameters are all floats, the ids are looked up once and a
     # snapshot is checked with one set of its value types (C loops): only when a value is not a
@@ -249,10 +301,13 @@ def _validate(snapshots, by_ref, params, result) -> tuple[np.ndarray, np.ndarray
                 pids.extend(plan)
                 snapshot_times.append(us)
                 snapshot_counts.append(len(plan))
+                if len(values) >= COPY_CHUNK:
+                    yield _arrays(snapshot_times, snapshot_counts, pids, values)
                 continue
         for name, value in parameters.items():
             p = known.get(name)
             if p is None:
+                yield NEEDS_DB
                 p = known[name] = _register_undeclared(sc, name, value, index, result)
             ptype, vtype = p.type, type(value)
             if ptype == FLOAT:
@@ -292,11 +347,22 @@ def _validate(snapshots, by_ref, params, result) -> tuple[np.ndarray, np.ndarray
             add_pid(p.id)
         snapshot_times.append(us)
         snapshot_counts.append(len(parameters))
-    value_array = np.array(values, dtype=np.float64)
-    if not np.isfinite(value_array).all():
-        _raise_non_finite(snapshots)
-    times = np.repeat(np.array(snapshot_times, dtype=np.int64), snapshot_counts)
-    return np.array(pids, dtype=np.int32), times, value_array
+        if len(values) >= COPY_CHUNK:
+            yield _arrays(snapshot_times, snapshot_counts, pids, values)
+    if values:
+        yield _arrays(snapshot_times, snapshot_counts, pids, values)
+
+
+def _arrays(snapshot_times, snapshot_counts, pids, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The samples gathered so far as arrays; empties the lists for the next chunk."""
+    arrays = (
+        np.array(pids, dtype=np.int32),
+        np.repeat(np.array(snapshot_times, dtype=np.int64), snapshot_counts),
+        np.array(values, dtype=np.float64),
+    )
+    for gathered in (snapshot_times, snapshot_counts, pids, values):
+        gathered.clear()
+    return arrays
 
 
 NUMBER_TYPES = frozenset((float, int))  # exact types: bool, a subclass of int, is not a number here
