@@ -51,6 +51,8 @@ from telemetry import archive, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
 
 SPACECRAFT, PARAMETERS = 4, 20
+SERVICE = "ingest service (validate, sort, COPY in a savepoint)"
+BULK, COPY = "Django bulk_create", "raw binary COPY (unsorted)"
 DAYS = {"service": dt.date(2001, 1, 1), "bulk_create": dt.date(2001, 1, 2), "copy": dt.date(2001, 1, 3)}
 
 
@@ -220,7 +222,8 @@ class Client:
 
 
 def bench_http(port, key, crafts, clients, seconds, batch):
-    """`clients` threads POST batches of `batch` samples as fast as the server answers, for `seconds`.
+    """`clients` threads POST batches of `batch` samples as fast as the server answers, for `seconds`,
+    each client for one spacecraft (as the simulator and the MQTT bridge send).
     Samples are an hour old (this day's partitions), on interleaved time grids: no two requests
     send the same sample, so every sample is stored. Peer: the same clients on GET /login/ (a
     page that touches no database), the cost of daphne and Django alone."""
@@ -237,7 +240,7 @@ def bench_http(port, key, crafts, clients, seconds, batch):
             if path != "/login/":
                 snapshots = [
                     {
-                        "spacecraft": crafts[(seq * per_request + i) % len(crafts)].designation,
+                        "spacecraft": crafts[lane % len(crafts)].designation,  # a client streams one spacecraft
                         # 10 µs grid, lanes interleaved: unique (spacecraft, time) across clients
                         "timestamp": (
                             t0 + dt.timedelta(microseconds=10 * ((seq * per_request + i) * clients + lane))
@@ -502,6 +505,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=1_000_000, help="samples per method (default 1,000,000)")
     parser.add_argument("--batch", type=int, default=50_000, help="samples per ingest call / COPY (default 50,000)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the service and COPY rows (default 3)")
     parser.add_argument("--no-e2e", action="store_true", help="table 1 only (no daphne)")
     parser.add_argument("--http-clients", type=int, default=8, help="concurrent HTTP ingest clients (default 8)")
     parser.add_argument("--http-seconds", type=float, default=10, help="seconds of HTTP ingest (default 10)")
@@ -517,21 +521,29 @@ def main():
     org, crafts = fleet()
     drop_days()
     try:
-        results = {
-            "ingest service (validate, sort, COPY in a savepoint)": bench_service(
-                org, crafts, n_snapshots, max(1, args.batch // PARAMETERS)
-            ),
-            "Django bulk_create": bench_bulk_create(crafts, n_snapshots, 5000),
-            "raw binary COPY (unsorted)": bench_copy(crafts, n_snapshots, args.batch),
+        # The service and COPY rows run `--repeats` times, alternating which goes first, each time
+        # into fresh partitions, and keep their best: on a shared 2-core machine a neighbour's
+        # burst otherwise lands on one row and not the other. bulk_create (~25 s) runs once.
+        runs = {
+            SERVICE: lambda: bench_service(org, crafts, n_snapshots, max(1, args.batch // PARAMETERS)),
+            COPY: lambda: bench_copy(crafts, n_snapshots, args.batch),
         }
+        results = {SERVICE: None, BULK: None, COPY: None}
+        for r in range(args.repeats):
+            drop_days()
+            for name in runs if r % 2 == 0 else reversed(runs):
+                rows, seconds = runs[name]()
+                if results[name] is None or seconds < results[name][1]:
+                    results[name] = (rows, seconds)
+        results[BULK] = bench_bulk_create(crafts, n_snapshots, 5000)
     finally:
         drop_days()
-    bulk = results["Django bulk_create"]
-    copy = results["raw binary COPY (unsorted)"]
+    bulk, copy = results[BULK], results[COPY]
     bulk_rate, copy_rate = bulk[0] / bulk[1], copy[0] / copy[1]
     print(
         f"telemetry ingest, {n_snapshots * per_snapshot:,} samples ({SPACECRAFT} spacecraft x {PARAMETERS} parameters),"
-        f" batches of {args.batch:,}, PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} CPUs"
+        f" batches of {args.batch:,}, PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} CPUs,"
+        f" service and COPY best of {args.repeats} (alternating)"
     )
     print(f"{'method':<54} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'x bulk':>7} {'% COPY':>7}")
     for name, (rows, seconds) in results.items():
@@ -540,7 +552,7 @@ def main():
         print(f"{name:<54} {rows:>10,} {seconds:>8.2f} {rate:>10,.0f} {ratios}")
     if args.no_e2e:
         return
-    service = next(iter(results.values()))
+    service = results[SERVICE]
     rows = end_to_end(args, org, crafts, service[0] / service[1])
     print()
     print(f"end to end, one daphne on 127.0.0.1 started by this script (same run), {os.cpu_count()} CPUs")

@@ -66,6 +66,20 @@ def test_overlapping_batch_stores_only_the_new_samples(operator, sc_a, ingest_as
     assert latest.value == 84.0
 
 
+def test_streamed_copy_in_small_pieces_aborts_or_falls_back(operator, sc_a, ingest_as, now_minute, monkeypatch):
+    monkeypatch.setattr(services, "COPY_CHUNK", 2)  # several pieces already sent when trouble comes
+    bad = batch(sc_a, now_minute, n=5)
+    bad[4]["parameters"]["battery_soc"] = "full"
+    with pytest.raises(TelemetryInputError) as error:
+        ingest_as(operator, bad)
+    assert error.value.index == 4
+    assert count_samples(sc_a) == 0
+    ingest_as(operator, batch(sc_a, now_minute + dt.timedelta(seconds=3), n=2))
+    result = ingest_as(operator, batch(sc_a, now_minute, n=6))  # the duplicates come after 3 pieces
+    assert (result.received, result.stored, result.duplicates) == (18, 12, 6)
+    assert count_samples(sc_a) == 18
+
+
 def test_a_bool_for_a_float_parameter_is_refused_on_the_fast_path(operator, sc_a, ingest_as, now_minute):
     snapshots = [
         {
