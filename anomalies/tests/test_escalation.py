@@ -75,7 +75,8 @@ async def test_live_message_on_detection(limited, send, t0):
     await database_sync_to_async(send)(limited, t0, {"bus_voltage": [33.0, 33.0]})
     received = []
     deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and len([m for m in received if m["data"].get("kind") != "telemetry"]) < 2:
+    # Wait for the two detections; other messages (the spacecraft's creation, telemetry) may interleave.
+    while time.monotonic() < deadline and len([m for m in received if m["data"].get("kind") == "anomaly.detected"]) < 2:
         with contextlib.suppress(TimeoutError):
             received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
     alarms = [m for m in received if m["data"].get("kind") == "anomaly.detected"]
