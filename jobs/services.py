@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from missionops.models import Organization
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 
 from .exceptions import JobParamsError, JobStateError, QuotaExceeded
 from .geo import footprint_bbox, validate_footprint
@@ -122,7 +123,7 @@ def submit_jobs(*, organization: Organization, actor, specs: list[dict], event: 
     ]
     _check_submit_quota(organization, cleaned)
     now = timezone.now()
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     jobs = []
     for spec in cleaned:
         state, reason = _initial_state(spec["parents"])
@@ -352,7 +353,7 @@ def save_template(*, organization: Organization, actor, template=None, cron: str
     spec = clean_spec({**merged, "parents": []}, organization=organization)
     values = {k: spec[k] for k in ("kind", "params", "priority", "max_attempts", "footprint")}
     if template is None:
-        user = actor if getattr(actor, "is_authenticated", False) else None
+        user = user_or_none(actor)
         template = JobTemplate.objects.create(organization=organization, created_by=user, name=name, **values)
         kind = "job_template.created"
     else:

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from . import apikeys
 from .api import UserOrganizationField, organization_for_create, username_field
-from .models import ApiKey, ApiScope, Membership, Role
+from .models import ApiKey, ApiScope
+from .tenancy import admin_organizations
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -54,8 +55,9 @@ class ApiKeyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ApiKey.objects.none()
-        admin_orgs = Membership.objects.filter(user=self.request.user, role=Role.ADMIN).values("organization")
-        return ApiKey.objects.filter(organization__in=admin_orgs).select_related("replaced_by", "created_by")
+        return ApiKey.objects.filter(organization__in=admin_organizations(self.request.user)).select_related(
+            "replaced_by", "created_by"
+        )
 
     def _issued(self, key, plaintext, code):
         data = IssuedKeySerializer(key, context=self.get_serializer_context()).data

@@ -8,7 +8,8 @@ from rest_framework.response import Response
 
 from . import webhooks
 from .api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create
-from .models import Membership, Role, Webhook, WebhookDelivery
+from .models import Webhook, WebhookDelivery
+from .tenancy import admin_organizations
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -70,8 +71,9 @@ class WebhookViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Webhook.objects.none()
-        admin_orgs = Membership.objects.filter(user=self.request.user, role=Role.ADMIN).values("organization")
-        return Webhook.objects.filter(organization__in=admin_orgs).select_related("organization")
+        return Webhook.objects.filter(organization__in=admin_organizations(self.request.user)).select_related(
+            "organization"
+        )
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

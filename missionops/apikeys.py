@@ -11,6 +11,7 @@ from django.utils import timezone
 from .exceptions import ConflictError, DomainError
 from .models import ApiKey, ApiScope, Membership, Organization, Role
 from .services import record_event, set_membership
+from .tenancy import user_or_none
 
 KEY_PREFIX = "mo_"
 DEFAULT_ROTATION_GRACE = timedelta(hours=24)
@@ -59,7 +60,7 @@ def create_api_key(
         scopes=scopes,
         service_user=service_user,
         expires_at=expires_at,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     record_event(
         organization=organization,

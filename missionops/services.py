@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from .exceptions import ConflictError, DomainError
 from .models import Event, Membership, Organization, Role
+from .tenancy import user_or_none
 from .webhooks import enqueue_deliveries
 
 SECURITY_PREFIX = "security."
@@ -29,7 +30,7 @@ def record_event(
 
     if subject is not None and spacecraft_id is None and subject._meta.label_lower == "spacecraft.spacecraft":
         spacecraft_id = subject.pk
-    actor_user = actor if getattr(actor, "is_authenticated", False) else None
+    actor_user = user_or_none(actor)
     event = Event.objects.create(
         organization=organization,
         kind=kind,

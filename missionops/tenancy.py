@@ -35,3 +35,15 @@ def visible_events(user):
     return Event.objects.filter(organization__in=organizations_for(user)).filter(
         ~Q(kind__startswith="security.") | Q(organization__in=admin_orgs)
     )
+
+
+def user_or_none(actor):
+    """The acting user to store on a row, or None for system actions (tasks, commands, anonymous)."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def admin_organizations(user) -> QuerySet[Organization]:
+    """Organizations in which the user holds the admin role (keys, webhooks, the audit trail)."""
+    if not user or not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user=user, memberships__role=Role.ADMIN)

@@ -14,8 +14,8 @@ from . import apikeys, webhooks
 from .exceptions import DomainError
 from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
-from .models import ApiKey, Event, Organization, Role, Webhook
-from .tenancy import visible_events
+from .models import ApiKey, Event, Webhook
+from .tenancy import admin_organizations, visible_events
 
 
 def server_error(request):
@@ -73,13 +73,9 @@ def events(request):
     return render(request, "missionops/events.html", {"rows": rows, "form": form, "area": "events"})
 
 
-def _admin_organizations(user):
-    return Organization.objects.filter(memberships__user=user, memberships__role=Role.ADMIN)
-
-
 @login_required
 def webhook_list(request):
-    organizations = _admin_organizations(request.user)
+    organizations = admin_organizations(request.user)
     form = WebhookForm(request.POST or None)
     if request.method == "POST":
         if not organizations.exists():
@@ -109,7 +105,7 @@ def webhook_list(request):
 @login_required
 @require_POST
 def webhook_test(request, pk):
-    webhook = get_object_or_404(Webhook.objects.filter(organization__in=_admin_organizations(request.user)), pk=pk)
+    webhook = get_object_or_404(Webhook.objects.filter(organization__in=admin_organizations(request.user)), pk=pk)
     webhooks.send_test(webhook=webhook, actor=request.user)
     messages.success(request, f"test delivery to {webhook.name} queued")
     return redirect("webhooks")
@@ -133,7 +129,7 @@ def area_not_built(request, area: str):
 @login_required
 def api_keys(request):
     """Organization admins issue, rotate and revoke API keys; a new key is shown on this response only."""
-    organizations = _admin_organizations(request.user)
+    organizations = admin_organizations(request.user)
     keys = ApiKey.objects.filter(organization__in=organizations).select_related("organization", "replaced_by")
     issued, form = None, ApiKeyForm(request.POST or None)
     if request.method == "POST":

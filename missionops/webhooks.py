@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .exceptions import DomainError
 from .models import DeliveryState, Event, Webhook, WebhookDelivery
+from .tenancy import user_or_none
 
 RESPONSE_EXCERPT_CHARS = 500
 
@@ -54,7 +55,7 @@ def create_webhook(*, organization, name: str, url: str, event_kinds: list[str],
         name=name,
         url=url,
         event_kinds=validate_event_kinds(event_kinds),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     record_event(
         organization=organization,

@@ -11,6 +11,7 @@ from missionops import live
 from missionops.exceptions import DomainError
 from missionops.models import Organization
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 from spacecraft import services as spacecraft_services
 from spacecraft.models import MissionType, Spacecraft
 
@@ -106,7 +107,7 @@ def import_tles(
             line2=element_set.line2,
             format=ElementFormat(element_set.format),
             source=source[:300],
-            imported_by=actor if getattr(actor, "is_authenticated", False) else None,
+            imported_by=user_or_none(actor),
         )
         report.imported.append({**entry, "id": tle.pk})
         if current is None or tle.epoch > current.epoch:
@@ -451,7 +452,7 @@ def build_contact_plan(*, organization: Organization, start: datetime, end: date
             for r in requests
         },
         unserved=result.unserved,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     Contact.objects.bulk_create(
         [

@@ -10,6 +10,7 @@ from django.utils import timezone
 from missionops import live
 from missionops.exceptions import ConflictError, DomainError
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 
 from . import services
 from .catalogue import validate_command
@@ -94,7 +95,7 @@ def create_command(
         critical=spec.critical,
         priority=priority,
         release_mode=release_mode,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
         ack_timeout_s=ack_timeout_s,
     )
     record_event(

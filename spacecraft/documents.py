@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 
 from missionops.exceptions import ConflictError, DomainError
 from missionops.services import record_event
-from missionops.tenancy import organizations_for
+from missionops.tenancy import organizations_for, user_or_none
 
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion, Spacecraft
 
@@ -61,7 +61,7 @@ def create_document(
         category=category,
         body=body,
         spacecraft=spacecraft,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     DocumentVersion.objects.create(
         document=document, version=1, title=document.title, body=body, created_by=document.created_by
@@ -99,7 +99,7 @@ def edit_document(*, document: Document, actor=None, **changes) -> Document:
         version=document.version,
         title=document.title,
         body=document.body,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     _refresh_search_vector(document)
     record_event(
@@ -141,7 +141,7 @@ def attach_file(*, document: Document, upload, actor=None) -> DocumentAttachment
         name=upload.name[:200],
         size_bytes=upload.size,
         content_type=getattr(upload, "content_type", "") or "",
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        uploaded_by=user_or_none(actor),
     )
     record_event(
         organization=document.organization,

@@ -7,6 +7,7 @@ from missionops import live
 from missionops.exceptions import ConflictError, DomainError
 from missionops.models import Organization
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 
 from .config import diff_parameters, validate_parameters
 from .models import ConfigVersion, Constellation, Mode, Spacecraft
@@ -76,7 +77,7 @@ def create_spacecraft(
         parameters=validate_parameters(parameters or {}),
         diff=diff_parameters({}, validate_parameters(parameters or {})),
         note="initial configuration",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     record_event(
         organization=organization,
@@ -225,7 +226,7 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
             parameters=clean,
             diff=diff,
             note=note[:300],
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=user_or_none(actor),
         )
     except IntegrityError as exc:  # pragma: no cover - guarded by the row lock above
         raise ConflictError("configuration changed concurrently; retry", field="parameters") from exc

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from missionops import live
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 
 from . import astro, client, imaging
 from .exceptions import BelowHorizonError, TelescopeError
@@ -123,7 +124,7 @@ def request_operation(
             device=device,
             kind=kind,
             params=params,
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+            requested_by=user_or_none(actor),
             timeout_s=timeout_s,
             deadline=now + timedelta(seconds=timeout_s),
         )

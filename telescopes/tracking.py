@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from missionops import live
 from missionops.services import record_event
+from missionops.tenancy import user_or_none
 from orbits import passes as orbit_passes
 from orbits import propagation as prop
 from orbits.services import current_tle
@@ -115,7 +116,7 @@ def start_session(
             exposure_s=exposure_s,
             rehearsal_offset_s=rehearsal_offset_s,
             track=track.rows(),
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=user_or_none(actor),
         )
         record_event(
             organization=observatory.organization,
