@@ -77,6 +77,7 @@ class RejectNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.GET.urlencode() or any("\x00" in v for vs in request.GET.lists() for v in vs[1]):
+        # A decoded NUL can only come from "%00" (a raw NUL cannot be in a request line).
+        if "%00" in request.META.get("QUERY_STRING", ""):
             return JsonResponse({"detail": "query parameters must not contain NUL characters"}, status=400)
         return self.get_response(request)
