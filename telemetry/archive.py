@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 US_PER_DAY = 86_400_000_000
 US_PER_MINUTE = 60_000_000
+MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 TABLE = "telemetry_sample"
 PARTITION_PREFIX = "telemetry_sample_p"
 
@@ -149,6 +150,20 @@ ON CONFLICT (parameter_id, bucket) DO UPDATE
 SET min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, count = EXCLUDED.count, last = EXCLUDED.last
 """
 
+# An hour from the minute roll-ups of that hour (raw rows may be gone by retention): min of mins,
+# max of maxes, count-weighted avg, `last` of the latest minute. Recomputed whole, so re-running it
+# never counts a minute twice.
+HOUR_ROLL_UP_SQL = """
+INSERT INTO telemetry_hour_rollup (parameter_id, bucket, min, max, avg, count, last)
+SELECT parameter_id, date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour,
+       min(min), max(max), sum(avg * count) / sum(count), sum(count), (array_agg(last ORDER BY bucket DESC))[1]
+FROM telemetry_minute_rollup
+WHERE bucket >= %s AND bucket < %s
+GROUP BY 1, 2
+ON CONFLICT (parameter_id, bucket) DO UPDATE
+SET min = EXCLUDED.min, max = EXCLUDED.max, avg = EXCLUDED.avg, count = EXCLUDED.count, last = EXCLUDED.last
+"""
+
 # Delete only marks nobody touched meanwhile (same version) and skip rows an ingest holds locked:
 # those stay pending and are rolled up next time, and this never waits, so it cannot deadlock.
 CLEAR_PENDING_SQL = """
@@ -171,9 +186,16 @@ def mark_pending_minutes(cursor, times_us: np.ndarray) -> None:
 
 
 def roll_up_pending(*, limit: int = 10_000) -> int:
-    """Recompute the minute roll-ups of up to `limit` pending minutes from the raw rows; returns
-    how many minutes were rolled up. Contiguous minutes are aggregated in one statement."""
-    with connection.cursor() as cursor:
+    """Recompute the minute roll-ups of up to `limit` pending minutes from the raw rows, then the
+    hour roll-ups of the hours they fall in from the minute roll-ups, in one transaction; returns
+    how many minutes were rolled up. Contiguous minutes (hours) are aggregated in one statement.
+
+    An hour with no pending minute left is therefore exact: the last run that cleared one of its
+    minutes recomputed it after every minute of it was rolled up."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One run at a time: an hour is recomputed from the minutes committed when it runs, so two
+        # overlapping runs could store an hour that misses the other's minutes.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('telemetry.roll_up'))")
         cursor.execute(
             "SELECT bucket, version FROM telemetry_pending_rollup ORDER BY bucket LIMIT %s",
             [limit],
@@ -181,18 +203,25 @@ def roll_up_pending(*, limit: int = 10_000) -> int:
         pending = cursor.fetchall()
         if not pending:
             return 0
-        for start, end in _runs([bucket for bucket, _ in pending]):
+        minutes = [bucket for bucket, _ in pending]
+        for start, end in _runs(minutes, MINUTE):
             cursor.execute(ROLL_UP_SQL, [start, end])
-        cursor.execute(CLEAR_PENDING_SQL, [[b for b, _ in pending], [v for _, v in pending]])
+        hours = sorted({floor_hour(minute) for minute in minutes})
+        for start, end in _runs(hours, HOUR):
+            cursor.execute(HOUR_ROLL_UP_SQL, [start, end])
+        cursor.execute(CLEAR_PENDING_SQL, [minutes, [v for _, v in pending]])
     return len(pending)
 
 
-def _runs(buckets: list[dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
-    minute = dt.timedelta(minutes=1)
+def floor_hour(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _runs(buckets: list[dt.datetime], step: dt.timedelta) -> list[tuple[dt.datetime, dt.datetime]]:
     runs = []
     for bucket in buckets:
         if runs and runs[-1][1] == bucket:
-            runs[-1][1] = bucket + minute
+            runs[-1][1] = bucket + step
         else:
-            runs.append([bucket, bucket + minute])
+            runs.append([bucket, bucket + step])
     return [(s, e) for s, e in runs]

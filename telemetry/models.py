@@ -1,4 +1,4 @@
-"""Telemetry: parameter definitions, the day-partitioned sample archive, minute rollups, latest values.
+"""Telemetry: parameter definitions, the day-partitioned sample archive, minute and hour rollups, latest values.
 
 The archive (`telemetry_sample`) is one narrow table, `(parameter_id, time, value)`, range-partitioned
 by day in raw SQL (migration 0001). A parameter definition belongs to one spacecraft, so
@@ -125,6 +125,27 @@ class MinuteRollup(models.Model):
         return f"{self.parameter_id}@{self.bucket:%Y-%m-%d %H:%M}"
 
 
+class HourRollup(models.Model):
+    """The same as a minute rollup over one UTC hour, built from the minute rollups (never from raw
+    rows, which retention may have dropped) by `services.roll_up` whenever a minute of the hour was
+    rolled up, so long series read ~8.8k rows per parameter-year instead of ~525k minutes."""
+
+    pk = models.CompositePrimaryKey("parameter_id", "bucket")
+    parameter_id = models.IntegerField()
+    bucket = models.DateTimeField()
+    min = models.FloatField()
+    max = models.FloatField()
+    avg = models.FloatField()
+    count = models.IntegerField()
+    last = models.FloatField()
+
+    class Meta:
+        db_table = "telemetry_hour_rollup"
+
+    def __str__(self):
+        return f"{self.parameter_id}@{self.bucket:%Y-%m-%d %H:00}"
+
+
 class PendingRollup(models.Model):
     """A minute that received samples since it was last rolled up. `version` grows with every ingest
     touching it, so the roll-up deletes the mark only if nothing arrived while it computed."""
@@ -153,7 +174,7 @@ class LatestValue(models.Model):
 
 
 class RetentionPolicy(models.Model):
-    """How long an organization's raw samples are kept; minute rollups are kept regardless."""
+    """How long an organization's raw samples are kept; minute and hour rollups are kept regardless."""
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="telemetry_retention")
     raw_days = models.PositiveIntegerField(default=30, help_text="Days of raw samples to keep (at least 1).")

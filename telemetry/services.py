@@ -479,7 +479,8 @@ def create_partitions_ahead(*, days_ahead: int | None = None, today: dt.date | N
 
 
 def roll_up(*, limit: int = 10_000) -> int:
-    """Roll up pending minutes; returns how many. Safe to run concurrently with ingest and itself."""
+    """Roll up pending minutes, and the hours they fall in; returns how many minutes. Safe to run
+    concurrently with ingest and itself (runs are serialised), and to re-run (nothing is counted twice)."""
     return archive.roll_up_pending(limit=limit)
 
 
@@ -498,8 +499,8 @@ def set_retention(*, organization: Organization, raw_days: int) -> RetentionPoli
 
 def apply_retention(*, now: dt.datetime | None = None) -> dict:
     """Drop raw day partitions older than every organization's retention, and delete the older raw
-    rows of organizations that keep less. Minute roll-ups are kept (pending ones are rolled up
-    first, so nothing unrolled is lost). Idempotent."""
+    rows of organizations that keep less. Minute and hour roll-ups are kept (pending minutes are
+    rolled up first, so nothing unrolled is lost); only those of deleted parameters go. Idempotent."""
     now = now or timezone.now()
     roll_up(limit=1_000_000)
     default_days = default_raw_days()
@@ -522,8 +523,9 @@ def apply_retention(*, now: dt.datetime | None = None) -> dict:
                 [now - dt.timedelta(days=days), org_id],
             )
             deleted += cursor.rowcount
-        cursor.execute(
-            "DELETE FROM telemetry_minute_rollup r WHERE NOT EXISTS ("
-            " SELECT 1 FROM telemetry_parameterdefinition d WHERE d.id = r.parameter_id)"
-        )
+        for table in ("telemetry_minute_rollup", "telemetry_hour_rollup"):
+            cursor.execute(
+                f"DELETE FROM {table} r WHERE NOT EXISTS ("
+                " SELECT 1 FROM telemetry_parameterdefinition d WHERE d.id = r.parameter_id)"
+            )
     return {"dropped_partitions": dropped, "deleted_rows": deleted}
