@@ -129,6 +129,9 @@ class SeriesSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     bucket_s = serializers.IntegerField()
     source = serializers.ChoiceField(choices=["raw", "rollup"])
+    level = serializers.ChoiceField(
+        choices=["raw", "minute", "hour"], help_text="raw rows, minute roll-ups or hour roll-ups (by bucket width)"
+    )
     t = serializers.ListField(child=serializers.DateTimeField(), help_text="bucket starts")
     min = serializers.ListField(child=serializers.FloatField())
     max = serializers.ListField(child=serializers.FloatField())
