@@ -104,7 +104,7 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
     avg is weighted by count.
 
     Only what is certainly rolled up comes from roll-ups: everything before the oldest pending
-    minute. There, whole hours come from hour roll-ups, the partial hours at either edge from minute
+    minute in the range. There, whole hours come from hour roll-ups, the partial hours at either edge from minute
     roll-ups and the partial minutes at either edge from raw rows; from the oldest pending minute to
     `end` everything is read raw. So the answer always covers exactly [start, end) and is complete
     (except a partial first minute whose raw partition retention has dropped).
@@ -132,7 +132,10 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
                 params,
             )
         else:
-            cursor.execute("SELECT min(bucket) FROM telemetry_pending_rollup")
+            # Pending minutes before the range do not matter: only the first one inside it moves the split.
+            cursor.execute(
+                "SELECT min(bucket) FROM telemetry_pending_rollup WHERE bucket >= %s", [_floor(start, MINUTE)]
+            )
             pending = cursor.fetchone()[0]
             params.update(_rollup_ranges(start=start, end=end, split=pending, hours=level == "hour"))
             cursor.execute(SERIES_FROM_ROLLUPS_SQL, params)
@@ -182,7 +185,7 @@ FROM parts GROUP BY b ORDER BY b
 
 def _rollup_ranges(*, start: dt.datetime, end: dt.datetime, split: dt.datetime | None, hours: bool) -> dict:
     """The bounds m0 <= h0 <= h1 <= m1 of SERIES_FROM_ROLLUPS_SQL. `split` is the oldest pending
-    minute: roll-ups are complete before it only (hour roll-ups too, see archive.roll_up_pending)."""
+    minute of the range: roll-ups are complete before it only (hour roll-ups too, see archive.roll_up_pending)."""
     split = max(min(split or end, end), start)
     m0, m1 = _ceil(start, MINUTE), _floor(split, MINUTE)
     if m1 <= m0:  # no whole rolled-up minute: all raw

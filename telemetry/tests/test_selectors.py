@@ -133,3 +133,16 @@ def test_rollup_ranges_tile_the_range():
         for key, unit in (("m0", MINUTE), ("m1", MINUTE), ("h0", HOUR if hours else MINUTE), ("h1", HOUR)):
             if r["m0"] < r["m1"] and (key[0] == "m" or r["h0"] < r["h1"]):
                 assert (r[key] - ORIGIN) % unit == dt.timedelta(0), key
+
+
+def test_pending_minutes_before_the_range_do_not_force_raw(operator, sc_a):
+    definition = selectors.parameter_of(sc_a, "battery_temp")
+    day = dt.datetime(2025, 2, 10, tzinfo=dt.UTC)
+    ingest_cluster(operator, day + dt.timedelta(hours=2), 600, seed=6)
+    services.roll_up()
+    with connection.cursor() as cursor:  # only the roll-ups can answer now
+        cursor.execute(f"DROP TABLE {archive.partition_name(day.date())}")
+    ingest_cluster(operator, day - dt.timedelta(days=9), 1)  # late data, days before: pending
+    for span, level in ((dt.timedelta(hours=20), "minute"), (dt.timedelta(days=60), "hour")):
+        data = selectors.series(definition=definition, start=day, end=day + span, max_points=100)
+        assert data["level"] == level and sum(data["count"]) == 600
