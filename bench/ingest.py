@@ -5,8 +5,9 @@ same partitioned archive table (with its primary-key index), each into a fresh d
 
 Table 2, end to end against a real daphne this script starts (throttles raised, as bench/load.py):
 HTTP ingest from N concurrent clients (samples/s, request latency), ingest -> browser-socket latency
-at a fixed rate (a /ws/live/ client subscribed to `sc.<id>`), and a series query over 30 days of
-1 Hz data; each with a named peer.
+at a fixed rate (a /ws/live/ client subscribed to `sc.<id>`), and series queries over 1 hour,
+30 days and 1 year of 1 Hz data (the 335 older days of the year seeded as minute roll-ups, as
+retention leaves them); each with a named peer.
 
     .venv/bin/python bench/ingest.py --samples 1000000      # the figures in README
     .venv/bin/python bench/ingest.py --samples 200000 --http-seconds 5 --live-seconds 5   # quicker
@@ -160,7 +161,8 @@ def bench_copy(crafts, n_snapshots, batch):
 
 # --- end to end, against a real daphne ----------------------------------------------------------
 
-SERIES_START = dt.datetime(2002, 1, 1, tzinfo=dt.UTC)  # days nothing else writes; dropped after
+# Days nothing else writes (the year before it too: roll-ups only); dropped after.
+SERIES_START = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
 
 
 def percentile(values, q):
@@ -363,44 +365,84 @@ async def live_latency(port, key, sc, rate, seconds, batch):
     }
 
 
+def series_signal(first_s: int, n: int, seed: int) -> np.ndarray:
+    """The bench's 1 Hz signal at seconds [first_s, first_s + n) from SERIES_START."""
+    return np.sin(np.arange(first_s, first_s + n) / 600.0) + np.random.default_rng(seed).normal(0, 0.05, n)
+
+
 def seed_series(definition, days):
     """`days` of 1 Hz samples for one parameter, through the fastest path (sorted binary COPY into
-    the archive), then rolled up as the Celery task does."""
+    the archive), then rolled up (minutes, then hours) as the Celery task does."""
     archive.ensure_partitions([SERIES_START.date() + dt.timedelta(days=d) for d in range(days)])
     start_us = archive.to_us(SERIES_START)
     n = days * 86_400
     times = start_us + np.arange(n, dtype=np.int64) * 1_000_000
-    values = np.sin(np.arange(n) / 600.0) + np.random.default_rng(3).normal(0, 0.05, n)
+    values = series_signal(0, n, seed=3)
     pids = np.full(n, definition.pk, dtype=np.int32)
     started = time.perf_counter()
+    end = SERIES_START + dt.timedelta(days=days)
     with connection.cursor() as cursor:
         for i in range(0, n, 500_000):
             archive.copy_rows(
                 cursor, archive.TABLE, pids[i : i + 500_000], times[i : i + 500_000], values[i : i + 500_000]
             )
-        cursor.execute(archive.ROLL_UP_SQL, [SERIES_START, SERIES_START + dt.timedelta(days=days)])
+        cursor.execute(archive.ROLL_UP_SQL, [SERIES_START, end])
+        cursor.execute(archive.HOUR_ROLL_UP_SQL, [SERIES_START, end])
     return n, time.perf_counter() - started
 
 
-def drop_series(days):
+def seed_old_rollups(definition, days):
+    """The `days` before SERIES_START as minute roll-ups only, as retention leaves them (a year of
+    raw 1 Hz rows would take minutes to COPY and ~2 GB): each minute aggregated in numpy from the
+    same 1 Hz signal, COPY'd into the minute roll-ups, then the hour roll-ups built from them as
+    the Celery task does."""
+    start = SERIES_START - dt.timedelta(days=days)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY telemetry_minute_rollup (parameter_id, bucket, min, max, avg, count, last) FROM STDIN"
+        ) as copy:
+            for d in range(days):
+                day = start + dt.timedelta(days=d)
+                first_s = int((day - SERIES_START).total_seconds())
+                minutes = series_signal(first_s, 86_400, seed=10 + d).reshape(1440, 60)
+                lows, highs, means, lasts = minutes.min(1), minutes.max(1), minutes.mean(1), minutes[:, -1]
+                for m in range(1440):
+                    bucket = day + dt.timedelta(minutes=m)
+                    copy.write_row((definition.pk, bucket, lows[m], highs[m], means[m], 60, lasts[m]))
+        cursor.execute(archive.HOUR_ROLL_UP_SQL, [start, SERIES_START])
+    return days * 1440, time.perf_counter() - started
+
+
+def drop_series(days, old_days):
     with connection.cursor() as cursor:
         for d in range(days):
             cursor.execute(f"DROP TABLE IF EXISTS {archive.partition_name(SERIES_START.date() + dt.timedelta(days=d))}")
-        end = SERIES_START + dt.timedelta(days=days)
-        cursor.execute("DELETE FROM telemetry_minute_rollup WHERE bucket >= %s AND bucket < %s", [SERIES_START, end])
-        cursor.execute("DELETE FROM telemetry_pending_rollup WHERE bucket >= %s AND bucket < %s", [SERIES_START, end])
+        start, end = SERIES_START - dt.timedelta(days=old_days), SERIES_START + dt.timedelta(days=days)
+        for table in ("telemetry_minute_rollup", "telemetry_hour_rollup", "telemetry_pending_rollup"):
+            cursor.execute(f"DELETE FROM {table} WHERE bucket >= %s AND bucket < %s", [start, end])
 
 
-def bench_series(port, key, definition, days, points, repeats=5):
-    """Median ms of the series query (selector in process, and GET over HTTP). Peer: the same
-    buckets by date_bin straight over the raw rows, without the roll-ups."""
-    start, end = SERIES_START, SERIES_START + dt.timedelta(days=days)
-    timings, http_timings, raw_timings = [], [], []
+RAW_PEER_SQL = (
+    "SELECT date_bin(%s, time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b, min(value), max(value), avg(value),"
+    " count(*) FROM telemetry_sample WHERE parameter_id = %s AND time >= %s AND time < %s GROUP BY b ORDER BY b"
+)
+# What the selector read for long spans before the hour level: every minute roll-up of the range.
+MINUTE_PEER_SQL = (
+    "SELECT date_bin(%s, bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b, min(min), max(max),"
+    " sum(avg * count) / sum(count), sum(count) FROM telemetry_minute_rollup"
+    " WHERE parameter_id = %s AND bucket >= %s AND bucket < %s GROUP BY b ORDER BY b"
+)
+
+
+def bench_series(port, key, definition, start, end, points, peer_sql, repeats=5):
+    """Median ms of the series query (selector in process, and GET over HTTP), and of `peer_sql`
+    computing the same buckets in one plain statement (raw rows, or minute roll-ups only)."""
+    timings, http_timings, peer_timings = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()
         data = selectors.series(definition=definition, start=start, end=end, max_points=points)
         timings.append(time.perf_counter() - started)
-    buckets = len(data["points"]) if isinstance(data, dict) and "points" in data else None
     client = Client(port, key)
     path = (
         f"/api/v1/telemetry/series/?spacecraft={definition.spacecraft_id}&parameter={definition.name}"
@@ -411,20 +453,24 @@ def bench_series(port, key, definition, days, points, repeats=5):
         status, _ = client.request("GET", path)
         http_timings.append(time.perf_counter() - started)
         assert status == 200, status
-    bin_us = (archive.to_us(end) - archive.to_us(start)) // points
     with connection.cursor() as cursor:
         for _ in range(3):
             started = time.perf_counter()
-            cursor.execute(
-                "SELECT date_bin(%s, time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS b, min(value), max(value),"
-                " avg(value), count(*) FROM telemetry_sample WHERE parameter_id = %s AND time >= %s AND time < %s"
-                " GROUP BY b ORDER BY b",
-                [dt.timedelta(microseconds=bin_us), definition.pk, start, end],
-            )
-            cursor.fetchall()
-            raw_timings.append(time.perf_counter() - started)
+            cursor.execute(peer_sql, [dt.timedelta(seconds=data["bucket_s"]), definition.pk, start, end])
+            peer = cursor.fetchall()
+            peer_timings.append(time.perf_counter() - started)
+    # The selector's answer is the peer's, bucket for bucket (min / max exact, count-weighted avg).
+    assert [(r[0], r[1], r[2], r[4]) for r in peer] == list(
+        zip(data["t"], data["min"], data["max"], data["count"], strict=True)
+    ), "selector and peer disagree"
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
-    return {"selector": ms(timings), "http": ms(http_timings), "raw": ms(raw_timings), "buckets": buckets}
+    return {
+        "selector": ms(timings),
+        "http": ms(http_timings),
+        "peer": ms(peer_timings),
+        "level": data["level"],
+        "buckets": len(data["t"]),
+    }
 
 
 def delete_recent(crafts, since):
@@ -487,16 +533,35 @@ def end_to_end(args, org, crafts, service_rate):
             )
         )
         seeded, seed_s = seed_series(definition, args.series_days)
-        series = bench_series(port, key, definition, args.series_days, args.series_points)
-        label = f"series, {args.series_days} days of 1 Hz ({seeded:,} rows), {args.series_points:,} points"
+        old_minutes, old_s = seed_old_rollups(definition, args.series_year_days - args.series_days)
+        end = SERIES_START + dt.timedelta(days=args.series_days)
+        points = args.series_points
+        hour = bench_series(port, key, definition, end - dt.timedelta(hours=1), end, points, RAW_PEER_SQL)
+        label = f"series, 1 hour of 1 Hz (3,600 rows), {points:,} points [{hour['level']}]"
+        rows.append((label, f"{hour['selector']:,.1f} ms", "date_bin over the raw rows", f"{hour['peer']:,.1f} ms"))
+        series = bench_series(port, key, definition, SERIES_START, end, points, RAW_PEER_SQL)
+        label = f"series, {args.series_days} days of 1 Hz ({seeded:,} rows), {points:,} points [{series['level']}]"
         raw_label = "date_bin over the raw rows (no roll-ups)"
-        rows.append((label, f"{series['selector']:,.1f} ms", raw_label, f"{series['raw']:,.0f} ms"))
+        rows.append((label, f"{series['selector']:,.1f} ms", raw_label, f"{series['peer']:,.0f} ms"))
         rows.append(("  the same over HTTP (GET /api/v1/telemetry/series/)", f"{series['http']:,.1f} ms", "", ""))
-        rows.append(("  seeding (sorted COPY + roll-up)", f"{seeded / seed_s:,.0f} rows/s", "", ""))
+        year_start = end - dt.timedelta(days=args.series_year_days)
+        year = bench_series(port, key, definition, year_start, end, points, MINUTE_PEER_SQL)
+        label = (
+            f"series, {args.series_year_days} days of 1 Hz (last {args.series_days} raw, older {old_minutes:,}"
+            f" minutes seeded as roll-ups), {points:,} points [{year['level']}]"
+        )
+        rows.append(
+            (label, f"{year['selector']:,.1f} ms", "date_bin over the minute roll-ups only", f"{year['peer']:,.0f} ms")
+        )
+        rows.append(("  the same over HTTP (GET /api/v1/telemetry/series/)", f"{year['http']:,.1f} ms", "", ""))
+        rows.append(("  seeding (sorted COPY + minute and hour roll-up)", f"{seeded / seed_s:,.0f} rows/s", "", ""))
+        rows.append(
+            ("  seeding old minute roll-ups (COPY + hour roll-up)", f"{old_minutes / old_s:,.0f} rows/s", "", "")
+        )
     finally:
         daphne.terminate()
         daphne.wait(timeout=10)
-        drop_series(args.series_days)
+        drop_series(args.series_days, args.series_year_days - args.series_days)
         delete_recent(crafts, since)
     return rows
 
@@ -514,6 +579,7 @@ def main():
     parser.add_argument("--live-seconds", type=float, default=10, help="seconds of live latency (default 10)")
     parser.add_argument("--live-batch", type=int, default=500, help="samples per request there (default 500)")
     parser.add_argument("--series-days", type=int, default=30, help="days of 1 Hz data to query (default 30)")
+    parser.add_argument("--series-year-days", type=int, default=365, help="days of the long series query (default 365)")
     parser.add_argument("--series-points", type=int, default=1000, help="max_points of the query (default 1,000)")
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
