@@ -1,17 +1,23 @@
 """Pass prediction for many spacecraft over many stations at once.
 
-1. A coarse grid (60 s) of Earth-fixed positions for every spacecraft (one SatrecArray call per
-   block) and, per station, the sine of the elevation for every spacecraft at every step.
-2. Sign changes of sin(el) - sin(min el) bracket AOS and LOS; grid maxima bracket TCA, and grid
-   maxima just below the threshold are refined too, so a grazing pass shorter than a step is
-   still found.
-3. All brackets are refined together, vectorized (Illinois regula falsi): AOS/LOS to 0.01 s on
-   sin(el), TCA on d sin(el)/dt (smooth through the zenith, unlike the elevation itself).
-4. A pass in progress at the window's start (or end) is followed backwards (forwards) up to
-   `lookaround_s` to report its true AOS (LOS); a spacecraft that never sets (GEO) gives one
-   `continuous` pass bounded by that search.
+1. Each spacecraft is sampled on a grid whose step suits its orbit (`grid_step_s`: 2 minutes in
+   LEO, more for higher orbits): Earth-fixed position and velocity, one SatrecArray call per
+   block of spacecraft that share a step. The grid reaches past the window by the longest pass
+   the orbit can make (`padding_s`), so a pass in progress at either edge is found whole.
+2. Per station, over the whole grid: the sign of f = sin(el) - sin(min el) and the sign of its
+   time derivative (exact, from the velocity). Sign changes of f bracket AOS and LOS; df/dt
+   going from + to - brackets a maximum, so a pass that rises and sets between two samples is
+   found without any margin, and a dip below the threshold inside a pass likewise.
+3. Between two samples the motion is the cubic Hermite interpolant of position and velocity,
+   metres from SGP4 at these steps (`STEP_TOLERANCE_KM`), so no root needs SGP4 again: along a
+   bracket d·up is a cubic and |d|² a sextic polynomial in time, and safeguarded Newton on them
+   gives the maxima (TCA) and then AOS and LOS to a millisecond, all brackets at once.
+4. A spacecraft still above the threshold at the grid's ends (GEO, a long MEO or Molniya pass)
+   gives a `continuous` pass bounded there, `lookaround_s` beyond the window.
 """
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,11 +26,15 @@ from sgp4.api import Satrec
 
 from . import propagation as prop
 
-STEP_S = 60.0
-ROOT_TOLERANCE_S = 0.01
-GRAZING_MARGIN = 0.1  # in sin(elevation): grid maxima this close below the threshold are refined
+STEP_TOLERANCE_KM = 0.05  # Hermite interpolation error allowed between two grid samples
+STEPS_S = (30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 360.0, 480.0)
+ROOT_TOLERANCE_S = 1e-3
+# Crossings where d·up - sin(min el)·|d| changes slower than this (km/s) are polished on SGP4.
+GRAZING_RATE_KM_S = 1.0
+CLOSE_CALL = 1e-4  # in sin(el): extrema this close to the threshold are checked on SGP4
+HIDDEN_MARGIN = 0.02  # in sin(el): how far below the threshold a hidden maximum is refined
 LOOKAROUND_S = 12 * 3600.0
-SHORT_LOOKAROUND_S = 1800.0
+_RISE, _SET, _MAX, _MIN = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -52,13 +62,34 @@ class PassWindow:
         return (self.los - self.aos).total_seconds()
 
 
-class _Geometry:
-    """Evaluates sin(elevation) - sin(min elevation), its time derivative and the azimuth for
-    arbitrary (satellite, station, t) triples, t in seconds from `start`."""
+def grid_step_s(satrec: Satrec) -> float:
+    """A sampling step for this orbit. A cubic Hermite interpolant over a step h is off by about
+    r·ω⁴·h⁴/384 (ω: the angular rate at perigee plus the Earth's): within STEP_TOLERANCE_KM,
+    and at most 1/16 of a revolution so that no two extrema of the elevation share a step."""
+    e = min(max(satrec.ecco, 0.0), 0.95)
+    perigee_km = max(satrec.a * (1 - e) * satrec.radiusearthkm, prop.WGS84_B_KM)
+    omega = satrec.no_kozai / 60.0 * math.sqrt((1 + e) / (1 - e) ** 3) + prop.EARTH_ROTATION_RAD_S
+    step = min((384 * STEP_TOLERANCE_KM / (perigee_km * omega**4)) ** 0.25, 2 * math.pi / omega / 16)
+    return max([s for s in STEPS_S if s <= step], default=STEPS_S[0])
 
-    def __init__(self, satrecs: list[Satrec], stations: list[Station], start: datetime):
-        self.satrecs = satrecs
-        self.jd0, self.fr0 = (float(a[0]) for a in prop.julian([start]))
+
+def padding_s(satrec: Satrec, step_s: float, lookaround_s: float, lowest_min_elevation_deg: float) -> float:
+    """How far past the window a pass in progress at its edge may reach. A near-circular orbit
+    below ~4 h sees a station for at most the arc of its visibility cone (elevation >= 0, seen
+    from the lowest Earth radius) against the Earth's rotation, plus a margin; anything else
+    (MEO, GEO, Molniya, or a station that looks below the horizon) gets `lookaround_s`."""
+    e, mean_motion = satrec.ecco, satrec.no_kozai / 60.0
+    relative_rate = mean_motion - prop.EARTH_ROTATION_RAD_S
+    if e >= 0.1 or mean_motion < 2 * math.pi / (4 * 3600) or lowest_min_elevation_deg < 0:
+        return lookaround_s
+    apogee_km = satrec.a * (1 + e) * satrec.radiusearthkm
+    half_arc = math.acos(min(1.0, 6350.0 / apogee_km))
+    longest = 1.25 * 2 * half_arc / relative_rate + 2 * step_s
+    return min(lookaround_s, math.ceil(longest / 600) * 600.0)  # few distinct grids
+
+
+class _Stations:
+    def __init__(self, stations: list[Station]):
         lat = np.array([s.latitude_deg for s in stations], dtype=float)
         lon = np.array([s.longitude_deg for s in stations], dtype=float)
         alt = np.array([s.altitude_m for s in stations], dtype=float) / 1000
@@ -69,92 +100,182 @@ class _Geometry:
         self.north = np.stack([-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi)], axis=-1)
         self.threshold = np.sin(np.deg2rad([s.min_elevation_deg for s in stations]))
 
-    def times(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.full(t.shape, self.jd0), self.fr0 + t / 86400.0
-
-    def grid(self, t: np.ndarray, satellites=None) -> np.ndarray:
-        """Earth-fixed positions (n_sat, n_t, 3) at grid times t for all (or some) satellites."""
-        satrecs = self.satrecs if satellites is None else [self.satrecs[i] for i in satellites]
-        jd, fr = self.times(t)
-        theta = prop.gmst_rad(jd, fr)
-        out = np.empty((len(satrecs), len(t), 3))
-        for start, block in zip(
-            range(0, len(satrecs), prop.BLOCK_SATELLITES), prop.satrec_blocks(satrecs), strict=True
-        ):
-            _, r, _ = block.sgp4(jd, fr)
-            out[start : start + len(r)] = prop.teme_to_ecef(r, theta)
-        return out
-
-    def sin_elevation(self, r_ecef: np.ndarray, station: int, r2: np.ndarray | None = None) -> np.ndarray:
-        """sin(elevation) over a grid; |d|^2 expanded so no (n, t, 3) temporary is made.
-        `r2`: the squared norms of r_ecef, shared across stations."""
-        site, up = self.site[station], self.up[station]
-        if r2 is None:
-            r2 = np.einsum("...k,...k->...", r_ecef, r_ecef)
-        dist2 = r_ecef @ (-2.0 * site)
-        dist2 += r2
-        dist2 += site @ site
-        np.sqrt(dist2, out=dist2)
-        out = r_ecef @ up
-        out -= site @ up
-        out /= dist2
-        return out
-
-    def evaluate(self, sat: np.ndarray, sta: np.ndarray, t: np.ndarray):
-        """(f, df/dt, azimuth deg, sin el) for each triple; NaN where SGP4 fails."""
-        n = len(t)
-        r = np.empty((n, 3))
-        v = np.empty((n, 3))
-        order = np.argsort(sat, kind="stable")
-        sorted_sat = sat[order]
-        bounds = np.flatnonzero(np.diff(sorted_sat)) + 1
-        for chunk in np.split(order, bounds):
-            if not len(chunk):
-                continue
-            jd, fr = self.times(t[chunk])
-            error, rc, vc = self.satrecs[sat[chunk[0]]].sgp4_array(jd, fr)
-            rc[error != 0] = np.nan
-            r[chunk], v[chunk] = rc, vc
-        jd, fr = self.times(t)
-        theta = prop.gmst_rad(jd, fr)
-        r_e = prop.teme_to_ecef(r[:, None, :], theta[:, None])[:, 0]
-        v_e = prop.ecef_velocity(r_e[:, None, :], v[:, None, :], theta[:, None])[:, 0]
-        d = r_e - self.site[sta]
-        up = self.up[sta]
-        dist = np.linalg.norm(d, axis=-1)
-        d_up = np.einsum("ij,ij->i", d, up)
-        sin_el = d_up / dist
-        rate = np.einsum("ij,ij->i", v_e, up) / dist - d_up * np.einsum("ij,ij->i", d, v_e) / dist**3
-        azimuth = np.rad2deg(
-            np.arctan2(np.einsum("ij,ij->i", d, self.east[sta]), np.einsum("ij,ij->i", d, self.north[sta]))
-        )
-        return sin_el - self.threshold[sta], rate, np.mod(azimuth, 360.0), sin_el
+    def azimuth_deg(self, d: np.ndarray, sta: np.ndarray) -> np.ndarray:
+        east = np.einsum("ij,ij->i", d, self.east[sta])
+        north = np.einsum("ij,ij->i", d, self.north[sta])
+        return np.mod(np.rad2deg(np.arctan2(east, north)), 360.0)
 
 
-def _refine(geometry: _Geometry, sat, sta, a, b, fa, fb, *, derivative: bool) -> np.ndarray:
-    """Roots of f (or of df/dt) bracketed by [a, b] (fa, fb of opposite signs), Illinois method,
-    all brackets at once; each root to ROOT_TOLERANCE_S."""
-    a, b, fa, fb = (np.array(x, dtype=float) for x in (a, b, fa, fb))
-    active = np.ones(len(a), dtype=bool)
-    for _ in range(60):
-        idx = np.flatnonzero(active)
-        if not len(idx):
-            break
-        ai, bi, fai, fbi = a[idx], b[idx], fa[idx], fb[idx]
+def _sample(satrecs: list[Satrec], t: np.ndarray, jd0: float, fr0: float):
+    """Earth-fixed position (km) and velocity (km/s), (n_sat, n_t, 3); NaN where SGP4 fails."""
+    jd, fr = np.full(t.shape, jd0), fr0 + t / 86400.0
+    theta = prop.gmst_rad(jd, fr)
+    r = np.empty((len(satrecs), len(t), 3))
+    v = np.empty_like(r)
+    start = 0
+    for block in prop.satrec_blocks(satrecs):
+        error, rb, vb = block.sgp4(jd, fr)
+        failed = error != 0
+        rb[failed] = np.nan
+        vb[failed] = np.nan
+        rows = slice(start, start + len(error))
+        r[rows] = prop.teme_to_ecef(rb, theta)
+        v[rows] = prop.ecef_velocity(r[rows], vb, theta)
+        start += len(error)
+    return r, v
+
+
+def _horner(coefficients: np.ndarray, s: np.ndarray):
+    """Value and first two derivatives in s of polynomials (k, degree + 1), lowest power first."""
+    p = coefficients[:, -1].copy()
+    dp = np.zeros_like(p)
+    ddp = np.zeros_like(p)
+    for i in range(coefficients.shape[1] - 2, -1, -1):
+        ddp = ddp * s + 2 * dp
+        dp = dp * s + p
+        p = p * s + coefficients[:, i]
+    return p, dp, ddp
+
+
+class _Segments:
+    """Brackets between two grid samples: the vector d from the station to the spacecraft as a
+    cubic in s = (t - t0) / h, s in [0, 1]; its projection on the station's up (a cubic) and
+    its squared length (a sextic) as scalar polynomials, for sin(el) = d·up / |d|."""
+
+    def __init__(self, sat, sta, kind, hidden, t0, h, c, stations: _Stations):
+        self.sat, self.sta, self.kind, self.hidden, self.t0, self.h, self.c = sat, sta, kind, hidden, t0, h, c
+        self.threshold = stations.threshold[sta]
+        self.along_up = np.einsum("kij,kj->ki", c, stations.up[sta])
+        dots = np.einsum("kij,klj->kil", c, c)
+        self.length2 = np.zeros((len(sat), 7))
+        for i in range(4):
+            for j in range(4):
+                self.length2[:, i + j] += dots[:, i, j]
+        self.valid = np.isfinite(self.along_up).all(axis=1) & np.isfinite(self.length2).all(axis=1)
+
+    def vector(self, s: np.ndarray, idx=slice(None)) -> np.ndarray:
+        c, s = self.c[idx], s[:, None]
+        return ((c[:, 3] * s + c[:, 2]) * s + c[:, 1]) * s + c[:, 0]
+
+    def sin_elevation(self, s: np.ndarray, idx=slice(None)) -> np.ndarray:
+        n, _, _ = _horner(self.along_up[idx], s)
+        d2, _, _ = _horner(self.length2[idx], s)
+        return n / np.sqrt(d2)
+
+    def crossing(self, s, idx):
+        """sin(el) - threshold, times |d| (same sign, smoother), and its s-derivative."""
+        n, dn, _ = _horner(self.along_up[idx], s)
+        d2, dd2, _ = _horner(self.length2[idx], s)
+        rho = np.sqrt(d2)
+        threshold = self.threshold[idx]
+        return n - threshold * rho, dn - threshold * dd2 / (2 * rho)
+
+    def extremum(self, s, idx):
+        """d sin(el)/ds times |d|³ (same sign), and its s-derivative."""
+        n, dn, ddn = _horner(self.along_up[idx], s)
+        d2, dd2, ddd2 = _horner(self.length2[idx], s)
+        return dn * d2 - 0.5 * n * dd2, ddn * d2 + 0.5 * dn * dd2 - 0.5 * n * ddd2
+
+    def solve(self, function, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Root in s of `function` on [lo, hi] for the segments idx (values of opposite signs at
+        the ends): Newton from the secant guess, falling back to bisection when it leaves the
+        bracket; each to ROOT_TOLERANCE_S."""
+        lo, hi = lo.astype(float), hi.astype(float)
+        f_lo, _ = function(lo, idx)
+        f_hi, _ = function(hi, idx)
+        sign_lo = np.sign(f_lo)
         with np.errstate(divide="ignore", invalid="ignore"):
-            c = (ai * fbi - bi * fai) / (fbi - fai)
-        bad = ~np.isfinite(c) | (c <= np.minimum(ai, bi)) | (c >= np.maximum(ai, bi))
-        c[bad] = 0.5 * (ai + bi)[bad]
-        f, rate, _, _ = geometry.evaluate(sat[idx], sta[idx], c)
-        fc = rate if derivative else f
-        fc = np.nan_to_num(fc, nan=-1.0)
-        same = np.signbit(fc) == np.signbit(fbi)
-        a[idx] = np.where(same, ai, bi)
-        fa[idx] = np.where(same, fai * 0.5, fbi)
-        b[idx], fb[idx] = c, fc
-        done = (np.abs(b[idx] - a[idx]) < ROOT_TOLERANCE_S) | (fc == 0)
-        active[idx[done]] = False
-    return b
+            x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        outside = ~((x > lo) & (x < hi))
+        x[outside] = 0.5 * (lo + hi)[outside]
+        tolerance = ROOT_TOLERANCE_S / self.h[idx]
+        active = np.flatnonzero(self.valid[idx] & (f_lo != 0) & (f_hi != 0))
+        x[f_lo == 0], x[f_hi == 0] = lo[f_lo == 0], hi[f_hi == 0]
+        for _ in range(60):
+            if not len(active):
+                break
+            xa = x[active]
+            value, slope = function(xa, idx[active])
+            right = np.sign(value) == sign_lo[active]
+            lo[active] = np.where(right, xa, lo[active])
+            hi[active] = np.where(right, hi[active], xa)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nxt = xa - value / slope
+            la, ha = lo[active], hi[active]
+            outside = ~((nxt > la) & (nxt < ha))
+            nxt[outside] = 0.5 * (la + ha)[outside]
+            nxt[value == 0] = xa[value == 0]
+            x[active] = nxt
+            done = (np.abs(nxt - xa) < tolerance[active]) | (value == 0) | (ha - la < tolerance[active])
+            active = active[~done]
+        return x
+
+
+def _exact(satrecs, geo: _Stations, jd0, fr0, sat, sta, t):
+    """sin(el) - sin(min el) and its time derivative straight from SGP4, for (sat, sta, t)."""
+    r = np.empty((len(t), 3))
+    v = np.empty_like(r)
+    order = np.argsort(sat, kind="stable")
+    for chunk in np.split(order, np.flatnonzero(np.diff(sat[order])) + 1):
+        if len(chunk):
+            error, r[chunk], v[chunk] = satrecs[sat[chunk[0]]].sgp4_array(
+                np.full(len(chunk), jd0), fr0 + t[chunk] / 86400
+            )
+            r[chunk[error != 0]] = np.nan
+    theta = prop.gmst_rad(np.full(len(t), jd0), fr0 + t / 86400)
+    r = prop.teme_to_ecef(r[:, None, :], theta[:, None])[:, 0]
+    v = prop.ecef_velocity(r[:, None, :], v[:, None, :], theta[:, None])[:, 0]
+    d = r - geo.site[sta]
+    up = geo.up[sta]
+    rho = np.linalg.norm(d, axis=-1)
+    along = np.einsum("ij,ij->i", d, up)
+    rate = np.einsum("ij,ij->i", v, up) / rho - along * np.einsum("ij,ij->i", d, v) / rho**3
+    return along / rho - geo.threshold[sta], rate
+
+
+def _polish(satrecs, geo, jd0, fr0, sat, sta, rise, t, lo, hi) -> np.ndarray:
+    """Roots of sin(el) - sin(min el) straight on SGP4 from first guesses t in brackets [lo, hi]
+    (below the threshold at lo for a rise, at hi for a set): safeguarded Newton, to
+    ROOT_TOLERANCE_S."""
+    t, lo, hi = t.copy(), lo.copy(), hi.copy()
+    inside = (t > lo) & (t < hi)
+    t[~inside] = 0.5 * (lo + hi)[~inside]
+    active = np.arange(len(t))
+    for _ in range(40):
+        if not len(active):
+            break
+        ta = t[active]
+        f, rate = _exact(satrecs, geo, jd0, fr0, sat[active], sta[active], ta)
+        later = (f < 0) == rise[active]  # the root lies after ta
+        lo[active] = np.where(later, ta, lo[active])
+        hi[active] = np.where(later, hi[active], ta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nxt = ta - f / rate
+        la, ha = lo[active], hi[active]
+        outside = ~((nxt > la) & (nxt < ha))
+        nxt[outside] = 0.5 * (la + ha)[outside]
+        nxt[f == 0] = ta[f == 0]
+        t[active] = nxt
+        active = active[~((np.abs(nxt - ta) < ROOT_TOLERANCE_S) | (f == 0) | (ha - la < ROOT_TOLERANCE_S))]
+    return t
+
+
+def _segments(sat_rows, r, v, t, rows, cols, sta, kind, hidden, stations: _Stations) -> _Segments:
+    """Gather the brackets [t[cols], t[cols + 1]] of grid rows into a _Segments."""
+    h = t[cols + 1] - t[cols]
+    p0 = r[rows, cols] - stations.site[sta]
+    p1 = r[rows, cols + 1] - stations.site[sta]
+    m0 = v[rows, cols] * h[:, None]
+    m1 = v[rows, cols + 1] * h[:, None]
+    c = np.stack([p0, m0, 3 * (p1 - p0) - 2 * m0 - m1, 2 * (p0 - p1) + m0 + m1], axis=1)
+    return _Segments(sat_rows[rows], sta, kind, hidden, t[cols], h, c, stations)
+
+
+def _concat(parts: list[_Segments], stations: _Stations) -> _Segments:
+    def cat(name):
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return _Segments(cat("sat"), cat("sta"), cat("kind"), cat("hidden"), cat("t0"), cat("h"), cat("c"), stations)
 
 
 def predict(
@@ -163,215 +284,203 @@ def predict(
     start: datetime,
     end: datetime,
     *,
-    step_s: float = STEP_S,
     lookaround_s: float = LOOKAROUND_S,
 ) -> list[PassWindow]:
     """Every pass of every spacecraft over every station overlapping [start, end]."""
     if not satrecs or not stations:
         return []
-    geometry = _Geometry(satrecs, stations, start)
-    duration = (end - start).total_seconds()
-    t = np.append(np.arange(0.0, duration, step_s), duration)
-    r = geometry.grid(t)
+    geo = _Stations(stations)
     n_sta = len(stations)
+    duration = (end - start).total_seconds()
+    jd0, fr0 = (float(a[0]) for a in prop.julian([start]))
+    lowest = min(s.min_elevation_deg for s in stations)
+    groups: dict[tuple[float, float], list[int]] = defaultdict(list)
+    for i, satrec in enumerate(satrecs):
+        step = grid_step_s(satrec)
+        groups[(step, padding_s(satrec, step, lookaround_s, lowest))].append(i)
 
-    # Crossing and maximum brackets, as flat arrays over (satellite, station).
-    rises, sets, peaks, grazes = [], [], [], []
-    starts_up, ends_up = [], []
-    r2 = np.einsum("...k,...k->...", r, r)
-    for k in range(n_sta):
-        f = geometry.sin_elevation(r, k, r2)
-        f -= geometry.threshold[k]
-        np.nan_to_num(f, copy=False, nan=-2.0)
-        up = f >= 0
-        change = up[:, 1:] != up[:, :-1]
-        si, ti = np.nonzero(change & up[:, 1:])
-        rises.append((si, np.full(len(si), k), ti, f[si, ti], f[si, ti + 1]))
-        si, ti = np.nonzero(change & up[:, :-1])
-        sets.append((si, np.full(len(si), k), ti, f[si, ti], f[si, ti + 1]))
-        mid = f[:, 1:-1]
-        is_max = (mid > f[:, :-2]) & (mid >= f[:, 2:])
-        si, ti = np.nonzero(is_max & (mid >= 0))
-        peaks.append((si, np.full(len(si), k), ti + 1, f[si, ti + 1]))
-        si, ti = np.nonzero(is_max & (mid < 0) & (mid > -GRAZING_MARGIN))
-        grazes.append((si, np.full(len(si), k), ti + 1))
-        starts_up.append(np.flatnonzero(up[:, 0]))
-        ends_up.append(np.flatnonzero(up[:, -1]))
-
-    def cat(parts, i, dtype=None):
-        return np.concatenate([p[i] for p in parts]).astype(dtype) if parts else np.array([], dtype=dtype)
-
-    # Grazing candidates: find the true maximum; keep those that reach the threshold.
-    g_sat, g_sta, g_i = (cat(grazes, i, int) for i in range(3))
-    extra_rise, extra_set, extra_peak = [], [], []
-    if len(g_sat):
-        lo, hi = t[g_i - 1], t[g_i + 1]
-        _, rate_lo, _, _ = geometry.evaluate(g_sat, g_sta, lo)
-        _, rate_hi, _, _ = geometry.evaluate(g_sat, g_sta, hi)
-        ok = (rate_lo > 0) & (rate_hi < 0)
-        g_sat, g_sta, lo, hi = g_sat[ok], g_sta[ok], lo[ok], hi[ok]
-        tmax = _refine(geometry, g_sat, g_sta, lo, hi, rate_lo[ok], rate_hi[ok], derivative=True)
-        fmax, _, _, _ = geometry.evaluate(g_sat, g_sta, tmax)
-        f_lo, _, _, _ = geometry.evaluate(g_sat, g_sta, lo)
-        f_hi, _, _, _ = geometry.evaluate(g_sat, g_sta, hi)
-        keep = (fmax >= 0) & (f_lo < 0) & (f_hi < 0)
-        for arr in (g_sat, g_sta, lo, hi, tmax, fmax, f_lo, f_hi):
-            arr.flags.writeable = True
-        g_sat, g_sta, lo, hi, tmax, fmax, f_lo, f_hi = (x[keep] for x in (g_sat, g_sta, lo, hi, tmax, fmax, f_lo, f_hi))
-        extra_rise = (g_sat, g_sta, lo, tmax, f_lo, fmax)
-        extra_set = (g_sat, g_sta, tmax, hi, fmax, f_hi)
-        extra_peak = (g_sat, g_sta, tmax)
-
-    # Root refinement, all brackets at once.
-    r_sat, r_sta, r_i = (cat(rises, i, int) for i in range(3))
-    s_sat, s_sta, s_i = (cat(sets, i, int) for i in range(3))
-    rise_a, rise_b, rise_fa, rise_fb = t[r_i], t[r_i + 1], cat(rises, 3, float), cat(rises, 4, float)
-    set_a, set_b, set_fa, set_fb = t[s_i], t[s_i + 1], cat(sets, 3, float), cat(sets, 4, float)
-    if extra_rise:
-        r_sat, r_sta = np.concatenate([r_sat, extra_rise[0]]), np.concatenate([r_sta, extra_rise[1]])
-        rise_a, rise_b = np.concatenate([rise_a, extra_rise[2]]), np.concatenate([rise_b, extra_rise[3]])
-        rise_fa, rise_fb = np.concatenate([rise_fa, extra_rise[4]]), np.concatenate([rise_fb, extra_rise[5]])
-        s_sat, s_sta = np.concatenate([s_sat, extra_set[0]]), np.concatenate([s_sta, extra_set[1]])
-        set_a, set_b = np.concatenate([set_a, extra_set[2]]), np.concatenate([set_b, extra_set[3]])
-        set_fa, set_fb = np.concatenate([set_fa, extra_set[4]]), np.concatenate([set_fb, extra_set[5]])
-    crossing_sat = np.concatenate([r_sat, s_sat])
-    crossing_sta = np.concatenate([r_sta, s_sta])
-    roots = _refine(
-        geometry,
-        crossing_sat,
-        crossing_sta,
-        np.concatenate([rise_a, set_a]),
-        np.concatenate([rise_b, set_b]),
-        np.concatenate([rise_fa, set_fa]),
-        np.concatenate([rise_fb, set_fb]),
-        derivative=False,
-    )
-    aos_t, los_t = roots[: len(r_sat)], roots[len(r_sat) :]
-
-    # Passes in progress at the window's edges: follow them outside the window.
-    edge_rise = _follow_edges(geometry, starts_up, t[0], -1, step_s, lookaround_s)
-    edge_set = _follow_edges(geometry, ends_up, t[-1], +1, step_s, lookaround_s)
-
-    # Pair rises with sets per (satellite, station) in time order.
-    events: dict[tuple[int, int], list] = {}
-    for sat, sta, when in zip(r_sat, r_sta, aos_t, strict=True):
-        events.setdefault((int(sat), int(sta)), []).append((when, 1, False))
-    for sat, sta, when in zip(s_sat, s_sta, los_t, strict=True):
-        events.setdefault((int(sat), int(sta)), []).append((when, -1, False))
-    for (sat, sta), (when, continuous) in edge_rise.items():
-        events.setdefault((sat, sta), []).append((when, 1, continuous))
-    for (sat, sta), (when, continuous) in edge_set.items():
-        events.setdefault((sat, sta), []).append((when, -1, continuous))
-
-    windows: list[tuple[int, int, float, float, bool]] = []
-    for (sat, sta), items in events.items():
-        items.sort(key=lambda e: (e[0], -e[1]))
-        opened = None
-        for when, kind, continuous in items:
-            if kind == 1:
-                opened = (when, continuous)
-            elif opened is not None:
-                windows.append((sat, sta, opened[0], when, opened[1] or continuous))
-                opened = None
-    if not windows:
-        return []
-    return _finish(geometry, start, windows, t, step_s, extra_peak)
-
-
-def _follow_edges(geometry, up_lists, t_edge, direction, step_s, lookaround_s) -> dict:
-    """For pairs above the threshold at t_edge, the crossing time beyond the window (backwards
-    for direction -1): {(sat, sta): (t, continuous)}."""
-    pairs = [(int(s), k) for k, sats in enumerate(up_lists) for s in sats]
-    found: dict = {}
-    remaining = pairs
-    # Most passes end within half an hour at the grid's step; the rest (MEO, Molniya, GEO) are
-    # followed with a coarser step: a bracket is all that is needed, refinement does the rest.
-    for horizon, step in ((SHORT_LOOKAROUND_S, step_s), (lookaround_s, 5 * step_s)):
-        if not remaining:
-            break
-        t = t_edge + direction * np.arange(0.0, horizon + step, step)
-        sats = sorted({s for s, _ in remaining})
-        row = {s: i for i, s in enumerate(sats)}
-        r = geometry.grid(np.sort(t) if direction < 0 else t, satellites=sats)
-        if direction < 0:
-            r = r[:, ::-1]
-        unresolved, brackets = [], []
-        for s, k in remaining:
-            f = np.nan_to_num(geometry.sin_elevation(r[row[s]], k) - geometry.threshold[k], nan=-2.0)
-            below = np.flatnonzero(f < 0)
-            if len(below):
-                j = below[0]
-                brackets.append((s, k, t[j - 1], t[j], f[j - 1], f[j]))
-            else:
-                unresolved.append((s, k))
-        if brackets:
-            sat, sta, a, b, fa, fb = (np.array(x) for x in zip(*brackets, strict=True))
-            roots = _refine(geometry, sat.astype(int), sta.astype(int), a, b, fa, fb, derivative=False)
-            for s, k, root in zip(sat, sta, roots, strict=True):
-                found[(int(s), int(k))] = (float(root), False)
-        remaining = unresolved
-    for s, k in remaining:
-        found[(s, k)] = (t_edge + direction * lookaround_s, True)
-    return found
-
-
-def _finish(geometry, start, windows, t, step_s, extra_peak) -> list[PassWindow]:
-    sat = np.array([w[0] for w in windows])
-    sta = np.array([w[1] for w in windows])
-    aos = np.array([w[2] for w in windows])
-    los = np.array([w[3] for w in windows])
-    continuous = np.array([w[4] for w in windows])
-
-    # TCA: the best of a few samples across the pass, then the root of d sin(el)/dt around it.
-    samples = 9
-    frac = np.linspace(0.0, 1.0, samples)
-    probe_t = (aos[:, None] + (los - aos)[:, None] * frac[None, :]).ravel()
-    probe_f, _, _, _ = geometry.evaluate(np.repeat(sat, samples), np.repeat(sta, samples), probe_t)
-    probe_f = np.nan_to_num(probe_f.reshape(-1, samples), nan=-2.0)
-    best = probe_f.argmax(axis=1)
-    half = (los - aos) / (samples - 1)
-    lo = np.maximum(aos, probe_t.reshape(-1, samples)[np.arange(len(sat)), best] - half)
-    hi = np.minimum(los, probe_t.reshape(-1, samples)[np.arange(len(sat)), best] + half)
-    _, rate_lo, _, _ = geometry.evaluate(sat, sta, lo)
-    _, rate_hi, _, _ = geometry.evaluate(sat, sta, hi)
-    tca = probe_t.reshape(-1, samples)[np.arange(len(sat)), best].copy()
-    bracketed = (rate_lo > 0) & (rate_hi < 0)
-    if bracketed.any():
-        tca[bracketed] = _refine(
-            geometry,
-            sat[bracketed],
-            sta[bracketed],
-            lo[bracketed],
-            hi[bracketed],
-            rate_lo[bracketed],
-            rate_hi[bracketed],
-            derivative=True,
+    parts: list[_Segments] = []
+    edges = []  # (sat, sta, t, +1 open / -1 close, sin el, azimuth): above the threshold at a grid end
+    for (step, pad), members in groups.items():
+        sat_rows = np.array(members)
+        t = np.append(np.arange(-pad, duration + pad, step), duration + pad)
+        r, v = _sample([satrecs[i] for i in members], t, jd0, fr0)
+        r2 = np.einsum("ijk,ijk->ij", r, r)
+        rv = np.einsum("ijk,ijk->ij", r, v)
+        found = []
+        for k in range(n_sta):
+            site, up = geo.site[k], geo.up[k]
+            along = r @ up
+            along -= site @ up
+            dist2 = r @ (-2.0 * site)
+            dist2 += r2
+            dist2 += site @ site
+            f = np.sqrt(dist2)
+            np.divide(along, f, out=f)
+            f -= geo.threshold[k]
+            # d sin(el)/dt has the sign of (v·up)|d|² - (d·up)(d·v)
+            rate = v @ up
+            rate *= dist2
+            rate -= along * (rv - v @ site)
+            above = f >= 0  # NaN (SGP4 failed) counts as below
+            rising = rate > 0
+            a, b = above[:, :-1], above[:, 1:]
+            rows, cols = np.nonzero(a != b)
+            found.append((rows, cols, k, np.where(b[rows, cols], _RISE, _SET), False))
+            rows, cols = np.nonzero(np.greater(rising[:, :-1], rising[:, 1:]))
+            hidden = ~above[rows, cols] & ~above[rows, cols + 1]
+            # A maximum between two samples below the threshold: only those that may reach it,
+            # by the parabola through the end slopes (d sin(el)/dt = rate / |d|³), with a margin.
+            slope0 = rate[rows, cols] / (dist2[rows, cols] * np.sqrt(dist2[rows, cols]))
+            slope1 = rate[rows, cols + 1] / (dist2[rows, cols + 1] * np.sqrt(dist2[rows, cols + 1]))
+            h = (t[cols + 1] - t[cols]) / 2
+            reach = np.minimum(f[rows, cols] + h * slope0, f[rows, cols + 1] - h * slope1)
+            keep = ~hidden | (reach > -HIDDEN_MARGIN)
+            found.append((rows[keep], cols[keep], k, _MAX, hidden[keep]))
+            rows, cols = np.nonzero(np.less(rising[:, :-1], rising[:, 1:]) & a & b)
+            found.append((rows, cols, k, _MIN, False))
+            for col, direction in ((0, 1), (-1, -1)):
+                rows = np.flatnonzero(above[:, col])
+                if len(rows):
+                    d = r[rows, col] - site
+                    edges.append(
+                        (
+                            sat_rows[rows],
+                            np.full(len(rows), k),
+                            np.full(len(rows), t[col]),
+                            np.full(len(rows), direction),
+                            f[rows, col] + geo.threshold[k],
+                            geo.azimuth_deg(d, np.full(len(rows), k)),
+                        )
+                    )
+        sizes = [len(part[0]) for part in found]
+        rows, cols, sta, kind, hidden = (
+            np.concatenate([np.broadcast_to(x, n) for x, n in zip(column, sizes, strict=True)])
+            for column in zip(*found, strict=True)
         )
-    _, _, _, sin_max = geometry.evaluate(sat, sta, tca)
-    _, _, aos_az, _ = geometry.evaluate(sat, sta, aos)
-    _, _, los_az, _ = geometry.evaluate(sat, sta, los)
+        parts.append(_segments(sat_rows, r, v, t, rows, cols, sta, kind, hidden, geo))
+    seg = _concat(parts, geo)
+
+    # Maxima (TCA candidates, hidden passes) and dips, then every crossing.
+    ext = np.flatnonzero(seg.kind >= _MAX)
+    s_ext = seg.solve(seg.extremum, ext, np.zeros(len(ext)), np.ones(len(ext)))
+    sin_ext = seg.sin_elevation(s_ext, ext)
+    f_ext = sin_ext - seg.threshold[ext]
+    # Whether a maximum (dip) just reaches (misses) the threshold is SGP4's to say, not the
+    # interpolant's: a pass of a few seconds hinges on metres.
+    close = np.flatnonzero(np.abs(f_ext) < CLOSE_CALL)
+    if len(close):
+        i = ext[close]
+        f_ext[close], _ = _exact(satrecs, geo, jd0, fr0, seg.sat[i], seg.sta[i], seg.t0[i] + s_ext[close] * seg.h[i])
+        sin_ext[close] = f_ext[close] + seg.threshold[i]
+    is_max = seg.kind[ext] == _MAX
+    peak = is_max & (f_ext >= 0) & seg.valid[ext]
+    hidden = peak & seg.hidden[ext]
+    dip = ~is_max & (f_ext < 0) & seg.valid[ext]
+    plain = np.flatnonzero(seg.kind <= _SET)
+    zeros, ones = np.zeros(len(plain)), np.ones(len(plain))
+    cross_idx = np.concatenate([plain, ext[hidden], ext[hidden], ext[dip], ext[dip]])
+    cross_kind = np.concatenate(
+        [seg.kind[plain], np.full(hidden.sum(), _RISE), np.full(hidden.sum(), _SET)]
+        + [np.full(dip.sum(), _SET), np.full(dip.sum(), _RISE)]
+    )
+    lo = np.concatenate([zeros, np.zeros(hidden.sum()), s_ext[hidden], np.zeros(dip.sum()), s_ext[dip]])
+    hi = np.concatenate([ones, s_ext[hidden], np.ones(hidden.sum()), s_ext[dip], np.ones(dip.sum())])
+    near = np.abs(f_ext) < CLOSE_CALL
+    cross_close = np.concatenate([np.zeros(len(plain), dtype=bool), near[hidden], near[hidden], near[dip], near[dip]])
+    s_cross = seg.solve(seg.crossing, cross_idx, lo, hi)
+    # A bracket reaching a sample where SGP4 failed (decay): the event is at the last good sample.
+    broken = ~seg.valid[cross_idx]
+    s_cross[broken] = np.where(cross_kind[broken] == _RISE, 1.0, 0.0)
+    # Where the elevation barely changes at the crossing (a grazing pass), metres of interpolation
+    # error are a fraction of a second: a few Newton steps on SGP4 itself settle those.
+    _, slope = seg.crossing(s_cross, cross_idx)
+    weak = np.flatnonzero(~broken & ((np.abs(slope) / seg.h[cross_idx] < GRAZING_RATE_KM_S) | cross_close))
+    if len(weak):
+        i = cross_idx[weak]
+        t0, h = seg.t0[i], seg.h[i]
+        t_root = _polish(
+            satrecs,
+            geo,
+            jd0,
+            fr0,
+            seg.sat[i],
+            seg.sta[i],
+            cross_kind[weak] == _RISE,
+            t0 + s_cross[weak] * h,
+            t0 + lo[weak] * h,
+            t0 + hi[weak] * h,
+        )
+        s_cross[weak] = (t_root - t0) / h
+    cross_az = np.full(len(cross_idx), np.nan)
+    good = ~broken
+    cross_az[good] = geo.azimuth_deg(seg.vector(s_cross[good], cross_idx[good]), seg.sta[cross_idx[good]])
+
+    # Events per (satellite, station), in time order: a window from each rise to the next set.
+    edge = [np.concatenate(x) for x in zip(*edges, strict=True)] if edges else [np.array([])] * 6
+    event_sat = np.concatenate([seg.sat[cross_idx], edge[0]]).astype(int)
+    event_sta = np.concatenate([seg.sta[cross_idx], edge[1]]).astype(int)
+    event_t = np.concatenate([seg.t0[cross_idx] + s_cross * seg.h[cross_idx], edge[2]])
+    event_dir = np.concatenate([np.where(cross_kind == _RISE, 1, -1), edge[3]]).astype(int)
+    event_sin = np.concatenate([seg.threshold[cross_idx], edge[4]])
+    event_az = np.concatenate([cross_az, edge[5]])
+    event_continuous = np.concatenate([np.zeros(len(cross_idx), dtype=bool), np.ones(len(edge[0]), dtype=bool)])
+    event_pair = event_sat * n_sta + event_sta
+    order = np.lexsort((-event_dir, event_t, event_pair))
+    is_window = np.zeros(len(order), dtype=bool)
+    if len(order) > 1:
+        o_prev, o_next = order[:-1], order[1:]
+        is_window[1:] = (
+            (event_pair[o_prev] == event_pair[o_next]) & (event_dir[o_prev] == 1) & (event_dir[o_next] == -1)
+        )
+    closes = order[is_window]
+    opens = order[np.flatnonzero(is_window) - 1]
+    overlaps = (event_t[closes] >= 0) & (event_t[opens] <= duration)
+    opens, closes = opens[overlaps], closes[overlaps]
+    if not len(opens):
+        return []
+    pair = event_pair[opens]
+    aos, los = event_t[opens], event_t[closes]
+
+    # TCA: the highest maximum inside each window; without one, the higher end of the window.
+    tca = np.where(event_sin[opens] >= event_sin[closes], aos, los)
+    sin_max = np.maximum(event_sin[opens], event_sin[closes])
+    c_idx = ext[peak]
+    c_pair = seg.sat[c_idx] * n_sta + seg.sta[c_idx]
+    c_t = seg.t0[c_idx] + s_ext[peak] * seg.h[c_idx]
+    c_sin = sin_ext[peak]
+    span = duration + 2 * lookaround_s + 10.0
+    window_key = pair * span + (aos + lookaround_s + 1)
+    c_key = c_pair * span + (c_t + lookaround_s + 1)
+    w = np.searchsorted(window_key, c_key, side="right") - 1
+    inside = (w >= 0) & (pair[np.maximum(w, 0)] == c_pair) & (c_t <= los[np.maximum(w, 0)])
+    w, c_t, c_sin = w[inside], c_t[inside], c_sin[inside]
+    best = np.lexsort((c_sin, w))
+    last = np.append(w[best][1:] != w[best][:-1], True)
+    chosen = best[last]
+    tca[w[chosen]], sin_max[w[chosen]] = c_t[chosen], c_sin[chosen]
     max_el = np.rad2deg(np.arcsin(np.clip(sin_max, -1, 1)))
 
-    origin = np.datetime64(start.astimezone(UTC).replace(tzinfo=None), "us")
+    epoch_s = start.timestamp()
 
     def when(seconds: np.ndarray) -> list[datetime]:
-        stamps = origin + np.round(seconds * 1e3).astype("int64").astype("timedelta64[ms]")
-        return [d.replace(tzinfo=UTC) for d in stamps.astype("datetime64[us]").tolist()]
+        return [datetime.fromtimestamp(x, UTC) for x in (np.round((epoch_s + seconds) * 1e3) / 1e3).tolist()]
 
-    order = np.argsort(aos, kind="stable")
     columns = zip(
-        sat[order].tolist(),
-        sta[order].tolist(),
-        when(aos[order]),
-        when(los[order]),
-        when(tca[order]),
-        max_el[order].tolist(),
-        aos_az[order].tolist(),
-        los_az[order].tolist(),
-        continuous[order].tolist(),
+        (pair // n_sta).tolist(),
+        (pair % n_sta).tolist(),
+        when(aos),
+        when(los),
+        when(tca),
+        max_el.tolist(),
+        event_az[opens].tolist(),
+        event_az[closes].tolist(),
+        (event_continuous[opens] | event_continuous[closes]).tolist(),
         strict=True,
     )
-    return [PassWindow(*c) for c in columns]
+    windows = [PassWindow(*c) for c in columns]
+    windows.sort(key=lambda x: x.aos)
+    return windows
 
 
 def _predict_chunk(lines, stations, start, end, offset):
