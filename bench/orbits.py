@@ -116,10 +116,16 @@ def main():
     blocks = propagation.satrec_blocks(satrecs)
     pipe = timed(lambda: propagation.track(blocks, times))
     rows.append(("propagation", "orbits.propagation.track (SGP4→ECEF→geodetic, 1 core)", work / pipe, "measured"))
-    propagation.propagate_geodetic(fleet[: args.satellites], times, processes=args.processes)  # start the pool
+    workers = propagation.warm_pool(args.processes)  # started and imported before any timing
+    propagation.propagate_geodetic(fleet[: args.satellites], times, processes=args.processes)
     par = timed(lambda: propagation.propagate_geodetic(fleet[: args.satellites], times, processes=args.processes))
     rows.append(
-        ("propagation", f"orbits.propagation.propagate_geodetic ({args.processes} processes)", work / par, "measured")
+        (
+            "propagation",
+            f"orbits.propagation.propagate_geodetic ({args.processes} processes)",
+            work / par,
+            f"measured, warm pool ({workers} worker + this process)",
+        )
     )
 
     sample = satrecs[: args.sample]
@@ -161,13 +167,18 @@ def main():
     geometry = [passes.Station(lat, lon, alt, el) for _, lat, lon, alt, el in stations]
     pass_sats = [propagation.satrec_from_lines(a, b) for a, b in fleet[: args.pass_satellites]]
     start, end = EPOCH, EPOCH + timedelta(hours=args.hours)
-    t0 = time.perf_counter()
-    windows = passes.predict(pass_sats, geometry, start, end)
-    ours_s = time.perf_counter() - t0
-    passes.predict_lines(fleet[:8], geometry, start, end, processes=args.processes)  # warm the pool
-    t0 = time.perf_counter()
-    windows_par = passes.predict_lines(fleet[: args.pass_satellites], geometry, start, end, processes=args.processes)
-    par_s = time.perf_counter() - t0
+    ours_s = ours_cpu = float("inf")
+    for _ in range(2):  # best of two: other work on the machine only ever adds time
+        t0, c0 = time.perf_counter(), time.process_time()
+        windows = passes.predict(pass_sats, geometry, start, end)
+        ours_s, ours_cpu = min(ours_s, time.perf_counter() - t0), min(ours_cpu, time.process_time() - c0)
+    par_s = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        windows_par = passes.predict_lines(
+            fleet[: args.pass_satellites], geometry, start, end, processes=args.processes
+        )
+        par_s = min(par_s, time.perf_counter() - t0)
     assert len(windows_par) == len(windows)
     pairs = args.pass_satellites * len(stations)
 
@@ -181,12 +192,12 @@ def main():
             tt, ev = sat.find_events(wgs84.latlon(lat, lon, elevation_m=alt), t_start, t_end, altitude_degrees=el)
             sky_events[(i, k)] = [(t.utc_datetime(), e) for t, e in zip(tt, ev, strict=True) if e != 1]
     sky_pass_s = (time.perf_counter() - t0) * args.pass_satellites / args.sample
-    mismatched = 0
+    mismatched = []
     for (i, k), events in sky_events.items():
         ours = [w for w in windows if w.satellite == i and w.station == k and not w.continuous]
         mine = sorted([(w.aos, 0) for w in ours if w.aos >= start] + [(w.los, 2) for w in ours if w.los <= end])
         if len(mine) != len(events):
-            mismatched += 1
+            mismatched.append((i, k, mine, events, ours))
             continue
         for (a, _), (b, _) in zip(mine, events, strict=True):
             worst = max(worst, abs((a - b).total_seconds()))
@@ -198,7 +209,10 @@ def main():
     for workload, name, rate, note in rows:
         print(f"{workload:<12} {name:<60} {rate / 1e6:>12.3f} M/s {rate / (work / bare):>7.0%}  {note}")
     print(
-        f"{'passes':<12} {'orbits.passes.predict (1 process)':<60} {ours_s:>14.2f} s {'':>8}  {len(windows)} passes, {pairs} pairs, {ours_s / pairs * 1e3:.3f} ms/pair-day"  # noqa: E501
+        f"{'passes':<12} {'orbits.passes.predict (1 process)':<60} {ours_s:>14.2f} s {'':>8}  {len(windows)} passes, {pairs} pairs, {ours_s / pairs * 1e3:.3f} ms/pair-day, CPU {ours_cpu:.2f} s"  # noqa: E501
+    )
+    print(
+        f"{'passes':<12} {f'orbits.passes.predict_lines ({args.processes} processes)':<60} {par_s:>14.2f} s {'':>8}  warm pool, same {len(windows_par)} passes"  # noqa: E501
     )
     print(
         f"{'passes':<12} {'skyfield find_events':<60} {sky_pass_s:>14.2f} s {'':>8}  sample of {args.sample} sats × {len(stations)} stations, extrapolated"  # noqa: E501
@@ -206,8 +220,25 @@ def main():
     print(f"{'passes':<12} {'speed-up over skyfield (1 process)':<60} {sky_pass_s / ours_s:>14.1f} ×")
     print(f"{'passes':<12} {f'speed-up over skyfield ({args.processes} processes)':<60} {sky_pass_s / par_s:>14.1f} ×")
     print(
-        f"{'accuracy':<12} {'worst |ΔAOS|,|ΔLOS| vs skyfield on the sample':<60} {worst:>14.3f} s {'':>8}  {mismatched} pairs with a different event count"  # noqa: E501
+        f"{'accuracy':<12} {'worst |ΔAOS|,|ΔLOS| vs skyfield on the sample':<60} {worst:>14.3f} s {'':>8}  {len(mismatched)} pairs with a different event count"  # noqa: E501
     )
+    for i, k, mine, events, ours in mismatched:
+        # Where the counts differ, ask skyfield's own altaz between our passes: below the
+        # threshold there means find_events stepped over a set and a rise (its coarse search
+        # can miss a Molniya's fast perigee passage), not that we invented them.
+        sat = EarthSatellite(*fleet[i], "", ts)
+        _, lat, lon, alt, el = stations[k]
+        site = wgs84.latlon(lat, lon, elevation_m=alt)
+        print(f"  satellite {i} × {stations[k][0]}: ours {len(mine)} events, skyfield {len(events)}")
+        ours = sorted(ours, key=lambda w: w.aos)
+        for before, after in zip(ours, ours[1:], strict=False):
+            gap = before.los + (after.aos - before.los) / 2
+            altitude = (sat - site).at(ts.from_datetime(gap)).altaz()[0].degrees
+            print(
+                f"    between our LOS {before.los:%H:%M:%S} and AOS {after.aos:%H:%M:%S}: skyfield's own "
+                f"elevation at {gap:%H:%M:%S} is {altitude:.1f}° (threshold {el}°)"
+            )
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

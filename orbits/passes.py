@@ -34,6 +34,7 @@ GRAZING_RATE_KM_S = 1.0
 CLOSE_CALL = 1e-4  # in sin(el): extrema this close to the threshold are checked on SGP4
 HIDDEN_MARGIN = 0.02  # in sin(el): how far below the threshold a hidden maximum is refined
 LOOKAROUND_S = 12 * 3600.0
+PARALLEL_MIN_PAIRS = 2000  # below this many satellite × station pairs one process is faster
 _RISE, _SET, _MAX, _MIN = 0, 1, 2, 3
 
 
@@ -278,6 +279,21 @@ def _concat(parts: list[_Segments], stations: _Stations) -> _Segments:
     return _Segments(cat("sat"), cat("sta"), cat("kind"), cat("hidden"), cat("t0"), cat("h"), cat("c"), stations)
 
 
+_TABLE = np.dtype(
+    [
+        ("satellite", np.int64),
+        ("station", np.int64),
+        ("aos", float),
+        ("los", float),
+        ("tca", float),
+        ("max_elevation_deg", float),
+        ("aos_azimuth_deg", float),
+        ("los_azimuth_deg", float),
+        ("continuous", bool),
+    ]
+)
+
+
 def predict(
     satrecs: list[Satrec],
     stations: list[Station],
@@ -287,8 +303,13 @@ def predict(
     lookaround_s: float = LOOKAROUND_S,
 ) -> list[PassWindow]:
     """Every pass of every spacecraft over every station overlapping [start, end]."""
+    return _windows(_predict_table(satrecs, stations, start, end, lookaround_s=lookaround_s), start)
+
+
+def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) -> np.ndarray:
+    """`predict` as a structured array (times in seconds from `start`), in AOS order."""
     if not satrecs or not stations:
-        return []
+        return np.empty(0, dtype=_TABLE)
     geo = _Stations(stations)
     n_sta = len(stations)
     duration = (end - start).total_seconds()
@@ -438,7 +459,7 @@ def predict(
     overlaps = (event_t[closes] >= 0) & (event_t[opens] <= duration)
     opens, closes = opens[overlaps], closes[overlaps]
     if not len(opens):
-        return []
+        return np.empty(0, dtype=_TABLE)
     pair = event_pair[opens]
     aos, los = event_t[opens], event_t[closes]
 
@@ -461,49 +482,55 @@ def predict(
     tca[w[chosen]], sin_max[w[chosen]] = c_t[chosen], c_sin[chosen]
     max_el = np.rad2deg(np.arcsin(np.clip(sin_max, -1, 1)))
 
+    table = np.empty(len(pair), dtype=_TABLE)
+    table["satellite"], table["station"] = pair // n_sta, pair % n_sta
+    table["aos"], table["los"], table["tca"], table["max_elevation_deg"] = aos, los, tca, max_el
+    table["aos_azimuth_deg"], table["los_azimuth_deg"] = event_az[opens], event_az[closes]
+    table["continuous"] = event_continuous[opens] | event_continuous[closes]
+    return table[np.argsort(aos, kind="stable")]
+
+
+def _windows(table: np.ndarray, start: datetime) -> list[PassWindow]:
     epoch_s = start.timestamp()
 
     def when(seconds: np.ndarray) -> list[datetime]:
         return [datetime.fromtimestamp(x, UTC) for x in (np.round((epoch_s + seconds) * 1e3) / 1e3).tolist()]
 
     columns = zip(
-        (pair // n_sta).tolist(),
-        (pair % n_sta).tolist(),
-        when(aos),
-        when(los),
-        when(tca),
-        max_el.tolist(),
-        event_az[opens].tolist(),
-        event_az[closes].tolist(),
-        (event_continuous[opens] | event_continuous[closes]).tolist(),
+        table["satellite"].tolist(),
+        table["station"].tolist(),
+        when(table["aos"]),
+        when(table["los"]),
+        when(table["tca"]),
+        table["max_elevation_deg"].tolist(),
+        table["aos_azimuth_deg"].tolist(),
+        table["los_azimuth_deg"].tolist(),
+        table["continuous"].tolist(),
         strict=True,
     )
-    windows = [PassWindow(*c) for c in columns]
-    windows.sort(key=lambda x: x.aos)
-    return windows
+    return [PassWindow(*c) for c in columns]
 
 
-def _predict_chunk(lines, stations, start, end, offset):
-    satrecs = [prop.satrec_from_lines(a, b) for a, b in lines]
-    windows = predict(satrecs, stations, start, end)
-    for w in windows:
-        w.satellite += offset
-    return windows
+def _predict_chunk(lines, stations, start, end) -> np.ndarray:
+    return _predict_table([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
 
 
 def predict_lines(
     lines: list[tuple[str, str]], stations: list[Station], start: datetime, end: datetime, *, processes: int = 2
 ) -> list[PassWindow]:
-    """`predict` for TLE line pairs, the satellites split across `processes` worker processes
-    when there are enough of them (the SGP4 core holds the GIL)."""
-    if processes <= 1 or len(lines) * len(stations) < 2000:
+    """`predict` for TLE line pairs, the satellites dealt across `processes` worker processes
+    (the SGP4 core holds the GIL) when there are enough of them. Workers send back plain
+    arrays; the windows are made here."""
+    if processes <= 1 or len(lines) * len(stations) < PARALLEL_MIN_PAIRS:
         return predict([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
-    bounds = np.linspace(0, len(lines), processes + 1).astype(int)
-    pool = prop._get_pool(processes)
-    futures = [
-        pool.submit(_predict_chunk, lines[a:b], stations, start, end, int(a))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
-    windows = [w for future in futures for w in future.result()]
-    windows.sort(key=lambda w: w.aos)
-    return windows
+    pool = prop.get_pool(processes - 1)
+    # Dealt round-robin, so a catalogue sorted by orbit class still splits evenly; this process
+    # computes the first share while the workers compute the others.
+    shares = [np.arange(p, len(lines), processes) for p in range(processes)]
+    futures = [pool.submit(_predict_chunk, [lines[i] for i in share], stations, start, end) for share in shares[1:]]
+    tables = [_predict_chunk([lines[i] for i in shares[0]], stations, start, end)]
+    tables += [future.result() for future in futures]
+    for share, table in zip(shares, tables, strict=True):
+        table["satellite"] = share[table["satellite"]]
+    table = np.concatenate(tables)
+    return _windows(table[np.argsort(table["aos"], kind="stable")], start)

@@ -10,6 +10,7 @@ core holds the GIL, so a second core needs a second process.
 
 import atexit
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -204,10 +205,11 @@ def satrec_blocks(satrecs) -> list[SatrecArray]:
     return [SatrecArray(satrecs[i : i + BLOCK_SATELLITES]) for i in range(0, len(satrecs), BLOCK_SATELLITES)]
 
 
-def track(satrecs, times, *, velocity: bool = False, sun: bool = False) -> Track:
+def track(satrecs, times, *, velocity: bool = False, sun: bool = False, out=None) -> Track:
     """The whole pipeline for a fleet at datetime64 `times`: SGP4 -> ECEF -> geodetic, and on
     request the inertial speed and the sunlit flag. `satrecs`: Satrec objects, or the blocks
-    `satrec_blocks` made of them (to reuse across calls)."""
+    `satrec_blocks` made of them (to reuse across calls). `out`: (latitude, longitude, height)
+    arrays (n_sat, n_t) to write into, e.g. views of shared memory."""
     blocks = satrecs if satrecs and isinstance(satrecs[0], SatrecArray) else satrec_blocks(satrecs)
     jd, fr = julian(times)
     jd, fr = np.ascontiguousarray(jd, dtype=float), np.ascontiguousarray(fr, dtype=float)
@@ -215,7 +217,8 @@ def track(satrecs, times, *, velocity: bool = False, sun: bool = False) -> Track
     cos_t, sin_t = np.cos(theta), np.sin(theta)
     n_sat = sum(len(b) for b in blocks)
     shape = (n_sat, len(jd))
-    result = Track(np.empty(shape, dtype=np.uint8), np.empty(shape), np.empty(shape), np.empty(shape))
+    lat, lon, alt = out if out is not None else (np.empty(shape), np.empty(shape), np.empty(shape))
+    result = Track(np.empty(shape, dtype=np.uint8), lat, lon, alt)
     if velocity:
         result.speed_km_s = np.empty(shape)
     if sun:
@@ -242,17 +245,34 @@ def track(satrecs, times, *, velocity: bool = False, sun: bool = False) -> Track
 _pool: ProcessPoolExecutor | None = None
 
 
-def _get_pool(processes: int) -> ProcessPoolExecutor:
+def get_pool(workers: int) -> ProcessPoolExecutor:
+    """The process pool of this process, `workers` wide, started once and kept."""
     # forkserver, not fork: forking a process that runs threads (Celery, daphne, Channels) can
-    # inherit a held lock and hang; the fork server is a fresh interpreter with only this module.
+    # inherit a held lock and hang; the fork server is a fresh interpreter with only our modules.
     global _pool
-    if _pool is None or _pool._max_workers != processes:
+    if _pool is None or _pool._max_workers != workers:
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
         context = get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        _pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        context.set_forkserver_preload([__name__, "orbits.passes"])
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     return _pool
+
+
+def _ready(delay_s: float) -> int:
+    time.sleep(delay_s)
+    return os.getpid()
+
+
+def warm_pool(processes: int | None = None) -> int:
+    """Start the workers that `processes`-way calls use (the caller does one share itself) and
+    wait until each has imported the pipeline; returns how many answered. Call it at start-up,
+    so that the first fleet-sized call does not pay for starting interpreters."""
+    workers = (processes or min(2, os.cpu_count() or 1)) - 1
+    if workers < 1:
+        return 0
+    pool = get_pool(workers)
+    return len({f.result() for f in [pool.submit(_ready, 0.05) for _ in range(workers)]})
 
 
 @atexit.register
@@ -265,39 +285,45 @@ def _geodetic_chunk(lines, times, shm_name, shape, start):
     shm = shared_memory.SharedMemory(name=shm_name)
     try:
         out = np.ndarray(shape, dtype=np.float64, buffer=shm.buf)
-        result = track([satrec_from_lines(a, b) for a, b in lines], times)
-        stop = start + len(lines)
-        out[0, start:stop], out[1, start:stop], out[2, start:stop] = (
-            result.latitude_deg,
-            result.longitude_deg,
-            result.altitude_km,
+        rows = slice(start, start + len(lines))
+        result = track(
+            [satrec_from_lines(a, b) for a, b in lines], times, out=(out[0, rows], out[1, rows], out[2, rows])
         )
-        return int(np.count_nonzero(result.error))
+        failed = int(np.count_nonzero(result.error))
+        del out, result  # views of the shared block: gone before it closes
+        return failed
     finally:
         shm.close()
 
 
 def propagate_geodetic(lines: list[tuple[str, str]], times, *, processes: int | None = None) -> np.ndarray:
     """Latitude, longitude (degrees) and height (km) as one (3, n_sat, n_t) array for TLE line
-    pairs, split over `processes` worker processes when the work is large enough."""
+    pairs, split over `processes` processes (this one and processes - 1 pool workers, which
+    write into shared memory) when the work is large enough."""
     processes = processes or min(2, os.cpu_count() or 1)
     times = np.atleast_1d(np.asarray(times, dtype="datetime64[us]"))
     n_sat, n_t = len(lines), len(times)
-    if processes <= 1 or n_sat * n_t < PARALLEL_MIN_POINTS or n_sat < processes:
-        t = track([satrec_from_lines(a, b) for a, b in lines], times)
-        return np.stack([t.latitude_deg, t.longitude_deg, t.altitude_km])
     shape = (3, n_sat, n_t)
+    result = np.empty(shape)
+    if processes <= 1 or n_sat * n_t < PARALLEL_MIN_POINTS or n_sat < processes:
+        track([satrec_from_lines(a, b) for a, b in lines], times, out=tuple(result))
+        return result
+    bounds = np.linspace(0, n_sat, processes + 1).astype(int)
     shm = shared_memory.SharedMemory(create=True, size=int(np.prod(shape)) * 8)
     try:
-        bounds = np.linspace(0, n_sat, processes + 1).astype(int)
-        pool = _get_pool(processes)
+        pool = get_pool(processes - 1)
         futures = [
             pool.submit(_geodetic_chunk, lines[a:b], times, shm.name, shape, int(a))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            for a, b in zip(bounds[1:-1], bounds[2:], strict=True)
         ]
+        mine = slice(0, bounds[1])
+        track([satrec_from_lines(a, b) for a, b in lines[mine]], times, out=tuple(result[:, mine]))
         for future in futures:
             future.result()
-        return np.ndarray(shape, dtype=np.float64, buffer=shm.buf).copy()
+        shared = np.ndarray(shape, dtype=np.float64, buffer=shm.buf)
+        result[:, bounds[1] :] = shared[:, bounds[1] :]
+        del shared
+        return result
     finally:
         shm.close()
         shm.unlink()
