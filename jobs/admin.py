@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, UsageDay
 from .schedules import cron_of
+from .services import sync_run_slots
 
 
 class JobLogInline(admin.TabularInline):
@@ -71,6 +72,10 @@ class JobTemplateAdmin(admin.ModelAdmin):
 @admin.register(OrganizationQuota)
 class OrganizationQuotaAdmin(admin.ModelAdmin):
     list_display = ["organization", "max_concurrent_jobs", "max_queued_jobs", "daily_gpu_seconds"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        sync_run_slots(obj.organization_id)  # a raised max_concurrent_jobs needs its run slots
 
 
 @admin.register(UsageDay)

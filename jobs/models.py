@@ -45,6 +45,7 @@ class Job(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     gpu = models.ForeignKey("Gpu", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     gpu_index = models.SmallIntegerField(null=True, blank=True)
+    run_slot = models.PositiveIntegerField(null=True, blank=True, help_text="number of the run slot it holds")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
@@ -162,6 +163,27 @@ class OrganizationQuota(models.Model):
 
     def __str__(self):
         return f"quota of {self.organization}"
+
+
+class RunSlot(models.Model):
+    """One of an organization's places to run a job: a claim takes free slots with SKIP LOCKED, so
+    claimers never queue behind one organization-wide lock. Slots numbered at or above the current
+    max_concurrent_jobs are not used, so lowering the limit never strands a running job.
+
+    `job_id` is a plain column (no foreign key, no index): taking and freeing a slot then changes
+    no indexed column, so Postgres updates the row in place (HOT) instead of leaving an index entry
+    behind per claim that every later claim would step over."""
+
+    # db_index off: the unique (organization, number) index serves every lookup.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    number = models.PositiveIntegerField()
+    job_id = models.BigIntegerField(null=True, blank=True, help_text="the running job holding it")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "number"], name="runslot_unique_number")]
+
+    def __str__(self):
+        return f"run slot {self.number} of {self.organization}"
 
 
 class UsageDay(models.Model):

@@ -15,6 +15,7 @@ from . import dispatch, inventory, nvml
 from .exceptions import JobCanceled, LeaseLost
 from .messages import publish_progress
 from .models import JobLog
+from .services import sync_run_slots
 from .workloads import workload_for
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class JobWorker:
         """Work until stopped (or idle long enough, or max_jobs done). Returns jobs finished."""
         self.gpus = nvml.discover()
         inventory.register_host_gpus(host=self.host, gpus=self.gpus)
+        sync_run_slots()
         kind = "simulated" if any(g.simulated for g in self.gpus) else "NVML"
         logger.info("worker %s: %d GPU(s) (%s)", self.name, len(self.gpus), kind)
         background = threading.Thread(target=self._background, name="job-heartbeat", daemon=True)

@@ -3,7 +3,7 @@ delete, DAG propagation and quotas. The worker side (claim, heartbeat, finish, s
 dispatch.py; both are the only code that writes jobs."""
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -22,8 +22,49 @@ MAX_BATCH = 1000
 
 
 def quota_for(organization: Organization) -> OrganizationQuota:
-    quota, _ = OrganizationQuota.objects.get_or_create(organization=organization)
+    quota, created = OrganizationQuota.objects.get_or_create(organization=organization)
+    if created:
+        sync_run_slots(organization.pk)
     return quota
+
+
+def set_quota(*, organization: Organization, **limits) -> OrganizationQuota:
+    """Change an organization's limits (max_concurrent_jobs, max_queued_jobs, daily_gpu_seconds)."""
+    quota, _ = OrganizationQuota.objects.update_or_create(organization=organization, defaults=limits)
+    sync_run_slots(organization.pk)
+    return quota
+
+
+def sync_run_slots(organization_id: int | None = None) -> None:
+    """Create the run slots each quota allows and does not have yet (all organizations, or one),
+    and free slots whose job is no longer running.
+    Called where quotas change (set_quota, quota_for, the admin) and by every worker's lease sweep."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO jobs_runslot (organization_id, number)
+            SELECT q.organization_id, n FROM jobs_organizationquota q
+            CROSS JOIN LATERAL generate_series(0, q.max_concurrent_jobs - 1) AS n
+            WHERE (%(org)s::bigint IS NULL OR q.organization_id = %(org)s::bigint)
+              AND q.max_concurrent_jobs > (SELECT count(*) FROM jobs_runslot s
+                                           WHERE s.organization_id = q.organization_id)
+            ON CONFLICT (organization_id, number) DO NOTHING
+            """,
+            {"org": organization_id},
+        )
+        # A job deleted while running (admin, cascade) would hold its slot for ever.
+        cursor.execute(
+            """
+            UPDATE jobs_runslot s SET job_id = NULL
+            FROM (SELECT o.id, o.job_id FROM jobs_runslot o
+                  WHERE o.job_id IS NOT NULL AND (%(org)s::bigint IS NULL OR o.organization_id = %(org)s::bigint)
+                    AND NOT EXISTS (SELECT 1 FROM jobs_job j WHERE j.id = o.job_id AND j.state = 'running'
+                                    AND j.organization_id = o.organization_id AND j.run_slot = o.number)) orphan
+            -- Same job id as seen: a slot taken meanwhile by a new claim is left alone.
+            WHERE s.id = orphan.id AND s.job_id = orphan.job_id
+            """,
+            {"org": organization_id},
+        )
 
 
 def gpu_seconds_today(organization_id: int) -> float:
@@ -233,6 +274,25 @@ def release_children(job: Job) -> list[Job]:
 
 
 @transaction.atomic
+def release_ready_jobs() -> list[Job]:
+    """Waiting jobs whose parents have all succeeded become queued. A parent's success releases
+    them at once; this catches a worker that died between committing the success and releasing
+    (the sweep runs it). Rows another transaction holds are left for the next sweep."""
+    unfinished_parent = Job.parents.through.objects.exclude(to_job__state=JobState.SUCCEEDED).values("from_job_id")
+    ready = list(
+        Job.objects.select_for_update(skip_locked=True)
+        .filter(state=JobState.WAITING)
+        .exclude(pk__in=unfinished_parent)
+        .order_by("pk")
+    )
+    for job in ready:
+        job.state, job.run_after = JobState.QUEUED, timezone.now()
+        job.save(update_fields=["state", "run_after"])
+        publish_job(job)
+    return ready
+
+
+@transaction.atomic
 def cancel_job(*, job: Job, actor, reason: str = "") -> Job:
     """A job not yet running is canceled at once; a running one is asked to stop: its worker sees
     the request at its next heartbeat or progress report (within seconds) and stops cleanly.
@@ -315,8 +375,6 @@ def delete_jobs(*, jobs: list[Job], actor) -> int:
 
 def record_usage(job: Job, *, gpu_seconds: float, finished: bool, succeeded: bool) -> None:
     """Add one attempt's GPU-seconds (and the job, once it is finished) to its owner's day."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             """

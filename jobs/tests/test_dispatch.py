@@ -120,7 +120,7 @@ def test_gpu_jobs_need_a_gpu_on_this_host(db, submit, claimer):
 
 
 def test_max_concurrent_per_organization(db, submit, claimer, org_a, org_b, stranger):
-    OrganizationQuota.objects.update_or_create(organization=org_a, defaults={"max_concurrent_jobs": 1})
+    services.set_quota(organization=org_a, max_concurrent_jobs=1)
     a1, a2 = submit(priority=9), submit(priority=9)
     b1 = submit(organization=org_b, actor=stranger)
     claimed = claim(claimer, limit=3)
@@ -171,6 +171,39 @@ def test_dag_runs_children_after_all_parents(db, submit, claimer):
     dispatch.complete_job(job_id=b.pk, worker=claimer.worker, result={})
     assert Job.objects.get(pk=c.pk).state == JobState.QUEUED
     assert [j.pk for j in claim(claimer)] == [c.pk]
+
+
+def test_sweep_releases_children_a_dead_worker_left_waiting(db, submit, claimer):
+    """The success commits before the children are released: a worker dying in between leaves a
+    waiting child whose parents all succeeded; the lease sweep queues it."""
+    a = submit()
+    c = submit(parents=[a.pk])
+    claim(claimer)
+    Job.objects.filter(pk=a.pk).update(state=JobState.SUCCEEDED)  # as if the worker died just after
+    assert Job.objects.get(pk=c.pk).state == JobState.WAITING
+    dispatch.sweep_expired_leases()
+    assert Job.objects.get(pk=c.pk).state == JobState.QUEUED
+
+
+def test_run_slots_follow_the_quota(db, submit, claimer, org_a):
+    """max_concurrent_jobs is enforced by run slots: raising it adds slots, lowering it leaves the
+    higher ones unused (a running job is never stranded), and a finished job frees its slot."""
+    from jobs.models import RunSlot
+
+    services.set_quota(organization=org_a, max_concurrent_jobs=3)
+    jobs = [submit() for _ in range(4)]
+    assert RunSlot.objects.filter(organization=org_a).count() == 3
+    assert len(claim(claimer, limit=4)) == 3
+    services.set_quota(organization=org_a, max_concurrent_jobs=1)
+    for job in jobs[:3]:
+        dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result={})
+    assert not RunSlot.objects.filter(organization=org_a, job_id__isnull=False).exists()
+    assert [j.pk for j in claim(claimer, limit=4)] == [jobs[3].pk]
+    assert RunSlot.objects.get(organization=org_a, job_id=jobs[3].pk).number == 0
+    assert Job.objects.get(pk=jobs[3].pk).run_slot == 0
+    Job.objects.filter(pk=jobs[3].pk).delete()  # deleted while running: the sweep frees its slot
+    dispatch.sweep_expired_leases()
+    assert not RunSlot.objects.filter(organization=org_a, job_id__isnull=False).exists()
 
 
 def test_failed_parent_cancels_descendants_with_reason(db, submit, claimer):

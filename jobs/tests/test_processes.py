@@ -9,7 +9,7 @@ import pytest
 from django.db.models import Count, Q
 
 from jobs import dispatch, services
-from jobs.models import Job, JobLog, JobState, OrganizationQuota
+from jobs.models import Job, JobLog, JobState
 
 from .conftest import wait_until
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_four_workers_drain_500_jobs_each_exactly_once(org_a, owner, workers):
-    OrganizationQuota.objects.update_or_create(organization=org_a, defaults={"max_concurrent_jobs": 3})
+    services.set_quota(organization=org_a, max_concurrent_jobs=3)
     specs = [{"kind": "sleep", "params": {"duration_s": 0, "steps": 1}} for _ in range(500)]
     services.submit_jobs(organization=org_a, actor=owner, specs=specs)
     for _ in range(4):
