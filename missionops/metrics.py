@@ -26,6 +26,21 @@ LIVE_SOCKETS = Gauge("missionops_live_sockets", "Open /ws/live/ sockets in this 
 
 
 class DomainCollector:
+    FAMILIES = (
+        ("missionops_spacecraft", "Spacecraft by mode", ["mode"]),
+        ("missionops_anomalies_open", "Unresolved anomalies by severity", ["severity"]),
+        ("missionops_jobs", "Jobs by state", ["state"]),
+        ("missionops_commands", "Commands by state", ["state"]),
+        ("missionops_celery_queue_depth", "Tasks waiting in the Celery queue", ["queue"]),
+        ("missionops_gpu_utilization_pct", "Latest GPU utilization", ["host", "index", "simulated"]),
+    )
+
+    def describe(self):
+        """The names, without values: registering a collector with no describe() calls collect(),
+        which would query the database and Redis while apps load, in every process."""
+        for name, documentation, labels in self.FAMILIES:
+            yield GaugeMetricFamily(name, documentation, labels=labels)
+
     def collect(self):
         yield self._grouped("missionops_spacecraft", "Spacecraft by mode", "spacecraft.Spacecraft", "mode", {})
         yield self._grouped(
