@@ -94,6 +94,7 @@ class JobWorker:
         self.max_jobs, self.exit_when_idle_s = max_jobs, exit_when_idle_s
         self.claimer = dispatch.Claimer(worker=self.name, host=self.host, lease_s=lease_s, skip_locked=skip_locked)
         self.stop = threading.Event()
+        self.stop_requested = False  # set by request_stop(), from a signal handler
         self.current: dict[int, RunContext] = {}
         self.lock = threading.Lock()
         self.done = 0
@@ -110,12 +111,12 @@ class JobWorker:
         background.start()
         idle_since = time.monotonic()
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not self.stop_requested:
                 jobs = dispatch.claim_jobs(claimer=self.claimer, limit=self.batch, kinds=self.kinds)
                 if not jobs:
                     if self.exit_when_idle_s is not None and time.monotonic() - idle_since > self.exit_when_idle_s:
                         break
-                    self.stop.wait(self.poll_s)
+                    time.sleep(self.poll_s)  # not stop.wait(): see request_stop()
                     continue
                 idle_since = time.monotonic()
                 simulated = {g.index: g.simulated for g in self.gpus}
@@ -130,6 +131,12 @@ class JobWorker:
             self.stop.set()
             background.join(timeout=5)
         return self.done
+
+    def request_stop(self) -> None:
+        """Finish the job in hand, then exit. Safe in a signal handler because it takes no lock:
+        Event.set() does, and a signal landing while the main thread holds that lock (inside
+        Event.wait or a first set()) deadlocks the process, which then ignores every SIGTERM."""
+        self.stop_requested = True
 
     def _execute(self, job, ctx: RunContext) -> None:
         try:

@@ -9,7 +9,7 @@ import pytest
 from django.db.models import Count, Q
 
 from jobs import dispatch, services
-from jobs.models import Job, JobLog, JobState
+from jobs.models import Gpu, Job, JobLog, JobState
 
 from .conftest import wait_until
 
@@ -87,3 +87,25 @@ def test_failing_job_is_retried_then_succeeds(org_a, owner, workers, settings):
     job.refresh_from_db()
     assert job.attempts == 2
     assert JobLog.objects.filter(job=job, level="error", message__contains="failing on purpose").count() == 1
+
+
+def test_sigterm_finishes_the_job_in_hand_then_exits_even_when_repeated(org_a, owner, workers):
+    """SIGTERM lets the running job finish, then the worker exits; a burst of signals (a process
+    manager's TERM then another) must not deadlock the signal handler against the idle loop."""
+    job = services.submit_job(organization=org_a, actor=owner, kind="sleep", params={"duration_s": 2, "steps": 4})
+    proc = workers("--poll-s", "0.05")
+    wait_until(lambda: Job.objects.get(pk=job.pk).state == JobState.RUNNING, message="job running")
+    for _ in range(20):
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.01)
+    assert proc.wait(timeout=15) == 0
+    assert Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED
+    idle = workers("--poll-s", "0.001", host="idle-host")  # idle: signals land while it loops on claims
+    wait_until(lambda: Gpu.objects.filter(host="idle-host").exists(), message="idle worker up")
+    time.sleep(0.5)
+    for _ in range(50):
+        idle.send_signal(signal.SIGTERM)
+        time.sleep(0.002)
+    # It exits (no deadlock); a signal landing after Python restored default handlers at exit
+    # ends it with -SIGTERM instead of 0, which is fine.
+    assert idle.wait(timeout=15) in (0, -signal.SIGTERM)

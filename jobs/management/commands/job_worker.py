@@ -42,7 +42,7 @@ class Command(BaseCommand):
             skip_locked=not options["no_skip_locked"],
         )
         # SIGTERM / Ctrl-C: finish the job in hand, then exit (its lease covers it meanwhile).
-        signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
-        signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
         done = worker.run()
         self.stderr.write(f"worker {worker.name}: {done} job(s) finished")

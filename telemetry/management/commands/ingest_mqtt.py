@@ -20,8 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, client_id, batch_size, linger, **options):
         bridge = Bridge(host=host, port=port, client_id=client_id, batch_size=batch_size, linger_s=linger)
-        signal.signal(signal.SIGTERM, lambda *_: bridge.stopping.set())
+        # A plain flag, not bridge.stopping.set(): a handler taking a lock the main thread may hold
+        # (Event.set / wait) can deadlock the process.
+        terminated = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: terminated.update(now=True))
         self.stderr.write(f"MQTT bridge: {host}:{port} {TOPIC} (Ctrl-C stops)")
         with contextlib.suppress(KeyboardInterrupt):
-            bridge.run_forever()
+            bridge.run_forever(until=lambda: terminated["now"])
         self.stderr.write(f"MQTT bridge stopped: {bridge.stats}")
