@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, UsageDay
+from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, TileInput, UsageDay
 from .schedules import cron_of
 from .services import sync_run_slots
 
@@ -67,6 +67,28 @@ class JobTemplateAdmin(admin.ModelAdmin):
     def schedule(self, obj):
         # The schedule itself is the linked django-celery-beat PeriodicTask, editable there.
         return cron_of(obj) or "—"
+
+
+@admin.register(TileInput)
+class TileInputAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "organization", "height_px", "width_px", "dtype", "scale", "size_bytes", "created_at"]
+    list_filter = ["organization", "dtype"]
+    search_fields = ["name", "sha256"]
+    date_hierarchy = "created_at"
+    exclude = ["data"]
+    # Uploads go through the API or the jobs page, where the file is validated; here one may look,
+    # rename and delete. Deleting here skips the API's in-use check: an open job naming the input
+    # then fails once, with the input named (jobs.workloads.tile).
+    readonly_fields = [
+        "organization", "created_by", "bands", "height_px", "width_px", "dtype", "scale", "size_bytes", "sha256",
+        "created_at",
+    ]  # fmt: skip
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(OrganizationQuota)

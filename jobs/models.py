@@ -240,3 +240,32 @@ class GpuSample(models.Model):
 
     def __str__(self):
         return f"{self.gpu} {self.at:%H:%M:%S} {self.utilization_pct:.0f}%"
+
+
+class TileInput(models.Model):
+    """An uploaded array file a tile job reads instead of synthesizing bands: a NumPy .npz of 2-D
+    reflectance bands (see jobs/workloads/npz.py). Stored in the database, like JobArtifact, so a
+    worker on another host needs no shared disk; validated once at upload."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tile_inputs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=200)
+    data = models.BinaryField(help_text="the .npz file as uploaded")
+    bands = models.JSONField(default=list, help_text="band names, in the order a tile job reads them")
+    height_px = models.PositiveIntegerField()
+    width_px = models.PositiveIntegerField()
+    dtype = models.CharField(max_length=16, help_text="NumPy dtype of the stored bands")
+    scale = models.FloatField(default=1.0, help_text="reflectance = stored value / scale (1 for float bands)")
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"], name="tileinput_org_newest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(height_px__gt=0) & Q(width_px__gt=0), name="tileinput_not_empty"),
+            models.CheckConstraint(condition=Q(scale__gt=0), name="tileinput_scale_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.height_px}x{self.width_px} {self.dtype})"
