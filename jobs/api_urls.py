@@ -3,10 +3,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api import GpuViewSet, JobTemplateViewSet, JobViewSet, UsageView
+from .api_tile_inputs import TileInputViewSet
 
 router = SimpleRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("gpus", GpuViewSet, basename="gpu")
 router.register("job-templates", JobTemplateViewSet, basename="job-template")
+router.register("tile-inputs", TileInputViewSet, basename="tile-input")
 
 urlpatterns = [*router.urls, path("usage/", UsageView.as_view(), name="usage")]

@@ -27,3 +27,11 @@ class JobCanceled(Exception):
 
 class LeaseLost(Exception):
     """The worker no longer owns the job (the sweeper re-queued it): stop without writing."""
+
+
+class TileInputInUse(ConflictError):
+    """An uploaded tile input that open jobs or templates still name cannot be deleted: 409."""
+
+
+class TileInputUnavailable(Exception):
+    """A tile job names an uploaded input that is gone (deleted after submit) or damaged."""

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from missionops.models import Role
 from missionops.tenancy import has_role, organizations_for
 
-from .models import Gpu, GpuSample, Job, JobState, JobTemplate, UsageDay
+from .models import Gpu, GpuSample, Job, JobState, JobTemplate, TileInput, UsageDay
 
 
 def jobs_visible_to(user) -> QuerySet[Job]:
@@ -16,6 +16,11 @@ def jobs_visible_to(user) -> QuerySet[Job]:
 
 def templates_visible_to(user) -> QuerySet[JobTemplate]:
     return JobTemplate.objects.filter(organization__in=organizations_for(user))
+
+
+def tile_inputs_visible_to(user) -> QuerySet[TileInput]:
+    """Uploaded tile inputs of the user's organizations, without their bytes."""
+    return TileInput.objects.filter(organization__in=organizations_for(user)).defer("data")
 
 
 def can_operate_jobs(user, organization) -> bool:

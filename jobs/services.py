@@ -4,7 +4,7 @@ dispatch.py; both are the only code that writes jobs."""
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from missionops.models import Organization
@@ -14,7 +14,7 @@ from missionops.tenancy import user_or_none
 from .exceptions import JobParamsError, JobStateError, QuotaExceeded
 from .geo import footprint_bbox, validate_footprint
 from .messages import publish_job
-from .models import TERMINAL_STATES, Job, JobKind, JobLog, JobState, OrganizationQuota, UsageDay
+from .models import TERMINAL_STATES, Job, JobKind, JobLog, JobState, OrganizationQuota, TileInput, UsageDay
 from .workloads import workload_for
 
 OPEN_STATES = (JobState.WAITING, JobState.QUEUED, JobState.RETRYING)
@@ -91,6 +91,8 @@ def clean_spec(spec: dict, *, organization: Organization, prefix: str = "") -> d
         params = workload.validate(spec.get("params") or {})
     except JobParamsError as error:
         raise JobParamsError(error.message, field=f"{prefix}{error.field}") from None
+    if params.get("input") is not None:
+        _check_tile_input(params["input"], organization=organization, field=f"{prefix}params.input")
     footprint = spec.get("footprint")
     if footprint is not None:
         footprint = validate_footprint(footprint, field=f"{prefix}footprint")
@@ -120,6 +122,24 @@ def clean_spec(spec: dict, *, organization: Organization, prefix: str = "") -> d
         "parents": parents,
         "template": spec.get("template"),
     }
+
+
+def _check_tile_input(input_id: int, *, organization: Organization, field: str) -> None:
+    """The uploaded input must be this organization's. The row lock (FOR NO KEY UPDATE, held to
+    commit) makes a concurrent tile_inputs.delete_tile_input wait and then see the new job, so an
+    input cannot vanish between this check and the job's commit."""
+    with transaction.atomic():
+        found = TileInput.objects.select_for_update(no_key=True).filter(organization=organization, pk=input_id)
+        if not found.exists():
+            raise JobParamsError(f"no tile input {input_id} in this organization", field=field)
+
+
+def end_retries(*, job_id: int, worker: str) -> bool:
+    """Make the running attempt of a job the last one (for errors no retry can fix): when the worker
+    then fails it, it fails for good instead of backing off and retrying. Only the owning worker's
+    running job is changed; says whether it was."""
+    changed = Job.objects.filter(pk=job_id, worker=worker, state=JobState.RUNNING).update(max_attempts=F("attempts"))
+    return changed == 1
 
 
 def _check_submit_quota(organization: Organization, specs: list[dict]) -> None:

@@ -229,5 +229,7 @@ def test_schema_lists_every_endpoint(api, owner):
         "/api/v1/job-templates/",
         "/api/v1/job-templates/{id}/submit/",
         "/api/v1/usage/",
+        "/api/v1/tile-inputs/",
+        "/api/v1/tile-inputs/{id}/",
     ):
         assert path in schema["paths"], path

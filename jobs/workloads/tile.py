@@ -1,12 +1,15 @@
-"""Tile processing: synthetic multispectral bands for a footprint, NDVI, cloud mask, statistics
-and PNG quick-looks. The same code runs on NumPy or CuPy (`xp`); inputs are generated from the
-footprint box and the seed with integer hashing and sinusoids, so both give the same tile."""
+"""Tile processing: multispectral bands for a footprint, NDVI, cloud mask, statistics and PNG
+quick-looks. The same code runs on NumPy or CuPy (`xp`). Bands come from a band source, one row
+block at a time: synthesized from the footprint box and the seed (integer hashing and sinusoids,
+so CPU and GPU give the same tile), or read from an uploaded array file (`params.input`, a
+TileInput; format in npz.py)."""
 
 import hashlib
 import time
 
 import numpy as np
 
+from ..exceptions import JobParamsError
 from ..geo import footprint_bbox
 from .params import choice, number, only_known
 from .png import encode_png
@@ -16,8 +19,27 @@ QUICKLOOK_MAX_PX = 256
 HISTOGRAM_BINS = 20
 
 
+SYNTHETIC_ONLY = ("seed", "size_px", "cloud_cover")
+
+
 def validate_params(params) -> dict:
-    params = only_known(params, {"seed", "size_px", "cloud_cover", "cloud_threshold", "device", "blocks"})
+    """With `input` (an uploaded TileInput id) the bands and the size come from that file, so the
+    synthetic scene's params are refused rather than silently ignored. Whether the input exists in
+    the job's organization is checked where specs are cleaned (services.clean_spec)."""
+    params = only_known(params, {"seed", "size_px", "cloud_cover", "cloud_threshold", "device", "blocks", "input"})
+    if params.get("input") is not None:
+        for key in SYNTHETIC_ONLY:
+            if key in params:
+                raise JobParamsError(
+                    f"{key} applies to synthetic tiles only; with input the bands and size come from the file",
+                    field=f"params.{key}",
+                )
+        return {
+            "input": number(params, "input", None, low=1, high=2**63 - 1, integer=True),
+            "cloud_threshold": number(params, "cloud_threshold", 0.3, low=0.0, high=1.0),
+            "device": choice(params, "device", "auto", ("auto", "cpu", "gpu")),
+            "blocks": number(params, "blocks", 8, low=1, high=64, integer=True),
+        }
     return {
         "seed": number(params, "seed", 0, low=0, high=2**31 - 1, integer=True),
         "size_px": number(params, "size_px", 512, low=32, high=4096, integer=True),
@@ -110,16 +132,46 @@ def to_numpy(xp, array):
     return array.get() if hasattr(array, "get") and xp is not np else np.asarray(array)
 
 
-def process_tile(*, bbox, params: dict, xp=np, on_block=None) -> tuple[dict, dict[str, np.ndarray]]:
-    """Statistics and quick-look pixels for one tile. `on_block(done, total)` after each row block
-    (the caller reports progress and raises there to cancel)."""
-    size, blocks = params["size_px"], params["blocks"]
-    scene = scene_parameters(bbox, params["seed"])
-    step = max(1, QUICKLOOK_MAX_PX and size // QUICKLOOK_MAX_PX)
-    edges = [round(size * k / blocks) for k in range(blocks + 1)]
+class SyntheticBands:
+    """Bands synthesized from the footprint box and the seed: a square tile of `size_px`."""
+
+    def __init__(self, *, bbox, params: dict):
+        self.scene = scene_parameters(bbox, params["seed"])
+        self.size, self.cloud_cover = params["size_px"], params["cloud_cover"]
+        self.height = self.width = self.size
+        self.shape_stats = {"size_px": self.size}
+
+    def block(self, xp, row0: int, row1: int) -> dict:
+        bands, _ = synthesize_block(xp, self.scene, self.size, row0, row1, self.cloud_cover)
+        return bands
+
+
+class UploadedBands:
+    """Bands of an uploaded array file, held as stored (e.g. uint16); each row block goes to the
+    device in that dtype and becomes float64 reflectance there (value / scale)."""
+
+    def __init__(self, *, bands: dict[str, np.ndarray], scale: float):
+        self.bands, self.scale = bands, scale
+        self.height, self.width = bands[BANDS[0]].shape
+        self.shape_stats = {"height_px": self.height, "width_px": self.width}
+
+    def block(self, xp, row0: int, row1: int) -> dict:
+        return {name: xp.asarray(self.bands[name][row0:row1]).astype(xp.float64) / self.scale for name in BANDS}
+
+
+def process_tile(*, params: dict, bbox=None, source=None, xp=np, on_block=None) -> tuple[dict, dict[str, np.ndarray]]:
+    """Statistics and quick-look pixels for one tile, from `source` (a band source: height, width,
+    shape_stats and block(xp, row0, row1) -> bands), by default the synthetic bands of `bbox`.
+    `on_block(done, total)` after each row block (the caller reports progress and raises there to cancel)."""
+    if source is None:
+        source = SyntheticBands(bbox=bbox, params=params)
+    height, width = source.height, source.width
+    blocks = min(params["blocks"], height)
+    step = max(1, max(height, width) // QUICKLOOK_MAX_PX)
+    edges = [round(height * k / blocks) for k in range(blocks + 1)]
     ndvi_parts, mask_parts, rgb_parts = [], [], []
     for k in range(blocks):
-        bands, _ = synthesize_block(xp, scene, size, edges[k], edges[k + 1], params["cloud_cover"])
+        bands = source.block(xp, edges[k], edges[k + 1])
         ndvi = ndvi_of(xp, bands["red"], bands["nir"])
         mask = cloud_mask_of(xp, bands, params["cloud_threshold"])
         ndvi_parts.append(ndvi)
@@ -134,8 +186,8 @@ def process_tile(*, bbox, params: dict, xp=np, on_block=None) -> tuple[dict, dic
     clear = ndvi[~cloud]
     clear_count = int(clear.size)
     stats = {
-        "size_px": size,
-        "pixels": size * size,
+        **source.shape_stats,
+        "pixels": height * width,
         "cloud_fraction": float(cloud.mean()),
         "clear_pixels": clear_count,
     }
@@ -178,14 +230,24 @@ def run(ctx, params) -> dict:
     xp, backend = array_module(params["device"], ctx.gpu_index, ctx.gpu_simulated)
     if params["device"] == "gpu" and backend != "cupy":
         ctx.log("device=gpu asked but no CuPy device here: running on NumPy", level="warning")
-    ctx.log(f"tile {params['size_px']}x{params['size_px']} px, seed {params['seed']}, bbox {bbox}, backend {backend}")
     started = time.monotonic()
+    source, described = None, {}
+    if params.get("input") is not None:
+        source, described = _uploaded_source(ctx, params["input"])
+        ctx.log(
+            f"tile input {described['input']} {described['input_name']!r}: {source.height}x{source.width} px "
+            f"{described['input_dtype']} (scale {source.scale:g}), bbox {bbox}, backend {backend}"
+        )
+    else:
+        ctx.log(
+            f"tile {params['size_px']}x{params['size_px']} px, seed {params['seed']}, bbox {bbox}, backend {backend}"
+        )
 
     def on_block(done, total):
         ctx.check()
         ctx.progress(80.0 * done / total, f"bands + NDVI + cloud mask: block {done}/{total}")
 
-    stats, pictures = process_tile(bbox=bbox, params=params, xp=xp, on_block=on_block)
+    stats, pictures = process_tile(bbox=bbox, source=source, params=params, xp=xp, on_block=on_block)
     ctx.log(f"statistics: cloud {stats['cloud_fraction']:.1%}, NDVI mean {stats.get('ndvi_mean', float('nan')):.3f}")
     ctx.check()
     ctx.progress(90.0, "writing quick-looks")
@@ -193,4 +255,26 @@ def run(ctx, params) -> dict:
     ctx.artifact("ndvi.png", "image/png", ndvi_png(pictures["ndvi"], pictures["cloud"]))
     elapsed = time.monotonic() - started
     ctx.log(f"done in {elapsed:.2f} s on {backend}")
-    return {**stats, "backend": backend, "bbox": list(bbox), "elapsed_s": round(elapsed, 3)}
+    return {**stats, **described, "backend": backend, "bbox": list(bbox), "elapsed_s": round(elapsed, 3)}
+
+
+def _uploaded_source(ctx, input_id: int) -> tuple[UploadedBands, dict]:
+    from ..exceptions import TileInputUnavailable
+    from ..services import end_retries
+    from ..tile_inputs import load_tile_input
+
+    ctx.progress(1.0, f"reading tile input {input_id}")
+    try:
+        tile_input, archive = load_tile_input(organization_id=ctx.organization_id, input_id=input_id)
+    except TileInputUnavailable:
+        # No retry can bring a deleted input back: this attempt is the last, the job fails once.
+        end_retries(job_id=ctx.job_id, worker=ctx.worker.name)
+        raise
+    ctx.check()
+    described = {
+        "input": tile_input.pk,
+        "input_name": tile_input.name,
+        "input_dtype": archive.dtype,
+        "input_sha256": tile_input.sha256,
+    }
+    return UploadedBands(bands=archive.bands, scale=archive.scale), described
