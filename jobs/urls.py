@@ -6,4 +6,5 @@ from . import views
 urlpatterns = [
     path("jobs/", views.jobs_page, name="jobs"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/tile-inputs/", views.tile_input_upload, name="tile-input-upload"),
 ]

@@ -1,16 +1,22 @@
-"""Dashboard pages of the job queue: the queue with GPUs and a footprint map, and one job."""
+"""Dashboard pages of the job queue: the queue with GPUs, a footprint map and the uploaded tile
+inputs, and one job."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from missionops.exceptions import DomainError
 from missionops.models import Membership
 
-from . import selectors
-from .api import JobFilter
+from . import selectors, tile_inputs
+from .api import OPERATE, JobFilter
 from .exceptions import JobParamsError
 from .models import JobKind, JobState
 
 PAGE_ROWS = 200
+TILE_INPUT_ROWS = 20
 
 
 @login_required
@@ -24,7 +30,11 @@ def jobs_page(request):
             error = "; ".join(f"{k}: {' '.join(v)}" for k, v in filtered.errors.items())
     except JobParamsError as refused:
         jobs, error = [], f"{refused.field}: {refused.message}"
-    can_operate = Membership.objects.filter(user=request.user, role__in=["operator", "admin"]).exists()
+    operated = [
+        m.organization
+        for m in Membership.objects.filter(user=request.user, role__in=OPERATE).select_related("organization")
+    ]
+    can_operate = bool(operated)
     footprints = [
         {"id": j.pk, "state": j.state, "name": j.name or f"job {j.pk}", "footprint": j.footprint}
         for j in jobs
@@ -46,8 +56,43 @@ def jobs_page(request):
             "selected_states": request.GET.getlist("state"),
             "error": error,
             "page_rows": PAGE_ROWS,
+            "tile_inputs": selectors.tile_inputs_visible_to(request.user)
+            .select_related("organization")
+            .order_by("-created_at", "-id")[:TILE_INPUT_ROWS],
+            "upload_organizations": operated,
         },
     )
+
+
+@login_required
+@require_POST
+def tile_input_upload(request):
+    memberships = Membership.objects.filter(user=request.user, role__in=OPERATE).select_related("organization")
+    operated = {m.organization.slug: m.organization for m in memberships}
+    slug = request.POST.get("organization") or (next(iter(operated)) if len(operated) == 1 else "")
+    if slug not in operated:
+        raise PermissionDenied("you need the operator or admin role in that organization")
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise JobParamsError("choose a .npz file", field="file")
+        scale = request.POST.get("scale", "").strip()
+        try:
+            scale = float(scale) if scale else None
+        except ValueError:
+            raise JobParamsError("scale must be a number", field="scale") from None
+        tile_inputs.check_upload_size(upload.size)
+        made = tile_inputs.create_tile_input(
+            organization=operated[slug],
+            actor=request.user,
+            data=upload.read(),
+            name=request.POST.get("name") or upload.name.removesuffix(".npz"),
+            scale=scale,
+        )
+        messages.success(request, f'tile input {made.pk} stored: submit tile jobs with params {{"input": {made.pk}}}')
+    except DomainError as error:
+        messages.error(request, f"{error.field}: {error.message}")
+    return redirect("jobs")
 
 
 @login_required

@@ -56,3 +56,29 @@ def test_job_topic_resolver_scopes_by_organization(owner, stranger, submit):
         except TopicRefused:
             continue
         raise AssertionError(f"{topic} not refused")
+
+
+def test_operator_uploads_a_tile_input_on_the_page_and_sees_it_listed(client, operator, viewer, stranger):
+    import io
+
+    import numpy as np
+
+    from jobs.models import TileInput
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.full((3, 5), 0.2) for name in ("blue", "green", "red", "nir")})
+    buffer.seek(0)
+    buffer.name = "meadow.npz"
+    response = login(client, operator).post("/jobs/tile-inputs/", {"file": buffer}, follow=True)
+    made = TileInput.objects.get()
+    html = response.content.decode()
+    assert (
+        made.name == "meadow" and f'id="tile-input-{made.pk}"' in html and f"{{&quot;input&quot;: {made.pk}}}" in html
+    )
+    bad = client.post("/jobs/tile-inputs/", {"file": io.BytesIO(b"nope"), "scale": "x"}, follow=True)
+    assert "scale: scale must be a number" in bad.content.decode() and TileInput.objects.count() == 1
+    client.logout()
+    assert login(client, viewer).post("/jobs/tile-inputs/", {}).status_code == 403
+    assert 'action="/jobs/tile-inputs/"' not in client.get("/jobs/").content.decode()
+    client.logout()
+    assert f'id="tile-input-{made.pk}"' not in login(client, stranger).get("/jobs/").content.decode()

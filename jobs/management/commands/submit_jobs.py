@@ -21,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=24, help="number of tiles (default 24)")
         parser.add_argument("--kind", default="tile", help="job kind (tile, sleep, noop)")
         parser.add_argument("--size-px", type=int, default=512)
+        parser.add_argument(
+            "--input", type=int, help="id of an uploaded tile input: every tile reads its bands (no seed, no size)"
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--priority", type=int, default=0)
         parser.add_argument("--chunk", type=int, default=200, help="jobs per transaction")
@@ -64,7 +67,10 @@ class Command(BaseCommand):
             if options["kind"] == "tile":
                 ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
                 spec["footprint"] = {"type": "Polygon", "coordinates": [ring]}
-                spec["params"] = {"seed": rng.randrange(2**31), "size_px": options["size_px"]}
+                if options["input"] is not None:
+                    spec["params"] = {"input": options["input"]}
+                else:
+                    spec["params"] = {"seed": rng.randrange(2**31), "size_px": options["size_px"]}
             elif options["kind"] == "sleep":
                 spec["params"] = {"duration_s": 2}
             yield spec
