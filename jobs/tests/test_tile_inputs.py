@@ -323,3 +323,15 @@ def test_input_deleted_after_submit_fails_the_job_once_naming_it(api, operator):
     assert job.state == JobState.FAILED and job.attempts == 1  # no retries: nothing would bring it back
     assert f"tile input {own} no longer exists" in job.error
     assert JobLog.objects.filter(job=job, message__contains="no attempts left").exists()
+
+
+def test_submit_jobs_command_takes_an_input(org_a, operator, api):
+    from django.core.management import CommandError, call_command
+
+    own = upload_file(api(operator), npz_bytes(**scene()), scale=10000).json()["id"]
+    out = io.StringIO()
+    call_command("submit_jobs", "--organization", org_a.slug, "--count", "3", "--input", str(own), stdout=out)
+    assert "3 tile job(s)" in out.getvalue()
+    assert [job.params["input"] for job in Job.objects.all()] == [own] * 3
+    with pytest.raises(CommandError, match="params.input"):
+        call_command("submit_jobs", "--organization", org_a.slug, "--input", "999999", stdout=out, stderr=out)
