@@ -36,7 +36,7 @@ class TileInputUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text=(
             "NumPy .npz (numpy.savez / savez_compressed) with 2-D arrays blue, green, red, nir of one shape "
-            f"(at most {MAX_SIDE_PX} px a side) and one dtype: float reflectance in [0, 1], or uint8 / uint16 "
+            f"(at most {MAX_SIDE_PX} px a side) and one dtype: float reflectance in [0, 1.6], or uint8 / uint16 "
             "with `scale`. Read without pickle."
         )
     )

@@ -284,12 +284,12 @@ def _store_artifacts(job: Job, artifacts: list[tuple[str, str, bytes]]) -> None:
 
 
 @transaction.atomic
-def fail_job(*, job_id: int, worker: str, error: str) -> Job:
-    """Record a failed attempt: retried after an exponential backoff while attempts remain,
-    else failed for good, cancelling the jobs downstream."""
+def fail_job(*, job_id: int, worker: str, error: str, permanent: bool = False) -> Job:
+    """Record a failed attempt: retried after an exponential backoff while attempts remain (and
+    the error is not `permanent`), else failed for good, cancelling the jobs downstream."""
     job, now = _owned(job_id, worker), timezone.now()
     used = _end_attempt(job, now)
-    _settle_failure(job, error=error, now=now)
+    _settle_failure(job, error=error, now=now, permanent=permanent)
     record_usage(job, gpu_seconds=used, finished=job.is_terminal, succeeded=False)
     return job
 
@@ -308,11 +308,14 @@ def stop_canceled_job(*, job_id: int, worker: str) -> Job:
     return job
 
 
-def _settle_failure(job: Job, *, error: str, now) -> None:
+def _settle_failure(job: Job, *, error: str, now, permanent: bool = False) -> None:
     job.error = error[:5000]
     if job.cancel_requested:
         job.state, job.finished_at = JobState.CANCELED, now
         add_log(job, f"canceled: {job.cancel_reason}", level="warning")
+    elif permanent:
+        job.state, job.finished_at = JobState.FAILED, now
+        add_log(job, f"attempt {job.attempts} failed: {error[:500]}; no retry can fix this", level="error")
     elif job.attempts < job.max_attempts:
         delay = retry_delay_s(job.attempts)
         job.state, job.run_after = JobState.RETRYING, now + timedelta(seconds=delay)

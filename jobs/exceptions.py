@@ -33,5 +33,10 @@ class TileInputInUse(ConflictError):
     """An uploaded tile input that open jobs or templates still name cannot be deleted: 409."""
 
 
-class TileInputUnavailable(Exception):
+class PermanentJobError(Exception):
+    """Raised by a workload for a failure no retry can fix: the job fails at once, whatever
+    attempts it has left."""
+
+
+class TileInputUnavailable(PermanentJobError):
     """A tile job names an uploaded input that is gone (deleted after submit) or damaged."""

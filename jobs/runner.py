@@ -12,7 +12,7 @@ import uuid
 from django.db import close_old_connections, connection
 
 from . import dispatch, inventory, nvml
-from .exceptions import JobCanceled, LeaseLost
+from .exceptions import JobCanceled, LeaseLost, PermanentJobError
 from .messages import publish_progress
 from .models import JobLog
 from .services import sync_run_slots
@@ -151,7 +151,8 @@ class JobWorker:
         except Exception as error:
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
             logger.info("job %s attempt %s failed: %s", job.pk, job.attempts, detail)
-            self._quietly(dispatch.fail_job, job_id=job.pk, worker=self.name, error=detail)
+            permanent = isinstance(error, PermanentJobError)
+            self._quietly(dispatch.fail_job, job_id=job.pk, worker=self.name, error=detail, permanent=permanent)
         finally:
             with self.lock:
                 self.current.pop(job.pk, None)

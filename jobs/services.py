@@ -4,7 +4,7 @@ dispatch.py; both are the only code that writes jobs."""
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from missionops.models import Organization
@@ -132,14 +132,6 @@ def _check_tile_input(input_id: int, *, organization: Organization, field: str) 
         found = TileInput.objects.select_for_update(no_key=True).filter(organization=organization, pk=input_id)
         if not found.exists():
             raise JobParamsError(f"no tile input {input_id} in this organization", field=field)
-
-
-def end_retries(*, job_id: int, worker: str) -> bool:
-    """Make the running attempt of a job the last one (for errors no retry can fix): when the worker
-    then fails it, it fails for good instead of backing off and retrying. Only the owning worker's
-    running job is changed; says whether it was."""
-    changed = Job.objects.filter(pk=job_id, worker=worker, state=JobState.RUNNING).update(max_attempts=F("attempts"))
-    return changed == 1
 
 
 def _check_submit_quota(organization: Organization, specs: list[dict]) -> None:

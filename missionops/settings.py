@@ -248,6 +248,7 @@ JOBS_SIMULATED_GPUS = env.int("JOBS_SIMULATED_GPUS", default=2)
 JOBS_GPU_BACKEND = env("JOBS_GPU_BACKEND", default="auto")  # auto | simulated
 JOBS_RETRY_BACKOFF_S = env.float("JOBS_RETRY_BACKOFF_S", default=5.0)
 JOBS_RETRY_BACKOFF_MAX_S = env.float("JOBS_RETRY_BACKOFF_MAX_S", default=600.0)
+JOBS_TILE_INPUT_MAX_BYTES = env.int("JOBS_TILE_INPUT_MAX_BYTES", default=160 * 1024 * 1024)  # one uploaded .npz
 
 # Anomalies: samples older than ANOMALY_LATE_AFTER_S are backfill (recorded, never paged).
 ANOMALY_LATE_AFTER_S = env.float("ANOMALY_LATE_AFTER_S", default=300.0)

@@ -157,8 +157,9 @@ GOOD = scene(8, 6)
         (_flagged_huge(), 255, "file", "5000x5000"),
         (npz_bytes(**{**GOOD, "red": GOOD["red"].astype(np.float64)}), None, "file", "differ in dtype"),
         (npz_bytes(**{n: np.full((4, 4), np.nan if n == "green" else 0.1) for n in tile.BANDS}), None, "file", "NaN"),
-        (npz_bytes(**{n: np.full((4, 4), 1.5) for n in tile.BANDS}), None, "file", "within [0, 1]"),
-        (npz_bytes(**{n: np.full((4, 4), 12000, np.uint16) for n in tile.BANDS}), 10000, "file", "within [0, 1]"),
+        (npz_bytes(**{n: np.full((4, 4), 1.7) for n in tile.BANDS}), None, "file", "within [0, 1.6]"),
+        (npz_bytes(**{n: np.full((4, 4), 17000, np.uint16) for n in tile.BANDS}), 10000, "file", "within [0, 1.6]"),
+        (npz_bytes(**{n: np.full((4, 4), -0.1) for n in tile.BANDS}), None, "file", "within [0, 1.6]"),
         (npz_bytes(**{n: np.zeros((4, 4), np.complex64) for n in tile.BANDS}), None, "file", "complex64"),
         (npz_bytes(**GOOD, swir=GOOD["red"]), 10000, "file", "'swir'"),
         (b"GIF89a not an archive", None, "file", "not a NumPy .npz"),
@@ -169,8 +170,8 @@ GOOD = scene(8, 6)
         (npz_bytes(**{n: np.full((4, 4), 0.2) for n in tile.BANDS}), 10000, "scale", "integer bands"),
     ],
     ids=[
-        "missing-band", "shapes-differ", "not-2d", "too-large", "header-bomb", "dtypes-differ", "nan", "above-one",
-        "int-above-scale", "complex", "extra-array", "not-npz", "corrupt-zip", "pickled-objects", "no-scale",
+        "missing-band", "shapes-differ", "not-2d", "too-large", "header-bomb", "dtypes-differ", "nan", "above-1.6",
+        "int-above-scale", "negative", "complex", "extra-array", "not-npz", "corrupt-zip", "pickled-objects", "no-scale",
         "negative-scale", "scale-for-floats",
     ],
 )  # fmt: skip
@@ -321,8 +322,9 @@ def test_input_deleted_after_submit_fails_the_job_once_naming_it(api, operator):
     run_one_job()
     job = Job.objects.get(pk=job_id)
     assert job.state == JobState.FAILED and job.attempts == 1  # no retries: nothing would bring it back
+    assert job.max_attempts == 5  # failed as permanent, not by using up its attempts
     assert f"tile input {own} no longer exists" in job.error
-    assert JobLog.objects.filter(job=job, message__contains="no attempts left").exists()
+    assert JobLog.objects.filter(job=job, message__contains="no retry can fix this").exists()
 
 
 def test_submit_jobs_command_takes_an_input(org_a, operator, api):

@@ -1,7 +1,8 @@
 """The uploaded tile input format: a NumPy .npz archive (numpy.savez or savez_compressed) holding
 one 2-D array per band, named like tile.BANDS, all of one shape and dtype. Float bands are
-reflectance in [0, 1]; uint8 / uint16 bands come with a `scale` (reflectance = value / scale, e.g.
-10000 for uint16 surface reflectance).
+reflectance in [0, 1.6]; uint8 / uint16 bands come with a `scale` (reflectance = value / scale,
+e.g. 10000 for uint16 surface reflectance). Above 1 is allowed: bright clouds, snow and sun glint
+exceed it in real surface-reflectance products.
 
 Each member's .npy header is checked (shape, dtype) before its data is inflated, so a small file
 cannot expand into gigabytes, and arrays are read with allow_pickle=False: never pickle.
@@ -21,6 +22,7 @@ INTEGER_DTYPES = ("uint8", "uint16")
 FLOAT_DTYPES = ("float16", "float32", "float64")
 MAX_SCALE = 1e9
 EXPECTED = ", ".join(BANDS)
+MAX_REFLECTANCE = 1.6
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _check_scale(scale: float | None, dtype: str) -> float:
     if dtype in FLOAT_DTYPES:
         if scale not in (None, 1, 1.0):
             raise JobParamsError(
-                f"scale applies to integer bands; these are {dtype}, reflectance in [0, 1] already", field="scale"
+                f"scale applies to integer bands; these are {dtype}, reflectance already", field="scale"
             )
         return 1.0
     if scale is None:
@@ -149,8 +151,9 @@ def _check_values(band: np.ndarray, name: str, scale: float) -> None:
         if bad:
             raise JobParamsError(f"band {name!r} has {bad} non-finite value(s) (NaN or infinity)", field="file")
     low, high = float(band.min()) / scale, float(band.max()) / scale
-    if low < 0.0 or high > 1.0:
+    if low < 0.0 or high > MAX_REFLECTANCE:
         stored = f" (value / scale {scale:g})" if band.dtype.kind == "u" else ""
         raise JobParamsError(
-            f"band {name!r} reflectance must be within [0, 1]{stored}; it spans {low:g} to {high:g}", field="file"
+            f"band {name!r} reflectance must be within [0, {MAX_REFLECTANCE:g}]{stored}; it spans {low:g} to {high:g}",
+            field="file",
         )

@@ -259,17 +259,11 @@ def run(ctx, params) -> dict:
 
 
 def _uploaded_source(ctx, input_id: int) -> tuple[UploadedBands, dict]:
-    from ..exceptions import TileInputUnavailable
-    from ..services import end_retries
     from ..tile_inputs import load_tile_input
 
     ctx.progress(1.0, f"reading tile input {input_id}")
-    try:
-        tile_input, archive = load_tile_input(organization_id=ctx.organization_id, input_id=input_id)
-    except TileInputUnavailable:
-        # No retry can bring a deleted input back: this attempt is the last, the job fails once.
-        end_retries(job_id=ctx.job_id, worker=ctx.worker.name)
-        raise
+    # A deleted input raises TileInputUnavailable, a PermanentJobError: the job fails once, no retries.
+    tile_input, archive = load_tile_input(organization_id=ctx.organization_id, input_id=input_id)
     ctx.check()
     described = {
         "input": tile_input.pk,
