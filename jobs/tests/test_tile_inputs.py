@@ -171,8 +171,8 @@ GOOD = scene(8, 6)
     ],
     ids=[
         "missing-band", "shapes-differ", "not-2d", "too-large", "header-bomb", "dtypes-differ", "nan", "above-1.6",
-        "int-above-scale", "negative", "complex", "extra-array", "not-npz", "corrupt-zip", "pickled-objects", "no-scale",
-        "negative-scale", "scale-for-floats",
+        "int-above-scale", "negative", "complex", "extra-array", "not-npz", "corrupt-zip", "pickled-objects",
+        "no-scale", "negative-scale", "scale-for-floats",
     ],
 )  # fmt: skip
 def test_bad_uploads_are_400s_naming_the_field_and_write_nothing(api, operator, data, scale, field, words):
