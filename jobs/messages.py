@@ -35,16 +35,14 @@ def publish_job(job) -> None:
     if not _enabled():
         return
     message = job_message(job)
-    live.publish("jobs", message, organization=job.organization_id)
-    live.publish(f"job.{job.pk}", message, organization=job.organization_id)
+    live.publish_many(("jobs", f"job.{job.pk}"), message, organization=job.organization_id)
 
 
 def publish_progress(*, job_id: int, organization_id: int, progress: float, message: str = "") -> None:
     if not _enabled():
         return
     payload = {"kind": "job.progress", "id": job_id, "progress": round(progress, 1), "message": message}
-    live.publish("jobs", payload, organization=organization_id)
-    live.publish(f"job.{job_id}", payload, organization=organization_id)
+    live.publish_many(("jobs", f"job.{job_id}"), payload, organization=organization_id)
 
 
 def publish_log(log, *, organization_id: int) -> None:

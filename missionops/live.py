@@ -46,10 +46,16 @@ def publish(topic: str, payload: dict, *, organization) -> None:
     A rolled-back write sends nothing; a channel-layer outage is logged, never raised, because a
     live push must not fail the operation that caused it (clients re-sync from the REST API).
     """
+    publish_many((topic,), payload, organization=organization)
+
+
+def publish_many(topics, payload: dict, *, organization) -> None:
+    """`publish` of one payload to several topics: encoded once, one commit hook, one hand-off to
+    the sender loop (a job's state goes to `jobs` and `job.<id>` on every change)."""
     organization_id = getattr(organization, "pk", organization)
     data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    message = {"type": "live.message", "topic": topic, "data": data}
-    transaction.on_commit(lambda: _send(group_name(organization_id, topic), message))
+    sends = [(group_name(organization_id, t), {"type": "live.message", "topic": t, "data": data}) for t in topics]
+    transaction.on_commit(lambda: _send(sends))
 
 
 # Sends run on one background event loop per process: the caller never waits for Redis
@@ -69,11 +75,16 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def _send(group: str, message: dict) -> None:
+async def _group_send_all(layer, sends) -> None:
+    for group, message in sends:
+        await layer.group_send(group, message)
+
+
+def _send(sends: list[tuple[str, dict]]) -> None:
     try:
-        future = asyncio.run_coroutine_threadsafe(get_channel_layer().group_send(group, message), _publisher_loop())
+        future = asyncio.run_coroutine_threadsafe(_group_send_all(get_channel_layer(), sends), _publisher_loop())
     except Exception:  # the layer is misconfigured or the loop is gone: the operation already committed
-        logger.warning("live publish to %s failed", group, exc_info=True)
+        logger.warning("live publish to %s failed", ", ".join(g for g, _ in sends), exc_info=True)
         return
     _in_flight.add(future)
     future.add_done_callback(_sent)
