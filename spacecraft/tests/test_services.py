@@ -140,7 +140,7 @@ def test_rolled_back_state_change_publishes_nothing(make_spacecraft, org_a, monk
     from missionops import live
 
     sent = []
-    monkeypatch.setattr(live, "_send", lambda group, message: sent.append(group))
+    monkeypatch.setattr(live, "_send", lambda sends: sent.extend(group for group, _ in sends))
     sc = make_spacecraft(org_a, "SC-102")
     sent.clear()
     with pytest.raises(RuntimeError), transaction.atomic():
