@@ -1,6 +1,6 @@
 """Pass prediction for many spacecraft over many stations at once.
 
-1. Each spacecraft is sampled on a grid whose step suits its orbit (`grid_step_s`: 2 minutes in
+1. Each spacecraft is sampled on a grid whose step suits its orbit (`grid_step_s`: about 3 minutes in
    LEO, more for higher orbits): Earth-fixed position and velocity, one SatrecArray call per
    block of spacecraft that share a step. The grid reaches past the window by the longest pass
    the orbit can make (`padding_s`), so a pass in progress at either edge is found whole.
