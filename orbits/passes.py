@@ -192,24 +192,34 @@ class _Segments:
         tolerance = ROOT_TOLERANCE_S / self.h[idx]
         active = np.flatnonzero(self.valid[idx] & (f_lo != 0) & (f_hi != 0))
         x[f_lo == 0], x[f_hi == 0] = lo[f_lo == 0], hi[f_hi == 0]
-        for _ in range(60):
-            if not len(active):
-                break
-            xa = x[active]
-            value, slope = function(xa, idx[active])
-            right = np.sign(value) == sign_lo[active]
-            lo[active] = np.where(right, xa, lo[active])
-            hi[active] = np.where(right, hi[active], xa)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                nxt = xa - value / slope
-            la, ha = lo[active], hi[active]
-            outside = ~((nxt > la) & (nxt < ha))
-            nxt[outside] = 0.5 * (la + ha)[outside]
-            nxt[value == 0] = xa[value == 0]
-            x[active] = nxt
-            done = (np.abs(nxt - xa) < tolerance[active]) | (value == 0) | (ha - la < tolerance[active])
-            active = active[~done]
-        return x
+        return _safeguarded_newton(
+            lambda xa, rows: function(xa, idx[rows]), x, lo, hi, sign_lo, tolerance, active, iterations=60
+        )
+
+
+def _safeguarded_newton(evaluate, x, lo, hi, sign_lo, tolerance, active, *, iterations: int) -> np.ndarray:
+    """Newton steps on `evaluate(x, rows) -> (value, slope)` for the `active` rows, kept inside
+    their brackets [lo, hi] (bisection when a step leaves them) until a step, or the bracket, is
+    below `tolerance`. `sign_lo`: the sign of the function at each lo. Updates x, lo, hi in place."""
+    tolerance = np.broadcast_to(tolerance, x.shape)
+    for _ in range(iterations):
+        if not len(active):
+            break
+        xa = x[active]
+        value, slope = evaluate(xa, active)
+        after = np.sign(value) == sign_lo[active]  # the root lies after xa
+        lo[active] = np.where(after, xa, lo[active])
+        hi[active] = np.where(after, hi[active], xa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nxt = xa - value / slope
+        la, ha = lo[active], hi[active]
+        outside = ~((nxt > la) & (nxt < ha))
+        nxt[outside] = 0.5 * (la + ha)[outside]
+        nxt[value == 0] = xa[value == 0]
+        x[active] = nxt
+        tol = tolerance[active]
+        active = active[~((np.abs(nxt - xa) < tol) | (value == 0) | (ha - la < tol))]
+    return x
 
 
 def _exact(satrecs, geo: _Stations, jd0, fr0, sat, sta, t):
@@ -241,24 +251,11 @@ def _polish(satrecs, geo, jd0, fr0, sat, sta, rise, t, lo, hi) -> np.ndarray:
     t, lo, hi = t.copy(), lo.copy(), hi.copy()
     inside = (t > lo) & (t < hi)
     t[~inside] = 0.5 * (lo + hi)[~inside]
-    active = np.arange(len(t))
-    for _ in range(40):
-        if not len(active):
-            break
-        ta = t[active]
-        f, rate = _exact(satrecs, geo, jd0, fr0, sat[active], sta[active], ta)
-        later = (f < 0) == rise[active]  # the root lies after ta
-        lo[active] = np.where(later, ta, lo[active])
-        hi[active] = np.where(later, hi[active], ta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            nxt = ta - f / rate
-        la, ha = lo[active], hi[active]
-        outside = ~((nxt > la) & (nxt < ha))
-        nxt[outside] = 0.5 * (la + ha)[outside]
-        nxt[f == 0] = ta[f == 0]
-        t[active] = nxt
-        active = active[~((np.abs(nxt - ta) < ROOT_TOLERANCE_S) | (f == 0) | (ha - la < ROOT_TOLERANCE_S))]
-    return t
+    sign_lo = np.where(rise, -1.0, 1.0)  # below the threshold before a rise, above before a set
+    return _safeguarded_newton(
+        lambda ta, rows: _exact(satrecs, geo, jd0, fr0, sat[rows], sta[rows], ta),
+        t, lo, hi, sign_lo, ROOT_TOLERANCE_S, np.arange(len(t)), iterations=40,
+    )  # fmt: skip
 
 
 def _segments(sat_rows, r, v, t, rows, cols, sta, kind, hidden, stations: _Stations) -> _Segments:
