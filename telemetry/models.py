@@ -105,9 +105,8 @@ class Sample(models.Model):
         return f"{self.parameter_id}@{self.time.isoformat()}={self.value}"
 
 
-class MinuteRollup(models.Model):
-    """min / max / avg / count / last of one parameter over one UTC minute, kept after the raw
-    partitions are dropped. Recomputed from raw rows by `services.roll_up`, so late data is exact."""
+class Rollup(models.Model):
+    """min / max / avg / count / last of one parameter over one UTC bucket."""
 
     pk = models.CompositePrimaryKey("parameter_id", "bucket")
     parameter_id = models.IntegerField()
@@ -119,25 +118,24 @@ class MinuteRollup(models.Model):
     last = models.FloatField()
 
     class Meta:
+        abstract = True
+
+
+class MinuteRollup(Rollup):
+    """One UTC minute, kept after the raw partitions are dropped. Recomputed from raw rows by
+    `services.roll_up`, so late data is exact."""
+
+    class Meta:
         db_table = "telemetry_minute_rollup"
 
     def __str__(self):
         return f"{self.parameter_id}@{self.bucket:%Y-%m-%d %H:%M}"
 
 
-class HourRollup(models.Model):
-    """The same as a minute rollup over one UTC hour, built from the minute rollups (never from raw
-    rows, which retention may have dropped) by `services.roll_up` whenever a minute of the hour was
-    rolled up, so long series read ~8.8k rows per parameter-year instead of ~525k minutes."""
-
-    pk = models.CompositePrimaryKey("parameter_id", "bucket")
-    parameter_id = models.IntegerField()
-    bucket = models.DateTimeField()
-    min = models.FloatField()
-    max = models.FloatField()
-    avg = models.FloatField()
-    count = models.IntegerField()
-    last = models.FloatField()
+class HourRollup(Rollup):
+    """One UTC hour, built from the minute rollups (never from raw rows, which retention may have
+    dropped) by `services.roll_up` whenever a minute of the hour was rolled up, so long series read
+    ~8.8k rows per parameter-year instead of ~525k minutes."""
 
     class Meta:
         db_table = "telemetry_hour_rollup"
