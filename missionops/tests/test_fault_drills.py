@@ -150,7 +150,8 @@ def test_redis_restart_sockets_reconnect_and_no_acknowledged_sample_is_lost(oper
         time.sleep(1)
     finally:
         ingest.running = False
-        ingest.join(timeout=15)
+        if ingest.ident is not None:  # started (a browser that failed to launch never got that far)
+            ingest.join(timeout=15)
         daphne.terminate()
         daphne.wait(timeout=10)
         redis_proc.terminate()
