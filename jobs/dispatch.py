@@ -7,9 +7,10 @@ unique index), and an organization never runs more than its max_concurrent_jobs 
 holds one of the organization's run slots, taken with SKIP LOCKED like the jobs themselves, so
 claimers for one organization do not queue behind each other)."""
 
+import contextlib
 import hashlib
 import json
-from contextlib import nullcontext
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,6 +43,9 @@ class Claimer:
     host: str
     lease_s: float = 30.0
     skip_locked: bool = True  # False is the serializing peer, kept for the benchmark
+    # The connection is the worker's own: its planner may be tuned for the claim (see
+    # _tune_planner). Off for in-process callers (tests) whose connection serves other queries.
+    owns_connection: bool = False
 
 
 # One statement claims: free GPU slots of this host, organizations with a free run slot, the
@@ -138,6 +142,8 @@ def claim_jobs(*, claimer: Claimer, limit: int = 1, kinds: list[str] | None = No
     if kinds:
         params["kinds"] = list(kinds)
     # One statement, autocommitted (or part of the caller's transaction): a claim is atomic alone.
+    if claimer.owns_connection:
+        _tune_planner()
     rows = _execute_prepared(sql, params)
     names = [f.attname for f in fields]
     jobs = [Job.from_db(connection.alias, names, _from_db(fields, row)) for row in rows]
@@ -152,16 +158,36 @@ def _execute_prepared(sql: str, params: dict) -> list[tuple]:
     then plans it once per connection. Django's own cursors bind client-side and never prepare."""
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None:  # first hot statement on this connection
-        raw.prepare_threshold = 1_000_000  # Django turns preparing off; now only prepare=True prepares
-        # Queue statistics lag a burst of submissions (autovacuum analyzes once a minute): believing
-        # the queue empty, the planner reads every queued row (seq or bitmap scan) and sorts it,
-        # 5-13 ms a claim at 2,000 queued, instead of walking the claim index in order (~0.5 ms).
-        # Only index scans are left to it; this connection's other queries are key lookups.
-        raw.execute("SET enable_bitmapscan = off; SET enable_seqscan = off")
+    if raw.prepare_threshold is None:  # Django turns preparing off; now only prepare=True prepares
+        raw.prepare_threshold = 1_000_000
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
+
+
+_tuned_connections: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def _tune_planner() -> None:
+    """Queue statistics lag a burst of submissions (autovacuum analyzes once a minute): believing
+    the queue empty, the planner reads every queued row (seq or bitmap scan) and sorts it, 5-13 ms
+    a claim at 2,000 queued, instead of walking the claim index in order (~0.5 ms). On a worker's
+    own connection only index scans are left to it: its other queries are key lookups. Once per
+    connection (a reconnect gets it again)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _tuned_connections:
+        raw.execute("SET enable_bitmapscan = off; SET enable_seqscan = off")
+        _tuned_connections.add(raw)
+
+
+def untune_planner() -> None:
+    """Undo _tune_planner on this connection (a worker run in-process hands it back as it was)."""
+    raw = connection.connection
+    if raw is not None and raw in _tuned_connections:
+        _tuned_connections.discard(raw)
+        with contextlib.suppress(psycopg.Error):  # a broken connection is dropped anyway
+            raw.execute("RESET enable_bitmapscan; RESET enable_seqscan")
 
 
 def _from_db(fields, row):
@@ -254,7 +280,7 @@ def complete_job(*, job_id: int, worker: str, result: dict, artifacts: list[tupl
     fields = Job._meta.concrete_fields
     sql = COMPLETE_SQL.format(columns=", ".join(f.column for f in fields))
     params = {"id": job_id, "worker": worker, "result": json.dumps(result, cls=DjangoJSONEncoder)}
-    with transaction.atomic() if artifacts else nullcontext():
+    with transaction.atomic() if artifacts else contextlib.nullcontext():
         rows = _execute_prepared(sql, params)
         if not rows:
             raise LeaseLost(f"job {job_id} is no longer held by {worker}")

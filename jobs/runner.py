@@ -92,7 +92,9 @@ class JobWorker:
         self.lease_s, self.heartbeat_s, self.batch, self.kinds = lease_s, heartbeat_s, batch, kinds
         self.poll_s, self.sample_s, self.sweep_s = poll_s, sample_s, sweep_s
         self.max_jobs, self.exit_when_idle_s = max_jobs, exit_when_idle_s
-        self.claimer = dispatch.Claimer(worker=self.name, host=self.host, lease_s=lease_s, skip_locked=skip_locked)
+        self.claimer = dispatch.Claimer(
+            worker=self.name, host=self.host, lease_s=lease_s, skip_locked=skip_locked, owns_connection=True
+        )
         self.stop = threading.Event()
         self.stop_requested = False  # set by request_stop(), from a signal handler
         self.current: dict[int, RunContext] = {}
@@ -130,6 +132,7 @@ class JobWorker:
         finally:
             self.stop.set()
             background.join(timeout=5)
+            dispatch.untune_planner()
         return self.done
 
     def request_stop(self) -> None:
