@@ -23,13 +23,10 @@ import datetime as dt
 import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,6 +40,7 @@ import numpy as np  # noqa: E402
 import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.server import start_daphne  # noqa: E402
 from missionops import apikeys  # noqa: E402
 from missionops import live as platform_live  # noqa: E402
 from missionops.models import Organization  # noqa: E402
@@ -168,40 +166,6 @@ SERIES_START = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
 def percentile(values, q):
     ordered = sorted(values) or [float("nan")]
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_daphne():
-    """The same daphne options as the Procfile's web process, with the throttles out of the way."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "THROTTLE_READ": "1000000/min",
-        "THROTTLE_INGEST": "1000000/min",
-        "THROTTLE_OPERATE": "1000000/min",
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30"]
-    daphne = subprocess.Popen(
-        [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
-            return daphne, port
-        except OSError:
-            time.sleep(0.1)
-    daphne.terminate()
-    raise RuntimeError("daphne did not start")
 
 
 class Client:

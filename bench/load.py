@@ -14,8 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,6 +33,7 @@ django.setup()
 import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.server import start_daphne  # noqa: E402
 from missionops import apikeys  # noqa: E402
 from missionops.models import Organization  # noqa: E402
 from missionops.services import create_organization  # noqa: E402
@@ -50,12 +49,6 @@ def setup():
     )
     _, key = apikeys.create_api_key(organization=org, name="bench", scopes=["read", "ingest", "operate"])
     return sc, key
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Recorder:
@@ -174,40 +167,8 @@ def main():
     args = parser.parse_args()
 
     sc, key = setup()
-    port = free_port()
-    env = {
-        **os.environ,
-        "THROTTLE_READ": "1000000/min",
-        "THROTTLE_INGEST": "1000000/min",
-        "THROTTLE_OPERATE": "1000000/min",
-        "LOG_LEVEL": "WARNING",
-    }
-    daphne = subprocess.Popen(
-        # the same daphne options as the Procfile's web process
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "--websocket_connect_timeout",
-            "30",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "missionops.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    daphne, port = start_daphne()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/login/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
     # Recent enough to be each parameter's latest value, so ingest drives live pushes to the sockets.
     t0 = datetime.now(UTC).replace(microsecond=0)
     stop = threading.Event()

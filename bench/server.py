@@ -1,0 +1,46 @@
+"""The daphne the HTTP / socket benches run against: the Procfile's web options, throttles out of
+the way, on a free loopback port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_daphne() -> tuple[subprocess.Popen, int]:
+    """Start daphne and wait until it answers; returns (process, port). The caller terminates it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "THROTTLE_READ": "1000000/min",
+        "THROTTLE_INGEST": "1000000/min",
+        "THROTTLE_OPERATE": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30"]
+    daphne = subprocess.Popen(
+        [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
+            return daphne, port
+        except OSError:
+            time.sleep(0.1)
+    daphne.terminate()
+    raise RuntimeError("daphne did not start")
