@@ -8,6 +8,7 @@ holds one of the organization's run slots, taken with SKIP LOCKED like the jobs 
 claimers for one organization do not queue behind each other)."""
 
 import contextlib
+import functools
 import hashlib
 import json
 import weakref
@@ -130,14 +131,7 @@ def claim_jobs(*, claimer: Claimer, limit: int = 1, kinds: list[str] | None = No
     Organizations with no free run slot (max_concurrent_jobs), or out of GPU-seconds for GPU jobs,
     are passed over. GPU jobs get one free GPU slot of this host each. Each claim counts one
     attempt and starts a lease of `lease_s` seconds."""
-    fields = Job._meta.concrete_fields
-    # The limit and whether kinds filter are part of the text, so each variant gets a plan of its own.
-    sql = CLAIM_SQL.format(
-        skip="SKIP LOCKED" if claimer.skip_locked else "",
-        limit=int(limit),
-        kinds="AND j.kind = ANY(%(kinds)s::text[])" if kinds else "",
-        columns=", ".join(f.column for f in fields),
-    )
+    sql = _claim_sql(claimer.skip_locked, int(limit), bool(kinds))
     params = {"host": claimer.host, "worker": claimer.worker, "lease_s": float(claimer.lease_s)}
     if kinds:
         params["kinds"] = list(kinds)
@@ -145,8 +139,7 @@ def claim_jobs(*, claimer: Claimer, limit: int = 1, kinds: list[str] | None = No
     if claimer.owns_connection:
         _tune_planner()
     rows = _execute_prepared(sql, params)
-    names = [f.attname for f in fields]
-    jobs = [Job.from_db(connection.alias, names, _from_db(fields, row)) for row in rows]
+    jobs = [_job_from_row(row) for row in rows]
     for job in jobs:
         publish_job(job)
     return jobs
@@ -190,12 +183,31 @@ def untune_planner() -> None:
             raw.execute("RESET enable_bitmapscan; RESET enable_seqscan")
 
 
-def _from_db(fields, row):
-    """Column values as the fields' from_db_value would give them (JSON is text from a raw cursor)."""
-    return [
+@functools.cache
+def _claim_sql(skip_locked: bool, limit: int, with_kinds: bool) -> str:
+    # The limit and whether kinds filter are part of the text, so each variant gets a plan of its own.
+    return CLAIM_SQL.format(
+        skip="SKIP LOCKED" if skip_locked else "",
+        limit=limit,
+        kinds="AND j.kind = ANY(%(kinds)s::text[])" if with_kinds else "",
+        columns=_job_columns(),
+    )
+
+
+@functools.cache
+def _job_columns() -> str:
+    return ", ".join(f.column for f in Job._meta.concrete_fields)
+
+
+def _job_from_row(row) -> Job:
+    """A Job from the `{columns}` of a hot statement, as the ORM would build it (a raw cursor gives
+    JSON as text: the fields' from_db_value decode it)."""
+    fields = Job._meta.concrete_fields
+    values = [
         f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
         for f, value in zip(fields, row, strict=True)
     ]
+    return Job.from_db(connection.alias, [f.attname for f in fields], values)
 
 
 def heartbeat(*, job_id: int, worker: str, lease_s: float, progress: float | None = None) -> bool:
@@ -277,14 +289,13 @@ def complete_job(*, job_id: int, worker: str, result: dict, artifacts: list[tupl
     transaction. Children are released after the success is committed, so a child with two
     parents finishing at once is seen by the later of the two (a worker dying in between is
     covered by the sweep's `release_ready_jobs`)."""
-    fields = Job._meta.concrete_fields
-    sql = COMPLETE_SQL.format(columns=", ".join(f.column for f in fields))
+    sql = COMPLETE_SQL.format(columns=_job_columns())
     params = {"id": job_id, "worker": worker, "result": json.dumps(result, cls=DjangoJSONEncoder)}
     with transaction.atomic() if artifacts else contextlib.nullcontext():
         rows = _execute_prepared(sql, params)
         if not rows:
             raise LeaseLost(f"job {job_id} is no longer held by {worker}")
-        job = Job.from_db(connection.alias, [f.attname for f in fields], _from_db(fields, rows[0][:-1]))
+        job = _job_from_row(rows[0][:-1])
         if artifacts:
             _store_artifacts(job, artifacts)
     if rows[0][-1]:
