@@ -80,8 +80,9 @@ def retry_delay_s(attempts: int) -> float:
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
-def clean_spec(spec: dict, *, organization: Organization, prefix: str = "") -> dict:
-    """One job description, validated: kind, params per kind, footprint, priority, attempts, parents."""
+def clean_spec(spec: dict, *, organization: Organization, prefix: str = "", checked_inputs: set | None = None) -> dict:
+    """One job description, validated: kind, params per kind, footprint, priority, attempts, parents.
+    `checked_inputs`: tile inputs already checked (and locked) in this transaction, not queried again."""
     kind = spec.get("kind")
     try:
         workload = workload_for(kind)
@@ -91,8 +92,10 @@ def clean_spec(spec: dict, *, organization: Organization, prefix: str = "") -> d
         params = workload.validate(spec.get("params") or {})
     except JobParamsError as error:
         raise JobParamsError(error.message, field=f"{prefix}{error.field}") from None
-    if params.get("input") is not None:
+    if params.get("input") is not None and params["input"] not in (checked_inputs or ()):
         _check_tile_input(params["input"], organization=organization, field=f"{prefix}params.input")
+        if checked_inputs is not None:
+            checked_inputs.add(params["input"])
     footprint = spec.get("footprint")
     if footprint is not None:
         footprint = validate_footprint(footprint, field=f"{prefix}footprint")
@@ -169,9 +172,9 @@ def submit_jobs(*, organization: Organization, actor, specs: list[dict], event: 
         raise JobParamsError("give at least one job", field="jobs")
     if len(specs) > MAX_BATCH:
         raise JobParamsError(f"at most {MAX_BATCH} jobs per batch", field="jobs")
-    batch = len(specs) > 1
+    batch, checked_inputs = len(specs) > 1, set()  # a batch over one uploaded input checks it once
     cleaned = [
-        clean_spec(spec, organization=organization, prefix=f"jobs.{i}." if batch else "")
+        clean_spec(spec, organization=organization, prefix=f"jobs.{i}." if batch else "", checked_inputs=checked_inputs)
         for i, spec in enumerate(specs)
     ]
     _check_submit_quota(organization, cleaned)
