@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import tile_inputs
 from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, TileInput, UsageDay
 from .schedules import cron_of
 from .services import sync_run_slots
@@ -77,8 +78,8 @@ class TileInputAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     exclude = ["data"]
     # Uploads go through the API or the jobs page, where the file is validated; here one may look,
-    # rename and delete. Deleting here skips the API's in-use check: an open job naming the input
-    # then fails once, with the input named (jobs.workloads.tile).
+    # rename and delete. Deleting applies the API's in-use check: an input an open job or a
+    # template names is listed as protected and kept.
     readonly_fields = [
         "organization", "created_by", "bands", "height_px", "width_px", "dtype", "scale", "size_bytes", "sha256",
         "created_at",
@@ -89,6 +90,20 @@ class TileInputAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_deleted_objects(self, objs, request):
+        # Django's confirmation page refuses to delete while `protected` is not empty (single
+        # delete and the bulk action alike); in-use inputs are shown there with the reason.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected) + [reason for obj in objs if (reason := tile_inputs.in_use_reason(obj))]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        tile_inputs.delete_tile_input(tile_input=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for tile_input in queryset:
+            tile_inputs.delete_tile_input(tile_input=tile_input, actor=request.user)
 
 
 @admin.register(OrganizationQuota)

@@ -73,24 +73,27 @@ def _named_by(queryset, tile_input: TileInput):
     return queryset.filter(organization_id=tile_input.organization_id, kind=JobKind.TILE, params__input=tile_input.pk)
 
 
+def in_use_reason(tile_input: TileInput) -> str | None:
+    """Why the input may not be deleted (an open job or a template names it), or None."""
+    job = _named_by(Job.objects, tile_input).exclude(state__in=TERMINAL_STATES).order_by("pk").first()
+    if job is not None:
+        return f"tile input {tile_input.pk} is the input of job {job.pk} ({job.state}); cancel or finish it first"
+    template = _named_by(JobTemplate.objects, tile_input).order_by("name").first()
+    if template is not None:
+        return f"tile input {tile_input.pk} is the input of template {template.name!r}; change or delete it first"
+    return None
+
+
 @transaction.atomic
 def delete_tile_input(*, tile_input: TileInput, actor) -> None:
     """Delete an input no open job or template names (409 naming one otherwise). Finished jobs keep
     their results; retrying one of them fails with the input named. The row lock waits for a
-    submission that is checking this input (services._check_tile_input) and then sees its job."""
+    submission that is checking this input (services._check_tile_input) and then sees its job.
+    The API, the jobs page and the admin all delete through here."""
     tile_input = TileInput.objects.select_for_update().defer("data").get(pk=tile_input.pk)
-    job = _named_by(Job.objects, tile_input).exclude(state__in=TERMINAL_STATES).order_by("pk").first()
-    if job is not None:
-        raise TileInputInUse(
-            f"tile input {tile_input.pk} is the input of job {job.pk} ({job.state}); cancel or finish it first",
-            field="id",
-        )
-    template = _named_by(JobTemplate.objects, tile_input).order_by("name").first()
-    if template is not None:
-        raise TileInputInUse(
-            f"tile input {tile_input.pk} is the input of template {template.name!r}; change or delete it first",
-            field="id",
-        )
+    reason = in_use_reason(tile_input)
+    if reason is not None:
+        raise TileInputInUse(reason, field="id")
     record_event(
         organization=tile_input.organization,
         kind="tile_input.deleted",

@@ -280,6 +280,24 @@ def test_an_input_an_open_job_or_template_names_cannot_be_deleted(api, operator)
     assert TileInput.objects.filter(pk=own).exists()
 
 
+def test_the_admin_keeps_an_input_in_use_and_deletes_through_the_service(api, operator, admin_client):
+    client = api(operator)
+    own = upload_file(client, npz_bytes(**scene()), scale=10000).json()["id"]
+    spare = upload_file(client, npz_bytes(**scene(seed=2)), filename="spare.npz", scale=10000).json()["id"]
+    job = client.post(JOBS, {"kind": "tile", "params": {"input": own}, "footprint": SQUARE}, format="json").json()
+    page = admin_client.post(f"/admin/jobs/tileinput/{own}/delete/", {"post": "yes"})
+    assert page.status_code == 200 and f"is the input of job {job['id']}" in page.content.decode()
+    action = {"action": "delete_selected", "_selected_action": [own, spare], "post": "yes"}
+    page = admin_client.post("/admin/jobs/tileinput/", action)
+    assert page.status_code == 200 and f"is the input of job {job['id']}" in page.content.decode()
+    assert TileInput.objects.filter(pk__in=[own, spare]).count() == 2  # all or nothing, as Django's protection
+    assert client.post(f"{JOBS}{job['id']}/cancel/", {}, format="json").status_code == 200
+    assert admin_client.post("/admin/jobs/tileinput/", action).status_code == 302
+    assert not TileInput.objects.filter(pk__in=[own, spare]).exists()
+    deleted = Event.objects.filter(kind="tile_input.deleted").values_list("payload__id", flat=True)
+    assert sorted(deleted) == sorted([own, spare])
+
+
 # Tile jobs on an upload, end to end
 
 
@@ -318,7 +336,7 @@ def test_input_deleted_after_submit_fails_the_job_once_naming_it(api, operator):
     own = upload_file(client, npz_bytes(**scene()), scale=10000).json()["id"]
     body = {"kind": "tile", "params": {"input": own}, "footprint": SQUARE, "max_attempts": 5}
     job_id = client.post(JOBS, body, format="json").json()["id"]
-    TileInput.objects.filter(pk=own).delete()  # as the admin may, past the API's in-use check
+    TileInput.objects.filter(pk=own).delete()  # a raw delete, past the in-use check every UI applies
     run_one_job()
     job = Job.objects.get(pk=job_id)
     assert job.state == JobState.FAILED and job.attempts == 1  # no retries: nothing would bring it back
