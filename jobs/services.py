@@ -80,9 +80,17 @@ def retry_delay_s(attempts: int) -> float:
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
-def clean_spec(spec: dict, *, organization: Organization, prefix: str = "", checked_inputs: set | None = None) -> dict:
+def clean_spec(
+    spec: dict,
+    *,
+    organization: Organization,
+    prefix: str = "",
+    checked_inputs: set | None = None,
+    known_parents: dict[int, Job] | None = None,
+) -> dict:
     """One job description, validated: kind, params per kind, footprint, priority, attempts, parents.
-    `checked_inputs`: tile inputs already checked (and locked) in this transaction, not queried again."""
+    `checked_inputs`: tile inputs already checked (and locked) in this transaction, not queried again.
+    `known_parents`: the organization's jobs a batch names as parents, read once (see submit_jobs)."""
     kind = spec.get("kind")
     try:
         workload = workload_for(kind)
@@ -110,7 +118,9 @@ def clean_spec(spec: dict, *, organization: Organization, prefix: str = "", chec
     parent_ids = spec.get("parents") or []
     if not isinstance(parent_ids, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in parent_ids):
         raise JobParamsError("parents must be a list of job ids", field=f"{prefix}parents")
-    parents = list(Job.objects.filter(organization=organization, pk__in=parent_ids))
+    if known_parents is None:
+        known_parents = Job.objects.filter(organization=organization, pk__in=parent_ids).in_bulk()
+    parents = [known_parents[p] for p in dict.fromkeys(parent_ids) if p in known_parents]
     missing = sorted(set(parent_ids) - {p.pk for p in parents})
     if missing:
         raise JobParamsError(f"no job {missing[0]} in this organization", field=f"{prefix}parents")
@@ -125,6 +135,19 @@ def clean_spec(spec: dict, *, organization: Organization, prefix: str = "", chec
         "parents": parents,
         "template": spec.get("template"),
     }
+
+
+def _parents_named(specs: list[dict], organization: Organization) -> dict[int, Job]:
+    """The organization's jobs that any spec of a batch names as a parent, in one query (clean_spec
+    still checks each spec's list and reports the first id it does not find)."""
+    ids = {
+        p
+        for spec in specs
+        if isinstance(spec, dict) and isinstance(spec.get("parents"), list)
+        for p in spec["parents"]
+        if isinstance(p, int) and not isinstance(p, bool)
+    }
+    return Job.objects.filter(organization=organization, pk__in=ids).in_bulk() if ids else {}
 
 
 def _check_tile_input(input_id: int, *, organization: Organization, field: str) -> None:
@@ -173,8 +196,15 @@ def submit_jobs(*, organization: Organization, actor, specs: list[dict], event: 
     if len(specs) > MAX_BATCH:
         raise JobParamsError(f"at most {MAX_BATCH} jobs per batch", field="jobs")
     batch, checked_inputs = len(specs) > 1, set()  # a batch over one uploaded input checks it once
+    known_parents = _parents_named(specs, organization)
     cleaned = [
-        clean_spec(spec, organization=organization, prefix=f"jobs.{i}." if batch else "", checked_inputs=checked_inputs)
+        clean_spec(
+            spec,
+            organization=organization,
+            prefix=f"jobs.{i}." if batch else "",
+            checked_inputs=checked_inputs,
+            known_parents=known_parents,
+        )
         for i, spec in enumerate(specs)
     ]
     _check_submit_quota(organization, cleaned)

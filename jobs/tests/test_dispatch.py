@@ -173,6 +173,19 @@ def test_dag_runs_children_after_all_parents(db, submit, claimer):
     assert [j.pk for j in claim(claimer)] == [c.pk]
 
 
+def test_a_batch_with_parents_reads_them_in_one_query(db, submit, org_a, owner, django_assert_max_num_queries):
+    a, b = submit(), submit()
+    specs = [{"kind": "noop", "parents": [a.pk, b.pk][: 1 + i % 2]} for i in range(200)]
+    with django_assert_max_num_queries(20):  # was one query per spec
+        jobs = services.submit_jobs(organization=org_a, actor=owner, specs=specs, event=False)
+    assert Job.parents.through.objects.filter(from_job_id__in=[j.pk for j in jobs]).count() == 300
+    assert {j.state for j in jobs} == {JobState.WAITING}
+    bad = [*specs[:3], {"kind": "noop", "parents": [a.pk, 999999]}]
+    with pytest.raises(services.JobParamsError, match="no job 999999") as refused:
+        services.submit_jobs(organization=org_a, actor=owner, specs=bad)
+    assert refused.value.field == "jobs.3.parents"
+
+
 def test_sweep_releases_children_a_dead_worker_left_waiting(db, submit, claimer):
     """The success commits before the children are released: a worker dying in between leaves a
     waiting child whose parents all succeeded; the lease sweep queues it."""
