@@ -4,14 +4,16 @@ Table 1, ingest throughput: the ingest service vs Django bulk_create vs raw bina
 same partitioned archive table (with its primary-key index), each into a fresh day partition.
 
 Table 2, end to end against a real daphne this script starts (throttles raised, as bench/load.py):
-HTTP ingest from N concurrent clients (samples/s, request latency), ingest -> browser-socket latency
-at a fixed rate (a /ws/live/ client subscribed to `sc.<id>`), and series queries over 1 hour,
-30 days and 1 year of 1 Hz data (the 335 older days of the year seeded as minute roll-ups, as
-retention leaves them); each with a named peer.
+the latency of a 1-sample request (the fixed per-request cost), HTTP ingest from N concurrent
+clients (samples/s, request latency), ingest -> browser-socket latency at a fixed rate (a
+/ws/live/ client subscribed to `sc.<id>`), and series queries over 1 hour, 30 days and 1 year of
+1 Hz data (the 335 older days of the year seeded as minute roll-ups, as retention leaves them);
+each with a named peer.
 
     .venv/bin/python bench/ingest.py --samples 1000000      # the figures in README
     .venv/bin/python bench/ingest.py --samples 200000 --http-seconds 5 --live-seconds 5   # quicker
     .venv/bin/python bench/ingest.py --no-e2e               # table 1 only
+    .venv/bin/python bench/ingest.py --fixed-cost-only      # the 1-sample request row only
 
 Uses DATABASE_URL / REDIS_URL (a throwaway organization "bench-telemetry"; the day partitions and
 rows it writes are dropped or deleted after).
@@ -251,6 +253,33 @@ def bench_http(port, key, crafts, clients, seconds, batch):
     return results["/api/v1/telemetry/"], results["/login/"], t0
 
 
+def bench_fixed_cost(port, key, sc, requests):
+    """Latency of the smallest request: one client POSTs 1 sample per request, one after another,
+    so nearly all of it is the per-request work (authentication, the spacecraft and its
+    permissions, the parameter definitions, the transaction). Peer: the same client on GET /login/
+    (no database), daphne and Django alone. Times are 50 minutes old, 1 µs apart (deleted after)."""
+    http_client = Client(port, key)
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=50)
+    results = {}
+    for path in ("/api/v1/telemetry/", "/login/"):
+        latencies = []
+        for seq in range(requests + requests // 10):  # the first tenth warms up, not counted
+            body = None
+            if path != "/login/":
+                moment = t0 + dt.timedelta(microseconds=seq)
+                body = json.dumps(
+                    [{"spacecraft": sc.designation, "timestamp": moment.isoformat(), "parameters": {"p00": 1.0}}]
+                )
+            started = time.perf_counter()
+            status, _ = http_client.request("POST" if body else "GET", path, body)
+            elapsed = time.perf_counter() - started
+            assert status == 200, status
+            if seq >= requests // 10:
+                latencies.append(elapsed * 1000)
+        results[path] = {"p50": percentile(latencies, 0.5), "p90": percentile(latencies, 0.9)}
+    return results["/api/v1/telemetry/"], results["/login/"]
+
+
 async def live_latency(port, key, sc, rate, seconds, batch):
     """ms from sending an ingest request to a /ws/live/ message showing its value.
 
@@ -454,6 +483,17 @@ def end_to_end(args, org, crafts, service_rate):
     daphne, port = start_daphne()
     rows = []
     try:
+        small, small_peer = bench_fixed_cost(port, key, crafts[0], args.fixed_requests)
+        rows.append(
+            (
+                f"HTTP ingest, 1 sample/request, 1 client ({args.fixed_requests} requests), p50 / p90",
+                f"{small['p50']:,.1f} / {small['p90']:,.1f} ms",
+                "GET /login/ (no database), 1 client",
+                f"{small_peer['p50']:,.1f} / {small_peer['p90']:,.1f} ms",
+            )
+        )
+        if args.fixed_cost_only:
+            return rows
         http, peer, _ = bench_http(port, key, crafts, args.http_clients, args.http_seconds, args.http_batch)
         rows.append(
             (
@@ -539,6 +579,10 @@ def main():
     parser.add_argument("--http-clients", type=int, default=8, help="concurrent HTTP ingest clients (default 8)")
     parser.add_argument("--http-seconds", type=float, default=10, help="seconds of HTTP ingest (default 10)")
     parser.add_argument("--http-batch", type=int, default=1000, help="samples per HTTP request (default 1,000)")
+    parser.add_argument("--fixed-requests", type=int, default=300, help="1-sample requests timed (default 300)")
+    parser.add_argument(
+        "--fixed-cost-only", action="store_true", help="only the 1-sample request row (no table 1, no other e2e rows)"
+    )
     parser.add_argument("--live-rate", type=int, default=5000, help="samples/s for the live latency (default 5,000)")
     parser.add_argument("--live-seconds", type=float, default=10, help="seconds of live latency (default 10)")
     parser.add_argument("--live-batch", type=int, default=500, help="samples per request there (default 500)")
@@ -549,6 +593,12 @@ def main():
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
     org, crafts = fleet()
+    if args.fixed_cost_only:
+        try:
+            print_end_to_end(end_to_end(args, org, crafts, service_rate=None))
+        finally:
+            drop_days()  # fleet()'s registering sample
+        return
     drop_days()
     try:
         # The service and COPY rows run `--repeats` times, alternating which goes first, each time
@@ -583,8 +633,11 @@ def main():
     if args.no_e2e:
         return
     service = results[SERVICE]
-    rows = end_to_end(args, org, crafts, service[0] / service[1])
     print()
+    print_end_to_end(end_to_end(args, org, crafts, service[0] / service[1]))
+
+
+def print_end_to_end(rows):
     print(f"end to end, one daphne on 127.0.0.1 started by this script (same run), {os.cpu_count()} CPUs")
     rows.insert(0, ("measure", "value", "peer / baseline", "value"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
