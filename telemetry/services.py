@@ -20,7 +20,7 @@ from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
 from missionops.models import Organization
 from spacecraft.models import ParameterType, Spacecraft
 
-from . import archive, live
+from . import access, archive, live
 from .definitions import definitions_for, infer_type, valid_parameter_name
 from .exceptions import IngestForbidden, TelemetryInputError
 from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
@@ -446,10 +446,15 @@ def _count_per_spacecraft(pids, params) -> dict:
 
 
 def writable_scope_for(user) -> tuple[QuerySet[Spacecraft], Callable[[Spacecraft], bool]]:
-    """What a user's batch may name (their visible spacecraft) and who may write (operators)."""
-    from spacecraft.selectors import can_operate, spacecraft_visible_to
+    """What a user's batch may name (their visible spacecraft) and who may write (operators).
+    Both are checked by the query that resolves the batch's spacecraft (see telemetry.access)."""
+    from spacecraft.selectors import can_operate
 
-    return spacecraft_visible_to(user), lambda sc: can_operate(user, sc)
+    def may_write(sc: Spacecraft) -> bool:
+        granted = getattr(sc, "may_operate", None)  # None: resolved from some other scope
+        return can_operate(user, sc) if granted is None else granted
+
+    return access.writable_spacecraft(user), may_write
 
 
 def organization_scope(organization: Organization) -> QuerySet[Spacecraft]:
