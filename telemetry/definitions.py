@@ -1,24 +1,66 @@
 """Parameter definitions: taken from a spacecraft's current configuration (declared) or registered
-when a parameter first arrives without one (undeclared, type inferred)."""
+when a parameter first arrives without one (undeclared, type inferred).
 
-from django.db.models import Max
+Every ingest needs its spacecraft's definitions, and they rarely change, so each process keeps them
+per spacecraft together with a stamp: a SHA-256 PostgreSQL computes over the spacecraft's definition
+rows. The query that resolves a batch's spacecraft fetches the current stamp (`with_stamps`); an
+equal stamp means the kept definitions are the rows as they are now, so a hit costs no query, and
+any change however it was made (configuration sync, a new undeclared parameter, the admin, another
+process, a delete) is seen by the next request.
+"""
+
+import threading
+from typing import NamedTuple
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from spacecraft.config import PARAMETER_NAME
-from spacecraft.models import ConfigVersion, ParameterType, Spacecraft
+from spacecraft.models import ParameterType, Spacecraft
 
 from .models import ParameterDefinition
 
 SPEC_FIELDS = ("subsystem", "units", "warn_low", "warn_high", "crit_low", "crit_high", "expected_interval_s")
 
+# The stamp of the definition rows aliased `d` (the whole row as text: every column counts).
+STAMP = "sha256(convert_to(string_agg(d::text, ',' ORDER BY d.id), 'UTF8'))"
+STAMP_OF_SPACECRAFT = (
+    f'(SELECT {STAMP} FROM telemetry_parameterdefinition d WHERE d.spacecraft_id = "spacecraft_spacecraft"."id")'
+)
+CONFIG_VERSION_OF_SPACECRAFT = (
+    '(SELECT max(version) FROM spacecraft_configversion c WHERE c.spacecraft_id = "spacecraft_spacecraft"."id")'
+)
+STAMPS_SQL = f"""
+SELECT "spacecraft_spacecraft"."id", {CONFIG_VERSION_OF_SPACECRAFT}, {STAMP_OF_SPACECRAFT}
+FROM unnest(%s::uuid[]) AS "spacecraft_spacecraft"(id)
+"""
+# The rows and their stamp from one statement (one snapshot): a stamp never goes with other rows.
+LOAD_SQL = f"""
+WITH d AS MATERIALIZED (SELECT * FROM telemetry_parameterdefinition WHERE spacecraft_id = ANY(%s))
+SELECT d.*, s.stamp FROM d
+JOIN (SELECT d.spacecraft_id, {STAMP} AS stamp FROM d GROUP BY d.spacecraft_id) s ON s.spacecraft_id = d.spacecraft_id
+"""
+MAX_CACHED = 4096  # spacecraft per process
 
-def current_config_versions(spacecraft_ids) -> dict:
-    rows = ConfigVersion.objects.filter(spacecraft_id__in=spacecraft_ids).values("spacecraft_id")
-    return {r["spacecraft_id"]: r["v"] for r in rows.annotate(v=Max("version"))}
+
+class _Cached(NamedTuple):
+    stamp: bytes | None
+    definitions: dict  # name -> ParameterDefinition, shared: never changed in place
+    synced_version: int | None  # the configuration version they were last taken from
 
 
-def synced_config_versions(spacecraft_ids) -> dict:
-    rows = ParameterDefinition.objects.filter(spacecraft_id__in=spacecraft_ids).values("spacecraft_id")
-    return {r["spacecraft_id"]: r["v"] for r in rows.annotate(v=Max("config_version"))}
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def with_stamps(queryset: QuerySet[Spacecraft]) -> QuerySet[Spacecraft]:
+    """`queryset` annotated with what definitions_for checks: the current configuration version
+    and the definitions' stamp, so it needs no query of its own."""
+    return queryset.annotate(
+        config_version_now=RawSQL(CONFIG_VERSION_OF_SPACECRAFT, []),
+        definitions_stamp=RawSQL(STAMP_OF_SPACECRAFT, []),
+    )
 
 
 def sync_definitions(*, spacecraft: Spacecraft) -> list[ParameterDefinition]:
@@ -48,16 +90,54 @@ def sync_definitions(*, spacecraft: Spacecraft) -> list[ParameterDefinition]:
 
 def definitions_for(spacecraft: list[Spacecraft]) -> dict:
     """{spacecraft id: {name: ParameterDefinition}}, syncing any spacecraft whose configuration
-    changed since its definitions were last taken from it."""
+    changed since its definitions were last taken from it. The definitions are shared with other
+    callers of this process: read them; to change one, save a copy."""
     ids = [sc.pk for sc in spacecraft]
-    current, synced = current_config_versions(ids), synced_config_versions(ids)
+    if all(hasattr(sc, "definitions_stamp") for sc in spacecraft):
+        now = {sc.pk: (sc.config_version_now, sc.definitions_stamp) for sc in spacecraft}
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(STAMPS_SQL, [ids])
+            now = {pk: (version, stamp) for pk, version, stamp in cursor.fetchall()}
+    found = {}
+    for pk in ids:
+        cached = _cache.get(pk)
+        stamp = _as_bytes(now[pk][1])
+        if cached is not None and cached.stamp == stamp:
+            found[pk] = cached
+        elif stamp is None:
+            found[pk] = _Cached(None, {}, None)
+    found |= _load([pk for pk in ids if pk not in found])
     for sc in spacecraft:
-        if current.get(sc.pk) is not None and current.get(sc.pk) != synced.get(sc.pk):
+        current = now[sc.pk][0]
+        if current is not None and current != found[sc.pk].synced_version:
             sync_definitions(spacecraft=sc)
-    by_sc = {pk: {} for pk in ids}
-    for definition in ParameterDefinition.objects.filter(spacecraft_id__in=ids):
-        by_sc[definition.spacecraft_id][definition.name] = definition
-    return by_sc
+            found |= _load([sc.pk])
+    return {pk: dict(found[pk].definitions) for pk in ids}
+
+
+def _load(ids: list) -> dict:
+    """Definitions of these spacecraft with their stamp, kept for the next caller."""
+    if not ids:
+        return {}
+    definitions: dict = {pk: {} for pk in ids}
+    stamps = {}
+    for definition in ParameterDefinition.objects.raw(LOAD_SQL, [ids]):
+        definitions[definition.spacecraft_id][definition.name] = definition
+        stamps[definition.spacecraft_id] = _as_bytes(definition.stamp)
+    entries = {}
+    for pk, by_name in definitions.items():
+        versions = [d.config_version for d in by_name.values() if d.config_version is not None]
+        entries[pk] = _Cached(stamps.get(pk), by_name, max(versions, default=None))
+    with _cache_lock:
+        while len(_cache) + len(entries) > MAX_CACHED and _cache:
+            del _cache[next(iter(_cache))]  # the oldest entry
+        _cache.update({pk: entry for pk, entry in entries.items() if entry.stamp is not None})
+    return entries
+
+
+def _as_bytes(stamp) -> bytes | None:
+    return None if stamp is None else bytes(stamp)
 
 
 def infer_type(value) -> str | None:

@@ -1,6 +1,7 @@
 """Telemetry operations: ingest (the one path every interface uses), roll-ups, retention."""
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import math
@@ -21,7 +22,7 @@ from missionops.models import Organization
 from spacecraft.models import ParameterType, Spacecraft
 
 from . import access, archive, live
-from .definitions import definitions_for, infer_type, valid_parameter_name
+from .definitions import definitions_for, infer_type, valid_parameter_name, with_stamps
 from .exceptions import IngestForbidden, TelemetryInputError
 from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
 
@@ -210,7 +211,8 @@ def _resolve_spacecraft(snapshots, scope, may_write) -> dict:
     for ref in refs:
         with contextlib.suppress(ValueError):
             ids[ref] = uuid.UUID(ref)
-    found = list(scope.filter(Q(pk__in=ids.values()) | Q(designation__in=refs)).select_related("organization"))
+    named = scope.filter(Q(pk__in=ids.values()) | Q(designation__in=refs)).select_related("organization")
+    found = list(with_stamps(named))  # what definitions_for checks, in this same query
     by_ref, ambiguous = {}, set()
     for ref in refs:
         if ref in ids:
@@ -415,6 +417,8 @@ def _save_changed_definitions(params) -> None:
     for known in params.values():
         for p in known.values():
             if p.changed:
+                # A copy: the definition is shared (definitions_for), and this batch may yet roll back.
+                p.definition = copy.copy(p.definition)
                 p.definition.type = p.type
                 p.definition.enum_values = list(p.enum_index)
                 p.definition.save(update_fields=["type", "enum_values"])

@@ -1,0 +1,119 @@
+"""Parameter definitions are kept per process between ingests; every way they can change must be
+seen by the next ingest (and series lookup), and a batch that rolls back must leave them as stored."""
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+from django.db import connection, transaction
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from missionops.testing import ROOT, test_database_env
+from telemetry import definitions, selectors
+from telemetry.exceptions import TelemetryInputError
+from telemetry.models import ParameterDefinition
+
+from .conftest import iso
+
+
+def snapshot(sc, moment, **parameters):
+    return {"spacecraft": sc.designation, "timestamp": iso(moment), "parameters": parameters}
+
+
+def definition_reads(queries) -> list[str]:
+    """Queries that load definitions (the stamp inside the spacecraft query does not count)."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("WITH d AS MATERIALIZED")
+        or q["sql"].startswith('SELECT "telemetry_parameterdefinition"')
+    ]
+
+
+def test_a_repeated_ingest_reads_no_definitions(operator, sc_a, ingest_as, now_minute):
+    ingest_as(operator, [snapshot(sc_a, now_minute, battery_soc=80.0)])
+    with CaptureQueriesContext(connection) as queries:
+        result = ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), battery_soc=81.0)])
+    assert result.stored == 1
+    assert definition_reads(queries) == []
+
+
+def test_config_change_is_seen_by_the_next_ingest(operator, owner, sc_a, ingest_as, now_minute):
+    from spacecraft.profiles import PROFILES
+    from spacecraft.services import change_config
+
+    ingest_as(operator, [snapshot(sc_a, now_minute, battery_soc=80.5)])  # declared float
+    profile = PROFILES["LEO_IMAGING"]
+    change_config(
+        spacecraft=sc_a, parameters={**profile, "battery_soc": {**profile["battery_soc"], "type": "int"}}, actor=owner
+    )
+    with pytest.raises(TelemetryInputError, match="an integer") as error:
+        ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), battery_soc=80.5)])
+    assert error.value.field == "items[0].parameters.battery_soc"
+    assert definitions.definitions_for([sc_a])[sc_a.pk]["battery_soc"].type == "int"
+
+
+@pytest.mark.parametrize("how", ["save", "update"])
+def test_an_edited_definition_is_seen_by_the_next_ingest(operator, sc_a, ingest_as, now_minute, how):
+    ingest_as(operator, [snapshot(sc_a, now_minute, heater_cycles=3)])  # registered: undeclared int
+    assert definitions.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
+    if how == "save":  # as the admin does
+        definition = ParameterDefinition.objects.get(spacecraft=sc_a, name="heater_cycles")
+        definition.type = "bool"
+        definition.save()
+    else:  # no model method runs: as raw SQL or a bulk update would
+        ParameterDefinition.objects.filter(spacecraft=sc_a, name="heater_cycles").update(type="bool")
+    with pytest.raises(TelemetryInputError, match="true or false"):
+        ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), heater_cycles=4)])
+    assert ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=2), heater_cycles=True)]).stored == 1
+
+
+def test_a_deleted_definition_is_registered_again(operator, sc_a, ingest_as, now_minute):
+    first = ingest_as(operator, [snapshot(sc_a, now_minute, sun_angle=12.5)])
+    assert first.registered == ["SC-001/sun_angle"]
+    old = ParameterDefinition.objects.get(spacecraft=sc_a, name="sun_angle")
+    assert selectors.parameter_of(sc_a, "sun_angle").pk == old.pk
+    old.delete()
+    with pytest.raises(Http404):
+        selectors.parameter_of(sc_a, "sun_angle")
+    again = ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), sun_angle=13.0)])
+    assert again.registered == ["SC-001/sun_angle"]
+    new = ParameterDefinition.objects.get(spacecraft=sc_a, name="sun_angle")
+    assert new.pk != old.pk
+    assert selectors.parameter_of(sc_a, "sun_angle").pk == new.pk
+
+
+def test_a_rolled_back_batch_leaves_the_kept_definitions_as_stored(operator, sc_a, ingest_as, now_minute):
+    ingest_as(operator, [snapshot(sc_a, now_minute, heater_cycles=3, gps_fix="3D")])
+    definitions.definitions_for([sc_a])  # kept with the two undeclared parameters
+    widening = [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), heater_cycles=3.5, gps_fix="2D")]
+    refused = [*widening, snapshot(sc_a, now_minute + dt.timedelta(seconds=2), battery_soc="full")]
+    with pytest.raises(TelemetryInputError):
+        ingest_as(operator, refused)
+    with pytest.raises(RuntimeError), transaction.atomic():  # the batch is stored, then the caller rolls back
+        ingest_as(operator, widening)
+        raise RuntimeError
+    kept = definitions.definitions_for([sc_a])[sc_a.pk]
+    assert (kept["heater_cycles"].type, kept["gps_fix"].enum_values) == ("int", ["3D"])
+    assert ParameterDefinition.objects.get(spacecraft=sc_a, name="heater_cycles").type == "int"
+    ingest_as(operator, widening)
+    kept = definitions.definitions_for([sc_a])[sc_a.pk]
+    assert (kept["heater_cycles"].type, kept["gps_fix"].enum_values) == ("float", ["3D", "2D"])
+
+
+def test_a_change_made_by_another_process_is_seen(transactional_db, make_user, org_a, sc_a, ingest_as):
+    operator = make_user("operator", org_a, "operator")
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
+    ingest_as(operator, [snapshot(sc_a, moment, heater_cycles=3)])
+    assert definitions.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
+    code = (
+        "from telemetry.models import ParameterDefinition as P; "
+        f"P.objects.filter(spacecraft_id='{sc_a.pk}', name='heater_cycles').update(type='bool')"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=test_database_env(), check=True, timeout=60
+    )
+    with pytest.raises(TelemetryInputError, match="true or false"):
+        ingest_as(operator, [snapshot(sc_a, moment + dt.timedelta(seconds=1), heater_cycles=4)])
