@@ -117,7 +117,7 @@ class OrganizationQuotaAdmin(admin.ModelAdmin):
 
 @admin.register(UsageDay)
 class UsageDayAdmin(admin.ModelAdmin):
-    list_display = ["day", "organization", "user", "jobs", "succeeded", "gpu_seconds"]
+    list_display = ["day", "organization", "user", "shard", "jobs", "succeeded", "gpu_seconds"]
     list_filter = ["organization", "day"]
 
 

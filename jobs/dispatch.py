@@ -24,7 +24,7 @@ from missionops.services import record_event
 
 from .exceptions import LeaseLost
 from .messages import publish_job, publish_progress
-from .models import Job, JobArtifact, JobState, RunSlot
+from .models import USAGE_SHARDS, Job, JobArtifact, JobState, RunSlot
 from .services import (
     add_log,
     cancel_descendants,
@@ -195,6 +195,11 @@ def _claim_sql(skip_locked: bool, limit: int, with_kinds: bool) -> str:
 
 
 @functools.cache
+def _complete_sql() -> str:
+    return COMPLETE_SQL.format(columns=_job_columns(), shards=USAGE_SHARDS)
+
+
+@functools.cache
 def _job_columns() -> str:
     return ", ".join(f.column for f in Job._meta.concrete_fields)
 
@@ -271,9 +276,11 @@ WITH done AS (
     UPDATE jobs_runslot s SET job_id = NULL FROM done
     WHERE s.organization_id = done.organization_id AND s.number = done.held_slot AND s.job_id = done.id
 ), counted AS (
-    INSERT INTO jobs_usageday (organization_id, user_id, day, jobs, succeeded, gpu_seconds)
-    SELECT organization_id, created_by_id, (now() AT TIME ZONE 'UTC')::date, 1, 1, attempt_gpu_seconds FROM done
-    ON CONFLICT (organization_id, user_id, day) DO UPDATE SET
+    -- On the counter row of the run slot's shard (models.USAGE_SHARDS): see UsageDay.
+    INSERT INTO jobs_usageday (organization_id, user_id, day, shard, jobs, succeeded, gpu_seconds)
+    SELECT organization_id, created_by_id, (now() AT TIME ZONE 'UTC')::date,
+           coalesce(held_slot, 0) %% {shards}, 1, 1, attempt_gpu_seconds FROM done
+    ON CONFLICT (organization_id, user_id, day, shard) DO UPDATE SET
       jobs = jobs_usageday.jobs + 1,
       succeeded = jobs_usageday.succeeded + 1,
       gpu_seconds = jobs_usageday.gpu_seconds + EXCLUDED.gpu_seconds
@@ -289,7 +296,7 @@ def complete_job(*, job_id: int, worker: str, result: dict, artifacts: list[tupl
     transaction. Children are released after the success is committed, so a child with two
     parents finishing at once is seen by the later of the two (a worker dying in between is
     covered by the sweep's `release_ready_jobs`)."""
-    sql = COMPLETE_SQL.format(columns=_job_columns())
+    sql = _complete_sql()
     params = {"id": job_id, "worker": worker, "result": json.dumps(result, cls=DjangoJSONEncoder)}
     with transaction.atomic() if artifacts else contextlib.nullcontext():
         rows = _execute_prepared(sql, params)

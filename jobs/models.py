@@ -186,8 +186,15 @@ class RunSlot(models.Model):
         return f"run slot {self.number} of {self.organization}"
 
 
+# Counter rows per (organization, user, day): a success adds to the row of its run slot's shard,
+# so concurrent completions (which hold different run slots) never wait on one another's row lock
+# until commit. One row per day made every completion of a busy user queue behind the last.
+USAGE_SHARDS = 16
+
+
 class UsageDay(models.Model):
-    """Jobs finished and GPU-seconds used, per organization, user and UTC day (upserted at finish)."""
+    """Jobs finished and GPU-seconds used, per organization, user and UTC day (upserted at finish),
+    split over up to USAGE_SHARDS rows: readers sum them."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -195,11 +202,12 @@ class UsageDay(models.Model):
     jobs = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     gpu_seconds = models.FloatField(default=0.0)
+    shard = models.PositiveSmallIntegerField(default=0, help_text="counter row of the day (readers sum them)")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "user", "day"], name="usage_unique_day", nulls_distinct=False
+                fields=["organization", "user", "day", "shard"], name="usage_unique_day_shard", nulls_distinct=False
             ),
         ]
 

@@ -419,13 +419,14 @@ def delete_jobs(*, jobs: list[Job], actor) -> int:
 
 
 def record_usage(job: Job, *, gpu_seconds: float, finished: bool, succeeded: bool) -> None:
-    """Add one attempt's GPU-seconds (and the job, once it is finished) to its owner's day."""
+    """Add one attempt's GPU-seconds (and the job, once it is finished) to its owner's day. Failures
+    and cancels are rare next to successes: they all count on shard 0 (see UsageDay)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO jobs_usageday (organization_id, user_id, day, jobs, succeeded, gpu_seconds)
-            VALUES (%s, %s, (now() AT TIME ZONE 'UTC')::date, %s, %s, %s)
-            ON CONFLICT (organization_id, user_id, day) DO UPDATE SET
+            INSERT INTO jobs_usageday (organization_id, user_id, day, shard, jobs, succeeded, gpu_seconds)
+            VALUES (%s, %s, (now() AT TIME ZONE 'UTC')::date, 0, %s, %s, %s)
+            ON CONFLICT (organization_id, user_id, day, shard) DO UPDATE SET
               jobs = jobs_usageday.jobs + EXCLUDED.jobs,
               succeeded = jobs_usageday.succeeded + EXCLUDED.succeeded,
               gpu_seconds = jobs_usageday.gpu_seconds + EXCLUDED.gpu_seconds

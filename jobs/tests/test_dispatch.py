@@ -161,6 +161,28 @@ def test_usage_counts_gpu_seconds_and_jobs(db, submit, claimer, gpus, owner):
     assert 5 <= Job.objects.get(pk=job.pk).gpu_seconds < 7
 
 
+def test_usage_of_jobs_running_side_by_side_lands_on_separate_rows_and_sums(db, submit, claimer, owner, org_a):
+    """Completions add to the counter row of their run slot's shard, so jobs that ran at the same
+    time never queue on one row lock; every reader sums the shards."""
+    from jobs import selectors
+
+    jobs = [submit() for _ in range(3)]
+    claim(claimer, limit=3)
+    for job in jobs:
+        dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result={})
+    rows = UsageDay.objects.filter(user=owner)
+    assert sorted(rows.values_list("shard", flat=True)) == [0, 1, 2]
+    assert {(r.jobs, r.succeeded) for r in rows} == {(1, 1)}
+    failing = submit(max_attempts=1)
+    claim(claimer)
+    dispatch.fail_job(job_id=failing.pk, worker=claimer.worker, error="bad tile")
+    today = timezone.now().date()
+    summary = selectors.usage(owner, since=today, until=today)
+    assert [(o["jobs"], o["succeeded"]) for o in summary["organizations"]] == [(4, 3)]
+    assert [(u["user"], u["jobs"]) for u in summary["leaderboard"]] == [(owner.username, 4)]
+    assert [d["jobs"] for d in summary["days"]] == [4]
+
+
 def test_dag_runs_children_after_all_parents(db, submit, claimer):
     a, b = submit(), submit()
     c = submit(parents=[a.pk, b.pk])
