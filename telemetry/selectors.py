@@ -103,10 +103,11 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
     whole roll-up units, so a roll-up never straddles two bins; min / max stay the raw min / max and
     avg is weighted by count.
 
-    Only what is certainly rolled up comes from roll-ups: everything before the oldest pending
-    minute in the range. There, whole hours come from hour roll-ups, the partial hours at either edge from minute
-    roll-ups and the partial minutes at either edge from raw rows; from the oldest pending minute to
-    `end` everything is read raw. So the answer always covers exactly [start, end) and is complete
+    Only what is certainly rolled up comes from roll-ups: whole hours from hour roll-ups, the partial
+    hours at either edge from minute roll-ups, the partial minutes at either edge from raw rows. A
+    minute still pending (ingested into since its last roll-up) is read from raw rows, and the rest
+    of its hour from minute roll-ups; nothing else changes level. The pending minutes are read in the
+    same statement, so the answer is one snapshot: it covers exactly [start, end) and is complete
     (except a partial first minute whose raw partition retention has dropped).
     """
     if end <= start:
@@ -132,12 +133,7 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
                 params,
             )
         else:
-            # Pending minutes before the range do not matter: only the first one inside it moves the split.
-            cursor.execute(
-                "SELECT min(bucket) FROM telemetry_pending_rollup WHERE bucket >= %s", [_floor(start, MINUTE)]
-            )
-            pending = cursor.fetchone()[0]
-            params.update(_rollup_ranges(start=start, end=end, split=pending, hours=level == "hour"))
+            params.update(_rollup_ranges(start=start, end=end, hours=level == "hour"))
             cursor.execute(SERIES_FROM_ROLLUPS_SQL, params)
         rows = cursor.fetchall()
     return {
@@ -158,39 +154,60 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
     }
 
 
-# Five disjoint ranges that tile [start, end): raw [start, m0), minutes [m0, h0), hours [h0, h1),
-# minutes [h1, m1), raw [m1, end). One arm per range (not ORs) keeps each an index range scan
-# with plan-time partition pruning.
+# [start, end) in disjoint parts: raw [start, m0) and [m1, end), the partial minutes at the edges;
+# minute roll-ups [m0, h0) and [h1, m1), the partial hours; hour roll-ups [h0, h1), the whole hours.
+# A pending minute in [m0, m1) is taken out of its part and read raw; the whole hour it falls in
+# is then read from its other minutes' roll-ups instead of its hour roll-up. One arm per range (not
+# ORs) keeps each an index range scan with plan-time partition pruning; the pending minutes are few
+# (the roll-up runs every minute), each an index range scan of one minute.
 SERIES_FROM_ROLLUPS_SQL = """
-WITH parts AS (
+WITH pending AS MATERIALIZED (
+    SELECT bucket FROM telemetry_pending_rollup WHERE bucket >= %(m0)s AND bucket < %(m1)s
+),
+pending_hours AS MATERIALIZED (
+    SELECT DISTINCT date_bin('1 hour', bucket, %(origin)s) AS hour FROM pending
+    WHERE bucket >= %(h0)s AND bucket < %(h1)s
+),
+parts AS (
     SELECT date_bin(%(w)s, time, %(origin)s) AS b, value AS min, value AS max, value AS total, 1 AS count
     FROM telemetry_sample WHERE parameter_id = %(p)s AND time >= %(start)s AND time < %(m0)s
     UNION ALL
-    SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
-    FROM telemetry_minute_rollup WHERE parameter_id = %(p)s AND bucket >= %(m0)s AND bucket < %(h0)s
+    SELECT date_bin(%(w)s, time, %(origin)s), value, value, value, 1
+    FROM telemetry_sample WHERE parameter_id = %(p)s AND time >= %(m1)s AND time < %(end)s
+    UNION ALL
+    SELECT date_bin(%(w)s, s.time, %(origin)s), s.value, s.value, s.value, 1
+    FROM pending JOIN telemetry_sample s ON s.parameter_id = %(p)s
+        AND s.time >= pending.bucket AND s.time < pending.bucket + interval '1 minute'
     UNION ALL
     SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
-    FROM telemetry_hour_rollup WHERE parameter_id = %(p)s AND bucket >= %(h0)s AND bucket < %(h1)s
+    FROM telemetry_minute_rollup WHERE parameter_id = %(p)s AND bucket >= %(m0)s AND bucket < %(h0)s
+        AND bucket NOT IN (SELECT bucket FROM pending)
     UNION ALL
     SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
     FROM telemetry_minute_rollup WHERE parameter_id = %(p)s AND bucket >= %(h1)s AND bucket < %(m1)s
+        AND bucket NOT IN (SELECT bucket FROM pending)
     UNION ALL
-    SELECT date_bin(%(w)s, time, %(origin)s), value, value, value, 1
-    FROM telemetry_sample WHERE parameter_id = %(p)s AND time >= %(m1)s AND time < %(end)s
+    SELECT date_bin(%(w)s, r.bucket, %(origin)s), r.min, r.max, r.avg * r.count, r.count
+    FROM pending_hours JOIN telemetry_minute_rollup r ON r.parameter_id = %(p)s
+        AND r.bucket >= pending_hours.hour AND r.bucket < pending_hours.hour + interval '1 hour'
+    WHERE r.bucket NOT IN (SELECT bucket FROM pending)
+    UNION ALL
+    SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
+    FROM telemetry_hour_rollup WHERE parameter_id = %(p)s AND bucket >= %(h0)s AND bucket < %(h1)s
+        AND bucket NOT IN (SELECT hour FROM pending_hours)
 )
 SELECT b, min(min), max(max), sum(total) / sum(count), sum(count)::bigint
 FROM parts GROUP BY b ORDER BY b
 """
 
 
-def _rollup_ranges(*, start: dt.datetime, end: dt.datetime, split: dt.datetime | None, hours: bool) -> dict:
-    """The bounds m0 <= h0 <= h1 <= m1 of SERIES_FROM_ROLLUPS_SQL. `split` is the oldest pending
-    minute of the range: roll-ups are complete before it only (hour roll-ups too, see archive.roll_up_pending)."""
-    split = max(min(split or end, end), start)
-    m0, m1 = _ceil(start, MINUTE), _floor(split, MINUTE)
-    if m1 <= m0:  # no whole rolled-up minute: all raw
+def _rollup_ranges(*, start: dt.datetime, end: dt.datetime, hours: bool) -> dict:
+    """The bounds m0 <= h0 <= h1 <= m1 of SERIES_FROM_ROLLUPS_SQL: whole minutes [m0, m1), and
+    within them the whole hours [h0, h1) when `hours` (else h0 = h1 = m0: no hour part)."""
+    m0, m1 = _ceil(start, MINUTE), _floor(end, MINUTE)
+    if m1 <= m0:  # no whole minute: all raw
         m0 = m1 = start
-    h0, h1 = (_ceil(start, HOUR), _floor(split, HOUR)) if hours else (m0, m0)
+    h0, h1 = (_ceil(start, HOUR), _floor(end, HOUR)) if hours else (m0, m0)
     if h1 <= h0:
         h0 = h1 = m0
     return {"m0": m0, "h0": h0, "h1": h1, "m1": m1}
