@@ -1,4 +1,4 @@
-"""Beat tasks: thin, idempotent wrappers around the archive services (schedules: migration 0003)."""
+"""Beat tasks: thin, idempotent wrappers around the archive services (schedules: migrations 0003, 0005)."""
 
 from celery import shared_task
 

@@ -1,0 +1,53 @@
+"""Migration 0005 renames the roll-up beat entry of existing databases, in place."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
+
+BEFORE, AFTER = ("telemetry", "0004_hour_rollup"), ("telemetry", "0005_rename_roll_up_schedule")
+OLD, NEW = "telemetry: minute roll-ups", "telemetry: minute and hour roll-ups"
+
+
+def migrate(target):
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+
+@pytest.fixture
+def database_before_0005(db):
+    """A database as 0003 left it (the entry with its old name, edited by an operator)."""
+    migrate(BEFORE)
+    PeriodicTask.objects.filter(task="telemetry.roll_up").delete()
+    every_2_min, _ = IntervalSchedule.objects.get_or_create(every=120, period="seconds")
+    PeriodicTask.objects.create(name=OLD, task="telemetry.roll_up", interval=every_2_min, enabled=False)
+    yield
+    migrate(AFTER)  # the rest of the run expects the latest schema
+
+
+def roll_up_entries():
+    return list(PeriodicTask.objects.filter(task="telemetry.roll_up").values_list("name", "interval__every", "enabled"))
+
+
+def test_the_entry_is_renamed_in_place(database_before_0005):
+    pk = PeriodicTask.objects.get(name=OLD).pk
+    changed_before = PeriodicTasks.last_change()
+    migrate(AFTER)
+    assert roll_up_entries() == [(NEW, 120, False)]
+    assert PeriodicTask.objects.get(name=NEW).pk == pk
+    assert changed_before is None or PeriodicTasks.last_change() > changed_before  # a running beat reloads
+    migrate(BEFORE)
+    assert roll_up_entries() == [(OLD, 120, False)]
+
+
+def test_an_entry_already_under_the_new_name_is_kept_alone(database_before_0005):
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
+    PeriodicTask.objects.create(name=NEW, task="telemetry.roll_up", interval=every_minute)
+    migrate(AFTER)
+    assert roll_up_entries() == [(NEW, 60, True)]
+
+
+def test_a_deleted_entry_is_not_made_again(database_before_0005):
+    PeriodicTask.objects.filter(name=OLD).delete()
+    migrate(AFTER)
+    assert roll_up_entries() == []
