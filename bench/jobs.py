@@ -36,7 +36,11 @@ def ensure_database():
 
 
 def start_workers(count: int, *extra: str, live: bool = True) -> list[subprocess.Popen]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "missionops.settings" if live else "bench.jobs_settings"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "missionops.settings" if live else "bench.jobs_settings",
+        "PGAPPNAME": "job_worker-bench",  # libpq's: lets WaitSampler tell the workers' backends
+    }
     return [
         subprocess.Popen(
             [
@@ -84,6 +88,52 @@ def reset(org):
     set_quota(organization=org, max_concurrent_jobs=1_000, max_queued_jobs=1_000_000, daily_gpu_seconds=1e9)
 
 
+class WaitSampler:
+    """What the workers' Postgres backends are doing, sampled from pg_stat_activity every few ms
+    while a round runs: mean backends on CPU, waiting for the WAL flush of a commit, or waiting for
+    a row lock another transaction holds (where FOR UPDATE serializes)."""
+
+    GROUPS = {"cpu": "CPU", "wal": ("LWLock:WALWrite", "IO:WALSync", "IO:WALWrite"), "lock": ("Lock:",)}
+
+    def __init__(self):
+        import threading
+
+        self.counts, self.samples = {"cpu": 0, "wal": 0, "lock": 0, "other": 0}, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+            query = """SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+                         AND backend_type = 'client backend' AND application_name LIKE 'job_worker%%'"""
+            while not self.stop.is_set():
+                for (event,) in conn.execute(query):
+                    self.counts[self._group(event)] += 1
+                self.samples += 1
+                time.sleep(0.003)
+
+    def _group(self, event: str) -> str:
+        if event == "CPU":
+            return "cpu"
+        if event in self.GROUPS["wal"]:
+            return "wal"
+        return "lock" if event.startswith("Lock:") else "other"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def mean(self, group: str) -> float:
+        return self.counts[group] / max(1, self.samples)
+
+
 def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=None, live=True):
     """Workers wait idle; the jobs appear in one commit; the clock runs until the last finishes."""
     from django.db.models import Count
@@ -103,18 +153,20 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
     started = time.perf_counter()
     deadline = started + 600
     try:
-        while time.perf_counter() < deadline:
-            done = Job.objects.filter(state__in=[JobState.SUCCEEDED, JobState.FAILED]).count()
-            if done >= count:
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
+        with WaitSampler() as waits:
+            while time.perf_counter() < deadline:
+                done = Job.objects.filter(state__in=[JobState.SUCCEEDED, JobState.FAILED]).count()
+                if done >= count:
+                    break
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - started
     finally:
         stop(procs)
     claims = JobLog.objects.filter(message__startswith="attempt ").values("job").annotate(n=Count("id"))
     double = sum(1 for row in claims if row["n"] > 1)
     succeeded = Job.objects.filter(state=JobState.SUCCEEDED).count()
-    return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double}
+    waiting = {group: waits.mean(group) for group in ("cpu", "wal", "lock")}
+    return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting}
 
 
 def main():
@@ -162,6 +214,7 @@ def main():
                 r["elapsed_s"],
                 r["succeeded"] / r["elapsed_s"],
                 "jobs/s",
+                r["waits"],
             )
         )
     if args.tiles:
@@ -184,20 +237,29 @@ def main():
                 r["elapsed_s"],
                 60 * r["succeeded"] / r["elapsed_s"],
                 "jobs/min",
+                r["waits"],
             )
         )
     print(f"\njob queue bench · {os.cpu_count()} CPUs · database {DATABASE_URL.rsplit('/', 1)[1]}")
     columns = ("workers", "jobs", "done", "double")
-    header = f"{'round':40} " + " ".join(f"{c:>7}" for c in columns) + f" {'seconds':>8} {'rate':>10} {'':8} vs peer"
+    header = (
+        f"{'round':40} " + " ".join(f"{c:>7}" for c in columns) + f" {'seconds':>8} {'rate':>10} {'':8} vs peer"
+        "   backends: cpu  wal lock"
+    )
     print(header)
     print("-" * len(header))
-    for i, (label, workers, jobs, done, double, seconds, rate, unit) in enumerate(rows):
+    for i, (label, workers, jobs, done, double, seconds, rate, unit, waits) in enumerate(rows):
         # A SKIP LOCKED round is compared with the peer round right after it (same batch, same push).
         peer = rows[i + 1][6] if unit == "jobs/s" and not label.startswith("peer") else None
         ratio = f"{rate / peer:6.2f}x" if peer else ""
+        backends = f"{waits['cpu']:4.2f} {waits['wal']:4.2f} {waits['lock']:4.2f}"
         print(
             f"{label:40} {workers:>7} {jobs:>7} {done:>7} {double:>7} {seconds:>8.2f} {rate:>10.1f} {unit:8} {ratio:>7}"
+            f"             {backends}"
         )
+    print(
+        "backends: mean workers' Postgres backends on CPU, waiting for a commit's WAL flush, and waiting for a row lock"
+    )
 
 
 if __name__ == "__main__":
