@@ -18,12 +18,20 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create, username_field
+from missionops.api import (
+    NewestFirstCursorPagination,
+    RoleRequired,
+    UserOrganizationField,
+    organization_for_create,
+    require_role,
+    roles_text,
+    username_field,
+)
 from missionops.models import Role
+from missionops.tenancy import roles_by_organization
 
 from . import selectors, services
 from .exceptions import JobParamsError
@@ -32,6 +40,7 @@ from .models import Gpu, Job, JobKind, JobLog, JobState
 from .schedules import cron_of
 
 OPERATE = (Role.OPERATOR, Role.ADMIN)
+JOB_VERBS = {"destroy": "delete", "cancel": "cancel", "retry": "retry"}
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -176,16 +185,16 @@ class JobViewSet(
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if self.action in ("destroy", "cancel", "retry") and not selectors.can_operate_jobs(
-            request.user, obj.organization
-        ):
-            raise PermissionDenied("you need the operator or admin role in this organization")
+        if self.action in JOB_VERBS:
+            require_role(request.user, obj.organization, *OPERATE, action=f"{JOB_VERBS[self.action]} this job")
 
     def create(self, request, *args, **kwargs):
         serializer = JobCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         spec = dict(serializer.validated_data)
-        organization = organization_for_create(request.user, spec.pop("organization", None), roles=OPERATE)
+        organization = organization_for_create(
+            request.user, spec.pop("organization", None), roles=OPERATE, action="submit jobs"
+        )
         job = services.submit_jobs(organization=organization, actor=request.user, specs=[spec])[0]
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -202,7 +211,7 @@ class JobViewSet(
         serializer = JobBatchSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         organization = organization_for_create(
-            request.user, serializer.validated_data.get("organization"), roles=OPERATE
+            request.user, serializer.validated_data.get("organization"), roles=OPERATE, action="submit jobs"
         )
         specs = [dict(spec) for spec in serializer.validated_data["jobs"]]
         jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs)
@@ -218,14 +227,18 @@ class JobViewSet(
             j.pk: j for j in selectors.jobs_visible_to(request.user).filter(pk__in=ids).select_related("organization")
         }
         skipped = {str(pk): "not found" for pk in ids if pk not in jobs}
-        allowed = []
+        roles = roles_by_organization(request.user, {j.organization_id for j in jobs.values()})  # one query
+        allowed, needed = [], roles_text(OPERATE)
         for job in jobs.values():
-            if selectors.can_operate_jobs(request.user, job.organization):
+            if roles.get(job.organization_id) in OPERATE:
                 allowed.append(job)
             else:
-                skipped[str(job.pk)] = "you need the operator or admin role"
+                skipped[str(job.pk)] = f"you need the {needed} role in organization '{job.organization.slug}'"
         if not allowed and jobs:
-            raise PermissionDenied("you need the operator or admin role for these jobs")
+            refused = next(iter(jobs.values()))
+            raise RoleRequired(
+                refused.organization, OPERATE, action=f"{verb} these jobs", held=roles.get(refused.organization_id)
+            )
         done = []
         if verb == "delete":
             finished = [j for j in allowed if j.is_terminal]
@@ -426,14 +439,15 @@ class JobTemplateViewSet(viewsets.ModelViewSet):
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not selectors.can_operate_jobs(
-            request.user, obj.organization
-        ):
-            raise PermissionDenied("you need the operator or admin role in this organization")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            verb = {"submit": "submit jobs from", "destroy": "delete"}.get(self.action, "change")
+            require_role(request.user, obj.organization, *OPERATE, action=f"{verb} this template")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None), roles=OPERATE)
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), roles=OPERATE, action="save job templates"
+        )
         serializer.instance = services.save_template(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):
@@ -450,9 +464,7 @@ class JobTemplateViewSet(viewsets.ModelViewSet):
     @extend_schema(request=TemplateSubmitSerializer, responses={201: JobSerializer}, summary="Submit a job from it")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        template = self.get_object()
-        if not selectors.can_operate_jobs(request.user, template.organization):
-            raise PermissionDenied("you need the operator or admin role in this organization")
+        template = self.get_object()  # operator or admin: check_object_permissions (POST)
         serializer = TemplateSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = services.submit_from_template(template=template, actor=request.user, overrides=serializer.validated_data)

@@ -4,11 +4,10 @@ list, upload (multipart), retrieve, delete. Scoped and permitted like the jobs e
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from missionops.api import NewestFirstCursorPagination, organization_for_create, username_field
+from missionops.api import NewestFirstCursorPagination, organization_for_create, require_role, username_field
 
 from . import selectors, tile_inputs
 from .api import OPERATE, OrganizationSlugField
@@ -85,14 +84,16 @@ class TileInputViewSet(
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if self.action == "destroy" and not selectors.can_operate_jobs(request.user, obj.organization):
-            raise PermissionDenied("you need the operator or admin role in this organization")
+        if self.action == "destroy":
+            require_role(request.user, obj.organization, *OPERATE, action="delete this tile input")
 
     def create(self, request, *args, **kwargs):
         serializer = TileInputUploadSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        organization = organization_for_create(request.user, data.get("organization"), roles=OPERATE)
+        organization = organization_for_create(
+            request.user, data.get("organization"), roles=OPERATE, action="upload tile inputs"
+        )
         upload = data["file"]
         tile_inputs.check_upload_size(upload.size)  # before reading an oversized file into memory
         tile_input = tile_inputs.create_tile_input(

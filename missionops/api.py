@@ -72,7 +72,39 @@ class NewestFirstCursorPagination(CursorPagination):
     max_page_size = 1000
 
 
-def organization_for_create(user, organization: Organization | None, *, roles=(Role.ADMIN,)) -> Organization:
+def roles_text(roles) -> str:
+    """Roles as a message says them, least first: "operator or admin"."""
+    return " or ".join(sorted({str(r) for r in roles}, key=Role.values.index))
+
+
+class RoleRequired(PermissionDenied):
+    """403 for a member who lacks the role: names the roles that would do, the organization, what
+    was refused and the role the caller holds there, worded the same on every endpoint."""
+
+    def __init__(self, organization: Organization, roles, *, action: str, held: str | None = None):
+        having = f"your role there: {held}" if held else "you are not a member"
+        super().__init__(
+            f"you need the {roles_text(roles)} role in organization '{organization.slug}' to {action} ({having})"
+        )
+
+
+def require_role(user, organization: Organization, *roles: Role, action: str) -> Membership:
+    """The caller's membership in `organization` if it holds one of `roles` there, else
+    `RoleRequired` (403). `action` completes "to ...": "cancel this job". One query.
+
+    Objects are looked up in querysets scoped to the caller's organizations first, so another
+    organization's object is a 404 before this runs; this only tells members apart by role."""
+    if not roles:
+        raise TypeError("require_role needs at least one role")
+    membership = membership_for(user, organization)
+    if membership is None or membership.role not in roles:
+        raise RoleRequired(organization, roles, action=action, held=membership.role if membership else None)
+    return membership
+
+
+def organization_for_create(
+    user, organization: Organization | None, *, roles=(Role.ADMIN,), action: str = "create this"
+) -> Organization:
     """The organization a new object goes into: the one named, or the caller's only one.
     The caller must hold one of `roles` there (403 otherwise)."""
     if organization is None:
@@ -80,13 +112,13 @@ def organization_for_create(user, organization: Organization | None, *, roles=(R
             m.organization for m in Membership.objects.filter(user=user, role__in=roles).select_related("organization")
         ]
         if not candidates:
-            raise PermissionDenied(f"you need the {' or '.join(roles)} role in an organization for this")
+            raise PermissionDenied(
+                f"you need the {roles_text(roles)} role in one of your organizations to {action} (you hold it in none)"
+            )
         if len(candidates) > 1:
             raise serializers.ValidationError({"organization": ["required: you may create in several organizations"]})
         return candidates[0]
-    membership = membership_for(user, organization)
-    if membership is None or membership.role not in roles:
-        raise PermissionDenied(f"you need the {' or '.join(roles)} role in {organization.slug} for this")
+    require_role(user, organization, *roles, action=action)
     return organization
 
 

@@ -23,6 +23,15 @@ def has_role(user: AbstractBaseUser, organization: Organization, *roles: Role) -
     return membership is not None and membership.role in roles
 
 
+def roles_by_organization(user: AbstractBaseUser, organization_ids) -> dict[int, str]:
+    """The user's role in each of these organizations (absent where not a member), in one query:
+    for checks over many objects at once, where `has_role` per object would be a query each."""
+    if not user or not user.is_authenticated:
+        return {}
+    memberships = Membership.objects.filter(user=user, organization_id__in=set(organization_ids))
+    return dict(memberships.order_by().values_list("organization_id", "role"))
+
+
 def visible_events(user):
     """Events of the user's organizations; the `security.` audit trail only where they are admin."""
     from django.db.models import Q

@@ -15,15 +15,13 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import UserOrganizationField, organization_for_create
+from missionops.api import UserOrganizationField, organization_for_create, require_role
 from missionops.exceptions import DomainError
 from missionops.models import Role
-from missionops.tenancy import has_role
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import geojson, propagation, selectors, services
@@ -128,8 +126,11 @@ class TLEViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         serializer = TLEImportSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        roles = (Role.ADMIN,) if data["create_missing"] else (Role.ADMIN, Role.OPERATOR)
-        organization = organization_for_create(request.user, data.get("organization"), roles=roles)
+        if data["create_missing"]:
+            roles, action = (Role.ADMIN,), "import TLEs that register new spacecraft (create_missing)"
+        else:
+            roles, action = (Role.ADMIN, Role.OPERATOR), "import TLEs"
+        organization = organization_for_create(request.user, data.get("organization"), roles=roles, action=action)
         report = services.import_tles(
             organization=organization,
             text=data["text"],
@@ -171,14 +172,15 @@ class GroundStationViewSet(viewsets.ModelViewSet):
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if self.action in ("update", "partial_update", "destroy") and not has_role(
-            request.user, obj.organization, Role.ADMIN
-        ):
-            raise PermissionDenied("you need the admin role in this organization")
+        if self.action in ("update", "partial_update", "destroy"):
+            verb = "delete" if self.action == "destroy" else "change"
+            require_role(request.user, obj.organization, Role.ADMIN, action=f"{verb} this ground station")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), action="add ground stations"
+        )
         serializer.instance = services.create_station(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):
@@ -307,7 +309,7 @@ class ContactPlanViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         organization = organization_for_create(
-            self.request.user, data.get("organization"), roles=(Role.ADMIN, Role.OPERATOR)
+            self.request.user, data.get("organization"), roles=(Role.ADMIN, Role.OPERATOR), action="build contact plans"
         )
         visible = {sc.pk: sc for sc in spacecraft_visible_to(self.request.user).filter(organization=organization)}
         requests = []

@@ -3,17 +3,18 @@
 import re
 
 import django_filters
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from guardian.core import ObjectPermissionChecker
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, username_field
+from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
 from missionops.models import Role
-from missionops.tenancy import has_role
 
 from . import selectors, services
+from .api_commands import require_operate
 from .models import ConfigVersion, Constellation, MissionType, Mode, Spacecraft
 
 DESIGNATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -66,7 +67,10 @@ class SpacecraftSerializer(serializers.ModelSerializer):
         return current.version if current else None
 
     def get_can_operate(self, sc) -> bool:
-        return selectors.can_operate(self.context["request"].user, sc)
+        checker = self.context.get("permission_checker")
+        if checker is None:
+            return selectors.can_operate(self.context["request"].user, sc)
+        return checker.has_perm("spacecraft.operate_spacecraft", sc)
 
 
 class StateSerializer(serializers.Serializer):
@@ -119,19 +123,39 @@ class SpacecraftViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.spacecraft_visible_to(self.request.user).prefetch_related("config_versions")
 
+    @cached_property
+    def permission_checker(self) -> ObjectPermissionChecker:
+        """The caller's object permissions, loaded once for a whole page (`can_operate`)."""
+        return ObjectPermissionChecker(self.request.user)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(getattr(self.request, "user", None), "is_authenticated", False):  # not for the schema's fake one
+            context["permission_checker"] = self.permission_checker
+        return context
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page:
+            self.permission_checker.prefetch_perms(page)  # two queries for the page, not two per spacecraft
+        return page
+
     def check_object_permissions(self, request, obj):
         # Checked before the body is validated: a viewer gets 403, not a lesson in our schema.
         super().check_object_permissions(request, obj)
         if self.action in ("update", "partial_update", "destroy"):
-            if not has_role(request.user, obj.organization, Role.ADMIN):
-                raise PermissionDenied("you need the admin role in this organization")
-        elif self.action == "state" or (self.action == "config" and request.method == "PUT"):
-            if not selectors.can_operate(request.user, obj):
-                raise PermissionDenied("you need operate_spacecraft on this spacecraft")
+            verb = "remove this spacecraft" if self.action == "destroy" else "change this spacecraft's registry fields"
+            require_role(request.user, obj.organization, Role.ADMIN, action=verb)
+        elif self.action == "state":
+            require_operate(request.user, obj, action="update its live state")
+        elif self.action == "config" and request.method == "PUT":
+            require_operate(request.user, obj, action="change its configuration")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), action="register spacecraft"
+        )
         serializer.instance = services.create_spacecraft(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):
@@ -203,14 +227,15 @@ class ConstellationViewSet(viewsets.ModelViewSet):
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if self.action in ("update", "partial_update", "destroy") and not has_role(
-            request.user, obj.organization, Role.ADMIN
-        ):
-            raise PermissionDenied("you need the admin role in this organization")
+        if self.action in ("update", "partial_update", "destroy"):
+            verb = "delete" if self.action == "destroy" else "change"
+            require_role(request.user, obj.organization, Role.ADMIN, action=f"{verb} this constellation")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), action="create constellations"
+        )
         constellation = services.create_constellation(organization=organization, actor=self.request.user, **data)
         serializer.instance = self.get_queryset().get(pk=constellation.pk)
 

@@ -12,7 +12,18 @@ from missionops.api import NewestFirstCursorPagination, username_field
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
-from .models import Command, CommandState, MissionType, ReleaseMode
+from .models import Command, CommandState, MissionType, ReleaseMode, Spacecraft
+
+
+def require_operate(user, spacecraft: Spacecraft, *, action: str) -> None:
+    """403 unless the user may operate this spacecraft (the guardian object permission
+    `operate_spacecraft`, which an organization's operators and admins get), worded like
+    `missionops.api.require_role`: what is needed, on what, in which organization, to do what."""
+    if not selectors.can_operate(user, spacecraft):
+        raise PermissionDenied(
+            f"you need the operate_spacecraft permission on {spacecraft.designation} "
+            f"in organization '{spacecraft.organization.slug}' to {action}"
+        )
 
 
 class SpacecraftField(serializers.PrimaryKeyRelatedField):
@@ -100,15 +111,11 @@ class CommandViewSet(
             "spacecraft", "created_by", "approved_by", "canceled_by"
         )
 
-    def _require_operate(self, spacecraft):
-        if not selectors.can_operate(self.request.user, spacecraft):
-            raise PermissionDenied("you need operate_spacecraft on this spacecraft")
-
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        self._require_operate(data["spacecraft"])
+        require_operate(request.user, data["spacecraft"], action="queue commands for it")
         command = commanding.create_command(actor=request.user, **data)
         command.refresh_from_db()
         return Response(self.get_serializer(command).data, status=status.HTTP_201_CREATED)
@@ -117,7 +124,7 @@ class CommandViewSet(
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         command = self.get_object()
-        self._require_operate(command.spacecraft)
+        require_operate(request.user, command.spacecraft, action="approve its commands")
         command = commanding.approve_command(command=command, actor=request.user)
         command.refresh_from_db()
         return Response(self.get_serializer(command).data)
@@ -126,7 +133,7 @@ class CommandViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         command = self.get_object()
-        self._require_operate(command.spacecraft)
+        require_operate(request.user, command.spacecraft, action="cancel its commands")
         body = CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         command = commanding.cancel_command(

@@ -6,19 +6,19 @@ from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, username_field
+from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
 from missionops.models import Role
-from missionops.tenancy import has_role
 
 from . import documents
 from .api_commands import SpacecraftField
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
 
 EDITORS = (Role.OPERATOR, Role.ADMIN)
+READS = ("retrieve", "versions", "attachment")
+EDIT_VERBS = {"publish": "publish", "attach": "attach files to"}
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -140,14 +140,15 @@ class DocumentViewSet(
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
-        if self.action not in ("retrieve", "versions", "attachment") and not has_role(
-            request.user, obj.organization, *EDITORS
-        ):
-            raise PermissionDenied("you need the operator or admin role to change documents")
+        if self.action not in READS:
+            verb = EDIT_VERBS.get(self.action, "edit")
+            require_role(request.user, obj.organization, *EDITORS, action=f"{verb} this document")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None), roles=EDITORS)
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), roles=EDITORS, action="create documents"
+        )
         serializer.instance = documents.create_document(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):

@@ -9,25 +9,18 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, username_field
+from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
+from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, services, tracking
 from .models import AlpacaDevice, DeviceType, Exposure, ObservationSession, Observatory, Operation, OperationKind
 from .operations import request_operation
 
-
-def require_operate(user, organization) -> None:
-    if not selectors.can_operate(user, organization):
-        raise PermissionDenied("you need the operator or admin role in this organization to operate telescopes")
-
-
-def require_admin(user, organization) -> None:
-    if not selectors.can_administer(user, organization):
-        raise PermissionDenied("you need the admin role in this organization to manage observatories and devices")
+OPERATE = (Role.OPERATOR, Role.ADMIN)  # as selectors.can_operate (the pages)
+OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
 
 
 # -- observatories --------------------------------------------------------------------------------
@@ -93,11 +86,14 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
         if self.action in ("update", "partial_update", "destroy", "discover"):
-            require_admin(request.user, obj.organization)
+            verb = OBSERVATORY_VERBS.get(self.action, "change")
+            require_role(request.user, obj.organization, Role.ADMIN, action=f"{verb} this observatory")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        organization = organization_for_create(self.request.user, data.pop("organization", None))
+        organization = organization_for_create(
+            self.request.user, data.pop("organization", None), action="create observatories"
+        )
         serializer.instance = services.create_observatory(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):
@@ -241,18 +237,27 @@ class DeviceViewSetBase(viewsets.GenericViewSet):
         devices = selectors.devices_visible_to(self.request.user)
         return devices.filter(device_type=self.device_type) if self.device_type else devices
 
-    def operate(self, kind: str, params: dict | None = None) -> Response:
+    def device_to_operate(self, verb: str) -> AlpacaDevice:
+        """The device of the URL, if the caller may operate it (checked before any body: 403, not 400)."""
         device = self.get_object()
-        require_operate(self.request.user, device.observatory.organization)
+        require_role(
+            self.request.user,
+            device.observatory.organization,
+            *OPERATE,
+            action=f"{verb} this {device.device_type}",
+        )
+        return device
+
+    def operate(self, kind: str, params: dict | None = None, device: AlpacaDevice | None = None) -> Response:
+        device = device or self.device_to_operate(f"run {kind} on")
         operation = request_operation(device=device, kind=kind, params=params, actor=self.request.user)
         return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
 
     def operate_with(self, kind: str, serializer_class) -> Response:
-        device = self.get_object()
-        require_operate(self.request.user, device.observatory.organization)  # before the body: 403, not 400
+        device = self.device_to_operate(f"run {kind} on")
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        return self.operate(kind, serializer.validated_data)
+        return self.operate(kind, serializer.validated_data, device=device)
 
 
 OPERATION_RESPONSE = {202: OperationSerializer}
@@ -272,7 +277,9 @@ class DeviceViewSet(
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        require_admin(self.request.user, data["observatory"].organization)
+        require_role(
+            self.request.user, data["observatory"].organization, Role.ADMIN, action="add devices to this observatory"
+        )
         serializer.instance = services.add_device(
             observatory=data["observatory"],
             host=data["host"],
@@ -283,7 +290,7 @@ class DeviceViewSet(
         )
 
     def perform_destroy(self, instance):
-        require_admin(self.request.user, instance.observatory.organization)
+        require_role(self.request.user, instance.observatory.organization, Role.ADMIN, action="remove this device")
         services.remove_device(device=instance, actor=self.request.user)
 
     @extend_schema(request=None, responses=OPERATION_RESPONSE, summary="Connect (asynchronous operation)")
@@ -331,12 +338,11 @@ class TelescopeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DeviceV
     )
     @action(detail=True, methods=["post"])
     def slew(self, request, pk=None):
-        device = self.get_object()
-        require_operate(request.user, device.observatory.organization)
+        device = self.device_to_operate("slew")
         serializer = SlewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         kind = OperationKind.SLEW_RADEC if "ra_hours" in serializer.validated_data else OperationKind.SLEW_ALTAZ
-        return self.operate(kind, serializer.validated_data)
+        return self.operate(kind, serializer.validated_data, device=device)
 
     @extend_schema(request=None, responses=OPERATION_RESPONSE, summary="Park")
     @action(detail=True, methods=["post"])
@@ -541,7 +547,12 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         observatory = data.pop("observatory")
-        require_operate(self.request.user, observatory.organization)
+        require_role(
+            self.request.user,
+            observatory.organization,
+            *OPERATE,
+            action="start observation sessions at this observatory",
+        )
         spacecraft = spacecraft_visible_to(self.request.user).filter(pk=data.pop("spacecraft_id")).first()
         if spacecraft is None:
             raise serializers.ValidationError({"spacecraft": ["unknown spacecraft"]})
@@ -553,6 +564,6 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def abort(self, request, pk=None):
         session = self.get_object()
-        require_operate(request.user, session.observatory.organization)
+        require_role(request.user, session.observatory.organization, *OPERATE, action="abort this session")
         session = tracking.abort_session(session=session, actor=request.user)
         return Response(SessionSerializer(session, context=self.get_serializer_context()).data)
