@@ -158,8 +158,9 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
 # minute roll-ups [m0, h0) and [h1, m1), the partial hours; hour roll-ups [h0, h1), the whole hours.
 # A pending minute in [m0, m1) is taken out of its part and read raw; the whole hour it falls in
 # is then read from its other minutes' roll-ups instead of its hour roll-up. One arm per range (not
-# ORs) keeps each an index range scan with plan-time partition pruning; the pending minutes are few
-# (the roll-up runs every minute), each an index range scan of one minute.
+# ORs) keeps each an index range scan with plan-time partition pruning. The pending minutes are few
+# (the roll-up runs every minute); each is read by its own index range scan (LATERAL ... OFFSET 0:
+# as a plain join the planner may scan every row of the parameter and filter).
 SERIES_FROM_ROLLUPS_SQL = """
 WITH pending AS MATERIALIZED (
     SELECT bucket FROM telemetry_pending_rollup WHERE bucket >= %(m0)s AND bucket < %(m1)s
@@ -176,8 +177,10 @@ parts AS (
     FROM telemetry_sample WHERE parameter_id = %(p)s AND time >= %(m1)s AND time < %(end)s
     UNION ALL
     SELECT date_bin(%(w)s, s.time, %(origin)s), s.value, s.value, s.value, 1
-    FROM pending JOIN telemetry_sample s ON s.parameter_id = %(p)s
-        AND s.time >= pending.bucket AND s.time < pending.bucket + interval '1 minute'
+    FROM pending, LATERAL (
+        SELECT time, value FROM telemetry_sample WHERE parameter_id = %(p)s
+        AND time >= pending.bucket AND time < pending.bucket + interval '1 minute' OFFSET 0
+    ) s
     UNION ALL
     SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
     FROM telemetry_minute_rollup WHERE parameter_id = %(p)s AND bucket >= %(m0)s AND bucket < %(h0)s
@@ -188,8 +191,10 @@ parts AS (
         AND bucket NOT IN (SELECT bucket FROM pending)
     UNION ALL
     SELECT date_bin(%(w)s, r.bucket, %(origin)s), r.min, r.max, r.avg * r.count, r.count
-    FROM pending_hours JOIN telemetry_minute_rollup r ON r.parameter_id = %(p)s
-        AND r.bucket >= pending_hours.hour AND r.bucket < pending_hours.hour + interval '1 hour'
+    FROM pending_hours, LATERAL (
+        SELECT * FROM telemetry_minute_rollup WHERE parameter_id = %(p)s
+        AND bucket >= pending_hours.hour AND bucket < pending_hours.hour + interval '1 hour' OFFSET 0
+    ) r
     WHERE r.bucket NOT IN (SELECT bucket FROM pending)
     UNION ALL
     SELECT date_bin(%(w)s, bucket, %(origin)s), min, max, avg * count, count
