@@ -558,6 +558,18 @@ def end_to_end(args, org, crafts, service_rate):
             (label, f"{year['selector']:,.1f} ms", "date_bin over the minute roll-ups only", f"{year['peer']:,.0f} ms")
         )
         rows.append(("  the same over HTTP (GET /api/v1/telemetry/series/)", f"{year['http']:,.1f} ms", "", ""))
+        # A late sample on day 3 through the ingest service: its minute is pending (not rolled up)
+        # until the next roll-up, and only that minute may be read raw.
+        late = SERIES_START + dt.timedelta(days=2, hours=5, minutes=7, seconds=30.5)
+        services.ingest(
+            snapshots=[
+                {"spacecraft": crafts[0].designation, "timestamp": late.isoformat(), "parameters": {"p00": 5.0}}
+            ],
+            scope=services.organization_scope(org),
+        )
+        pending = bench_series(port, key, definition, SERIES_START, end, points, RAW_PEER_SQL)
+        label = f"series, {args.series_days} days as above + 1 late sample on day 3, not rolled up [{pending['level']}]"
+        rows.append((label, f"{pending['selector']:,.1f} ms", raw_label, f"{pending['peer']:,.0f} ms"))
         rows.append(("  seeding (sorted COPY + minute and hour roll-up)", f"{seeded / seed_s:,.0f} rows/s", "", ""))
         rows.append(
             ("  seeding old minute roll-ups (COPY + hour roll-up)", f"{old_minutes / old_s:,.0f} rows/s", "", "")
