@@ -63,7 +63,9 @@ class SpacecraftSerializer(serializers.ModelSerializer):
         return value
 
     def get_config_version(self, sc) -> int | None:
-        current = sc.current_config
+        if hasattr(sc, "current_config_version"):  # annotated on the viewset's queryset
+            return sc.current_config_version
+        current = sc.current_config  # one spacecraft just created or changed
         return current.version if current else None
 
     def get_can_operate(self, sc) -> bool:
@@ -121,7 +123,7 @@ class SpacecraftViewSet(viewsets.ModelViewSet):
     filterset_class = SpacecraftFilter
 
     def get_queryset(self):
-        return selectors.spacecraft_visible_to(self.request.user).prefetch_related("config_versions")
+        return selectors.spacecraft_with_config_version(self.request.user)
 
     @cached_property
     def permission_checker(self) -> ObjectPermissionChecker:

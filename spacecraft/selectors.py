@@ -2,13 +2,13 @@
 
 import uuid
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from guardian.shortcuts import get_objects_for_user
 
 from missionops.models import Event
 from missionops.tenancy import organizations_for
 
-from .models import Constellation, Mode, Spacecraft
+from .models import ConfigVersion, Constellation, Mode, Spacecraft
 
 
 def spacecraft_visible_to(user) -> QuerySet[Spacecraft]:
@@ -19,6 +19,13 @@ def spacecraft_visible_to(user) -> QuerySet[Spacecraft]:
     return get_objects_for_user(
         user, "spacecraft.view_spacecraft", klass=in_orgs, accept_global_perms=False
     ).select_related("organization", "constellation")
+
+
+def spacecraft_with_config_version(user) -> QuerySet[Spacecraft]:
+    """As `spacecraft_visible_to`, each annotated with `current_config_version` (None without one),
+    read in the same query: `current_config` is a query per spacecraft and loads the parameters."""
+    current = ConfigVersion.objects.filter(spacecraft=OuterRef("pk")).order_by("-version").values("version")[:1]
+    return spacecraft_visible_to(user).annotate(current_config_version=Subquery(current))
 
 
 def can_operate(user, spacecraft: Spacecraft) -> bool:

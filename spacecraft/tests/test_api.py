@@ -1,6 +1,9 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from missionops.models import Event
+from spacecraft import services
 from spacecraft.models import ConfigVersion, Spacecraft
 
 NEW = {"designation": "SC-200", "name": "Borealis", "mission_type": "LEO_IMAGING", "norad_id": 50001}
@@ -22,6 +25,28 @@ def test_list_shows_only_own_organization(api, owner, stranger, sc_a, make_space
     assert [s["designation"] for s in mine["results"]] == ["SC-001"]
     assert [s["designation"] for s in theirs["results"]] == ["SC-900"]
     assert mine["results"][0]["mode"] == "nominal" and mine["results"][0]["config_version"] == 1
+
+
+def test_list_reads_config_versions_in_a_constant_number_of_queries(
+    api, viewer, org_a, sc_a, make_spacecraft, django_assert_max_num_queries
+):
+    client = api(viewer)
+    make_spacecraft(org_a, "SC-100")
+    services.change_config(spacecraft=sc_a, parameters={**sc_a.current_config.parameters, **VOLTAGE})
+    client.get("/api/v1/spacecraft/")  # warm the per-process caches (content types)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/api/v1/spacecraft/").status_code == 200
+    for n in range(101, 111):
+        make_spacecraft(org_a, f"SC-{n}")
+    with django_assert_max_num_queries(len(few)):
+        response = client.get("/api/v1/spacecraft/")
+    results = response.json()["results"]
+    assert len(results) == 12
+    assert {s["designation"]: s["config_version"] for s in results} == {
+        "SC-001": 2,
+        **{f"SC-{n}": 1 for n in range(100, 111)},
+    }
+    assert all(s["can_operate"] is False for s in results)
 
 
 def test_admin_creates_updates_and_deletes(api, owner):

@@ -2,6 +2,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from spacecraft import commanding, documents
 from spacecraft.models import Command, CommandState, Document
@@ -14,6 +16,22 @@ def login(client):
         return client
 
     return as_user
+
+
+def test_fleet_page_takes_a_constant_number_of_queries(
+    login, viewer, org_a, make_spacecraft, django_assert_max_num_queries
+):
+    client = login(viewer)
+    for n in range(100, 102):
+        make_spacecraft(org_a, f"SC-{n}")
+    client.get("/fleet/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as few:
+        client.get("/fleet/")
+    for n in range(102, 112):
+        make_spacecraft(org_a, f"SC-{n}")
+    with django_assert_max_num_queries(len(few)):
+        page = client.get("/fleet/").content.decode()
+    assert page.count('class="sc-card"') == 12
 
 
 def test_operator_queues_approves_and_cancels_from_the_spacecraft_page(login, operator, make_user, org_a, sc_a):
