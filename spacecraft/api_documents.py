@@ -114,14 +114,17 @@ class DocumentViewSet(
     def get_queryset(self):
         if self.action == "list":
             params = self.request.query_params
-            return documents.search_documents(
+            visible = documents.search_documents(
                 self.request.user,
                 q=params.get("q", ""),
                 category=params.get("category", ""),
                 spacecraft=params.get("spacecraft") or None,
                 state=params.get("state", ""),
-            ).prefetch_related("attachments")
-        return documents.documents_visible_to(self.request.user).prefetch_related("attachments")
+            )
+        else:
+            visible = documents.documents_visible_to(self.request.user)
+        # Authors and attachments for the whole page at once, not a query per document.
+        return visible.select_related("created_by").prefetch_related("attachments")
 
     def list(self, request, *args, **kwargs):
         category = request.query_params.get("category")
@@ -165,7 +168,8 @@ class DocumentViewSet(
     @extend_schema(responses=VersionSerializer(many=True), summary="Every version, newest first")
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
-        return Response(VersionSerializer(self.get_object().versions.order_by("-version"), many=True).data)
+        versions = self.get_object().versions.select_related("created_by").order_by("-version")
+        return Response(VersionSerializer(versions, many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},

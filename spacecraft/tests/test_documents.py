@@ -1,5 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from missionops.models import Event
 from spacecraft import documents
@@ -54,6 +56,44 @@ def test_filters_by_category_and_spacecraft(api, viewer, corpus, sc_a):
     assert [r["title"] for r in by_sc] == ["Battery reconditioning"]
     assert client.get("/api/v1/documents/", {"category": "poetry"}).json()["field"] == "category"
     assert client.get("/api/v1/documents/", {"spacecraft": "nope"}).json()["field"] == "spacecraft"
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "battery"}])
+def test_list_reads_authors_in_a_constant_number_of_queries(
+    api, viewer, operator, org_a, params, django_assert_max_num_queries
+):
+    def write(count):
+        for _ in range(count):
+            documents.create_document(
+                organization=org_a, title="Battery log", category="note", body="battery fine", actor=operator
+            )
+
+    client = api(viewer)
+    write(2)
+    client.get("/api/v1/documents/", params)  # warm the per-process caches
+    with CaptureQueriesContext(connection) as few:
+        client.get("/api/v1/documents/", params)
+    write(10)
+    with django_assert_max_num_queries(len(few)):
+        results = client.get("/api/v1/documents/", params).json()["results"]
+    assert len(results) == 12 and {r["created_by"] for r in results} == {"operator"}
+
+
+def test_versions_read_authors_in_a_constant_number_of_queries(
+    api, viewer, operator, corpus, django_assert_max_num_queries
+):
+    client, note = api(viewer), corpus["note"]
+    url = f"/api/v1/documents/{note.pk}/versions/"
+    documents.edit_document(document=note, body="v2", actor=operator)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(3, 13):
+        documents.edit_document(document=note, body=f"v{n}", actor=operator)
+    with django_assert_max_num_queries(len(few)):
+        versions = client.get(url).json()
+    assert [v["version"] for v in versions] == list(range(12, 0, -1))
+    assert {v["created_by"] for v in versions} == {"operator"}
 
 
 def test_markdown_is_rendered_and_scripts_are_escaped():
