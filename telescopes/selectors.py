@@ -3,9 +3,11 @@
 from django.db.models import QuerySet
 
 from missionops.models import Role
-from missionops.tenancy import has_role, organizations_for
+from missionops.tenancy import organizations_for, roles_by_organization
 
 from .models import AlpacaDevice, Exposure, ObservationSession, Observatory, Operation
+
+OPERATE_ROLES = (Role.OPERATOR, Role.ADMIN)  # may operate an observatory's devices (the API checks the same)
 
 
 def observatories_visible_to(user) -> QuerySet[Observatory]:
@@ -36,23 +38,18 @@ def sessions_visible_to(user) -> QuerySet[ObservationSession]:
     )
 
 
-def can_operate(user, organization) -> bool:
-    return has_role(user, organization, Role.OPERATOR, Role.ADMIN)
-
-
-def can_administer(user, organization) -> bool:
-    return has_role(user, organization, Role.ADMIN)
-
-
 def telescopes_overview(user) -> list[dict]:
-    """Observatories with their devices, the latest operations and sessions, for the page."""
+    """Observatories with their devices, the latest operations and whether the user may operate
+    there, for the page: a fixed number of queries however many observatories there are."""
     observatories = list(observatories_visible_to(user).prefetch_related("devices"))
     recent = list(operations_visible_to(user)[:30])
+    roles = roles_by_organization(user, (observatory.organization_id for observatory in observatories))
     return [
         {
             "observatory": observatory,
             "devices": list(observatory.devices.all()),
             "operations": [op for op in recent if op.device.observatory_id == observatory.pk],
+            "can_operate": roles.get(observatory.organization_id) in OPERATE_ROLES,
         }
         for observatory in observatories
     ]

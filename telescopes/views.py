@@ -14,7 +14,6 @@ from .models import DeviceType
 def telescopes_page(request):
     overview = selectors.telescopes_overview(request.user)
     for block in overview:
-        block["can_operate"] = selectors.can_operate(request.user, block["observatory"].organization)
         block["telescopes"] = [d for d in block["devices"] if d.device_type == DeviceType.TELESCOPE]
         block["cameras"] = [d for d in block["devices"] if d.device_type == DeviceType.CAMERA]
     return render(

@@ -89,3 +89,28 @@ def devices(observatory, simulator):
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def add_observatories(db):
+    """add(org, numbers): observatories "Site <n>" with n % 3 cameras each, registered as rows (no
+    simulator answers for them); returns {name: camera count}."""
+    from telescopes.models import AlpacaDevice, DeviceType
+    from telescopes.services import create_observatory
+
+    def add(org, numbers) -> dict[str, int]:
+        counts = {}
+        for n in numbers:
+            observatory = create_observatory(organization=org, name=f"Site {n}", latitude_deg=40.0, longitude_deg=n)
+            for number in range(n % 3):
+                AlpacaDevice.objects.create(
+                    observatory=observatory,
+                    device_type=DeviceType.CAMERA,
+                    device_number=number,
+                    host="127.0.0.1",
+                    port=11111,
+                )
+            counts[observatory.name] = n % 3
+        return counts
+
+    return add

@@ -2,7 +2,10 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from missionops.services import set_membership
 from telescopes.models import AlpacaDevice
 from telescopes.services import update_observatory
 
@@ -25,6 +28,27 @@ def test_telescopes_page_shows_devices_and_controls_for_operators(client, operat
     client.logout()
     login(client, stranger)
     assert "Sim Observatory" not in client.get("/telescopes/").content.decode()
+
+
+def test_telescopes_page_takes_a_constant_number_of_queries(
+    client, make_user, org_a, org_b, add_observatories, django_assert_max_num_queries
+):
+    """Operator in A, viewer in B: controls (an expose form per camera) only at A's observatories,
+    decided for all observatories in one query, not a role lookup per observatory."""
+    user = make_user("both", org_a, "operator")
+    set_membership(organization=org_b, user=user, role="viewer")
+    cameras_a = add_observatories(org_a, range(1, 3))
+    add_observatories(org_b, range(50, 52))
+    login(client, user)
+    client.get("/telescopes/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as few:
+        client.get("/telescopes/")
+    cameras_a |= add_observatories(org_a, range(3, 8))
+    add_observatories(org_b, range(52, 57))
+    with django_assert_max_num_queries(len(few)):
+        page = client.get("/telescopes/").content.decode()
+    assert page.count('class="observatory"') == 14
+    assert page.count('class="expose-form"') == sum(cameras_a.values())
 
 
 def test_health_page(client, viewer, devices):
