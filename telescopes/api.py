@@ -4,6 +4,7 @@ Viewers read; operators and admins operate devices; admins manage observatories 
 from datetime import timedelta
 
 import django_filters
+from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +20,7 @@ from . import selectors, services, tracking
 from .models import AlpacaDevice, DeviceType, Exposure, ObservationSession, Observatory, Operation, OperationKind
 from .operations import request_operation
 
-OPERATE = (Role.OPERATOR, Role.ADMIN)  # as selectors.can_operate (the pages)
+OPERATE = selectors.OPERATE_ROLES  # as the telescopes page
 OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
 
 
@@ -28,7 +29,7 @@ OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
 
 class ObservatorySerializer(serializers.ModelSerializer):
     organization = UserOrganizationField(required=False)
-    device_count = serializers.SerializerMethodField()
+    device_count = serializers.IntegerField(read_only=True)  # annotated by the viewset's queryset
 
     class Meta:
         model = Observatory
@@ -46,9 +47,6 @@ class ObservatorySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         validators = []  # uniqueness is the service's (409 with the field named)
-
-    def get_device_count(self, observatory) -> int:
-        return observatory.devices.count()
 
 
 class DiscoverSerializer(serializers.Serializer):
@@ -81,7 +79,7 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
     serializer_class = ObservatorySerializer
 
     def get_queryset(self):
-        return selectors.observatories_visible_to(self.request.user)
+        return selectors.observatories_visible_to(self.request.user).annotate(device_count=Count("devices"))
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
@@ -94,7 +92,8 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
         organization = organization_for_create(
             self.request.user, data.pop("organization", None), action="create observatories"
         )
-        serializer.instance = services.create_observatory(organization=organization, actor=self.request.user, **data)
+        observatory = services.create_observatory(organization=organization, actor=self.request.user, **data)
+        serializer.instance = self.get_queryset().get(pk=observatory.pk)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
@@ -542,7 +541,9 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["observatory", "spacecraft", "status"]
 
     def get_queryset(self):
-        return selectors.sessions_visible_to(self.request.user)
+        # `exposures` lists ids: one query for the page's sessions, not one per session.
+        exposure_ids = Prefetch("exposures", queryset=Exposure.objects.only("pk", "session_id"))
+        return selectors.sessions_visible_to(self.request.user).prefetch_related(exposure_ids)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

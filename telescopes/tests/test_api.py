@@ -1,11 +1,86 @@
 import time
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from telescopes.models import AlpacaDevice, Observatory, Operation, OperationStatus
+from telescopes.models import AlpacaDevice, Exposure, ObservationSession, Observatory, Operation, OperationStatus
 from telescopes.operations import request_operation, run_operation
+from telescopes.services import create_observatory
 
 pytestmark = pytest.mark.django_db
+
+
+def add_sessions(observatory, spacecraft, count, exposures_each=2) -> None:
+    telescope = AlpacaDevice.objects.create(
+        observatory=observatory, device_type="telescope", host="127.0.0.1", port=11111 + count
+    )
+    start = timezone.now()
+    for n in range(count):
+        session = ObservationSession.objects.create(
+            observatory=observatory,
+            telescope=telescope,
+            spacecraft=spacecraft,
+            tle_line1="1",
+            tle_line2="2",
+            start=start + timedelta(hours=n),
+            end=start + timedelta(hours=n, minutes=10),
+        )
+        for e in range(exposures_each):
+            Exposure.objects.create(
+                camera=telescope,
+                session=session,
+                started_at=session.start + timedelta(seconds=e),
+                duration_s=1.0,
+                width=8,
+                height=8,
+                fits=f"e{n}-{e}.fits",
+                preview=f"e{n}-{e}.png",
+            )
+
+
+def queries_for(client, path) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_observatory_list_counts_devices_in_a_constant_number_of_queries(
+    api, viewer, org_a, add_observatories, django_assert_max_num_queries
+):
+    client = api(viewer)
+    expected = add_observatories(org_a, range(1, 3))
+    client.get("/api/v1/observatories/")  # warm the per-process caches
+    few = queries_for(client, "/api/v1/observatories/")
+    expected |= add_observatories(org_a, range(3, 13))
+    with django_assert_max_num_queries(few):
+        results = client.get("/api/v1/observatories/").json()["results"]
+    assert {o["name"]: o["device_count"] for o in results} == expected
+
+
+def test_created_observatory_has_a_device_count(api, owner):
+    body = {"name": "Teide", "latitude_deg": 28.3, "longitude_deg": -16.5}
+    response = api(owner).post("/api/v1/observatories/", body, format="json")
+    assert response.status_code == 201 and response.json()["device_count"] == 0
+
+
+def test_session_list_reads_exposures_in_a_constant_number_of_queries(
+    api, viewer, org_a, sc_a, django_assert_max_num_queries
+):
+    client = api(viewer)
+    site = create_observatory(organization=org_a, name="Site", latitude_deg=40.0, longitude_deg=8.0)
+    add_sessions(site, sc_a, 2)
+    client.get("/api/v1/observation-sessions/")
+    few = queries_for(client, "/api/v1/observation-sessions/")
+    add_sessions(site, sc_a, 10)
+    with django_assert_max_num_queries(few):
+        results = client.get("/api/v1/observation-sessions/").json()["results"]
+    assert len(results) == 12
+    for session in results:
+        newest_first = Exposure.objects.filter(session_id=session["id"]).order_by("-started_at", "-id")
+        assert session["exposures"] == [e.pk for e in newest_first]
 
 
 def test_observatory_crud_by_admin_only(api, owner, viewer, org_a):
