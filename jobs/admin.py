@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from . import tile_inputs
+from .exceptions import TileInputInUse
 from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, TileInput, UsageDay
 from .schedules import cron_of
 from .services import sync_run_slots
@@ -99,11 +101,22 @@ class TileInputAdmin(admin.ModelAdmin):
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request, obj):
-        tile_inputs.delete_tile_input(tile_input=obj, actor=request.user)
+        self.delete_queryset(request, TileInput.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        for tile_input in queryset:
-            tile_inputs.delete_tile_input(tile_input=tile_input, actor=request.user)
+        # All or nothing: a job naming one of them may have been submitted since the confirmation.
+        try:
+            with transaction.atomic():
+                for tile_input in queryset.defer("data"):
+                    tile_inputs.delete_tile_input(tile_input=tile_input, actor=request.user)
+        except TileInputInUse as refused:
+            request._tile_inputs_kept = True
+            self.message_user(request, f"Nothing deleted: {refused.message}", messages.ERROR)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        if level == messages.SUCCESS and getattr(request, "_tile_inputs_kept", False):
+            return  # Django's "deleted successfully" after a refusal
+        super().message_user(request, message, level, *args, **kwargs)
 
 
 @admin.register(OrganizationQuota)

@@ -66,7 +66,8 @@ def usage(user, *, since, until) -> dict:
 
     by_org = shape(rows.values("organization__slug").order_by("organization__slug"), "organization__slug")
     by_user = shape(
-        rows.values("organization__slug", "user__username").order_by("-gpu_seconds"),
+        # No ordering by a row column here: it would join the GROUP BY and split a user's counter rows.
+        rows.values("organization__slug", "user__username").order_by(),
         "organization__slug",
         "user__username",
     )

@@ -43,7 +43,9 @@ _OPERATE_GRANTED = 'EXISTS (SELECT 1 FROM ({grants}) g WHERE g.object_pk = "spac
 
 
 def writable_spacecraft(user: AbstractBaseUser) -> QuerySet[Spacecraft]:
-    """The spacecraft `user` may view, each annotated `may_operate` (bool)."""
+    """The spacecraft `user` may view, each annotated `may_operate` (bool). Top-level use only: the
+    conditions name the table "spacecraft_spacecraft", so as a subquery of another model's query
+    (`spacecraft__in=…`, where Django aliases the table) they would fail, loudly, not widen access."""
     if not user or not user.is_authenticated:
         return Spacecraft.objects.none()
     ctype = ContentType.objects.get_for_model(Spacecraft).pk

@@ -183,6 +183,16 @@ def test_usage_of_jobs_running_side_by_side_lands_on_separate_rows_and_sums(db, 
     assert [d["jobs"] for d in summary["days"]] == [4]
 
 
+def test_usage_leaderboard_sums_a_users_counter_rows(db, owner, org_a):
+    from jobs import selectors
+
+    today = timezone.now().date()
+    for shard, seconds in ((0, 5.0), (3, 7.0)):
+        UsageDay.objects.create(organization=org_a, user=owner, day=today, shard=shard, jobs=1, gpu_seconds=seconds)
+    board = selectors.usage(owner, since=today, until=today)["leaderboard"]
+    assert [(row["user"], row["jobs"], row["gpu_seconds"]) for row in board] == [(owner.username, 2, 12.0)]
+
+
 def test_dag_runs_children_after_all_parents(db, submit, claimer):
     a, b = submit(), submit()
     c = submit(parents=[a.pk, b.pk])

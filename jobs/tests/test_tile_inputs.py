@@ -298,6 +298,25 @@ def test_the_admin_keeps_an_input_in_use_and_deletes_through_the_service(api, op
     assert sorted(deleted) == sorted([own, spare])
 
 
+def test_an_input_named_after_the_admin_confirmed_is_kept_with_the_others(api, operator, admin_client, monkeypatch):
+    """The race: a job names an input between the confirmation and the delete."""
+    from django.contrib import admin as django_admin
+
+    from jobs.admin import TileInputAdmin
+
+    client = api(operator)
+    own = upload_file(client, npz_bytes(**scene()), scale=10000).json()["id"]
+    spare = upload_file(client, npz_bytes(**scene(seed=2)), filename="spare.npz", scale=10000).json()["id"]
+    client.post(JOBS, {"kind": "tile", "params": {"input": own}, "footprint": SQUARE}, format="json")
+    monkeypatch.setattr(TileInputAdmin, "get_deleted_objects", django_admin.ModelAdmin.get_deleted_objects)
+    action = {"action": "delete_selected", "_selected_action": [spare, own], "post": "yes"}
+    page = admin_client.post("/admin/jobs/tileinput/", action, follow=True)
+    shown = [str(m) for m in page.context["messages"]]
+    assert len(shown) == 1 and shown[0].startswith("Nothing deleted: tile input") and "is the input of job" in shown[0]
+    assert TileInput.objects.filter(pk__in=[own, spare]).count() == 2
+    assert not Event.objects.filter(kind="tile_input.deleted").exists()
+
+
 # Tile jobs on an upload, end to end
 
 
