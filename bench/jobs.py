@@ -134,6 +134,67 @@ class WaitSampler:
         return self.counts[group] / max(1, self.samples)
 
 
+def worker_backend_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE 'job_worker%%'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def wait_for_workers(count: int, timeout_s: float = 60) -> None:
+    """Until every worker is connected and polling, then a moment more: the clock starts with all
+    of them ready (a slow start would otherwise count against the rate)."""
+    deadline = time.monotonic() + timeout_s
+    while len(worker_backend_pids()) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the {count} workers did not all connect within {timeout_s:g} s")
+        time.sleep(0.1)
+    time.sleep(1)
+
+
+class CpuMeter:
+    """CPU seconds spent during a round: the whole host (/proc/stat), the worker processes, and
+    their Postgres backends (found by application name), so a rate can be read against where the
+    two cores went. Linux only; a process that cannot be read counts zero."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, workers):
+        self.workers = [proc.pid for proc in workers]
+        self.backends = worker_backend_pids()
+
+    def _process_s(self, pids) -> float:
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (threads included)
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / self.TICK
+
+    def _host(self) -> tuple[float, float]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return (sum(values) - idle) / self.TICK, sum(values) / self.TICK
+
+    def __enter__(self):
+        self.start = (self._process_s(self.workers), self._process_s(self.backends), *self._host())
+        return self
+
+    def stop(self):
+        workers, backends, busy, total = (self._process_s(self.workers), self._process_s(self.backends), *self._host())
+        self.workers_s, self.backends_s = workers - self.start[0], backends - self.start[1]
+        self.host_busy = (busy - self.start[2]) / max(1e-9, total - self.start[3])
+
+    def __exit__(self, *exc):
+        pass
+
+
 def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=None, live=True):
     """Workers wait idle; the jobs appear in one commit; the clock runs until the last finishes."""
     from django.db.models import Count
@@ -143,7 +204,7 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
 
     reset(org)
     procs = start_workers(workers, *worker_args, live=live)
-    time.sleep(3)  # let the workers start and register their (simulated) GPUs
+    wait_for_workers(workers)
     spec = {"kind": kind, "params": params or {}, "footprint": footprint}
     from django.db import transaction
 
@@ -153,19 +214,23 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
     started = time.perf_counter()
     deadline = started + 600
     try:
-        with WaitSampler() as waits:
+        with CpuMeter(procs) as cpu, WaitSampler() as waits:
             while time.perf_counter() < deadline:
                 done = Job.objects.filter(state__in=[JobState.SUCCEEDED, JobState.FAILED]).count()
                 if done >= count:
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
+            cpu.stop()
     finally:
         stop(procs)
     claims = JobLog.objects.filter(message__startswith="attempt ").values("job").annotate(n=Count("id"))
     double = sum(1 for row in claims if row["n"] > 1)
     succeeded = Job.objects.filter(state=JobState.SUCCEEDED).count()
     waiting = {group: waits.mean(group) for group in ("cpu", "wal", "lock")}
+    waiting["host"] = cpu.host_busy
+    waiting["worker_ms"] = 1000 * cpu.workers_s / max(1, succeeded)
+    waiting["backend_ms"] = 1000 * cpu.backends_s / max(1, succeeded)
     return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting}
 
 
@@ -244,7 +309,7 @@ def main():
     columns = ("workers", "jobs", "done", "double")
     header = (
         f"{'round':40} " + " ".join(f"{c:>7}" for c in columns) + f" {'seconds':>8} {'rate':>10} {'':8} vs peer"
-        "   backends: cpu  wal lock"
+        "   backends: cpu  wal lock   host busy  CPU ms/job: worker backend"
     )
     print(header)
     print("-" * len(header))
@@ -253,12 +318,17 @@ def main():
         peer = rows[i + 1][6] if unit == "jobs/s" and not label.startswith("peer") else None
         ratio = f"{rate / peer:6.2f}x" if peer else ""
         backends = f"{waits['cpu']:4.2f} {waits['wal']:4.2f} {waits['lock']:4.2f}"
+        backends += f"   {100 * waits['host']:8.0f}%   {waits['worker_ms']:17.2f} {waits['backend_ms']:7.2f}"
         print(
             f"{label:40} {workers:>7} {jobs:>7} {done:>7} {double:>7} {seconds:>8.2f} {rate:>10.1f} {unit:8} {ratio:>7}"
             f"             {backends}"
         )
     print(
         "backends: mean workers' Postgres backends on CPU, waiting for a commit's WAL flush, and waiting for a row lock"
+    )
+    print(
+        "host busy: both cores' busy share during the round; CPU ms/job: the worker processes' and their Postgres"
+        " backends' CPU per finished job"
     )
 
 

@@ -5,16 +5,21 @@ layer is prefixed with the organization id, so an organization-wide topic such a
 never carry another organization's data: isolation holds by construction, not by filtering.
 """
 
-import asyncio
 import atexit
-import concurrent.futures
+import collections
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
+import redis
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.utils import _consistent_hash, decode_hosts
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -58,48 +63,89 @@ def publish_many(topics, payload: dict, *, organization) -> None:
     transaction.on_commit(lambda: _send(sends))
 
 
-# Sends run on one background event loop per process: the caller never waits for Redis
-# (async_to_sync per message cost ~3.6 ms, several per operation). Order is kept: one loop, FIFO.
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid = 0
-_loop_lock = threading.Lock()
-_in_flight: set[concurrent.futures.Future] = set()
+# Sends run on one sender thread per process, so the caller never waits for Redis. The thread
+# takes everything queued since its last pass (waiting BATCH_S for more first) and publishes it in
+# one pipeline per Redis shard, with a plain Redis client: the pub/sub layer's group_send is one
+# PUBLISH, but through asyncio it cost ~0.3 ms of CPU a message, and a job worker sent four per
+# no-op job (two thirds of its CPU). Order is kept: one FIFO queue, one pipeline at a time.
+BATCH_S = 0.005
+_sender: "_Sender | None" = None
+_sender_lock = threading.Lock()
 
 
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
-    with _loop_lock:
-        if _loop is None or _loop_pid != os.getpid():  # a forked child (Celery prefork) starts its own
-            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
-            threading.Thread(target=_loop.run_forever, name="live-publisher", daemon=True).start()
-        return _loop
+class _Sender:
+    def __init__(self):
+        self.pid = os.getpid()
+        self.queue: collections.deque = collections.deque()
+        self.ready = threading.Condition()
+        self.idle = threading.Event()  # nothing queued, nothing on its way
+        self.idle.set()
+        self.shards: list | None = None  # one Redis client per channel-layer host
+        threading.Thread(target=self._run, name="live-publisher", daemon=True).start()
+
+    def put(self, sends: list[tuple[str, dict]]) -> None:
+        with self.ready:
+            self.queue.extend(sends)
+            self.idle.clear()
+            self.ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.ready:
+                while not self.queue:
+                    self.idle.set()
+                    self.ready.wait()
+            time.sleep(BATCH_S)  # let a burst gather: one round trip for all of it
+            with self.ready:
+                batch = list(self.queue)
+                self.queue.clear()
+            try:
+                self._publish(batch)
+            except Exception as error:  # the layer is down: log, never raise (clients re-sync from REST)
+                logger.warning("live publish of %d message(s) failed: %s", len(batch), error)
+
+    def _publish(self, batch: list[tuple[str, dict]]) -> None:
+        layer = get_channel_layer()
+        if not isinstance(layer, RedisPubSubChannelLayer):  # another layer: its own group_send
+            for group, message in batch:
+                async_to_sync(layer.group_send)(group, message)
+            return
+        # What RedisPubSubLoopLayer.group_send does (PUBLISH of the serialized message on the
+        # group's channel, on that channel's shard), pipelined.
+        if self.shards is None:
+            hosts = decode_hosts(settings.CHANNEL_LAYERS["default"]["CONFIG"].get("hosts"))
+            self.shards = [_redis_client(host) for host in hosts]
+        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+        pipes: dict = {}
+        for group, message in batch:
+            channel = f"{prefix}__group__{group}"
+            shard = self.shards[_consistent_hash(channel, len(self.shards))]
+            pipes.setdefault(id(shard), shard.pipeline(transaction=False)).publish(channel, layer.serialize(message))
+        for pipe in pipes.values():
+            pipe.execute()
 
 
-async def _group_send_all(layer, sends) -> None:
-    for group, message in sends:
-        await layer.group_send(group, message)
+def _redis_client(host: dict) -> redis.Redis:
+    options = {k: v for k, v in host.items() if k not in ("address", "max_connections")}
+    if "address" in host:
+        return redis.Redis.from_url(host["address"], socket_timeout=2, socket_connect_timeout=2, **options)
+    return redis.Redis(socket_timeout=2, socket_connect_timeout=2, **options)
 
 
 def _send(sends: list[tuple[str, dict]]) -> None:
-    try:
-        future = asyncio.run_coroutine_threadsafe(_group_send_all(get_channel_layer(), sends), _publisher_loop())
-    except Exception:  # the layer is misconfigured or the loop is gone: the operation already committed
-        logger.warning("live publish to %s failed", ", ".join(g for g, _ in sends), exc_info=True)
-        return
-    _in_flight.add(future)
-    future.add_done_callback(_sent)
-
-
-def _sent(future: concurrent.futures.Future) -> None:
-    _in_flight.discard(future)
-    if not future.cancelled() and future.exception() is not None:  # the layer is down: log, never raise
-        logger.warning("live publish failed: %s", future.exception())
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender.pid != os.getpid():  # a forked child (Celery prefork) starts its own
+            _sender = _Sender()
+        sender = _sender
+    sender.put(sends)
 
 
 @atexit.register
 def flush(timeout_s: float = 3.0) -> None:
     """Wait for messages still on their way (short-lived commands publish, then exit)."""
-    concurrent.futures.wait(list(_in_flight), timeout=timeout_s)
+    if _sender is not None and _sender.pid == os.getpid():
+        _sender.idle.wait(timeout=timeout_s)
 
 
 def groups_for_subscription(user, topic: str) -> list[str]:
