@@ -4,7 +4,7 @@ the pages hold no rules; `?partial=rows` returns just the list for live refreshe
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from spacecraft.selectors import can_operate, spacecraft_visible_to
+from spacecraft.selectors import can_operate, operable_spacecraft_ids, spacecraft_visible_to
 
 from . import selectors
 from .models import AlarmState, DetectorKind, Severity
@@ -26,7 +26,7 @@ def alarms(request):
         queryset, error = selectors.anomalies_visible_to(request.user).none(), errors.args[0]
     total = queryset.count()
     rows = list(queryset.by_urgency()[:PAGE_ROWS])
-    operable = {sc.pk for sc in spacecraft_visible_to(request.user) if can_operate(request.user, sc)}
+    operable = operable_spacecraft_ids(request.user, spacecraft_visible_to(request.user))
     context = {
         "rows": rows,
         "total": total,

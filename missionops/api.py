@@ -3,6 +3,7 @@
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -141,6 +142,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "role", "created_at"]
 
     def get_role(self, org) -> str:
+        if hasattr(org, "caller_role"):  # annotated on the viewset's queryset
+            return org.caller_role or ""
         membership = membership_for(self.context["request"].user, org)
         return membership.role if membership else ""
 
@@ -152,7 +155,9 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
 
     def get_queryset(self):
-        return organizations_for(self.request.user).order_by("name")
+        # The caller's role read with the organizations, not a membership query per organization.
+        role = Membership.objects.filter(user_id=self.request.user.pk, organization=OuterRef("pk")).values("role")[:1]
+        return organizations_for(self.request.user).annotate(caller_role=Subquery(role)).order_by("name")
 
 
 class EventSerializer(serializers.ModelSerializer):

@@ -32,6 +32,17 @@ def can_operate(user, spacecraft: Spacecraft) -> bool:
     return user.is_authenticated and user.has_perm("spacecraft.operate_spacecraft", spacecraft)
 
 
+def operable_spacecraft_ids(user, spacecraft: QuerySet[Spacecraft]) -> set[uuid.UUID]:
+    """The pks of those of `spacecraft` on which `can_operate` holds, in one query however many there
+    are (`can_operate` costs two each): operate_spacecraft granted through guardian to the user or one
+    of their groups, per object as has_perm reads it; every one for an active superuser; none for an
+    inactive user, whom guardian's has_perm refuses but its `get_objects_for_user` does not."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return set()
+    operable = get_objects_for_user(user, "spacecraft.operate_spacecraft", klass=spacecraft, accept_global_perms=False)
+    return set(operable.order_by().values_list("pk", flat=True))
+
+
 def constellations_visible_to(user) -> QuerySet[Constellation]:
     return Constellation.objects.filter(organization__in=organizations_for(user)).annotate(
         spacecraft_count=Count("spacecraft")

@@ -47,3 +47,28 @@ def test_admin_actions_use_the_workflow(admin_client, alarm, org_a):
     alarm.refresh_from_db()
     assert alarm.state == AlarmState.ACKNOWLEDGED
     assert admin_client.get("/admin/anomalies/anomaly/?state=acknowledged").status_code == 200
+
+
+def test_console_takes_a_constant_number_of_queries(
+    client, make_user, org_a, org_b, make_spacecraft, alarm, django_assert_max_num_queries
+):
+    """Operator in A, viewer in B: which spacecraft the user may operate is read for all of them at
+    once, not with a permission check (two queries) per spacecraft."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from missionops.services import set_membership
+
+    user = make_user("both", org_a, "operator")
+    set_membership(organization=org_b, user=user, role="viewer")
+    make_spacecraft(org_b)  # with `alarm`'s spacecraft in A: two
+    client.force_login(user)
+    client.get("/alarms/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as few:
+        client.get("/alarms/")
+    few = len(few.captured_queries)
+    for _ in range(5):
+        make_spacecraft(org_a), make_spacecraft(org_b)
+    with django_assert_max_num_queries(few):
+        page = client.get("/alarms/").content.decode()
+    assert page.count('class="alarm-pick"') == 1  # the alarm on A's spacecraft
