@@ -64,11 +64,12 @@ def publish_many(topics, payload: dict, *, organization) -> None:
 
 
 # Sends run on one sender thread per process, so the caller never waits for Redis. The thread
-# takes everything queued since its last pass (waiting BATCH_S for more first) and publishes it in
-# one pipeline per Redis shard, with a plain Redis client: the pub/sub layer's group_send is one
-# PUBLISH, but through asyncio it cost ~0.3 ms of CPU a message, and a job worker sent four per
-# no-op job (two thirds of its CPU). Order is kept: one FIFO queue, one pipeline at a time.
-BATCH_S = 0.005
+# takes everything queued since its last pass (waiting BATCH_S for more first: live views do not
+# notice 20 ms) and publishes it in one pipeline per Redis shard, with a plain Redis client. The
+# pub/sub layer's group_send is one PUBLISH, but through asyncio it cost ~0.3 ms of CPU a message,
+# and a job worker sends four per no-op job: they were two thirds of its CPU. Order is kept: one
+# FIFO queue, one pipeline at a time.
+BATCH_S = 0.02
 _sender: "_Sender | None" = None
 _sender_lock = threading.Lock()
 
