@@ -157,9 +157,9 @@ def wait_for_workers(count: int, timeout_s: float = 60) -> None:
 
 
 class CpuMeter:
-    """CPU seconds spent during a round: the whole host (/proc/stat), the worker processes, and
+    """CPU seconds spent during a round: the whole host (/proc/stat, all CPUs), the worker processes, and
     their Postgres backends (found by application name), so a rate can be read against where the
-    two cores went. Linux only; a process that cannot be read counts zero."""
+    CPUs went. Linux only; a process that cannot be read counts zero."""
 
     TICK = os.sysconf("SC_CLK_TCK")
 
@@ -327,7 +327,7 @@ def main():
         "backends: mean workers' Postgres backends on CPU, waiting for a commit's WAL flush, and waiting for a row lock"
     )
     print(
-        "host busy: both cores' busy share during the round; CPU ms/job: the worker processes' and their Postgres"
+        "host busy: the host's CPUs' busy share during the round; CPU ms/job: the worker processes' and their Postgres"
         " backends' CPU per finished job"
     )
 
