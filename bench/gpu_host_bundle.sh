@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds .gpurun/ (git-ignored through .git/info/exclude) for a bare GPU host that has Python 3.12,
+# Builds .gpurun/ (git-ignored) for a bare GPU host that has Python 3.12,
 # NumPy, CuPy and nvidia-ml-py but no PostgreSQL, Redis or project packages (this workplace's lent
 # H200 machine): the project's pinned requirements as cp312 wheels (NumPy and PyYAML left to the
 # host), this machine's PostgreSQL 15 binaries and Redis server with the shared libraries they load
@@ -7,7 +7,6 @@
 # Then: device run `bash bench/gpu_host_run.sh`, carry [".gpurun"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .git/info && grep -qx "/.gpurun/" .git/info/exclude 2>/dev/null || echo "/.gpurun/" >>.git/info/exclude
 rm -rf .gpurun && mkdir -p .gpurun/whl .gpurun/redis
 .venv/bin/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
