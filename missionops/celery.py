@@ -31,3 +31,11 @@ def _register_worker_heartbeats(**kwargs):
     from .health import connect_worker_heartbeats
 
     connect_worker_heartbeats()
+
+
+@signals.worker_process_shutdown.connect
+def _flush_live_messages(**kwargs):
+    # Prefork children end with os._exit, which skips atexit: send what is still queued first.
+    from . import live
+
+    live.flush()

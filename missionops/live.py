@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import redis
+import redis.sentinel
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
@@ -82,7 +83,8 @@ class _Sender:
         self.idle = threading.Event()  # nothing queued, nothing on its way
         self.idle.set()
         self.shards: list | None = None  # one Redis client per channel-layer host
-        threading.Thread(target=self._run, name="live-publisher", daemon=True).start()
+        self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
+        self.thread.start()
 
     def put(self, sends: list[tuple[str, dict]]) -> None:
         with self.ready:
@@ -106,14 +108,17 @@ class _Sender:
                 self.queue.clear()
             try:
                 self._publish(batch)
-            except Exception as error:  # the layer is down: log, never raise (clients re-sync from REST)
+            except Exception as error:  # misconfigured layer: log, never raise (clients re-sync from REST)
                 logger.warning("live publish of %d message(s) failed: %s", len(batch), error)
 
     def _publish(self, batch: list[tuple[str, dict]]) -> None:
         layer = get_channel_layer()
         if not isinstance(layer, RedisPubSubChannelLayer):  # another layer: its own group_send
             for group, message in batch:
-                async_to_sync(layer.group_send)(group, message)
+                try:
+                    async_to_sync(layer.group_send)(group, message)
+                except Exception as error:
+                    logger.warning("live publish to %s failed: %s", group, error)
             return
         # What RedisPubSubLoopLayer.group_send does (PUBLISH of the serialized message on the
         # group's channel, on that channel's shard), pipelined. The channel naming is channels_redis
@@ -125,31 +130,55 @@ class _Sender:
         pipes: dict = {}
         for group, message in batch:
             channel = f"{prefix}__group__{group}"
-            shard = self.shards[_consistent_hash(channel, len(self.shards))]
-            pipes.setdefault(id(shard), shard.pipeline(transaction=False)).publish(channel, layer.serialize(message))
-        for pipe in pipes.values():
-            pipe.execute()
+            index = _consistent_hash(channel, len(self.shards))
+            if index not in pipes:
+                pipes[index] = [self.shards[index].pipeline(transaction=False), 0]
+            pipes[index][0].publish(channel, layer.serialize(message))
+            pipes[index][1] += 1
+        for index, (pipe, count) in pipes.items():
+            try:  # one shard down loses its own messages only
+                pipe.execute()
+            except redis.RedisError as error:
+                logger.warning("live publish of %d message(s) to Redis shard %d failed: %s", count, index, error)
+
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self.thread.is_alive()
 
 
 def _redis_client(host: dict) -> redis.Redis:
-    options = {k: v for k, v in host.items() if k not in ("address", "max_connections")}
-    if "address" in host:
-        return redis.Redis.from_url(host["address"], socket_timeout=2, socket_connect_timeout=2, **options)
-    return redis.Redis(socket_timeout=2, socket_connect_timeout=2, **options)
+    """A synchronous client for one channel-layer host, built as channels_redis.utils.create_pool
+    builds its asyncio pool (URL address, Sentinel, or connection keywords), with 2 s timeouts
+    unless the host sets its own."""
+    options = dict(host)
+    options.setdefault("socket_timeout", 2)
+    options.setdefault("socket_connect_timeout", 2)
+    if "address" in options:
+        return redis.Redis(connection_pool=redis.ConnectionPool.from_url(options.pop("address"), **options))
+    master_name = options.pop("master_name", None)
+    if master_name is not None:
+        sentinels = options.pop("sentinels")
+        sentinel = redis.sentinel.Sentinel(sentinels, sentinel_kwargs=options.pop("sentinel_kwargs", None))
+        return redis.Redis(connection_pool=redis.sentinel.SentinelConnectionPool(master_name, sentinel, **options))
+    return redis.Redis(connection_pool=redis.ConnectionPool(**options))
 
 
 def _send(sends: list[tuple[str, dict]]) -> None:
+    """Runs in the committing caller's on_commit: whatever goes wrong is logged, never raised."""
     global _sender
-    with _sender_lock:
-        if _sender is None or _sender.pid != os.getpid():  # a forked child (Celery prefork) starts its own
-            _sender = _Sender()
-        sender = _sender
-    sender.put(sends)
+    try:
+        with _sender_lock:
+            if _sender is None or not _sender.alive():  # a forked child (Celery prefork) starts its own
+                _sender = _Sender()
+            sender = _sender
+        sender.put(sends)
+    except Exception as error:  # e.g. no new thread at interpreter shutdown
+        logger.warning("live publish to %s failed: %s", ", ".join(g for g, _ in sends), error)
 
 
 @atexit.register
 def flush(timeout_s: float = 3.0) -> None:
-    """Wait for messages still on their way (short-lived commands publish, then exit)."""
+    """Wait for messages still on their way: short-lived commands publish, then exit (atexit), and
+    Celery's prefork children end with os._exit (missionops.celery flushes on their shutdown)."""
     if _sender is not None and _sender.pid == os.getpid():
         _sender.idle.wait(timeout=timeout_s)
 

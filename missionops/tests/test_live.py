@@ -135,3 +135,83 @@ async def test_a_burst_arrives_whole_and_in_order_on_each_topic(operator, sc_a):
             seen[message["topic"]].append(message["data"]["n"])
     assert seen == {"jobs": list(range(300)), "events": list(range(300))}
     await communicator.disconnect()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_a_prefork_childs_messages_are_sent_before_it_exits():
+    """Celery's prefork children end with os._exit (no atexit): missionops.celery flushes the live
+    sender on worker_process_shutdown, which the child sends just before. Here a forked child
+    publishes 50 messages and leaves exactly that way; a Redis subscriber gets all of them."""
+    await sync_to_async(_prefork_child_round_trip, thread_sensitive=False)()
+
+
+def _prefork_child_round_trip():
+    import os
+
+    import redis
+    from celery.concurrency.prefork import process_destructor
+    from django.conf import settings
+
+    from missionops import live
+
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    subscriber = client.pubsub()
+    subscriber.subscribe(f"{prefix}__group__{live.group_name(987654, 'jobs')}")
+    assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+    pid = os.fork()
+    if pid == 0:  # the child: publish, then exit the way billiard's pool worker does
+        code = 1
+        try:
+            for n in range(50):
+                live.publish("jobs", {"kind": "child", "n": n}, organization=987654)
+            process_destructor(os.getpid(), 0)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    received = []
+    while (message := subscriber.get_message(timeout=2)) is not None:
+        if message["type"] == "message":
+            received.append(message)
+    subscriber.close()
+    assert len(received) == 50
+
+
+async def test_the_sender_takes_channels_redis_host_forms_and_one_dead_shard_loses_only_its_own():
+    await sync_to_async(_host_forms_and_dead_shard, thread_sensitive=False)()
+
+
+def _host_forms_and_dead_shard():
+    import redis
+    from channels_redis.utils import _consistent_hash
+    from django.conf import settings
+
+    from missionops import live
+
+    url = settings.REDIS_URL
+    # The host forms channels_redis accepts: a URL with connection options, and keyword arguments.
+    assert live._redis_client({"address": url, "socket_timeout": 5, "max_connections": 10}).ping()
+    parsed = redis.connection.parse_url(url)
+    assert live._redis_client({"host": parsed.get("host"), "port": parsed.get("port")}).ping()
+
+    # Two shards, the second a port nothing listens on: the live shard's messages still go out.
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    sender = live._Sender()
+    sender.shards = [live._redis_client({"address": "redis://127.0.0.1:1"}), live._redis_client({"address": url})]
+    groups = [live.group_name(424242, f"t{n}") for n in range(40)]
+    to_live_shard = [g for g in groups if _consistent_hash(f"{prefix}__group__{g}", 2) == 1]
+    assert to_live_shard and len(to_live_shard) < len(groups)  # both shards get some
+    groups.sort(key=lambda g: g in to_live_shard)  # the dead shard's pipeline goes first
+    subscriber = redis.Redis.from_url(url).pubsub()
+    subscriber.subscribe(*(f"{prefix}__group__{g}" for g in to_live_shard))
+    for _ in to_live_shard:
+        assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+    sender._publish([(g, {"type": "live.message", "topic": "t", "data": {"g": g}}) for g in groups])
+    received = []
+    while (message := subscriber.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            received.append(message["channel"].decode().split("__group__")[1])
+    subscriber.close()
+    assert received == to_live_shard
