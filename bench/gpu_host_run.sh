@@ -11,9 +11,9 @@ export LD_LIBRARY_PATH=/tmp/pg/pgroot/libs
 B=/tmp/pg/pgroot/usr/lib/postgresql/15/bin
 ldd $B/postgres | grep "not found"
 mkdir -p /tmp/pgdata /tmp/pgsock && chown -R 65534:65534 /tmp/pgdata /tmp/pgsock /tmp/pg
-AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
-[ -f /tmp/pgdata/PG_VERSION ] || $AS env LD_LIBRARY_PATH=$LD_LIBRARY_PATH $B/initdb -D /tmp/pgdata -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/tmp/initdb.log 2>&1 || { tail -20 /tmp/initdb.log; exit 1; }
-$AS env LD_LIBRARY_PATH=$LD_LIBRARY_PATH $B/pg_ctl -D /tmp/pgdata status || $AS env LD_LIBRARY_PATH=$LD_LIBRARY_PATH $B/pg_ctl -D /tmp/pgdata -l /tmp/pgsock/pg.log -w -o "-c listen_addresses=127.0.0.1 -c port=5432 -k /tmp/pgsock -c max_connections=200 -c jit=off" start || { tail -30 /tmp/pgsock/pg.log; exit 1; }
+AS_PG="setpriv --reuid=65534 --regid=65534 --clear-groups env LD_LIBRARY_PATH=$LD_LIBRARY_PATH"  # initdb refuses root
+[ -f /tmp/pgdata/PG_VERSION ] || $AS_PG $B/initdb -D /tmp/pgdata -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/tmp/initdb.log 2>&1 || { tail -20 /tmp/initdb.log; exit 1; }
+$AS_PG $B/pg_ctl -D /tmp/pgdata status || $AS_PG $B/pg_ctl -D /tmp/pgdata -l /tmp/pgsock/pg.log -w -o "-c listen_addresses=127.0.0.1 -c port=5432 -k /tmp/pgsock -c max_connections=200 -c jit=off" start || { tail -30 /tmp/pgsock/pg.log; exit 1; }
 (LD_LIBRARY_PATH=$PWD/.gpurun/redis:$LD_LIBRARY_PATH .gpurun/redis/redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no --daemonize yes && sleep 0.5 && python3 -c "import redis; print('redis', redis.Redis().ping())") || echo "no redis"
 python3 -c "import psycopg; print(psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres').execute('select version()').fetchone())"
 nvidia-smi --query-gpu=name,memory.total,utilization.gpu,temperature.gpu --format=csv

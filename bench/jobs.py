@@ -88,6 +88,10 @@ def reset(org):
     set_quota(organization=org, max_concurrent_jobs=1_000, max_queued_jobs=1_000_000, daily_gpu_seconds=1e9)
 
 
+# The job workers' Postgres backends (workers set PGAPPNAME, see start_workers).
+WORKER_BACKENDS = "datname = current_database() AND application_name LIKE 'job_worker%%'"
+
+
 class WaitSampler:
     """What the workers' Postgres backends are doing, sampled from pg_stat_activity every few ms
     while a round runs: mean backends on CPU, waiting for the WAL flush of a commit, or waiting for
@@ -106,9 +110,8 @@ class WaitSampler:
         import psycopg
 
         with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-            query = """SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
-                       WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
-                         AND backend_type = 'client backend' AND application_name LIKE 'job_worker%%'"""
+            query = f"""SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+                        WHERE {WORKER_BACKENDS} AND state = 'active' AND backend_type = 'client backend'"""
             while not self.stop.is_set():
                 for (event,) in conn.execute(query):
                     self.counts[self._group(event)] += 1
@@ -138,10 +141,7 @@ def worker_backend_pids() -> list[int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE 'job_worker%%'"
-        )
+        cursor.execute(f"SELECT pid FROM pg_stat_activity WHERE {WORKER_BACKENDS}")
         return [pid for (pid,) in cursor.fetchall()]
 
 
@@ -166,6 +166,7 @@ class CpuMeter:
     def __init__(self, workers):
         self.workers = [proc.pid for proc in workers]
         self.backends = worker_backend_pids()
+        self.start = (self._process_s(self.workers), self._process_s(self.backends), *self._host())
 
     def _process_s(self, pids) -> float:
         total = 0
@@ -182,17 +183,11 @@ class CpuMeter:
         idle = values[3] + values[4]  # idle + iowait
         return (sum(values) - idle) / self.TICK, sum(values) / self.TICK
 
-    def __enter__(self):
-        self.start = (self._process_s(self.workers), self._process_s(self.backends), *self._host())
-        return self
-
-    def stop(self):
+    def stop(self) -> tuple[float, float, float]:
+        """Since the start: the host's busy share, the workers' and their backends' CPU seconds."""
         workers, backends, busy, total = (self._process_s(self.workers), self._process_s(self.backends), *self._host())
-        self.workers_s, self.backends_s = workers - self.start[0], backends - self.start[1]
-        self.host_busy = (busy - self.start[2]) / max(1e-9, total - self.start[3])
-
-    def __exit__(self, *exc):
-        pass
+        host = (busy - self.start[2]) / max(1e-9, total - self.start[3])
+        return host, workers - self.start[0], backends - self.start[1]
 
 
 def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=None, live=True):
@@ -214,24 +209,24 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
     started = time.perf_counter()
     deadline = started + 600
     try:
-        with CpuMeter(procs) as cpu, WaitSampler() as waits:
+        cpu = CpuMeter(procs)
+        with WaitSampler() as waits:
             while time.perf_counter() < deadline:
                 done = Job.objects.filter(state__in=[JobState.SUCCEEDED, JobState.FAILED]).count()
                 if done >= count:
                     break
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
-            cpu.stop()
+            host, workers_s, backends_s = cpu.stop()
     finally:
         stop(procs)
     claims = JobLog.objects.filter(message__startswith="attempt ").values("job").annotate(n=Count("id"))
     double = sum(1 for row in claims if row["n"] > 1)
     succeeded = Job.objects.filter(state=JobState.SUCCEEDED).count()
     waiting = {group: waits.mean(group) for group in ("cpu", "wal", "lock")}
-    waiting["host"] = cpu.host_busy
-    waiting["worker_ms"] = 1000 * cpu.workers_s / max(1, succeeded)
-    waiting["backend_ms"] = 1000 * cpu.backends_s / max(1, succeeded)
-    return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting}
+    per_job_ms = 1000 / max(1, succeeded)
+    used = {"host": host, "worker_ms": workers_s * per_job_ms, "backend_ms": backends_s * per_job_ms}
+    return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting, "cpu": used}
 
 
 def main():
@@ -280,6 +275,7 @@ def main():
                 r["succeeded"] / r["elapsed_s"],
                 "jobs/s",
                 r["waits"],
+                r["cpu"],
             )
         )
     if args.tiles:
@@ -303,6 +299,7 @@ def main():
                 60 * r["succeeded"] / r["elapsed_s"],
                 "jobs/min",
                 r["waits"],
+                r["cpu"],
             )
         )
     print(f"\njob queue bench · {os.cpu_count()} CPUs · database {DATABASE_URL.rsplit('/', 1)[1]}")
@@ -313,12 +310,12 @@ def main():
     )
     print(header)
     print("-" * len(header))
-    for i, (label, workers, jobs, done, double, seconds, rate, unit, waits) in enumerate(rows):
+    for i, (label, workers, jobs, done, double, seconds, rate, unit, waits, used) in enumerate(rows):
         # A SKIP LOCKED round is compared with the peer round right after it (same batch, same push).
         peer = rows[i + 1][6] if unit == "jobs/s" and not label.startswith("peer") else None
         ratio = f"{rate / peer:6.2f}x" if peer else ""
         backends = f"{waits['cpu']:4.2f} {waits['wal']:4.2f} {waits['lock']:4.2f}"
-        backends += f"   {100 * waits['host']:8.0f}%   {waits['worker_ms']:17.2f} {waits['backend_ms']:7.2f}"
+        backends += f"   {100 * used['host']:8.0f}%   {used['worker_ms']:17.2f} {used['backend_ms']:7.2f}"
         print(
             f"{label:40} {workers:>7} {jobs:>7} {done:>7} {double:>7} {seconds:>8.2f} {rate:>10.1f} {unit:8} {ratio:>7}"
             f"             {backends}"

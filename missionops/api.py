@@ -142,10 +142,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "role", "created_at"]
 
     def get_role(self, org) -> str:
-        if hasattr(org, "caller_role"):  # annotated on the viewset's queryset
-            return org.caller_role or ""
-        membership = membership_for(self.context["request"].user, org)
-        return membership.role if membership else ""
+        return org.caller_role or ""  # annotated by OrganizationViewSet.get_queryset
 
 
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):

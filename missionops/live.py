@@ -82,7 +82,8 @@ class _Sender:
         self.ready = threading.Condition()
         self.idle = threading.Event()  # nothing queued, nothing on its way
         self.idle.set()
-        self.shards: list | None = None  # one Redis client per channel-layer host
+        self.shards: list | None = None  # one Redis client per channel-layer host, and their prefix
+        self.prefix = ""
         self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
         self.thread.start()
 
@@ -124,22 +125,21 @@ class _Sender:
         # group's channel, on that channel's shard), pipelined. The channel naming is channels_redis
         # 4.3's (pinned): the socket tests in test_live.py receive through it, so a change shows.
         if self.shards is None:
-            hosts = decode_hosts(settings.CHANNEL_LAYERS["default"]["CONFIG"].get("hosts"))
-            self.shards = [_redis_client(host) for host in hosts]
-        prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
-        pipes: dict = {}
+            config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+            self.shards = [_redis_client(host) for host in decode_hosts(config.get("hosts"))]
+            self.prefix = config.get("prefix", "asgi")
+        by_shard = collections.defaultdict(list)
         for group, message in batch:
-            channel = f"{prefix}__group__{group}"
-            index = _consistent_hash(channel, len(self.shards))
-            if index not in pipes:
-                pipes[index] = [self.shards[index].pipeline(transaction=False), 0]
-            pipes[index][0].publish(channel, layer.serialize(message))
-            pipes[index][1] += 1
-        for index, (pipe, count) in pipes.items():
+            channel = f"{self.prefix}__group__{group}"
+            by_shard[_consistent_hash(channel, len(self.shards))].append((channel, layer.serialize(message)))
+        for index, messages in by_shard.items():
+            pipe = self.shards[index].pipeline(transaction=False)
+            for channel, data in messages:
+                pipe.publish(channel, data)
             try:  # one shard down loses its own messages only
                 pipe.execute()
             except redis.RedisError as error:
-                logger.warning("live publish of %d message(s) to Redis shard %d failed: %s", count, index, error)
+                logger.warning("live publish of %d message(s) to shard %d failed: %s", len(messages), index, error)
 
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.thread.is_alive()
@@ -179,7 +179,7 @@ def _send(sends: list[tuple[str, dict]]) -> None:
 def flush(timeout_s: float = 3.0) -> None:
     """Wait for messages still on their way: short-lived commands publish, then exit (atexit), and
     Celery's prefork children end with os._exit (missionops.celery flushes on their shutdown)."""
-    if _sender is not None and _sender.pid == os.getpid():
+    if _sender is not None and _sender.alive():
         _sender.idle.wait(timeout=timeout_s)
 
 

@@ -68,7 +68,8 @@ def test_console_takes_a_constant_number_of_queries(
         client.get("/alarms/")
     few = len(few.captured_queries)
     for _ in range(5):
-        make_spacecraft(org_a), make_spacecraft(org_b)
+        make_spacecraft(org_a)
+        make_spacecraft(org_b)
     with django_assert_max_num_queries(few):
         page = client.get("/alarms/").content.decode()
     assert page.count('class="alarm-pick"') == 1  # the alarm on A's spacecraft

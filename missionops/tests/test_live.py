@@ -145,20 +145,43 @@ async def test_a_prefork_childs_messages_are_sent_before_it_exits():
     await sync_to_async(_prefork_child_round_trip, thread_sensitive=False)()
 
 
+def _channel(group: str) -> str:
+    """The Redis channel of a channel-layer group (the pub/sub layer's naming)."""
+    from django.conf import settings
+
+    return f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}__group__{group}"
+
+
+def _subscribed(*groups):
+    """A plain Redis subscriber to those groups' channels, its subscriptions confirmed."""
+    import redis
+    from django.conf import settings
+
+    subscriber = redis.Redis.from_url(settings.REDIS_URL).pubsub()
+    subscriber.subscribe(*(_channel(g) for g in groups))
+    for _ in groups:
+        assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+    return subscriber
+
+
+def _received(subscriber, timeout_s: float) -> list[dict]:
+    """Every message until none comes for timeout_s; closes the subscriber."""
+    received = []
+    while (message := subscriber.get_message(timeout=timeout_s)) is not None:
+        if message["type"] == "message":
+            received.append(message)
+    subscriber.close()
+    return received
+
+
 def _prefork_child_round_trip():
     import os
 
-    import redis
     from celery.concurrency.prefork import process_destructor
-    from django.conf import settings
 
     from missionops import live
 
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    subscriber = client.pubsub()
-    subscriber.subscribe(f"{prefix}__group__{live.group_name(987654, 'jobs')}")
-    assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+    subscriber = _subscribed(live.group_name(987654, "jobs"))
     pid = os.fork()
     if pid == 0:  # the child: publish, then exit the way billiard's pool worker does
         code = 1
@@ -171,11 +194,7 @@ def _prefork_child_round_trip():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
-    received = []
-    while (message := subscriber.get_message(timeout=2)) is not None:
-        if message["type"] == "message":
-            received.append(message)
-    subscriber.close()
+    received = _received(subscriber, 2)
     assert len(received) == 50
 
 
@@ -196,22 +215,15 @@ def _host_forms_and_dead_shard():
     parsed = redis.connection.parse_url(url)
     assert live._redis_client({"host": parsed.get("host"), "port": parsed.get("port")}).ping()
 
-    # Two shards, the second a port nothing listens on: the live shard's messages still go out.
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    # Two shards, the first a port nothing listens on: the live shard's messages still go out.
     sender = live._Sender()
     sender.shards = [live._redis_client({"address": "redis://127.0.0.1:1"}), live._redis_client({"address": url})]
+    sender.prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
     groups = [live.group_name(424242, f"t{n}") for n in range(40)]
-    to_live_shard = [g for g in groups if _consistent_hash(f"{prefix}__group__{g}", 2) == 1]
+    to_live_shard = [g for g in groups if _consistent_hash(_channel(g), 2) == 1]
     assert to_live_shard and len(to_live_shard) < len(groups)  # both shards get some
     groups.sort(key=lambda g: g in to_live_shard)  # the dead shard's pipeline goes first
-    subscriber = redis.Redis.from_url(url).pubsub()
-    subscriber.subscribe(*(f"{prefix}__group__{g}" for g in to_live_shard))
-    for _ in to_live_shard:
-        assert subscriber.get_message(timeout=2)["type"] == "subscribe"
+    subscriber = _subscribed(*to_live_shard)
     sender._publish([(g, {"type": "live.message", "topic": "t", "data": {"g": g}}) for g in groups])
-    received = []
-    while (message := subscriber.get_message(timeout=1)) is not None:
-        if message["type"] == "message":
-            received.append(message["channel"].decode().split("__group__")[1])
-    subscriber.close()
+    received = [m["channel"].decode().split("__group__")[1] for m in _received(subscriber, 1)]
     assert received == to_live_shard
