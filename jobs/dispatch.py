@@ -70,9 +70,11 @@ WITH gpus AS (
 ), picked AS (
     SELECT j.id, j.organization_id, j.needs_gpu, j.priority, j.created_at FROM jobs_job j
     WHERE j.state IN ('queued', 'retrying') AND j.run_after <= clock_timestamp() {kinds}
+      -- OFFSET 0 keeps this a per-row probe: as a join the planner, when statistics lag, read
+      -- every free slot and every queued job, then sorted (2 ms a claim at 5,000 queued).
       AND EXISTS (SELECT 1 FROM jobs_runslot s JOIN jobs_organizationquota q USING (organization_id)
                   WHERE s.organization_id = j.organization_id AND s.job_id IS NULL
-                    AND s.number < q.max_concurrent_jobs)
+                    AND s.number < q.max_concurrent_jobs OFFSET 0)
       AND (NOT j.needs_gpu OR (EXISTS (SELECT 1 FROM gpus)
                                AND j.organization_id NOT IN (SELECT organization_id FROM gpu_spent)))
     ORDER BY j.priority DESC, j.created_at, j.id
@@ -98,11 +100,14 @@ WITH gpus AS (
                                          ORDER BY p.priority DESC, p.created_at, p.id) AS org_rn
           FROM picked p) p
     JOIN slots s ON s.organization_id = p.organization_id AND s.org_rn = p.org_rn
+), gpus_wanted AS (
+    -- The GPU slots are read (and locked) only when a GPU job was picked: the uncorrelated
+    -- condition is checked once, before the scan, so a CPU claim leaves them to other claimers.
+    SELECT gpus.* FROM gpus WHERE (SELECT bool_or(needs_gpu) FROM picked)
 ), chosen AS (
-    -- The GPU slots are read (and locked) only when a GPU job was picked.
     SELECT w.id, w.slot_id, w.slot_number, g.id AS gpu_id, g.index AS gpu_index
     FROM with_slot w
-    LEFT JOIN LATERAL (SELECT gpus.id, gpus.index FROM gpus WHERE w.needs_gpu AND gpus.gpu_rn = w.gpu_rn) g ON true
+    LEFT JOIN gpus_wanted g ON w.needs_gpu AND g.gpu_rn = w.gpu_rn
     WHERE NOT w.needs_gpu OR g.id IS NOT NULL
 ), taken AS (
     UPDATE jobs_runslot s SET job_id = c.id FROM chosen c WHERE s.id = c.slot_id

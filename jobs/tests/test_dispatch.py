@@ -114,6 +114,37 @@ def test_one_job_per_gpu_slot(db, submit, claimer, gpus):
     assert third.pk == jobs[2].pk and third.gpu_index == 0
 
 
+def test_a_cpu_claim_leaves_the_gpu_slots_to_gpu_claims(transactional_db, submit, claimer, gpus):
+    """Claiming a CPU job does not lock this host's GPU slots: a GPU claim on the same host
+    running meanwhile (another worker) still finds both GPUs free."""
+    import threading
+
+    from django.db import connection, transaction
+
+    cpu_job = submit()
+    claimed, release = threading.Event(), threading.Event()
+    neighbour = dispatch.Claimer(worker="neighbour", host=claimer.host)
+
+    def claim_cpu_job_and_hold():
+        with transaction.atomic():
+            assert [j.pk for j in claim(neighbour)] == [cpu_job.pk]
+            claimed.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=claim_cpu_job_and_hold)
+    holder.start()
+    assert claimed.wait(5)
+    try:
+        gpu_jobs = [submit(params={"gpu": True}) for _ in range(2)]
+        taken = claim(claimer, limit=2)
+        assert {j.pk for j in taken} == {j.pk for j in gpu_jobs}
+        assert sorted(j.gpu_index for j in taken) == [0, 1]
+    finally:
+        release.set()
+        holder.join()
+
+
 def test_gpu_jobs_need_a_gpu_on_this_host(db, submit, claimer):
     submit(params={"gpu": True})
     assert claim(claimer) == []
