@@ -116,7 +116,10 @@ WITH gpus AS (
            started_at = clock_timestamp(), heartbeat_at = clock_timestamp(), cancel_requested = false,
            lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_s)s),
            gpu_id = c.gpu_id, gpu_index = c.gpu_index, run_slot = c.slot_number
-    FROM chosen c WHERE j.id = c.id
+    -- The ids once more as an array: with it the planner looks the rows up from `chosen` even when
+    -- statistics say the table is empty (as after all its rows were deleted and it was vacuumed),
+    -- instead of reading every job in the table for each claim (1.6 vs 0.6 ms at 5,000 queued).
+    FROM chosen c WHERE j.id = c.id AND j.id = ANY (ARRAY(SELECT id FROM chosen))
     RETURNING j.*
 ), logged AS (
     INSERT INTO jobs_joblog (job_id, at, level, attempt, message)

@@ -326,3 +326,50 @@ def test_delete_only_finished(db, submit, owner):
     services.cancel_job(job=job, actor=owner)
     assert services.delete_jobs(jobs=[Job.objects.get(pk=job.pk)], actor=owner) == 1
     assert not Job.objects.exists()
+
+
+def test_a_claim_reads_only_the_rows_it_takes_after_the_table_was_purged(transactional_db, org_a, owner):
+    """After every job was deleted and the table vacuumed, the statistics say the jobs table is
+    empty while its indexes keep their size. The plan a worker caches must still look rows up, not
+    read every job in the table for each claim."""
+    import json
+
+    from django.db import connection
+
+    def submit(count):
+        specs = [{"kind": "noop", "params": {}}] * count
+        services.submit_jobs(organization=org_a, actor=owner, specs=specs, event=False)
+
+    services.set_quota(organization=org_a, max_concurrent_jobs=10, max_queued_jobs=10_000)
+    submit(1000)
+    Job.objects.all().delete()
+    sql = dispatch._claim_sql(True, 1, False)
+    for name, number in (("host", 1), ("worker", 2), ("lease_s", 3)):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE jobs_job")
+        dispatch._tune_planner()
+        # A worker prepares its claim while the queue is empty, and keeps the plan.
+        cursor.execute("PREPARE claim(text, text, float8) AS " + sql.replace("%%", "%"))
+        try:
+            for _ in range(10):
+                cursor.execute("EXECUTE claim('test-host', 'w', 30)")
+            submit(300)
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim('test-host', 'w', 30)")
+            plan = cursor.fetchone()[0]
+        finally:
+            cursor.execute("DEALLOCATE claim")
+            dispatch.untune_planner()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def job_scans(node):
+        if node.get("Relation Name") == "jobs_job" and "Scan" in node["Node Type"]:
+            yield node
+        for child in node.get("Plans", []):
+            yield from job_scans(child)
+
+    scans = list(job_scans(plan[0]["Plan"]))
+    assert scans and all(scan["Actual Rows"] <= 1 for scan in scans), [
+        (scan["Node Type"], scan.get("Index Name"), scan["Actual Rows"]) for scan in scans
+    ]
+    assert Job.objects.filter(state=JobState.RUNNING).count() == 1
