@@ -58,7 +58,8 @@ WITH gpus AS (
     SELECT g.id, g.index, row_number() OVER (ORDER BY g.index) AS gpu_rn FROM (
         SELECT g.id, g.index FROM jobs_gpu g
         WHERE g.host = %(host)s AND g.active
-          AND NOT EXISTS (SELECT 1 FROM jobs_job j WHERE j.gpu_id = g.id AND j.state = 'running')
+          -- A per-GPU probe (OFFSET 0), never a join: see the free-slot check below.
+          AND NOT EXISTS (SELECT 1 FROM jobs_job j WHERE j.gpu_id = g.id AND j.state = 'running' OFFSET 0)
         ORDER BY g.index LIMIT {limit}
         FOR UPDATE OF g {skip}
     ) g
@@ -71,7 +72,8 @@ WITH gpus AS (
     SELECT j.id, j.organization_id, j.needs_gpu, j.priority, j.created_at FROM jobs_job j
     WHERE j.state IN ('queued', 'retrying') AND j.run_after <= clock_timestamp() {kinds}
       -- OFFSET 0 keeps this a per-row probe: as a join the planner, when statistics lag, read
-      -- every free slot and every queued job, then sorted (2 ms a claim at 5,000 queued).
+      -- every free slot and every queued job, then sorted (2 ms a claim at 5,000 queued). The GPU
+      -- check as a join read every job in the table once its statistics said it was empty.
       AND EXISTS (SELECT 1 FROM jobs_runslot s JOIN jobs_organizationquota q USING (organization_id)
                   WHERE s.organization_id = j.organization_id AND s.job_id IS NULL
                     AND s.number < q.max_concurrent_jobs OFFSET 0)
