@@ -16,11 +16,10 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from missionops.testing import PASSWORD, ROOT, free_port, test_database_env, wait_for_port
+from missionops.testing import CHROMIUM, PASSWORD, ROOT, free_port, test_database_env, wait_for_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def start_redis(port: int) -> subprocess.Popen:

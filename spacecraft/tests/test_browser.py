@@ -2,7 +2,6 @@
 made through the API arrive over the live socket without a reload."""
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -12,34 +11,7 @@ from rest_framework.authtoken.models import Token
 from missionops.testing import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
-        try:
-            yield page
-        finally:
-            browser.close()
 
 
 def api_post(base_url, path, token, body):

@@ -168,9 +168,10 @@
     });
   }
 
-  function detailPage(id, lastLogId) {
+  function detailPage(id, lastLogId, renderedState) {
     const log = document.getElementById("job-log");
     let last = lastLogId;
+    let state = renderedState;  // as the server rendered the page
     function addLine(line) {
       if (line.log_id !== undefined) line.id = line.log_id;
       if (line.id <= last) return;
@@ -193,7 +194,11 @@
         document.getElementById("job-attempts").textContent = msg.attempts + "/" + msg.max_attempts;
         document.getElementById("job-worker").textContent = msg.worker || "—";
         document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
-        if (msg.state === "succeeded" && document.getElementById("no-artifacts")) window.location.reload();
+        if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = msg.finished_at || "—";
+        // Succeeded while watched: reload once, for the quick-look and the result. The page of a job
+        // that had already succeeded is never reloaded (every load polls, and would load again).
+        if (msg.state === "succeeded" && state !== "succeeded") window.location.reload();
+        state = msg.state;
       }
     }
     log.scrollTop = log.scrollHeight;

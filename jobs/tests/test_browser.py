@@ -1,0 +1,71 @@
+"""The job page in real headless Chromium against a real daphne: it reloads once when the job it
+shows succeeds (for the quick-look and result), and never on its own for a job already finished."""
+
+import threading
+import time
+
+import pytest
+
+from jobs import dispatch
+from missionops.testing import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def log_in(page, base, user, path):
+    page.goto(f"{base}{path}")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+
+
+def stays_loaded(page, seconds: float) -> bool:
+    """Whether the page is still the same document after `seconds` (a reload drops the marker)."""
+    page.evaluate("window.__sameDocument = true")
+    time.sleep(seconds)
+    return page.evaluate("window.__sameDocument === true")
+
+
+def in_thread(function, **kwargs):
+    """ORM work while Playwright's event loop runs in this thread (Django refuses it here)."""
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.update(value=function(**kwargs)))
+    worker.start()
+    worker.join(10)
+    return outcome["value"]
+
+
+@pytest.fixture
+def finished_and_running(submit, claimer):
+    finished, running = submit(kind="noop"), submit(kind="noop")
+    dispatch.claim_jobs(claimer=claimer, limit=2)
+    dispatch.complete_job(job_id=finished.pk, worker=claimer.worker, result={"ok": 1})
+    return finished, running
+
+
+# Database fixtures come before browser_page (see its docstring).
+def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
+    live_server_daphne, operator, claimer, finished_and_running, browser_page
+):
+    finished, running = finished_and_running
+    page, base = browser_page, live_server_daphne
+
+    # Already succeeded: the page polls once its socket is live, and must not load itself again.
+    log_in(page, base, operator, f"/jobs/{finished.pk}/")
+    assert page.inner_text("#job-state") == "succeeded"
+    assert stays_loaded(page, 2.5)
+
+    # Succeeds while watched: one reload shows the result, then the page stays.
+    page.goto(f"{base}/jobs/{running.pk}/")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    assert page.inner_text("#job-state") == "running"
+    page.evaluate("window.__sameDocument = true")
+    in_thread(dispatch.complete_job, job_id=running.pk, worker=claimer.worker, result={"answer": 42})
+    page.wait_for_function("window.__sameDocument === undefined", timeout=10_000)  # reloaded
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    assert page.inner_text("#job-state") == "succeeded"
+    assert "42" in page.inner_text("body")  # the result, rendered by the reload
+    assert page.inner_text("#job-finished") != "—"
+    assert stays_loaded(page, 2.5)
