@@ -248,12 +248,18 @@ class JobViewSet(
             done = [j.pk for j in finished]
         else:
             operation = services.cancel_job if verb == "cancel" else services.retry_job
-            for job in allowed:
+            # Parents first (a parent's id is always the lower: it existed when its child was
+            # submitted): a retried parent lets its children be retried, and a canceled one takes
+            # its children with it, so they can be reopened with it later.
+            for job in sorted(allowed, key=lambda j: j.pk):
                 try:
                     operation(job=job, actor=request.user)
                     done.append(job.pk)
                 except services.JobStateError as refused:
-                    skipped[str(job.pk)] = refused.message
+                    if _settled_by_its_parent(job, verb):
+                        done.append(job.pk)
+                    else:
+                        skipped[str(job.pk)] = refused.message
         return Response({"action": verb, "done": sorted(done), "skipped": skipped})
 
     @extend_schema(
@@ -301,6 +307,17 @@ class JobViewSet(
         response["Content-Disposition"] = f'inline; filename="job-{job.pk}-{artifact.name}"'
         response["ETag"] = f'"{artifact.sha256}"'
         return response
+
+
+def _settled_by_its_parent(job: Job, verb: str) -> bool:
+    """Whether a job refused by `verb` was already brought there earlier in the same request, by
+    its parent's cancel (which cancels it) or retry (which reopens it). `job` is as read before."""
+    state, cancel_requested = Job.objects.filter(pk=job.pk).values_list("state", "cancel_requested").get()
+    if state == job.state and cancel_requested == job.cancel_requested:
+        return False  # unchanged: refused for its own state
+    if verb == "cancel":
+        return state == JobState.CANCELED or cancel_requested
+    return state in (JobState.QUEUED, JobState.WAITING)
 
 
 def _by_organization(jobs):

@@ -104,6 +104,36 @@ def test_cancel_retry_delete_and_bulk(api, operator, submit):
     assert deleted["done"] == [a.pk, b.pk] and list(Job.objects.values_list("pk", flat=True)) == [c.pk]
 
 
+def test_bulk_cancel_and_retry_of_a_dag_go_parents_first_whatever_the_order_given(api, operator, submit):
+    client = api(operator)
+    parent = submit()
+    child = submit(kind="noop", parents=[parent.pk])
+    grandchild = submit(kind="noop", parents=[child.pk, parent.pk])
+    everyone = [grandchild.pk, parent.pk, child.pk]  # as a selection may list them
+
+    canceled = client.post(f"{URL}bulk/", {"action": "cancel", "ids": everyone}, format="json").json()
+    assert canceled["done"] == sorted(everyone) and canceled["skipped"] == {}
+    states = dict(Job.objects.values_list("pk", "state"))
+    assert {states[pk] for pk in everyone} == {JobState.CANCELED}
+
+    retried = client.post(f"{URL}bulk/", {"action": "retry", "ids": everyone}, format="json").json()
+    assert retried["done"] == sorted(everyone) and retried["skipped"] == {}
+    states = dict(Job.objects.values_list("pk", "state"))
+    assert states == {parent.pk: JobState.QUEUED, child.pk: JobState.WAITING, grandchild.pk: JobState.WAITING}
+
+    # Canceled one by one, children first (each by the operator, not because of a parent): a bulk
+    # retry in any order still reopens all three.
+    for pk in (grandchild.pk, child.pk, parent.pk):
+        assert client.post(f"{URL}{pk}/cancel/", {}, format="json").status_code == 200
+    retried = client.post(f"{URL}bulk/", {"action": "retry", "ids": everyone}, format="json").json()
+    assert retried["done"] == sorted(everyone) and retried["skipped"] == {}
+    assert set(Job.objects.filter(state=JobState.CANCELED).values_list("pk", flat=True)) == set()
+
+    # A job refused for its own state is still reported as skipped.
+    again = client.post(f"{URL}bulk/", {"action": "retry", "ids": [parent.pk]}, format="json").json()
+    assert again["done"] == [] and "only failed or canceled" in again["skipped"][str(parent.pk)]
+
+
 def test_filters_state_kind_text_and_created(api, owner, submit):
     sleeper = submit(name="alpha sleeper")
     submit(kind="noop", name="beta")
