@@ -50,13 +50,17 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ["name", "error", "worker"]
     date_hierarchy = "created_at"
     inlines = [JobLogInline, JobArtifactInline]
-    raw_id_fields = ["parents", "template", "created_by", "gpu"]
-    # State changes go through the API / services (they propagate through the DAG and publish).
-    readonly_fields = [
-        "state", "attempts", "worker", "gpu", "gpu_index", "lease_expires_at", "heartbeat_at", "progress",
-        "result", "error", "gpu_seconds", "started_at", "finished_at", "created_at", "cancel_requested",
-        "bbox_west", "bbox_south", "bbox_east", "bbox_north",
-    ]  # fmt: skip
+    # Jobs are submitted and changed through the API, pages and commands: the services validate
+    # params and footprints per kind (and keep the bbox columns in step with the footprint), check
+    # quotas, and carry state changes through the DAG. Here only what needs none of that is edited.
+    EDITABLE = ("name", "priority", "max_attempts")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = [*Job._meta.fields, *Job._meta.many_to_many]
+        return [f.name for f in fields if f.name not in self.EDITABLE]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(JobTemplate)

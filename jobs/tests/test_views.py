@@ -82,3 +82,32 @@ def test_operator_uploads_a_tile_input_on_the_page_and_sees_it_listed(client, op
     assert 'action="/jobs/tile-inputs/"' not in client.get("/jobs/").content.decode()
     client.logout()
     assert f'id="tile-input-{made.pk}"' not in login(client, stranger).get("/jobs/").content.decode()
+
+
+def test_admin_edits_only_what_needs_no_validation(admin_client, submit):
+    """Footprint, params, kind, organization and state change only through the services (which
+    validate them and keep the bbox columns in step); the admin edits name, priority, attempts."""
+    from django.forms.models import model_to_dict
+
+    from jobs.models import Job
+
+    job = submit(kind="tile", name="Alps tile")
+    form = {k: v for k, v in model_to_dict(job).items() if v is not None}
+    form.update(
+        name="renamed",
+        priority=7,
+        max_attempts=5,
+        kind="noop",
+        footprint='{"type": "Point", "coordinates": [1, 2]}',
+        params='{"size_px": 99999}',
+    )
+    inlines = ("logs", "artifacts")
+    form.update({f"{inline}-{key}": "0" for inline in inlines for key in ("TOTAL_FORMS", "INITIAL_FORMS")})
+    page = admin_client.post(f"/admin/jobs/job/{job.pk}/change/", form)
+    assert page.status_code == 302, page.content.decode()[:2000]
+    saved = Job.objects.get(pk=job.pk)
+    assert (saved.name, saved.priority, saved.max_attempts) == ("renamed", 7, 5)
+    assert saved.kind == "tile" and saved.footprint == job.footprint and saved.params == job.params
+    assert (saved.bbox_west, saved.bbox_north) == (job.bbox_west, job.bbox_north)
+    assert admin_client.get("/admin/jobs/job/add/").status_code == 403
+    assert admin_client.get(f"/admin/jobs/job/{job.pk}/change/").status_code == 200

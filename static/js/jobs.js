@@ -97,6 +97,9 @@
     const colours = {succeeded: "#3fb950", failed: "#f85149", running: "#4aa3ff", canceled: "#888"};
     const bounds = [];
     data.forEach(function (j) {
+      // Only polygons are accepted on submission; anything else is left off the map, not allowed
+      // to stop the rest of the page.
+      if (!j.footprint || j.footprint.type !== "Polygon" || !Array.isArray(j.footprint.coordinates[0])) return;
       // Unwrap longitudes so a footprint across 180° draws as one polygon.
       let prev = null;
       const ring = j.footprint.coordinates[0].map(function (p) {
