@@ -214,7 +214,7 @@ class JobViewSet(
             request.user, serializer.validated_data.get("organization"), roles=OPERATE, action="submit jobs"
         )
         specs = [dict(spec) for spec in serializer.validated_data["jobs"]]
-        jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs)
+        jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs, batch=True)
         return Response(self.get_serializer(jobs, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=BulkSerializer, responses=BulkResultSerializer, summary="Cancel, retry or delete many jobs")

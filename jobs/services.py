@@ -187,15 +187,19 @@ def _initial_state(parents: list[Job]) -> tuple[str, str]:
 
 
 @transaction.atomic
-def submit_jobs(*, organization: Organization, actor, specs: list[dict], event: bool = True) -> list[Job]:
-    """Create jobs all or nothing. Each spec is validated (errors name `jobs.<i>.<field>` in a batch);
-    the organization's open-job quota is checked under its quota row lock, so concurrent
-    submissions cannot overshoot it. Jobs whose parents have not all succeeded wait."""
+def submit_jobs(
+    *, organization: Organization, actor, specs: list[dict], event: bool = True, batch: bool | None = None
+) -> list[Job]:
+    """Create jobs all or nothing. Each spec is validated (errors name `jobs.<i>.<field>` in a batch:
+    `batch`, by default when there is more than one spec); the organization's open-job quota is
+    checked under its quota row lock, so concurrent submissions cannot overshoot it. Jobs whose
+    parents have not all succeeded wait."""
     if not specs:
         raise JobParamsError("give at least one job", field="jobs")
     if len(specs) > MAX_BATCH:
         raise JobParamsError(f"at most {MAX_BATCH} jobs per batch", field="jobs")
-    batch, checked_inputs = len(specs) > 1, set()  # a batch over one uploaded input checks it once
+    batch = len(specs) > 1 if batch is None else batch
+    checked_inputs = set()  # a batch over one uploaded input checks it once
     known_parents = _parents_named(specs, organization)
     cleaned = [
         clean_spec(
