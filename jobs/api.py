@@ -199,6 +199,10 @@ class JobViewSet(
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
+        if not instance.is_terminal:  # delete_jobs names `ids`, the bulk form's field
+            raise services.JobStateError(
+                f"job {instance.pk} is {instance.state}, not finished; cancel it first", field="state"
+            )
         services.delete_jobs(jobs=[instance], actor=self.request.user)
 
     @extend_schema(
@@ -290,11 +294,8 @@ class JobViewSet(
     @action(detail=True, methods=["get"])
     def logs(self, request, pk=None):
         job = self.get_object()
-        try:
-            after = int(request.query_params.get("after", 0))
-            tail = min(5000, max(1, int(request.query_params.get("tail", 200))))
-        except ValueError:
-            raise JobParamsError("after and tail must be integers", field="tail") from None
+        after = _query_value(request, "after", int, 0, "an integer (a log line id)")
+        tail = min(5000, max(1, _query_value(request, "tail", int, 200, "an integer")))
         lines = list(JobLog.objects.filter(job=job, id__gt=after).order_by("-id")[:tail])
         return Response(JobLogSerializer(reversed(lines), many=True).data)
 
@@ -307,6 +308,17 @@ class JobViewSet(
         response["Content-Disposition"] = f'inline; filename="job-{job.pk}-{artifact.name}"'
         response["ETag"] = f'"{artifact.sha256}"'
         return response
+
+
+def _query_value(request, name: str, parse, default, expected: str):
+    """A query parameter parsed by `parse`, or `default` when absent; a bad one is a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        raise JobParamsError(f"{name} must be {expected}, not {raw[:40]!r}", field=name) from None
 
 
 def _settled_by_its_parent(job: Job, verb: str) -> bool:
@@ -518,11 +530,12 @@ class UsageView(APIView):
     )
     def get(self, request):
         today = timezone.now().date()
-        try:
-            since = dt.date.fromisoformat(request.query_params.get("since", str(today - dt.timedelta(days=30))))
-            until = dt.date.fromisoformat(request.query_params.get("until", str(today)))
-        except ValueError:
-            raise JobParamsError("since and until are dates, YYYY-MM-DD", field="since") from None
+        since = _query_value(
+            request, "since", dt.date.fromisoformat, today - dt.timedelta(days=30), "a date, YYYY-MM-DD"
+        )
+        until = _query_value(request, "until", dt.date.fromisoformat, today, "a date, YYYY-MM-DD")
+        if until < since:
+            raise JobParamsError(f"until ({until}) is before since ({since})", field="until")
         data = selectors.usage(request.user, since=since, until=until)
         data["quotas"] = selectors.quotas(request.user)
         return Response(UsageSerializer(data).data)

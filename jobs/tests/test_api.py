@@ -98,7 +98,8 @@ def test_cancel_retry_delete_and_bulk(api, operator, submit):
     assert canceled.status_code == 200 and canceled.json()["state"] == "canceled"
     assert client.post(f"{URL}{a.pk}/cancel/", {}, format="json").status_code == 409
     assert client.post(f"{URL}{b.pk}/retry/", {}, format="json").status_code == 409
-    assert client.delete(f"{URL}{b.pk}/").status_code == 409
+    refused = client.delete(f"{URL}{b.pk}/")
+    assert refused.status_code == 409 and refused.json()["field"] == "state"
     assert client.post(f"{URL}{a.pk}/retry/", {}, format="json").json()["state"] == "queued"
     bulk = client.post(f"{URL}bulk/", {"action": "cancel", "ids": [a.pk, b.pk, c.pk, 424242]}, format="json").json()
     assert bulk["done"] == [a.pk, b.pk, c.pk] and bulk["skipped"] == {"424242": "not found"}
@@ -191,6 +192,9 @@ def test_logs_and_artifact_download(api, owner, submit, claimer):
     lines = client.get(f"{URL}{job.pk}/logs/").json()
     assert lines and lines[0]["message"].startswith("attempt 1/3")
     assert client.get(f"{URL}{job.pk}/logs/", {"after": lines[-1]["id"]}).json() == []
+    for name in ("after", "tail"):
+        bad = client.get(f"{URL}{job.pk}/logs/", {name: "abc"})
+        assert bad.status_code == 400 and bad.json()["field"] == name
     download = client.get(f"{URL}{job.pk}/artifacts/x.png/")
     assert download.status_code == 200 and download.content == b"PNG!" and download["Content-Type"] == "image/png"
     assert client.get(f"{URL}{job.pk}/").json()["artifacts"][0]["url"] == f"{URL}{job.pk}/artifacts/x.png/"
@@ -246,7 +250,11 @@ def test_usage_summary(api, owner, submit, claimer, gpus):
     assert usage["leaderboard"][0]["user"] == "owner" and usage["leaderboard"][0]["rank"] == 1
     assert usage["days"][0]["succeeded"] == 1
     assert usage["quotas"][0]["max_concurrent_jobs"] == 4
-    assert api(owner).get("/api/v1/usage/", {"since": "yesterday"}).status_code == 400
+    for query, field in (({"since": "yesterday"}, "since"), ({"until": "bad"}, "until")):
+        bad = api(owner).get("/api/v1/usage/", query)
+        assert bad.status_code == 400 and bad.json()["field"] == field
+    backwards = api(owner).get("/api/v1/usage/", {"since": "2026-12-31", "until": "2026-12-01"})
+    assert backwards.status_code == 400 and backwards.json()["field"] == "until"
 
 
 def test_schema_lists_every_endpoint(api, owner):
