@@ -51,6 +51,9 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
 ):
     finished, running = finished_and_running
     page, base = browser_page, live_server_daphne
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("response", lambda response: response.status >= 400 and errors.append(f"{response.status} {response.url}"))
 
     # Already succeeded: the page polls once its socket is live, and must not load itself again.
     log_in(page, base, operator, f"/jobs/{finished.pk}/")
@@ -61,11 +64,11 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
     page.goto(f"{base}/jobs/{running.pk}/")
     page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
     assert page.inner_text("#job-state") == "running"
-    page.evaluate("window.__sameDocument = true")
-    in_thread(dispatch.complete_job, job_id=running.pk, worker=claimer.worker, result={"answer": 42})
-    page.wait_for_function("window.__sameDocument === undefined", timeout=10_000)  # reloaded
+    with page.expect_navigation(timeout=10_000):  # the reload
+        in_thread(dispatch.complete_job, job_id=running.pk, worker=claimer.worker, result={"answer": 42})
     page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
     assert page.inner_text("#job-state") == "succeeded"
     assert "42" in page.inner_text("body")  # the result, rendered by the reload
     assert page.inner_text("#job-finished") != "—"
     assert stays_loaded(page, 2.5)
+    assert errors == []  # no script error, no failed request (the favicon included)
