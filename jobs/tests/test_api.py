@@ -54,6 +54,24 @@ def test_bad_input_names_the_field_and_writes_nothing(api, operator, org_b, body
     assert (Job.objects.count(), Event.objects.count()) == before
 
 
+def test_cursor_pages_newest_first_and_a_bad_cursor_is_a_400(api, operator, submit):
+    ids = [submit(kind="noop").pk for _ in range(5)]
+    client, seen, url = api(operator), [], f"{URL}?page_size=2"
+    while url:
+        page = client.get(url).json()
+        seen += [j["id"] for j in page["results"]]
+        url = page["next"]
+    assert seen == ids[::-1]
+    bad = client.get(URL, {"cursor": "garbage"})
+    assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+
+
+def test_a_kind_without_params_says_so(api, operator):
+    refused = api(operator).post(URL, {"kind": "noop", "params": {"x": 1}}, format="json")
+    assert refused.status_code == 400 and refused.json()["field"] == "params.x"
+    assert "this kind takes none" in refused.json()["detail"]
+
+
 def test_batch_is_all_or_nothing_and_names_the_item(api, operator):
     client = api(operator)
     good = {"kind": "sleep", "params": {"duration_s": 1}}

@@ -11,7 +11,9 @@ def only_known(params, known: set[str]) -> dict:
     unknown = sorted(set(params) - known)
     if unknown:
         raise JobParamsError(
-            f"unknown param {unknown[0]!r}; known: {', '.join(sorted(known))}", field=f"params.{unknown[0]}"
+            f"unknown param {unknown[0]!r}; "
+            + (f"known: {', '.join(sorted(known))}" if known else "this kind takes none"),
+            field=f"params.{unknown[0]}",
         )
     return params
 
