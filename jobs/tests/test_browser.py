@@ -64,11 +64,13 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
     page.goto(f"{base}/jobs/{running.pk}/")
     page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
     assert page.inner_text("#job-state") == "running"
+    assert page.is_visible('[data-action="cancel"]') and not page.is_visible('[data-action="retry"]')
     with page.expect_navigation(timeout=10_000):  # the reload
         in_thread(dispatch.complete_job, job_id=running.pk, worker=claimer.worker, result={"answer": 42})
     page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
     assert page.inner_text("#job-state") == "succeeded"
     assert "42" in page.inner_text("body")  # the result, rendered by the reload
     assert page.inner_text("#job-finished") != "—"
+    assert not page.is_visible('[data-action="cancel"]') and not page.is_visible('[data-action="retry"]')
     assert stays_loaded(page, 2.5)
     assert errors == []  # no script error, no failed request (the favicon included)

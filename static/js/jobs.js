@@ -198,6 +198,10 @@
         document.getElementById("job-worker").textContent = msg.worker || "—";
         document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
         if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = msg.finished_at || "—";
+        // Only the actions the new state allows (as the page renders them).
+        const cancel = document.querySelector('[data-action="cancel"]'), retry = document.querySelector('[data-action="retry"]');
+        if (cancel) cancel.hidden = ["succeeded", "failed", "canceled"].indexOf(msg.state) >= 0;
+        if (retry) retry.hidden = ["failed", "canceled"].indexOf(msg.state) < 0;
         // Succeeded while watched: reload once, for the quick-look and the result. The page of a job
         // that had already succeeded is never reloaded (every load polls, and would load again).
         if (msg.state === "succeeded" && state !== "succeeded") window.location.reload();
