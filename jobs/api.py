@@ -119,6 +119,13 @@ class BulkResultSerializer(serializers.Serializer):
     skipped = serializers.DictField(child=serializers.CharField(), help_text="id -> why")
 
 
+JobCountsSerializer = type(
+    "JobCountsSerializer",
+    (serializers.Serializer,),
+    {state: serializers.IntegerField(help_text=f"{label} jobs") for state, label in JobState.choices},
+)
+
+
 class JobCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
@@ -220,6 +227,13 @@ class JobViewSet(
         specs = [dict(spec) for spec in serializer.validated_data["jobs"]]
         jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs, batch=True)
         return Response(self.get_serializer(jobs, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses=JobCountsSerializer, summary="How many of the caller's jobs are in each state (the queue page counts)"
+    )
+    @action(detail=False, methods=["get"])
+    def counts(self, request):
+        return Response(JobCountsSerializer(selectors.job_counts(request.user)).data)
 
     @extend_schema(request=BulkSerializer, responses=BulkResultSerializer, summary="Cancel, retry or delete many jobs")
     @action(detail=False, methods=["post"])

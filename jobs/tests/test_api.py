@@ -66,6 +66,14 @@ def test_cursor_pages_newest_first_and_a_bad_cursor_is_a_400(api, operator, subm
     assert bad.status_code == 400 and bad.json()["field"] == "cursor"
 
 
+def test_counts_cover_the_callers_organizations_only(api, operator, stranger, submit):
+    submit(kind="noop")
+    submit(kind="noop", priority=3)
+    counts = api(operator).get(f"{URL}counts/").json()
+    assert counts["queued"] == 2 and counts["running"] == 0 and set(counts) >= {"waiting", "succeeded", "canceled"}
+    assert set(api(stranger).get(f"{URL}counts/").json().values()) == {0}
+
+
 def test_a_kind_without_params_says_so(api, operator):
     refused = api(operator).post(URL, {"kind": "noop", "params": {"x": 1}}, format="json")
     assert refused.status_code == 400 and refused.json()["field"] == "params.x"

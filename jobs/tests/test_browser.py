@@ -74,3 +74,33 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
     assert not page.is_visible('[data-action="cancel"]') and not page.is_visible('[data-action="retry"]')
     assert stays_loaded(page, 2.5)
     assert errors == []  # no script error, no failed request (the favicon included)
+
+
+@pytest.fixture
+def one_running(submit, claimer):
+    job = submit(kind="noop")
+    dispatch.claim_jobs(claimer=claimer)
+    return job
+
+
+def test_queue_counts_follow_the_queue_and_new_jobs_are_announced(
+    live_server_daphne, operator, owner, claimer, one_running, browser_page
+):
+    from playwright.sync_api import expect
+
+    from jobs.services import submit_job
+
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, operator, "/jobs/")
+    expect(page.locator('[data-count="running"]')).to_have_text("1")
+    in_thread(dispatch.complete_job, job_id=one_running.pk, worker=claimer.worker, result={})
+    expect(page.locator('[data-count="succeeded"]')).to_have_text("1", timeout=10_000)
+    expect(page.locator('[data-count="running"]')).to_have_text("0")
+    assert page.locator("#new-jobs").is_hidden()
+
+    in_thread(submit_job, organization=one_running.organization, actor=owner, kind="noop", params={})
+    expect(page.locator("#new-jobs")).to_have_text("1 new job since this page loaded: show", timeout=10_000)
+    expect(page.locator('[data-count="queued"]')).to_have_text("1", timeout=10_000)
+    page.click("#new-jobs")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    assert page.locator("#new-jobs").is_hidden() and page.locator('tr[id^="job-"]').count() == 2

@@ -153,12 +153,45 @@
     });
   }
 
+  // The per-state counts cover every job of the caller's organizations, most of them not in the
+  // table, so they are re-read (at most once a second) rather than worked out from messages.
+  function liveCounts() {
+    let pending = null;
+    function refresh() {
+      pending = null;
+      getJSON("/api/v1/jobs/counts/").then(function (counts) {
+        Object.keys(counts).forEach(function (state) {
+          const el = document.querySelector('[data-count="' + state + '"]');
+          if (el) el.textContent = counts[state];
+        });
+      });
+    }
+    return function () { if (!pending) pending = setTimeout(refresh, 1000); };
+  }
+
+  // Jobs submitted since the page loaded are not inserted into the table (its filters and order
+  // are the server's): a link says how many there are and reloads.
+  function newJobsNotice() {
+    const link = document.getElementById("new-jobs"), loadedAt = Date.now(), fresh = new Set();
+    return function (msg) {
+      if (!link || !msg.created_at || document.getElementById("job-" + msg.id)) return;
+      if (Date.parse(msg.created_at) < loadedAt - 2000 || fresh.has(msg.id)) return;
+      fresh.add(msg.id);
+      link.textContent = fresh.size + " new job" + (fresh.size === 1 ? "" : "s") + " since this page loaded: show";
+      link.hidden = false;
+    };
+  }
+
   function queuePage() {
     footprintMap();
     bulkActions();
-    const onGpus = gpuCharts();
-    MissionOpsLive.subscribe("jobs", function (msg) { updateRow(msg); }, {
+    const onGpus = gpuCharts(), recount = liveCounts(), noteNew = newJobsNotice();
+    MissionOpsLive.subscribe("jobs", function (msg) {
+      updateRow(msg);
+      if (msg.state) { recount(); noteNew(msg); }
+    }, {
       poll: function () {
+        recount();
         return getJSON("/api/v1/jobs/?page_size=200").then(function (page) { page.results.forEach(updateRow); });
       }
     });
