@@ -84,6 +84,35 @@
     };
   }
 
+  // A ring's longitudes made continuous (each within 180° of the one before), so a ring across
+  // the antimeridian draws as one shape on Leaflet's flat map instead of a band across the world.
+  function unwrapRing(ring) {
+    let prev = null;
+    return ring.map(function (p) {
+      let lon = p[0];
+      if (prev !== null) { while (lon - prev > 180) lon -= 360; while (prev - lon > 180) lon += 360; }
+      prev = lon;
+      return [lon, p[1]];
+    });
+  }
+
+  // Land rings as unwrapRing makes them, moved by whole turns so each one's middle is on the map
+  // Leaflet shows first (it does not repeat vector layers), except rings around a pole
+  // (Antarctica's spans all 360°, which the flat map already draws right).
+  function unwrapLand(geometry) {
+    const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+    const unwrapped = polygons.map(function (polygon) {
+      return polygon.map(function (ring) {
+        const flat = unwrapRing(ring), lons = flat.map(function (p) { return p[0]; });
+        const west = Math.min.apply(null, lons), east = Math.max.apply(null, lons);
+        if (east - west >= 359.9) return ring;
+        const turns = Math.round((west + east) / 2 / 360);
+        return turns ? flat.map(function (p) { return [p[0] - 360 * turns, p[1]]; }) : flat;
+      });
+    });
+    return {type: "MultiPolygon", coordinates: unwrapped};
+  }
+
   function footprintMap() {
     const el = document.getElementById("footprint-map");
     if (!el || !window.L) return;
@@ -92,7 +121,10 @@
     // Offline basemap: Natural Earth land from world-atlas, drawn as GeoJSON (no tile server).
     fetch("/static/vendor/world-atlas/land-110m.json").then(function (r) { return r.json(); }).then(function (topo) {
       if (!window.topojson) return;
-      L.geoJSON(topojson.feature(topo, topo.objects.land), {style: {color: "#556", weight: 1, fillOpacity: 0.25}}).addTo(map);
+      const land = topojson.feature(topo, topo.objects.land);
+      const features = land.type === "FeatureCollection" ? land.features : [land];
+      const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: unwrapLand(f.geometry)}; });
+      L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#556", weight: 1, fillOpacity: 0.25}}).addTo(map);
     }).catch(function () {});
     const colours = {succeeded: "#3fb950", failed: "#f85149", running: "#4aa3ff", canceled: "#888"};
     const bounds = [];
@@ -100,14 +132,7 @@
       // Only polygons are accepted on submission; anything else is left off the map, not allowed
       // to stop the rest of the page.
       if (!j.footprint || j.footprint.type !== "Polygon" || !Array.isArray(j.footprint.coordinates[0])) return;
-      // Unwrap longitudes so a footprint across 180° draws as one polygon.
-      let prev = null;
-      const ring = j.footprint.coordinates[0].map(function (p) {
-        let lon = p[0];
-        if (prev !== null) { while (lon - prev > 180) lon -= 360; while (prev - lon > 180) lon += 360; }
-        prev = lon;
-        return [p[1], lon];
-      });
+      const ring = unwrapRing(j.footprint.coordinates[0]).map(function (p) { return [p[1], p[0]]; });
       const shape = L.polygon(ring, {color: colours[j.state] || "#ffb347", weight: 1}).addTo(map);
       shape.bindTooltip(j.name + " · " + j.state);
       shape.on("click", function () { window.location.href = "/jobs/" + j.id + "/"; });
