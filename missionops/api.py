@@ -57,7 +57,8 @@ def with_detail(data):
         key, messages = next(iter(inner.items()), ("", []))
         path = f"{path}.{index}.{key}"
     first = messages[0] if isinstance(messages, list) and messages else messages
-    name = "input" if field == "non_field_errors" else path
+    # An object's own errors (not one of its fields') name the object: "jobs", or "input" at the top.
+    name = path.removesuffix(".non_field_errors").removesuffix("non_field_errors") or "input"
     return {**data, "detail": f"{name}: {first}", "field": name}
 
 

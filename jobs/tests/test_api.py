@@ -86,6 +86,8 @@ def test_batch_is_all_or_nothing_and_names_the_item(api, operator):
     refused = client.post(f"{URL}batch/", {"jobs": [good, {"kind": "sleep", "params": {"steps": 0}}]}, format="json")
     assert refused.status_code == 400 and refused.json()["field"] == "jobs.1.params.steps"
     assert Job.objects.count() == 0
+    not_a_list = client.post(f"{URL}batch/", {"jobs": "tile"}, format="json")
+    assert not_a_list.status_code == 400 and not_a_list.json()["field"] == "jobs"
     alone = client.post(f"{URL}batch/", {"jobs": [{"kind": "tile"}]}, format="json")  # a batch of one, too
     assert alone.status_code == 400 and alone.json()["field"] == "jobs.0.footprint"
     created = client.post(f"{URL}batch/", {"jobs": [good] * 3}, format="json")
