@@ -19,13 +19,20 @@ from missionops.celery import app
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
+# The drill's worker alone takes its tasks (a queue of its own: a worker of an earlier test still
+# shutting down must not run the sweep), and its database backends carry a name of their own.
+QUEUE = f"kill-drill-{os.getpid()}"
+APPLICATION = "kill-drill-worker"
+
+
 def start_worker():
     app.control.purge()
     name = f"drill-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    command = [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", name, "-Q", QUEUE]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", name, "--loglevel=WARNING"],
+        [*command, "--loglevel=WARNING"],
         cwd=testing.ROOT,
-        env=testing.test_database_env(),
+        env={**testing.test_database_env(), "PGAPPNAME": APPLICATION},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -47,7 +54,9 @@ def backends_waiting_on_a_lock(dbname: str) -> int:
         autocommit=True,
     ) as probe:
         return probe.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'", [dbname]
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = %s AND wait_event_type = 'Lock'",
+            [dbname, APPLICATION],
         ).fetchone()[0]
 
 
@@ -63,7 +72,7 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_without_duplicates(sc
             # Hold the anomaly table: the sweep detects, then blocks writing its episode.
             cursor.execute("BEGIN")
             cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-            app.send_task("anomalies.sweep")
+            app.send_task("anomalies.sweep", queue=QUEUE)
             deadline = time.monotonic() + 30
             while backends_waiting_on_a_lock(dbname) == 0:
                 assert time.monotonic() < deadline, "the sweep never reached the anomaly table"
@@ -73,8 +82,8 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_without_duplicates(sc
             cursor.execute("COMMIT")
         assert Anomaly.objects.filter(spacecraft=sc_a).count() == 0  # nothing half-written
         worker = start_worker()
-        app.send_task("anomalies.sweep").get(timeout=60)
-        app.send_task("anomalies.sweep").get(timeout=60)  # and once more: nothing new
+        app.send_task("anomalies.sweep", queue=QUEUE).get(timeout=60)
+        app.send_task("anomalies.sweep", queue=QUEUE).get(timeout=60)  # and once more: nothing new
     finally:
         worker.kill()
         worker.wait(timeout=10)
