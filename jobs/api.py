@@ -206,10 +206,6 @@ class JobViewSet(
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        if not instance.is_terminal:  # delete_jobs names `ids`, the bulk form's field
-            raise services.JobStateError(
-                f"job {instance.pk} is {instance.state}, not finished; cancel it first", field="state"
-            )
         services.delete_jobs(jobs=[instance], actor=self.request.user)
 
     @extend_schema(
@@ -427,10 +423,7 @@ class GpuViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def samples(self, request, pk=None):
         gpu = self.get_object()
-        try:
-            minutes = min(1440, max(1, int(request.query_params.get("minutes", 15))))
-        except ValueError:
-            raise JobParamsError("minutes must be an integer", field="minutes") from None
+        minutes = min(1440, max(1, _query_value(request, "minutes", int, 15, "an integer")))
         since = timezone.now() - dt.timedelta(minutes=minutes)
         return Response(GpuSampleSerializer(selectors.gpu_samples(gpu=gpu, since=since), many=True).data)
 

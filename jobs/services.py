@@ -406,9 +406,10 @@ def _reopen(job: Job, *, state: str) -> None:
 @transaction.atomic
 def delete_jobs(*, jobs: list[Job], actor) -> int:
     """Delete finished jobs (with their logs and artifacts). Refuses, writing nothing, if any is not finished."""
-    unfinished = [j.pk for j in jobs if not j.is_terminal]
+    unfinished = [j for j in jobs if not j.is_terminal]
     if unfinished:
-        raise JobStateError(f"job {unfinished[0]} is not finished; cancel it first", field="ids")
+        job = unfinished[0]
+        raise JobStateError(f"job {job.pk} is {job.state}, not finished; cancel it first", field="state")
     if not jobs:
         return 0
     organization = jobs[0].organization

@@ -58,7 +58,7 @@ def with_detail(data):
         path = f"{path}.{index}.{key}"
     first = messages[0] if isinstance(messages, list) and messages else messages
     # An object's own errors (not one of its fields') name the object: "jobs", or "input" at the top.
-    name = path.removesuffix(".non_field_errors").removesuffix("non_field_errors") or "input"
+    name = "input" if path == "non_field_errors" else path.removesuffix(".non_field_errors")
     return {**data, "detail": f"{name}: {first}", "field": name}
 
 
