@@ -507,23 +507,46 @@ class JobTemplateViewSet(viewsets.ModelViewSet):
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class UsageRowSerializer(serializers.Serializer):
+class OrganizationUsageSerializer(serializers.Serializer):
     organization = serializers.CharField()
-    user = serializers.CharField(required=False, allow_null=True)
-    day = serializers.DateField(required=False)
-    rank = serializers.IntegerField(required=False)
-    jobs = serializers.IntegerField()
+    jobs = serializers.IntegerField(help_text="jobs finished")
     succeeded = serializers.IntegerField()
     gpu_seconds = serializers.FloatField()
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 = most GPU-seconds, then most jobs")
+    organization = serializers.CharField()
+    user = serializers.CharField(allow_null=True, help_text="null: jobs no user submitted (schedules, commands)")
+    jobs = serializers.IntegerField(help_text="jobs finished")
+    succeeded = serializers.IntegerField()
+    gpu_seconds = serializers.FloatField()
+
+
+class DayUsageSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="UTC day")
+    organization = serializers.CharField()
+    jobs = serializers.IntegerField(help_text="jobs finished")
+    succeeded = serializers.IntegerField()
+    gpu_seconds = serializers.FloatField()
+
+
+class QuotaUsageSerializer(serializers.Serializer):
+    organization = serializers.CharField()
+    max_concurrent_jobs = serializers.IntegerField()
+    running = serializers.IntegerField()
+    max_queued_jobs = serializers.IntegerField()
+    daily_gpu_seconds = serializers.FloatField()
+    gpu_seconds_today = serializers.FloatField()
 
 
 class UsageSerializer(serializers.Serializer):
     since = serializers.DateField()
     until = serializers.DateField()
-    organizations = UsageRowSerializer(many=True)
-    leaderboard = UsageRowSerializer(many=True)
-    days = UsageRowSerializer(many=True)
-    quotas = serializers.ListField(child=serializers.DictField())
+    organizations = OrganizationUsageSerializer(many=True)
+    leaderboard = LeaderboardRowSerializer(many=True)
+    days = DayUsageSerializer(many=True)
+    quotas = QuotaUsageSerializer(many=True, help_text="each organization's limits with today's use")
 
 
 class UsageView(APIView):

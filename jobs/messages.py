@@ -25,6 +25,9 @@ def job_message(job) -> dict:
         "priority": job.priority,
         "error": job.error[:300],
         "cancel_requested": job.cancel_requested,
+        # What the job page's buttons offer now: the rules stay in the model, not copied to JS.
+        "can_cancel": job.can_cancel(),
+        "can_retry": job.can_retry(),
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,

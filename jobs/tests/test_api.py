@@ -278,6 +278,10 @@ def test_usage_summary(api, owner, submit, claimer, gpus):
     assert usage["leaderboard"][0]["user"] == "owner" and usage["leaderboard"][0]["rank"] == 1
     assert usage["days"][0]["succeeded"] == 1
     assert usage["quotas"][0]["max_concurrent_jobs"] == 4
+    # Each section carries its own fields, nothing another section's.
+    assert set(usage["organizations"][0]) == {"organization", "jobs", "succeeded", "gpu_seconds"}
+    assert set(usage["leaderboard"][0]) == {"rank", "organization", "user", "jobs", "succeeded", "gpu_seconds"}
+    assert set(usage["days"][0]) == {"day", "organization", "jobs", "succeeded", "gpu_seconds"}
     for query, field in (({"since": "yesterday"}, "since"), ({"until": "bad"}, "until")):
         bad = api(owner).get("/api/v1/usage/", query)
         assert bad.status_code == 400 and bad.json()["field"] == field

@@ -76,6 +76,24 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
     assert errors == []  # no script error, no failed request (the favicon included)
 
 
+def test_job_page_offers_retry_live_when_a_watched_job_fails(
+    live_server_daphne, operator, claimer, one_running, browser_page
+):
+    """The buttons follow the state the live message carries (no reload for a failure)."""
+    from playwright.sync_api import expect
+
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, operator, f"/jobs/{one_running.pk}/")
+    expect(page.locator('[data-action="cancel"]')).to_be_visible()
+    expect(page.locator('[data-action="retry"]')).to_be_hidden()
+    page.evaluate("window.__sameDocument = true")
+    in_thread(dispatch.fail_job, job_id=one_running.pk, worker=claimer.worker, error="boom", permanent=True)
+    expect(page.locator("#job-state")).to_have_text("failed", timeout=10_000)
+    expect(page.locator('[data-action="retry"]')).to_be_visible()
+    expect(page.locator('[data-action="cancel"]')).to_be_hidden()
+    assert page.evaluate("window.__sameDocument === true")  # shown live, not by a reload
+
+
 @pytest.fixture
 def one_running(submit, claimer):
     job = submit(kind="noop")

@@ -258,8 +258,8 @@
         if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = msg.finished_at || "—";
         // Only the actions the new state allows (as the page renders them).
         const cancel = document.querySelector('[data-action="cancel"]'), retry = document.querySelector('[data-action="retry"]');
-        if (cancel) cancel.hidden = ["succeeded", "failed", "canceled"].indexOf(msg.state) >= 0;
-        if (retry) retry.hidden = ["failed", "canceled"].indexOf(msg.state) < 0;
+        if (cancel) cancel.hidden = !msg.can_cancel;
+        if (retry) retry.hidden = !msg.can_retry;
         // Succeeded while watched: reload once, for the quick-look and the result. The page of a job
         // that had already succeeded is never reloaded (every load polls, and would load again).
         if (msg.state === "succeeded" && state !== "succeeded") window.location.reload();
