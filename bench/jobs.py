@@ -1,7 +1,8 @@
 """Job queue throughput, one table: no-op jobs claimed and completed per second by N real
 `job_worker` processes using SKIP LOCKED (one claim per transaction, and batched) against the
 same workers using plain SELECT … FOR UPDATE (the serializing peer), with double claims counted;
-then tile jobs per minute on the CPU (NumPy; CuPy where a GPU is lent).
+one worker alone (what bounds the ratio on this host); then tile jobs per minute on the CPU
+(NumPy; CuPy where a GPU is lent).
 
     .venv/bin/python bench/jobs.py                      # defaults: 4 workers, 2000 no-op jobs, 3 runs, 8 tiles
     .venv/bin/python bench/jobs.py --jobs 500 --repeat 1 --tiles 0  # quick
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,6 +237,34 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
     return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting, "cpu": used}
 
 
+@dataclass(frozen=True)
+class Round:
+    label: str
+    worker_args: tuple = ()
+    live: bool = True
+    workers: int | None = None  # None: --workers
+    peer_of: str | None = None  # the SKIP LOCKED round this peer runs right after
+
+
+@dataclass
+class Row:
+    label: str
+    workers: int
+    jobs: int
+    done: int
+    double: int
+    seconds: float
+    rate: float
+    unit: str
+    waits: dict | None = None
+    cpu: dict | None = None
+    ratios: list | None = None  # against the peer, one per run, sorted
+
+
+def median_run(runs: list[dict]) -> dict:
+    return sorted(runs, key=lambda run: run["rate"])[len(runs) // 2]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4)
@@ -258,63 +288,67 @@ def main():
     from missionops.services import create_organization
 
     org = Organization.objects.filter(slug="bench").first() or create_organization(name="bench")
-    rows = []
     # Pairs: each SKIP LOCKED round is followed by its peer, the same workers with plain FOR UPDATE.
-    batch = ("--batch", str(args.batch))
+    # Last, one worker alone: what the peer can never fall below (one claimer at a time still works
+    # at one worker's pace), and how much of the host one worker already keeps busy.
+    batch, peer = ("--batch", str(args.batch)), ("--no-skip-locked",)
+    single, batched, quiet = (
+        "SKIP LOCKED, 1 claim/stmt",
+        f"SKIP LOCKED, {args.batch} claims/stmt",
+        "SKIP LOCKED, 1/stmt, no live push",
+    )
     rounds = [
-        ("SKIP LOCKED, 1 claim/stmt", (), True),
-        ("peer: FOR UPDATE, 1 claim/stmt", ("--no-skip-locked",), True),
-        (f"SKIP LOCKED, {args.batch} claims/stmt", batch, True),
-        (f"peer: FOR UPDATE, {args.batch} claims/stmt", (*batch, "--no-skip-locked"), True),
-        ("SKIP LOCKED, 1/stmt, no live push", (), False),
-        ("peer: FOR UPDATE, 1/stmt, no live push", ("--no-skip-locked",), False),
+        Round(single),
+        Round("peer: FOR UPDATE, 1 claim/stmt", peer, peer_of=single),
+        Round(batched, batch),
+        Round(f"peer: FOR UPDATE, {args.batch} claims/stmt", (*batch, *peer), peer_of=batched),
+        Round(quiet, live=False),
+        Round("peer: FOR UPDATE, 1/stmt, no live push", peer, live=False, peer_of=quiet),
+        Round("reference: 1 worker alone, SKIP LOCKED", workers=1),
     ]
     # Each pair runs back to back; the whole list `--repeat` times, so one slow moment on the
     # host lands in one repetition, and the table gives the median.
-    runs = {label: [] for label, _, _ in rounds}
+    runs = {r.label: [] for r in rounds}
     for repetition in range(args.repeat):
-        for label, extra, live in rounds:
-            r = run_round(org, kind="noop", count=args.jobs, workers=args.workers, worker_args=extra, live=live)
-            r["rate"] = r["succeeded"] / r["elapsed_s"]
-            runs[label].append(r)
-            print(f"  run {repetition + 1}/{args.repeat} {label}: {r['rate']:.1f} jobs/s", file=sys.stderr)
-    labels = [label for label, _, _ in rounds]
-    for i, label in enumerate(labels):
+        for r in rounds:
+            workers = r.workers or args.workers
+            result = run_round(
+                org, kind="noop", count=args.jobs, workers=workers, worker_args=r.worker_args, live=r.live
+            )
+            result["rate"] = result["succeeded"] / result["elapsed_s"]
+            runs[r.label].append(result)
+            print(f"  run {repetition + 1}/{args.repeat} {r.label}: {result['rate']:.1f} jobs/s", file=sys.stderr)
+    peers = {r.peer_of: r.label for r in rounds if r.peer_of}
+    rows = []
+    for r in rounds:
+        m = median_run(runs[r.label])
         ratios = None
-        if not label.startswith("peer"):  # against the peer round right after it, run by run
-            pairs = zip(runs[label], runs[labels[i + 1]], strict=True)
-            ratios = sorted(mine["rate"] / peer["rate"] for mine, peer in pairs)
-        r = sorted(runs[label], key=lambda run: run["rate"])[len(runs[label]) // 2]
-        double = sum(run["double"] for run in runs[label])
+        if r.label in peers:  # against the peer round right after it, run by run
+            pairs = zip(runs[r.label], runs[peers[r.label]], strict=True)
+            ratios = sorted(mine["rate"] / other["rate"] for mine, other in pairs)
+        double = sum(run["double"] for run in runs[r.label])
         rows.append(
-            (label, args.workers, args.jobs, r["succeeded"], double, r["elapsed_s"], r["rate"], "jobs/s", r["waits"],
-             r["cpu"], ratios)
+            Row(r.label, r.workers or args.workers, args.jobs, m["succeeded"], double, m["elapsed_s"], m["rate"],
+                "jobs/s", m["waits"], m["cpu"], ratios)
         )  # fmt: skip
     if args.tiles:
         square = {"type": "Polygon", "coordinates": [[[10, 45], [11, 45], [11, 46], [10, 46], [10, 45]]]}
-        r = run_round(
+        m = run_round(
             org, kind="tile", count=args.tiles, workers=args.tile_workers, worker_args=(),
             params={"size_px": args.tile_px}, footprint=square,
         )  # fmt: skip
         from jobs.models import Job
 
         backend = (Job.objects.filter(state="succeeded").values_list("result__backend", flat=True).first()) or "?"
-        label = f"tile {args.tile_px}px ({backend})"
         rows.append(
-            (
-                label,
-                args.tile_workers,
-                args.tiles,
-                r["succeeded"],
-                r["double"],
-                r["elapsed_s"],
-                60 * r["succeeded"] / r["elapsed_s"],
-                "jobs/min",
-                r["waits"],
-                r["cpu"],
-                None,
-            )
-        )
+            Row(f"tile {args.tile_px}px ({backend})", args.tile_workers, args.tiles, m["succeeded"], m["double"],
+                m["elapsed_s"], 60 * m["succeeded"] / m["elapsed_s"], "jobs/min", m["waits"], m["cpu"])
+        )  # fmt: skip
+    print_table(rows, args)
+    print_bound(median_run(runs[rounds[-1].label]), median_run(runs[rounds[1].label]), args.workers)
+
+
+def print_table(rows: list[Row], args) -> None:
     print(f"\njob queue bench · {os.cpu_count()} CPUs · database {DATABASE_URL.rsplit('/', 1)[1]}")
     columns = ("workers", "jobs", "done", "double")
     header = (
@@ -323,14 +357,16 @@ def main():
     )
     print(header)
     print("-" * len(header))
-    for label, workers, jobs, done, double, seconds, rate, unit, waits, used, ratios in rows:
+    for row in rows:
+        ratios = row.ratios
         ratio = f"{ratios[len(ratios) // 2]:6.2f}x" if ratios else ""
         spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}x" if ratios and len(ratios) > 1 else ""
+        waits, used = row.waits, row.cpu
         backends = f"{waits['cpu']:4.2f} {waits['wal']:4.2f} {waits['lock']:4.2f}"
         backends += f"   {100 * used['host']:8.0f}%   {used['worker_ms']:17.2f} {used['backend_ms']:7.2f}"
         print(
-            f"{label:40} {workers:>7} {jobs:>7} {done:>7} {double:>7} {seconds:>8.2f} {rate:>10.1f} {unit:8}"
-            f" {ratio:>7} {spread:>11}             {backends}"
+            f"{row.label:40} {row.workers:>7} {row.jobs:>7} {row.done:>7} {row.double:>7} {row.seconds:>8.2f}"
+            f" {row.rate:>10.1f} {row.unit:8} {ratio:>7} {spread:>11}             {backends}"
         )
     print(
         f"no-op rounds: the median of {args.repeat} runs (vs peer: the median ratio of each run to the peer run after"
@@ -342,6 +378,20 @@ def main():
     print(
         "host busy: the host's CPUs' busy share during the round; CPU ms/job: the worker processes' and their Postgres"
         " backends' CPU per finished job"
+    )
+
+
+def print_bound(alone: dict, peer: dict, workers: int) -> None:
+    """What the one-worker round says about the best ratio this host allows. The peer never falls
+    below one worker's pace (one claimer at a time still claims as fast as one worker alone); and
+    N workers cannot beat one by more than the host's CPUs over the share one worker keeps busy."""
+    cpus = os.cpu_count() or 1
+    scaling = min(workers, 1 / max(alone["cpu"]["host"], 1e-9))
+    print(
+        f"bound: one worker alone did {alone['rate']:.1f} jobs/s keeping {100 * alone['cpu']['host']:.0f}% of the"
+        f" {cpus} CPUs busy, so {workers} workers can do at most {scaling:.2f}x that ({scaling * alone['rate']:.0f}"
+        f" jobs/s) if nothing else grew; the peer did {peer['rate']:.1f} jobs/s ({peer['rate'] / alone['rate']:.2f}x"
+        f" one worker), so SKIP LOCKED can beat it by at most {scaling * alone['rate'] / peer['rate']:.2f}x here"
     )
 
 
