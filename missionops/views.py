@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -30,6 +31,11 @@ def server_error(request):
         if request.path.startswith("/api/")
         else (HttpResponseServerError("<h1>Server error</h1><p>The error was logged.</p>"))
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names none (an error page, a JSON answer)."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @never_cache

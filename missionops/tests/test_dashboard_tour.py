@@ -1,0 +1,150 @@
+"""Every dashboard page, on the demo data, in real headless Chromium against a real daphne: each
+answers, draws without a script error or a failed request, asks nothing of any other host, stays
+responsive (a script that never returns hangs the page for good), and goes live where it has a
+live socket. The demo data is what `make run` shows a first user, the page's heaviest honest case
+(a map script that looped on the demo's land rings once hung the jobs page only there)."""
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def demo_pages() -> list[str]:
+    """The pages to visit, object pages for the demo's first object of each kind."""
+    from anomalies.models import Anomaly
+    from jobs.models import Job
+    from spacecraft.models import Document, Spacecraft
+
+    spacecraft = Spacecraft.objects.order_by("designation").first()
+    pages = [
+        "/fleet/",
+        f"/spacecraft/{spacecraft.pk}/",
+        "/documents/",
+        "/telemetry/",
+        f"/telemetry/{spacecraft.pk}/",
+        "/alarms/",
+        "/orbits/",
+        "/orbits/passes/",
+        "/jobs/",
+        "/telescopes/",
+        "/telescopes/health/",
+        "/events/",
+        "/webhooks/",
+        "/api-keys/",
+        "/health/",
+        "/admin/",
+        "/admin/jobs/job/",
+        "/api/docs/",
+    ]
+    for model, path in ((Document, "/documents/{}/"), (Anomaly, "/alarms/{}/"), (Job, "/jobs/{}/")):
+        first = model.objects.order_by("pk").first()
+        if first is not None:
+            pages.append(path.format(first.pk))
+    return pages
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo organization, users and fleet, as `make run` seeds them; the pages to visit."""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 (closed with the test)
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="demo"), demo_pages()
+
+
+def test_every_dashboard_page_draws_on_the_demo_data(live_server_daphne, demo, browser_page):
+    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+
+    user, pages = demo
+    page, base = browser_page, live_server_daphne
+    origin = urlsplit(base).netloc
+    problems: list[str] = []
+    health = f"{base}/health/"  # 503 while something is down: here no Celery worker or beat runs
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not (m.location.get("url") == health and "503" in m.text)
+            and problems.append(f"{page.url}: console: {m.text} ({m.location.get('url')})")
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not (r.url == health and r.status == 503)
+            and problems.append(f"{page.url}: {r.status} {r.url}")
+        ),
+    )
+    page.on(
+        "request",
+        lambda r: (
+            urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(r.url).netloc != origin
+            and problems.append(f"{page.url}: asked another host: {r.url}")
+        ),
+    )
+
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/fleet/")
+
+    for path in pages:
+        response = page.goto(f"{base}{path}", wait_until="load", timeout=20_000)
+        expected = (200, 503) if path == "/health/" else (200,)
+        assert response is not None and response.status in expected, f"{path}: {response and response.status}"
+        if page.locator("#live-status").count():
+            page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+        assert responsive(page), f"{path}: the page's scripts never give the browser back"
+    assert problems == [], "\n".join(problems)
+
+
+def responsive(page, timeout_s: float = 5.0) -> bool:
+    """Whether the page still runs a script a second after it loaded. A script looping forever
+    blocks every later call into the page, and Playwright's own timeouts then never fire: a
+    watchdog ends such a page by killing its renderer, which fails the probe instead of hanging
+    the run."""
+    from playwright.sync_api import Error
+
+    time.sleep(1)
+    answered = threading.Event()
+    watchdog = threading.Timer(timeout_s, lambda: answered.is_set() or kill_our_renderers())
+    watchdog.start()
+    try:
+        page.evaluate("1 + 1")
+        answered.set()
+        return True
+    except Error:
+        return False
+    finally:
+        watchdog.cancel()
+
+
+def kill_our_renderers() -> None:
+    """SIGKILL the Chromium renderer processes started under this test process (and only those)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    ours, grew = {os.getpid()}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in ours} - ours
+        ours |= children
+        grew = bool(children)
+    for pid in ours - {os.getpid()}:
+        with contextlib.suppress(OSError):
+            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
