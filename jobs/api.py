@@ -514,21 +514,13 @@ class OrganizationUsageSerializer(serializers.Serializer):
     gpu_seconds = serializers.FloatField()
 
 
-class LeaderboardRowSerializer(serializers.Serializer):
+class LeaderboardRowSerializer(OrganizationUsageSerializer):
     rank = serializers.IntegerField(help_text="1 = most GPU-seconds, then most jobs")
-    organization = serializers.CharField()
     user = serializers.CharField(allow_null=True, help_text="null: jobs no user submitted (schedules, commands)")
-    jobs = serializers.IntegerField(help_text="jobs finished")
-    succeeded = serializers.IntegerField()
-    gpu_seconds = serializers.FloatField()
 
 
-class DayUsageSerializer(serializers.Serializer):
+class DayUsageSerializer(OrganizationUsageSerializer):
     day = serializers.DateField(help_text="UTC day")
-    organization = serializers.CharField()
-    jobs = serializers.IntegerField(help_text="jobs finished")
-    succeeded = serializers.IntegerField()
-    gpu_seconds = serializers.FloatField()
 
 
 class QuotaUsageSerializer(serializers.Serializer):
