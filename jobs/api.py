@@ -67,6 +67,8 @@ class JobSerializer(serializers.ModelSerializer):
     parents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     bbox = serializers.SerializerMethodField(help_text="[west, south, east, north]; west > east crosses 180°")
     artifacts = serializers.SerializerMethodField()
+    can_cancel = serializers.BooleanField(read_only=True, help_text="not finished yet: cancel applies")
+    can_retry = serializers.BooleanField(read_only=True, help_text="failed or canceled: retry applies")
 
     class Meta:
         model = Job
@@ -74,7 +76,8 @@ class JobSerializer(serializers.ModelSerializer):
             "id", "organization", "name", "kind", "params", "priority", "state", "needs_gpu", "parents",
             "attempts", "max_attempts", "run_after", "worker", "gpu_index", "lease_expires_at", "heartbeat_at",
             "progress", "result", "error", "cancel_requested", "cancel_reason", "gpu_seconds", "footprint", "bbox",
-            "template", "created_by", "created_at", "started_at", "finished_at", "artifacts",
+            "template", "created_by", "created_at", "started_at", "finished_at", "artifacts", "can_cancel",
+            "can_retry",
         ]  # fmt: skip
         read_only_fields = fields
 

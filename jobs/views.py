@@ -1,6 +1,8 @@
 """Dashboard pages of the job queue: the queue with GPUs, a footprint map and the uploaded tile
 inputs, and one job."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -107,6 +109,7 @@ def job_detail(request, pk):
         {
             "area": "jobs",
             "job": job,
+            **result_display(job.result),
             "logs": logs,
             "last_log_id": logs[-1].pk if logs else 0,
             "artifacts": job.artifacts.defer("data").order_by("name"),
@@ -115,3 +118,35 @@ def job_detail(request, pk):
             "can_operate": selectors.can_operate_jobs(request.user, job.organization),
         },
     )
+
+
+HISTOGRAM_W, HISTOGRAM_H = 400, 120
+
+
+def result_display(result: dict | None) -> dict:
+    """A job's result for the page: its single values as a table, an NDVI histogram (a tile job's)
+    as SVG bars, and the whole result as indented JSON."""
+    if not result:
+        return {"result_rows": [], "histogram": None, "result_json": ""}
+    rows = []
+    for key, value in sorted(result.items()):
+        if isinstance(value, float):
+            rows.append((key, f"{value:.4g}"))
+        elif isinstance(value, int | str | bool) or value is None:
+            rows.append((key, value))
+        elif isinstance(value, list) and len(value) <= 6 and all(isinstance(v, int | float) for v in value):
+            rows.append((key, ", ".join(f"{v:g}" for v in value)))
+    counts = result.get("ndvi_histogram")
+    histogram = None
+    if isinstance(counts, list) and counts and all(isinstance(c, int) for c in counts):
+        width, top = HISTOGRAM_W / len(counts), max(max(counts), 1)
+        bars = []
+        for i, count in enumerate(counts):
+            height = HISTOGRAM_H * count / top
+            low = -1 + 2 * i / len(counts)  # the tile workload bins NDVI over [-1, 1]
+            bars.append(
+                {"x": round(i * width, 1), "y": round(HISTOGRAM_H - height, 1), "w": round(width - 1, 1),
+                 "h": round(height, 1), "title": f"NDVI {low:.1f} to {low + 2 / len(counts):.1f}: {count} px"}
+            )  # fmt: skip
+        histogram = {"bars": bars, "width": HISTOGRAM_W, "height": HISTOGRAM_H, "mid": HISTOGRAM_W / 2}
+    return {"result_rows": rows, "histogram": histogram, "result_json": json.dumps(result, indent=2, sort_keys=True)}

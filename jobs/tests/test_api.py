@@ -124,6 +124,10 @@ def test_cancel_retry_delete_and_bulk(api, operator, submit):
     a, b, c = submit(), submit(), submit()
     canceled = client.post(f"{URL}{a.pk}/cancel/", {"reason": "not needed"}, format="json")
     assert canceled.status_code == 200 and canceled.json()["state"] == "canceled"
+    # What applies now is part of the job, so a client need not copy the rules.
+    assert (canceled.json()["can_cancel"], canceled.json()["can_retry"]) == (False, True)
+    queued = client.get(f"{URL}{b.pk}/").json()
+    assert (queued["can_cancel"], queued["can_retry"]) == (True, False)
     assert client.post(f"{URL}{a.pk}/cancel/", {}, format="json").status_code == 409
     assert client.post(f"{URL}{b.pk}/retry/", {}, format="json").status_code == 409
     refused = client.delete(f"{URL}{b.pk}/")

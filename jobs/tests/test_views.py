@@ -45,6 +45,26 @@ def test_detail_page_shows_log_quicklook_and_dag(client, owner, submit, claimer)
     assert f'href="/jobs/{child.pk}/"' in html and "MissionOpsJobs.detailPage" in html
 
 
+def test_detail_page_shows_a_tile_result_as_values_a_histogram_and_json(client, owner, submit, claimer, gpus):
+    import json
+    import re
+
+    job = submit(kind="tile")
+    dispatch.claim_jobs(claimer=claimer)
+    result = {"backend": "numpy", "bbox": [6.0, 45.0, 7.0, 46.0], "ndvi_mean": 0.312914301, "pixels": 262144}
+    result["ndvi_histogram"] = [0] * 10 + [40, 30, 20, 10, 5, 5, 5, 5, 5, 0]
+    dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result=result)
+    html = login(client, owner).get(f"/jobs/{job.pk}/").content.decode()
+    assert "<dt>ndvi_mean</dt><dd>0.3129</dd>" in html and "<dt>bbox</dt><dd>6, 45, 7, 46</dd>" in html
+    assert "<dt>ndvi_histogram</dt>" not in html  # drawn, not listed
+    bars = re.findall(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', html)
+    assert len(bars) == 20 and max(float(h) for _, h in bars) == 120.0  # the fullest bin fills the chart
+    assert "NDVI 0.0 to 0.1: 40 px" in html
+    raw = re.search(r'<pre class="payload" id="result-json">(.*?)</pre>', html, re.S).group(1)
+    assert json.loads(raw.replace("&quot;", '"')) == result
+    assert re.search(r"<dd id=\"job-finished\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</dd>", html)
+
+
 def test_job_topic_resolver_scopes_by_organization(owner, stranger, submit):
     from missionops.live import TopicRefused, groups_for_subscription
 

@@ -17,6 +17,11 @@
     }).then(function (r) { return r.json().then(function (data) { return {ok: r.ok, status: r.status, data: data}; }); });
   }
 
+  // An ISO time (socket message or REST) as the pages print it: "2026-12-04 22:19:08" (UTC).
+  function utc(iso) {
+    return iso ? iso.slice(0, 19).replace("T", " ") : "—";
+  }
+
   function getJSON(url) {
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); });
   }
@@ -255,11 +260,12 @@
         document.getElementById("job-attempts").textContent = msg.attempts + "/" + msg.max_attempts;
         document.getElementById("job-worker").textContent = msg.worker || "—";
         document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
-        if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = msg.finished_at || "—";
+        if (msg.started_at !== undefined) document.getElementById("job-started").textContent = utc(msg.started_at);
+        if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = utc(msg.finished_at);
         // Only the actions the new state allows (as the page renders them).
         const cancel = document.querySelector('[data-action="cancel"]'), retry = document.querySelector('[data-action="retry"]');
-        if (cancel) cancel.hidden = !msg.can_cancel;
-        if (retry) retry.hidden = !msg.can_retry;
+        if (cancel && msg.can_cancel !== undefined) cancel.hidden = !msg.can_cancel;
+        if (retry && msg.can_retry !== undefined) retry.hidden = !msg.can_retry;
         // Succeeded while watched: reload once, for the quick-look and the result. The page of a job
         // that had already succeeded is never reloaded (every load polls, and would load again).
         if (msg.state === "succeeded" && state !== "succeeded") window.location.reload();
