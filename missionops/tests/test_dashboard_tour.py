@@ -1,8 +1,9 @@
 """Every dashboard page, on the demo data, in real headless Chromium against a real daphne: each
-answers, draws without a script error or a failed request, asks nothing of any other host, stays
-responsive (a script that never returns hangs the page for good), and goes live where it has a
-live socket. The demo data is what `make run` shows a first user, the page's heaviest honest case
-(a map script that looped on the demo's land rings once hung the jobs page only there)."""
+answers, draws without a script error or a failed request, asks nothing of any other host, has no
+text under 3:1 contrast, stays responsive (a script that never returns hangs the page for good),
+and goes live where it has a live socket. The demo data is what `make run` shows a first user, the
+page's heaviest honest case (a map script that looped on the demo's land rings once hung the jobs
+page only there)."""
 
 import contextlib
 import os
@@ -16,6 +17,37 @@ import pytest
 from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Text that reads at under 3:1 against what is drawn behind it (WCAG's contrast ratio; 3:1 is its
+# floor for large text and controls): each visible element with text of its own, its color against
+# its backgrounds blended up the tree. Opacity (dimmed rows) is left out on purpose.
+LOW_CONTRAST = r"""
+() => {
+  const rgba = (s) => { const m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+    const p = m[1].split(",").map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const channel = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const luminance = (c) => 0.2126 * channel(c[0]) + 0.7152 * channel(c[1]) + 0.0722 * channel(c[2]);
+  const behind = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let base = [255, 255, 255];
+    for (const c of layers.reverse()) base = [0, 1, 2].map((k) => c[k] * c[3] + base[k] * (1 - c[3]));
+    return base;
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join("");
+    if (!own || !el.offsetParent || ["SCRIPT", "STYLE", "OPTION"].includes(el.tagName)) continue;
+    const a = luminance(rgba(getComputedStyle(el).color)), b = luminance(behind(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 3) low.push(`${el.tagName.toLowerCase()} "${own.slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+  }
+  return low;
+}
+"""
 
 
 def demo_pages() -> list[str]:
@@ -56,9 +88,31 @@ def demo_pages() -> list[str]:
 def demo(transactional_db):
     """The demo organization, users and fleet, as `make run` seeds them; the pages to visit."""
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 (closed with the test)
+    open_alarms()
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username="demo"), demo_pages()
+
+
+def open_alarms() -> None:
+    """A critical and a warning alarm on SC-001, through the real ingest path, so the alarm console
+    draws its severity rows (the demo's own alarms come from the live simulator, not run here)."""
+    import datetime as dt
+
+    from anomalies.models import Anomaly
+    from spacecraft.models import Spacecraft
+    from telemetry import services as telemetry
+
+    sc = Spacecraft.objects.get(designation="SC-001")
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=30)
+    snapshots = [
+        {"spacecraft": str(sc.pk), "timestamp": (start + dt.timedelta(seconds=i)).isoformat(),
+         "parameters": {"panel_temp": 139.0, "payload_temp": 33.0}}
+        for i in range(5)
+    ]  # fmt: skip
+    telemetry.ingest(snapshots=snapshots, scope=telemetry.organization_scope(sc.organization))
+    severities = set(Anomaly.objects.filter(spacecraft=sc).values_list("severity", flat=True))
+    assert {"critical", "warning"} <= severities, severities
 
 
 def test_every_dashboard_page_draws_on_the_demo_data(live_server_daphne, demo, browser_page):
@@ -108,6 +162,8 @@ def test_every_dashboard_page_draws_on_the_demo_data(live_server_daphne, demo, b
         if page.locator("#live-status").count():
             page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
         assert responsive(page), f"{path}: the page's scripts never give the browser back"
+        if not path.startswith(("/admin/", "/api/")):  # ours only, not Django's admin or Swagger UI
+            problems.extend(f"{path}: low contrast: {low}" for low in page.evaluate(LOW_CONTRAST))
     assert problems == [], "\n".join(problems)
 
 
