@@ -121,32 +121,50 @@ def job_detail(request, pk):
 
 
 HISTOGRAM_W, HISTOGRAM_H = 400, 120
+MAX_HISTOGRAM_BINS = 200
 
 
-def result_display(result: dict | None) -> dict:
+def result_display(result) -> dict:
     """A job's result for the page: its single values as a table, an NDVI histogram (a tile job's)
     as SVG bars, and the whole result as indented JSON."""
-    if not result:
-        return {"result_rows": [], "histogram": None, "result_json": ""}
-    rows = []
-    for key, value in sorted(result.items()):
-        if isinstance(value, float):
-            rows.append((key, f"{value:.4g}"))
-        elif isinstance(value, int | str | bool) or value is None:
-            rows.append((key, value))
-        elif isinstance(value, list) and len(value) <= 6 and all(isinstance(v, int | float) for v in value):
-            rows.append((key, ", ".join(f"{v:g}" for v in value)))
+    if not isinstance(result, dict):  # the kinds return dicts; anything else is shown as it is
+        as_json = json.dumps(result, indent=2) if result not in (None, {}) else ""
+        return {"result_rows": [], "histogram": None, "result_json": as_json}
+    rows = [(key, shown) for key, value in sorted(result.items()) if (shown := _single_value(value)) is not None]
     counts = result.get("ndvi_histogram")
     histogram = None
-    if isinstance(counts, list) and counts and all(isinstance(c, int) for c in counts):
-        width, top = HISTOGRAM_W / len(counts), max(max(counts), 1)
+    if (
+        isinstance(counts, list)
+        and 0 < len(counts) <= MAX_HISTOGRAM_BINS
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
+    ):
+        width, top, step = HISTOGRAM_W / len(counts), max(max(counts), 1), 2 / len(counts)
         bars = []
         for i, count in enumerate(counts):
             height = HISTOGRAM_H * count / top
-            low = -1 + 2 * i / len(counts)  # the tile workload bins NDVI over [-1, 1]
+            low = -1 + i * step  # the tile workload bins NDVI over [-1, 1]
             bars.append(
-                {"x": round(i * width, 1), "y": round(HISTOGRAM_H - height, 1), "w": round(width - 1, 1),
-                 "h": round(height, 1), "title": f"NDVI {low:.1f} to {low + 2 / len(counts):.1f}: {count} px"}
+                {"x": round(i * width, 1), "y": round(HISTOGRAM_H - height, 1), "w": round(max(width - 1, 0.5), 1),
+                 "h": round(height, 1), "title": f"NDVI {low:.2f} to {low + step:.2f}: {count} px"}
             )  # fmt: skip
         histogram = {"bars": bars, "width": HISTOGRAM_W, "height": HISTOGRAM_H, "mid": HISTOGRAM_W / 2}
     return {"result_rows": rows, "histogram": histogram, "result_json": json.dumps(result, indent=2, sort_keys=True)}
+
+
+def _single_value(value) -> str | None:
+    """How a result value reads in the table; None for what only the JSON shows (long lists, objects)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if (
+        isinstance(value, list)
+        and len(value) <= 6
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        return ", ".join(str(v) if isinstance(v, int) else f"{v:.6g}" for v in value)
+    return None

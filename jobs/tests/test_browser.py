@@ -92,6 +92,49 @@ def test_job_page_offers_retry_live_when_a_watched_job_fails(
     expect(page.locator('[data-action="retry"]')).to_be_visible()
     expect(page.locator('[data-action="cancel"]')).to_be_hidden()
     assert page.evaluate("window.__sameDocument === true")  # shown live, not by a reload
+    # And it stays: the page's catch-up fetch, in flight since it subscribed, read the job before
+    # it failed and must not put the old state back when it answers.
+    time.sleep(2)
+    assert page.inner_text("#job-state") == "failed"
+
+
+# Runs in the page before its own scripts: records, at the moment the page says "live", which
+# topics it had asked for and which the server had answered by then.
+RECORD_SUBSCRIPTIONS = """
+(() => {
+  const asked = new Set(), answered = new Set();
+  window.__atLive = null;
+  const Native = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const socket = new Native(url, protocols);
+    const send = socket.send.bind(socket);
+    socket.send = (data) => { (JSON.parse(data).topics || []).forEach((t) => asked.add(t)); send(data); };
+    socket.addEventListener("message", (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === "subscribed" || msg.type === "refused") answered.add(msg.topic);
+    });
+    return socket;
+  };
+  window.WebSocket.OPEN = Native.OPEN;
+  document.addEventListener("missionops:live-state", (event) => {
+    if (event.detail === "live" && !window.__atLive) window.__atLive = {asked: [...asked], answered: [...answered]};
+  });
+})();
+"""
+
+
+def test_a_page_says_live_only_once_the_server_has_joined_its_topics(
+    live_server_daphne, operator, one_running, browser_page
+):
+    """ "live" promises that every change from then on arrives: a change made after the socket
+    opened but before the server joined the topic's group would otherwise be lost for good (the
+    catch-up fetch, run at open, had already read the old state)."""
+    page, base = browser_page, live_server_daphne
+    page.add_init_script(RECORD_SUBSCRIPTIONS)
+    log_in(page, base, operator, f"/jobs/{one_running.pk}/")  # returns once the page says live
+    at_live = page.evaluate("window.__atLive")
+    assert f"job.{one_running.pk}" in at_live["asked"]
+    assert set(at_live["asked"]) <= set(at_live["answered"]), at_live
 
 
 @pytest.fixture

@@ -55,11 +55,11 @@ def test_detail_page_shows_a_tile_result_as_values_a_histogram_and_json(client, 
     result["ndvi_histogram"] = [0] * 10 + [40, 30, 20, 10, 5, 5, 5, 5, 5, 0]
     dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result=result)
     html = login(client, owner).get(f"/jobs/{job.pk}/").content.decode()
-    assert "<dt>ndvi_mean</dt><dd>0.3129</dd>" in html and "<dt>bbox</dt><dd>6, 45, 7, 46</dd>" in html
+    assert "<dt>ndvi_mean</dt><dd>0.312914</dd>" in html and "<dt>bbox</dt><dd>6, 45, 7, 46</dd>" in html
     assert "<dt>ndvi_histogram</dt>" not in html  # drawn, not listed
     bars = re.findall(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', html)
     assert len(bars) == 20 and max(float(h) for _, h in bars) == 120.0  # the fullest bin fills the chart
-    assert "NDVI 0.0 to 0.1: 40 px" in html
+    assert "NDVI 0.00 to 0.10: 40 px" in html
     raw = re.search(r'<pre class="payload" id="result-json">(.*?)</pre>', html, re.S).group(1)
     assert json.loads(raw.replace("&quot;", '"')) == result
     assert re.search(r"<dd id=\"job-finished\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</dd>", html)
@@ -131,3 +131,15 @@ def test_admin_edits_only_what_needs_no_validation(admin_client, submit):
     assert (saved.bbox_west, saved.bbox_north) == (job.bbox_west, job.bbox_north)
     assert admin_client.get("/admin/jobs/job/add/").status_code == 403
     assert admin_client.get(f"/admin/jobs/job/{job.pk}/change/").status_code == 200
+
+
+def test_result_display_takes_any_json_a_job_may_have_stored():
+    from jobs.views import result_display
+
+    assert result_display(None)["result_json"] == "" and result_display([1, 2])["result_json"] == "[\n  1,\n  2\n]"
+    odd = result_display({"ok": True, "none": None, "big": 123456.789, "n": 1234567, "nested": {"a": 1}})
+    assert odd["result_rows"] == [("big", "123457"), ("n", "1234567"), ("none", "—"), ("ok", "true")]
+    for counts in ([], [1] * 1000, [-5, 3], [True, False], [0.5, 1.5]):  # not drawn: only JSON shows them
+        assert result_display({"ndvi_histogram": counts})["histogram"] is None
+    bars = result_display({"ndvi_histogram": [0] * 200})["histogram"]["bars"]  # all empty: flat, valid bars
+    assert len(bars) == 200 and all(bar["w"] > 0 and bar["h"] == 0 for bar in bars)

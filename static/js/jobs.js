@@ -19,7 +19,8 @@
 
   // An ISO time (socket message or REST) as the pages print it: "2026-12-04 22:19:08" (UTC).
   function utc(iso) {
-    return iso ? iso.slice(0, 19).replace("T", " ") : "—";
+    const when = iso ? new Date(iso) : null;
+    return when && !isNaN(when) ? when.toISOString().slice(0, 19).replace("T", " ") : "—";
   }
 
   function getJSON(url) {
@@ -273,12 +274,17 @@
       }
     }
     log.scrollTop = log.scrollHeight;
+    let snapshots = 0;  // job.state messages received: each is the whole job, newer than any fetch in flight
     MissionOpsLive.subscribe("job." + id, function (msg) {
+      if (msg.kind === "job.state") snapshots += 1;
       if (msg.kind === "job.log") addLine(msg); else show(msg);
     }, {
       poll: function () {
+        const seen = snapshots;
         return Promise.all([
-          getJSON("/api/v1/jobs/" + id + "/").then(show),
+          // A fetch answered after a live snapshot read the job before that change: drop it, or
+          // the page would go back to the older state for good.
+          getJSON("/api/v1/jobs/" + id + "/").then(function (job) { if (snapshots === seen) show(job); }),
           getJSON("/api/v1/jobs/" + id + "/logs/?after=" + last).then(function (lines) { lines.forEach(addLine); }),
         ]);
       }

@@ -3,7 +3,8 @@
  * MissionOpsLive.subscribe(topic, onMessage, {poll}) registers a handler. While the socket is
  * down the page keeps working: every subscription's `poll` (a REST fetch) runs every few seconds
  * until the socket is back. Reconnects back off exponentially (1 s to 30 s, with jitter).
- * The connection state is shown in #live-status: live / reconnecting / polling / refused.
+ * The connection state is shown in #live-status: connecting / live (every topic subscribed) /
+ * reconnecting / polling / refused.
  */
 (function () {
   "use strict";
@@ -22,11 +23,24 @@
     return scheme + window.location.host + "/ws/live/";
   }
 
-  function sendSubscriptions() {
-    const topics = Object.keys(subscriptions);
+  // Topics asked for on this socket and not yet answered. The page is "live" only once every one
+  // is answered: a change made between the socket's open and the server joining its group would
+  // otherwise be lost, and the catch-up fetch runs per topic only after that join for the same reason.
+  let awaiting = new Set();
+
+  function sendSubscriptions(topics) {
     if (socket && socket.readyState === WebSocket.OPEN && topics.length) {
+      topics.forEach(function (t) { awaiting.add(t); });
       socket.send(JSON.stringify({action: "subscribe", topics: topics}));
     }
+  }
+
+  function answered(topic, subscribed) {
+    if (!awaiting.delete(topic)) return;
+    const s = subscriptions[topic];
+    // Catch up on what changed while we were away (or before the page subscribed).
+    if (subscribed && s && s.poll) Promise.resolve().then(s.poll).catch(function () {});
+    if (!awaiting.size) setState("live", "live");
   }
 
   function startPolling() {
@@ -51,18 +65,22 @@
     socket.onopen = function () {
       attempt = 0;
       stopPolling();
-      setState("live", "live");
-      sendSubscriptions();
-      // Catch up on what changed while we were away.
-      Object.values(subscriptions).forEach(function (s) { if (s.poll) Promise.resolve().then(s.poll).catch(function () {}); });
+      awaiting = new Set();
+      const topics = Object.keys(subscriptions);
+      if (!topics.length) { setState("live", "live"); return; }
+      setState("connecting", "subscribing…");
+      sendSubscriptions(topics);
     };
     socket.onmessage = function (event) {
       let msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
       if (msg.type === "message" && subscriptions[msg.topic]) {
         subscriptions[msg.topic].handlers.forEach(function (h) { h(msg.data, msg.topic); });
+      } else if (msg.type === "subscribed") {
+        answered(msg.topic, true);
       } else if (msg.type === "refused") {
         console.warn("live topic refused", msg.topic, msg.reason);
+        answered(msg.topic, false);
       }
     };
     socket.onclose = function (event) {
@@ -85,9 +103,10 @@
   window.MissionOpsLive = {
     subscribe: function (topic, handler, options) {
       const entry = subscriptions[topic] || (subscriptions[topic] = {handlers: [], poll: null});
+      const isNew = !entry.handlers.length;
       entry.handlers.push(handler);
       if (options && options.poll) entry.poll = options.poll;
-      sendSubscriptions();
+      if (isNew && !awaiting.has(topic)) sendSubscriptions([topic]);
     },
     state: function () { return document.getElementById("live-status")?.dataset.state; },
   };
