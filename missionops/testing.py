@@ -244,3 +244,15 @@ def browser_page():
             yield page
         finally:
             browser.close()
+
+
+def log_in(page, base: str, username: str, path: str = "/fleet/", password: str = PASSWORD) -> None:
+    """Open `path` in a browser page, sign in on the login page it is sent to, and wait until it is
+    back on `path` with its live socket subscribed."""
+    page.goto(f"{base}{path}")
+    assert "/login/" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)

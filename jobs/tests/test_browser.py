@@ -7,18 +7,9 @@ import time
 import pytest
 
 from jobs import dispatch
-from missionops.testing import PASSWORD
+from missionops.testing import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def log_in(page, base, user, path):
-    page.goto(f"{base}{path}")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
 
 
 def stays_loaded(page, seconds: float) -> bool:
@@ -56,7 +47,7 @@ def test_job_page_reloads_once_on_success_and_never_for_a_finished_job(
     page.on("response", lambda response: response.status >= 400 and errors.append(f"{response.status} {response.url}"))
 
     # Already succeeded: the page polls once its socket is live, and must not load itself again.
-    log_in(page, base, operator, f"/jobs/{finished.pk}/")
+    log_in(page, base, operator.username, f"/jobs/{finished.pk}/")
     assert page.inner_text("#job-state") == "succeeded"
     assert stays_loaded(page, 2.5)
 
@@ -83,7 +74,7 @@ def test_job_page_offers_retry_live_when_a_watched_job_fails(
     from playwright.sync_api import expect
 
     page, base = browser_page, live_server_daphne
-    log_in(page, base, operator, f"/jobs/{one_running.pk}/")
+    log_in(page, base, operator.username, f"/jobs/{one_running.pk}/")
     expect(page.locator('[data-action="cancel"]')).to_be_visible()
     expect(page.locator('[data-action="retry"]')).to_be_hidden()
     page.evaluate("window.__sameDocument = true")
@@ -131,7 +122,7 @@ def test_a_page_says_live_only_once_the_server_has_joined_its_topics(
     catch-up fetch, run at open, had already read the old state)."""
     page, base = browser_page, live_server_daphne
     page.add_init_script(RECORD_SUBSCRIPTIONS)
-    log_in(page, base, operator, f"/jobs/{one_running.pk}/")  # returns once the page says live
+    log_in(page, base, operator.username, f"/jobs/{one_running.pk}/")  # returns once the page says live
     at_live = page.evaluate("window.__atLive")
     assert f"job.{one_running.pk}" in at_live["asked"]
     assert set(at_live["asked"]) <= set(at_live["answered"]), at_live
@@ -152,7 +143,7 @@ def test_queue_counts_follow_the_queue_and_new_jobs_are_announced(
     from jobs.services import submit_job
 
     page, base = browser_page, live_server_daphne
-    log_in(page, base, operator, "/jobs/")
+    log_in(page, base, operator.username, "/jobs/")
     expect(page.locator('[data-count="running"]')).to_have_text("1")
     in_thread(dispatch.complete_job, job_id=one_running.pk, worker=claimer.worker, result={})
     expect(page.locator('[data-count="succeeded"]')).to_have_text("1", timeout=10_000)
@@ -183,7 +174,7 @@ def test_footprint_map_draws_land_and_a_footprint_across_the_antimeridian(
     came they made a band across the map, and against the demo database the page stopped
     responding, which this test database does not reproduce.)"""
     page, base = browser_page, live_server_daphne
-    log_in(page, base, operator, "/jobs/")
+    log_in(page, base, operator.username, "/jobs/")
     page.wait_for_selector(".leaflet-control-zoom-out", timeout=10_000)
     # The land (one multipolygon) and the two footprints; the map fitted around both.
     deadline = time.monotonic() + 10

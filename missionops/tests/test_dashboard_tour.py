@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 
+from missionops.testing import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Text that reads at under 3:1 against what is drawn behind it (WCAG's contrast ratio; 3:1 is its
@@ -149,11 +151,7 @@ def test_every_dashboard_page_draws_on_the_demo_data(live_server_daphne, demo, b
         ),
     )
 
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/fleet/")
+    log_in(page, base, user.username, password=DEMO_PASSWORD)
 
     for path in pages:
         response = page.goto(f"{base}{path}", wait_until="load", timeout=20_000)

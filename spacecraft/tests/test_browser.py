@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from missionops.testing import PASSWORD
+from missionops.testing import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -34,12 +34,7 @@ def operator_token(operator):
 # Django refuses synchronous ORM calls while one is running.
 def test_fleet_updates_live_after_an_api_mode_change(live_server_daphne, operator, operator_token, sc_a, browser_page):
     page, base, token = browser_page, live_server_daphne, operator_token
-    page.goto(f"{base}/fleet/")
-    assert "/login/" in page.url
-    page.fill("input[name=username]", operator.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/fleet/")
+    log_in(page, base, operator.username)
 
     card = page.locator(f"#sc-{sc_a.pk}")
     assert card.locator(".designation").inner_text() == "SC-001"
