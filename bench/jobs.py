@@ -1,8 +1,9 @@
 """Job queue throughput, one table: no-op jobs claimed and completed per second by N real
 `job_worker` processes using SKIP LOCKED (one claim per transaction, and batched) against the
 same workers using plain SELECT … FOR UPDATE (the serializing peer), with double claims counted;
-one worker alone (what bounds the ratio on this host); then tile jobs per minute on the CPU
-(NumPy; CuPy where a GPU is lent).
+the same comparison for the ideal queue (two statements a job sent by pgbench's C clients, no
+application), with commits flushed and not; one worker alone (what bounds the ratio on this host);
+then tile jobs per minute on the CPU (NumPy; CuPy where a GPU is lent).
 
     .venv/bin/python bench/jobs.py                      # defaults: 4 workers, 2000 no-op jobs, 3 runs, 8 tiles
     .venv/bin/python bench/jobs.py --jobs 500 --repeat 1 --tiles 0  # quick
@@ -12,8 +13,11 @@ on first use; it never touches the development or test databases."""
 
 import argparse
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,6 +241,73 @@ def run_round(org, *, kind, count, workers, worker_args, params=None, footprint=
     return {"elapsed_s": elapsed, "succeeded": succeeded, "double": double, "waits": waiting, "cpu": used}
 
 
+# The ideal queue: a job is two statements, claim and complete, and nothing else (no run slots,
+# GPU slots, logs, usage or live pushes), sent by pgbench's C clients. What it gains over its own
+# FOR UPDATE peer is what this host lets SKIP LOCKED gain, whatever the application does.
+IDEAL_TABLE = "bench_ideal_queue"
+IDEAL_SCRIPT = (
+    f"UPDATE {IDEAL_TABLE} SET state = 'running', claims = claims + 1 WHERE id = (SELECT id FROM {IDEAL_TABLE}"
+    " WHERE state = 'queued' ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE{skip}) RETURNING id AS job_id"
+    " \\gset\n"
+    f"UPDATE {IDEAL_TABLE} SET state = 'done' WHERE id = :job_id;\n"
+)
+
+
+def reset_ideal_queue(count: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""CREATE TABLE IF NOT EXISTS {IDEAL_TABLE} (
+                    id bigserial PRIMARY KEY, state text NOT NULL, claims int NOT NULL DEFAULT 0,
+                    priority int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT clock_timestamp())"""
+        )
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {IDEAL_TABLE}_queued ON {IDEAL_TABLE} (priority DESC, created_at, id)"
+            " WHERE state = 'queued'"
+        )
+        cursor.execute(f"TRUNCATE {IDEAL_TABLE} RESTART IDENTITY")
+        cursor.execute(f"INSERT INTO {IDEAL_TABLE} (state) SELECT 'queued' FROM generate_series(1, %s)", [count])
+        cursor.execute(f"VACUUM ANALYZE {IDEAL_TABLE}")
+
+
+def run_ideal_round(*, clients: int, count: int, skip_locked: bool, flush: bool) -> dict:
+    """`count` jobs (rounded to a multiple of `clients`) claimed and completed by pgbench's
+    clients; the rate is pgbench's own, without its connection time. Its backends are gone when it
+    ends, so only the client's CPU is counted (as the workers'), and the host's busy share."""
+    from django.db import connection
+
+    per_client = max(1, count // clients)
+    reset_ideal_queue(per_client * clients)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(IDEAL_SCRIPT.format(skip=" SKIP LOCKED" if skip_locked else ""))
+        script.flush()
+        env = {**os.environ, "PGAPPNAME": "job_worker-pgbench"}  # WaitSampler samples its backends
+        if not flush:
+            env["PGOPTIONS"] = "-c synchronous_commit=off"
+        host = CpuMeter([])
+        client_start = sum(os.times()[2:4])
+        with WaitSampler() as waits:
+            out = subprocess.run(
+                ["pgbench", "-n", "-c", str(clients), "-j", str(clients), "-t", str(per_client), "-f", script.name,
+                 DATABASE_URL],
+                capture_output=True, text=True, env=env,
+            )  # fmt: skip
+        busy, _, _ = host.stop()
+        client_s = sum(os.times()[2:4]) - client_start
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out.stdout)
+    if out.returncode or not tps:
+        raise SystemExit(f"pgbench failed ({out.returncode}): {out.stderr.strip() or out.stdout.strip()}")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE claims > 1) FROM {IDEAL_TABLE}"
+        )
+        done, double = cursor.fetchone()
+    waiting = {group: waits.mean(group) for group in ("cpu", "wal", "lock")}
+    used = {"host": busy, "worker_ms": 1000 * client_s / max(1, done), "backend_ms": None}
+    return {"elapsed_s": done / float(tps.group(1)), "succeeded": done, "double": double, "waits": waiting, "cpu": used}
+
+
 @dataclass(frozen=True)
 class Round:
     label: str
@@ -244,6 +315,7 @@ class Round:
     live: bool = True
     workers: int | None = None  # None: --workers
     peer_of: str | None = None  # the SKIP LOCKED round this peer runs right after
+    ideal: dict | None = None  # pgbench's ideal queue: run_ideal_round's skip_locked and flush
 
 
 @dataclass
@@ -270,6 +342,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2000, help="no-op jobs per round")
     parser.add_argument("--batch", type=int, default=50, help="claims per transaction in the batched round")
+    parser.add_argument("--ideal-jobs", type=int, default=20000, help="jobs per ideal-queue round (0: skip them)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of every no-op round; the table gives the median")
     parser.add_argument("--tiles", type=int, default=8, help="tile jobs (0: skip)")
     parser.add_argument("--tile-px", type=int, default=512)
@@ -304,17 +377,31 @@ def main():
         Round(f"peer: FOR UPDATE, {args.batch} claims/stmt", (*batch, *peer), peer_of=batched),
         Round(quiet, live=False),
         Round("peer: FOR UPDATE, 1/stmt, no live push", peer, live=False, peer_of=quiet),
-        Round("reference: 1 worker alone, SKIP LOCKED", workers=1),
     ]
+    if args.ideal_jobs and shutil.which("pgbench"):
+        ideal, ideal_unflushed = IDEAL_SKIP, "ideal queue (pgbench), commits unflushed"
+        rounds += [
+            Round(ideal, ideal={"skip_locked": True, "flush": True}),
+            Round(IDEAL_PEER, ideal={"skip_locked": False, "flush": True}, peer_of=ideal),
+            Round(ideal_unflushed, ideal={"skip_locked": True, "flush": False}),
+            Round("ideal peer: FOR UPDATE, commits unflushed", ideal={"skip_locked": False, "flush": False},
+                  peer_of=ideal_unflushed),
+        ]  # fmt: skip
+    elif args.ideal_jobs:
+        print("pgbench is not on PATH: the ideal-queue rounds are left out", file=sys.stderr)
+    rounds.append(Round(ALONE, workers=1))
     # Each pair runs back to back; the whole list `--repeat` times, so one slow moment on the
     # host lands in one repetition, and the table gives the median.
     runs = {r.label: [] for r in rounds}
     for repetition in range(args.repeat):
         for r in rounds:
             workers = r.workers or args.workers
-            result = run_round(
-                org, kind="noop", count=args.jobs, workers=workers, worker_args=r.worker_args, live=r.live
-            )
+            if r.ideal:
+                result = run_ideal_round(clients=workers, count=args.ideal_jobs, **r.ideal)
+            else:
+                result = run_round(
+                    org, kind="noop", count=args.jobs, workers=workers, worker_args=r.worker_args, live=r.live
+                )
             result["rate"] = result["succeeded"] / result["elapsed_s"]
             runs[r.label].append(result)
             print(f"  run {repetition + 1}/{args.repeat} {r.label}: {result['rate']:.1f} jobs/s", file=sys.stderr)
@@ -328,8 +415,8 @@ def main():
             ratios = sorted(mine["rate"] / other["rate"] for mine, other in pairs)
         double = sum(run["double"] for run in runs[r.label])
         rows.append(
-            Row(r.label, r.workers or args.workers, args.jobs, m["succeeded"], double, m["elapsed_s"], m["rate"],
-                "jobs/s", m["waits"], m["cpu"], ratios)
+            Row(r.label, r.workers or args.workers, args.ideal_jobs if r.ideal else args.jobs, m["succeeded"], double,
+                m["elapsed_s"], m["rate"], "jobs/s", m["waits"], m["cpu"], ratios)
         )  # fmt: skip
     if args.tiles:
         square = {"type": "Polygon", "coordinates": [[[10, 45], [11, 45], [11, 46], [10, 46], [10, 45]]]}
@@ -345,7 +432,12 @@ def main():
                 m["elapsed_s"], 60 * m["succeeded"] / m["elapsed_s"], "jobs/min", m["waits"], m["cpu"])
         )  # fmt: skip
     print_table(rows, args)
-    print_bound(median_run(runs[rounds[-1].label]), median_run(runs[rounds[1].label]), args.workers)
+    ideal = next((row for row in rows if row.label == IDEAL_SKIP), None)
+    print_bound(median_run(runs[ALONE]), median_run(runs[rounds[1].label]), args.workers, ideal)
+
+
+IDEAL_SKIP, IDEAL_PEER = "ideal queue (pgbench), SKIP LOCKED", "ideal peer: FOR UPDATE"
+ALONE = "reference: 1 worker alone, SKIP LOCKED"
 
 
 def print_table(rows: list[Row], args) -> None:
@@ -363,7 +455,8 @@ def print_table(rows: list[Row], args) -> None:
         spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}x" if ratios and len(ratios) > 1 else ""
         waits, used = row.waits, row.cpu
         backends = f"{waits['cpu']:4.2f} {waits['wal']:4.2f} {waits['lock']:4.2f}"
-        backends += f"   {100 * used['host']:8.0f}%   {used['worker_ms']:17.2f} {used['backend_ms']:7.2f}"
+        backend_ms = "-" if used["backend_ms"] is None else f"{used['backend_ms']:.2f}"
+        backends += f"   {100 * used['host']:8.0f}%   {used['worker_ms']:17.2f} {backend_ms:>7}"
         print(
             f"{row.label:40} {row.workers:>7} {row.jobs:>7} {row.done:>7} {row.double:>7} {row.seconds:>8.2f}"
             f" {row.rate:>10.1f} {row.unit:8} {ratio:>7} {spread:>11}             {backends}"
@@ -379,9 +472,13 @@ def print_table(rows: list[Row], args) -> None:
         "host busy: the host's CPUs' busy share during the round; CPU ms/job: the worker processes' and their Postgres"
         " backends' CPU per finished job"
     )
+    print(
+        "ideal queue: a job is two statements (claim, complete) sent by pgbench's C clients, nothing else; its worker"
+        " CPU is pgbench's; unflushed: synchronous_commit off, so no commit waits for its WAL flush"
+    )
 
 
-def print_bound(alone: dict, peer: dict, workers: int) -> None:
+def print_bound(alone: dict, peer: dict, workers: int, ideal: Row | None) -> None:
     """What the one-worker round says about the best ratio this host allows, as an estimate: N
     workers cannot beat one by more than the host's CPUs over the share one worker keeps busy (that
     share includes the bench's own polling and Redis, so the estimate leans low), and the peer,
@@ -395,6 +492,11 @@ def print_bound(alone: dict, peer: dict, workers: int) -> None:
         f" ({peer['rate'] / alone['rate']:.2f}x one worker), so SKIP LOCKED can beat it by about"
         f" {scaling * alone['rate'] / peer['rate']:.2f}x at best here"
     )
+    if ideal and ideal.ratios:
+        print(
+            f"bound (measured): the ideal queue, with no application at all, did {ideal.rate:.1f} jobs/s with SKIP"
+            f" LOCKED, {ideal.ratios[len(ideal.ratios) // 2]:.2f}x its FOR UPDATE peer on the same {workers} clients"
+        )
 
 
 if __name__ == "__main__":
