@@ -182,3 +182,41 @@ def test_footprint_map_draws_land_and_a_footprint_across_the_antimeridian(
         time.sleep(0.2)
     assert page.locator("#footprint-map path").count() >= 3
     assert stays_loaded(page, 1)  # and the page still answers
+
+
+def shift_drag(page, start: tuple[float, float], end: tuple[float, float]) -> str:
+    """Shift-drag on the footprint map from `start` to `end` (fractions of its box); the bbox
+    filter it submits, as the URL gives it."""
+    box = page.locator("#footprint-map").bounding_box()
+    x0, y0 = box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"]
+    x1, y1 = box["x"] + end[0] * box["width"], box["y"] + end[1] * box["height"]
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=8)
+    with page.expect_navigation():
+        page.mouse.up()
+    page.keyboard.up("Shift")
+    return page.evaluate("new URL(location.href).searchParams.get('bbox')")
+
+
+def test_a_shift_drag_sets_the_bbox_filter_and_a_box_wider_than_the_world_is_every_longitude(
+    live_server_daphne, operator, tile_across_the_antimeridian, browser_page
+):
+    page, base = browser_page, live_server_daphne
+    page.set_viewport_size({"width": 1600, "height": 900})
+    log_in(page, base, operator.username, "/jobs/")
+    page.wait_for_selector(".leaflet-control-zoom-out", timeout=10_000)
+    # Zoomed all the way out the map repeats the world several times across its width.
+    zoom_out = page.locator(".leaflet-control-zoom-out")
+    while "leaflet-disabled" not in (zoom_out.get_attribute("class") or ""):
+        zoom_out.click()
+        time.sleep(0.3)
+    west, south, east, north = (float(v) for v in shift_drag(page, (0.02, 0.3), (0.98, 0.7)).split(","))
+    assert (west, east) == (-180.0, 180.0)
+    assert -90 <= south < north <= 90
+    # A small box keeps its own longitudes, west before east.
+    page.wait_for_selector(".leaflet-control-zoom-out", timeout=10_000)
+    west, south, east, north = (float(v) for v in shift_drag(page, (0.45, 0.4), (0.55, 0.6)).split(","))
+    assert -180 <= west < east <= 180 and east - west < 180
+    assert south < north

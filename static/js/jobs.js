@@ -56,8 +56,10 @@
     const width = Math.max(260, panel.clientWidth - 30);
     const util = [[]].concat(ids.map(function () { return []; }));
     const mem = [[]].concat(ids.map(function () { return []; }));
-    const utilPlot = new uPlot({title: "Utilization %", width: width, height: 150, series: series, scales: {y: {range: [0, 100]}}}, util, document.getElementById("gpu-util-chart"));
-    const memPlot = new uPlot({title: "Memory used MB", width: width, height: 150, series: series}, mem, document.getElementById("gpu-mem-chart"));
+    // Time ticks at least 90 px apart: uPlot's default spacing crowds "hh:mm:ss" labels at a panel's width.
+    const axes = [{stroke: "#8a98a8", grid: {stroke: "#2b3540"}, space: 90}, {stroke: "#8a98a8", grid: {stroke: "#2b3540"}, size: 60}];
+    const utilPlot = new uPlot({title: "Utilization %", width: width, height: 150, series: series, axes: axes, scales: {y: {range: [0, 100]}}}, util, document.getElementById("gpu-util-chart"));
+    const memPlot = new uPlot({title: "Memory used MB", width: width, height: 150, series: series, axes: axes}, mem, document.getElementById("gpu-mem-chart"));
     function push(at, byId) {
       util[0].push(at); mem[0].push(at);
       ids.forEach(function (id, i) {
@@ -158,8 +160,11 @@
       if (!start) return;
       map.dragging.enable();
       const b = L.latLngBounds(start, e.latlng); start = null;
-      const norm = function (lon) { return ((lon + 540) % 360) - 180; };
-      const value = [norm(b.getWest()), b.getSouth(), norm(b.getEast()), b.getNorth()].map(function (v) { return v.toFixed(3); }).join(",");
+      const norm = function (lon) { return ((((lon + 180) % 360) + 360) % 360) - 180; };  // JS % keeps the sign
+      // A box a whole turn wide or more (the map repeats) is every longitude, not a wrapped sliver.
+      const whole = b.getEast() - b.getWest() >= 360;
+      const west = whole ? -180 : norm(b.getWest()), east = whole ? 180 : norm(b.getEast());
+      const value = [west, b.getSouth(), east, b.getNorth()].map(function (v) { return v.toFixed(3); }).join(",");
       document.getElementById("bbox-input").value = value;
       document.getElementById("job-filters").submit();
     });
