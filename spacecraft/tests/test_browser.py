@@ -2,6 +2,7 @@
 made through the API arrive over the live socket without a reload."""
 
 import json
+import time
 import urllib.request
 from pathlib import Path
 
@@ -51,3 +52,34 @@ def test_fleet_updates_live_after_an_api_mode_change(live_server_daphne, operato
     assert page.evaluate("window.__noReload") is True
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "fleet.png"), full_page=True)
+
+
+def test_a_change_pushed_while_the_catch_up_fetch_is_in_flight_is_not_undone_by_it(
+    live_server_daphne, operator, operator_token, sc_a, browser_page
+):
+    """The page's catch-up fetch (sent once the server joined its topic) reads the spacecraft, then
+    the mode changes and its message reaches the page, then the fetch's answer arrives: the page
+    must end on the change, not on the older state the fetch read."""
+    page, base, token = browser_page, live_server_daphne, operator_token
+    held = {"fetches": 0}
+
+    def answer_late(route):
+        held["fetches"] += 1
+        if held["fetches"] > 1:
+            route.continue_()
+            return
+        response = route.fetch()  # read now: still nominal
+        status, _ = api_post(base, f"/api/v1/spacecraft/{sc_a.pk}/state/", token, {"mode": "safe", "reason": "t"})
+        assert status == 200
+        time.sleep(1.5)  # the change's message reaches the page before this answer
+        route.fulfill(response=response)
+
+    page.route(f"**/api/v1/spacecraft/{sc_a.pk}/", answer_late)
+    log_in(page, base, operator.username, f"/spacecraft/{sc_a.pk}/")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    deadline = time.monotonic() + 10
+    while held["fetches"] == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(2500)  # the held answer, then anything after it
+    assert held["fetches"] >= 1
+    assert page.locator("#sc-mode").inner_text().lower() == "safe"

@@ -9,7 +9,7 @@
 (function () {
   "use strict";
   const POLL_INTERVAL_MS = 5000;
-  const subscriptions = {};  // topic -> {handlers: [], poll: fn|null}
+  const subscriptions = {};  // topic -> {handlers: [], poll: fn|null, held: messages|null}
   let socket = null, attempt = 0, pollTimer = null, reconnectTimer = null;
 
   function setState(state, text) {
@@ -39,8 +39,30 @@
     if (!awaiting.delete(topic)) return;
     const s = subscriptions[topic];
     // Catch up on what changed while we were away (or before the page subscribed).
-    if (subscribed && s && s.poll) Promise.resolve().then(s.poll).catch(function () {});
+    if (subscribed && s && s.poll) catchUp(topic, s);
     if (!awaiting.size) setState("live", "live");
+  }
+
+  function deliver(topic, data) {
+    subscriptions[topic].handlers.forEach(function (h) { h(data, topic); });
+  }
+
+  // While a topic's catch-up fetch is in flight, its messages are held and delivered after the
+  // fetch's answer, in order and once: the fetch may have read the state before a change whose
+  // message arrives first, and applied after that message it would put the older state back
+  // (for good, when the change was the last one, as a job that failed). Held at most HOLD_MS.
+  const HOLD_MS = 5000;
+  function catchUp(topic, s) {
+    const held = s.held = [];
+    let released = false;
+    function release() {
+      if (released) return;
+      released = true;
+      if (s.held === held) s.held = null;
+      held.forEach(function (data) { deliver(topic, data); });
+    }
+    window.setTimeout(release, HOLD_MS);
+    Promise.resolve().then(s.poll).catch(function () {}).then(release);
   }
 
   function startPolling() {
@@ -75,7 +97,8 @@
       let msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
       if (msg.type === "message" && subscriptions[msg.topic]) {
-        subscriptions[msg.topic].handlers.forEach(function (h) { h(msg.data, msg.topic); });
+        const held = subscriptions[msg.topic].held;
+        if (held) held.push(msg.data); else deliver(msg.topic, msg.data);
       } else if (msg.type === "subscribed") {
         answered(msg.topic, true);
       } else if (msg.type === "refused") {
@@ -102,7 +125,7 @@
 
   window.MissionOpsLive = {
     subscribe: function (topic, handler, options) {
-      const entry = subscriptions[topic] || (subscriptions[topic] = {handlers: [], poll: null});
+      const entry = subscriptions[topic] || (subscriptions[topic] = {handlers: [], poll: null, held: null});
       const isNew = !entry.handlers.length;
       entry.handlers.push(handler);
       if (options && options.poll) entry.poll = options.poll;
