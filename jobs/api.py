@@ -4,7 +4,7 @@ artifacts), GPUs, templates and usage. Viewsets call services and selectors, not
 import datetime as dt
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -36,7 +36,7 @@ from missionops.tenancy import roles_by_organization
 from . import selectors, services
 from .exceptions import JobParamsError
 from .geo import bbox_intersects, parse_bbox
-from .models import Gpu, Job, JobKind, JobLog, JobState
+from .models import Gpu, Job, JobArtifact, JobKind, JobLog, JobState, JobTemplate
 from .schedules import cron_of
 
 OPERATE = (Role.OPERATOR, Role.ADMIN)
@@ -87,7 +87,8 @@ class JobSerializer(serializers.ModelSerializer):
         return [job.bbox_west, job.bbox_south, job.bbox_east, job.bbox_north]
 
     def get_artifacts(self, job) -> list[dict]:
-        return ArtifactSerializer(job.artifacts.all().defer("data"), many=True).data
+        prefetched = "artifacts" in getattr(job, "_prefetched_objects_cache", {})  # without data: JobViewSet
+        return ArtifactSerializer(job.artifacts.all() if prefetched else job.artifacts.defer("data"), many=True).data
 
 
 class JobSpecSerializer(serializers.Serializer):
@@ -146,6 +147,11 @@ class JobFilter(django_filters.FilterSet):
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_text", help_text="text in name, error or worker; or a job id")
+    # Only the caller's templates: a filter over all of them told another organization's ids
+    # (accepted) from unknown ones (400).
+    template = django_filters.ModelChoiceFilter(
+        queryset=lambda request: selectors.templates_visible_to(request.user) if request else JobTemplate.objects.none()
+    )
     bbox = django_filters.CharFilter(
         method="filter_bbox",
         help_text="minlon,minlat,maxlon,maxlat: footprints intersecting it (minlon > maxlon crosses 180°)",
@@ -157,8 +163,9 @@ class JobFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         match = Q(name__icontains=value) | Q(error__icontains=value) | Q(worker__icontains=value)
-        if value.isdigit():
-            match |= Q(pk=int(value))
+        job_id = selectors.job_id_in(value.strip())
+        if job_id is not None:
+            match |= Q(pk=job_id)
         return queryset.filter(match)
 
     def filter_bbox(self, queryset, name, value):
@@ -190,7 +197,8 @@ class JobViewSet(
         return (
             selectors.jobs_visible_to(self.request.user)
             .select_related("organization", "created_by")
-            .prefetch_related("parents", "artifacts")
+            # Artifacts without their bytes: a list would otherwise read every PNG it names.
+            .prefetch_related("parents", Prefetch("artifacts", queryset=JobArtifact.objects.defer("data")))
         )
 
     def check_object_permissions(self, request, obj):
@@ -277,6 +285,8 @@ class JobViewSet(
                         done.append(job.pk)
                     else:
                         skipped[str(job.pk)] = refused.message
+                except services.QuotaExceeded as refused:  # this one would not fit; the others may
+                    skipped[str(job.pk)] = refused.message
         return Response({"action": verb, "done": sorted(done), "skipped": skipped})
 
     @extend_schema(
@@ -398,7 +408,7 @@ class GpuSampleSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="GPU slots of all worker hosts with their latest sample (`simulated` marks fakes)"),
-    retrieve=extend_schema(summary="One GPU slot"),
+    retrieve=extend_schema(summary="One GPU slot with its latest sample"),
 )
 class GpuViewSet(viewsets.ReadOnlyModelViewSet):
     """GPUs are shared infrastructure: every member sees them; a running job only to its organization."""
@@ -417,6 +427,9 @@ class GpuViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         return Response(self.get_serializer(selectors.gpus_with_latest_sample(), many=True).data)
+
+    def get_object(self):
+        return selectors.with_latest_sample(super().get_object())
 
     @extend_schema(
         parameters=[OpenApiParameter("minutes", int, description="how far back (default 15, at most 1440)")],
@@ -455,7 +468,7 @@ class JobTemplateSerializer(serializers.Serializer):
 class TemplateSubmitSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     priority = serializers.IntegerField(required=False, min_value=-100, max_value=100)
-    params = serializers.JSONField(required=False, help_text="overrides merged into the template's params")
+    params = serializers.DictField(required=False, help_text="overrides merged into the template's params")
 
 
 @extend_schema_view(

@@ -248,7 +248,9 @@ def heartbeat(*, job_id: int, worker: str, lease_s: float, progress: float | Non
 
 
 def _owned(job_id: int, worker: str) -> Job:
-    job = Job.objects.select_for_update().select_related("organization").filter(pk=job_id).first()
+    # of=self: a plain FOR UPDATE over the join would lock the organization's row too, so every
+    # failure, cancel and sweep of one organization would queue behind the others.
+    job = Job.objects.select_for_update(of=("self",)).select_related("organization").filter(pk=job_id).first()
     if job is None or job.state != JobState.RUNNING or job.worker != worker:
         raise LeaseLost(f"job {job_id} is no longer held by {worker}")
     return job
@@ -395,7 +397,7 @@ def sweep_expired_leases(*, limit: int = 500) -> list[Job]:
     with transaction.atomic():
         now = timezone.now()
         expired = list(
-            Job.objects.select_for_update(skip_locked=True)
+            Job.objects.select_for_update(skip_locked=True, of=("self",))  # not the organization: see _owned
             .select_related("organization")
             .filter(state=JobState.RUNNING, lease_expires_at__lt=now)
             .order_by("lease_expires_at")[:limit]

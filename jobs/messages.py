@@ -24,6 +24,8 @@ def job_message(job) -> dict:
         "gpu_index": job.gpu_index,
         "priority": job.priority,
         "error": job.error[:300],
+        "cancel_reason": job.cancel_reason,
+        "gpu_seconds": round(job.gpu_seconds, 1),
         "cancel_requested": job.cancel_requested,
         # What the job page's buttons offer now: the rules stay in the model, not copied to JS.
         "can_cancel": job.can_cancel(),
@@ -61,3 +63,12 @@ def publish_log(log, *, organization_id: int) -> None:
         "message": log.message,
     }
     live.publish(f"job.{log.job_id}", payload, organization=organization_id)
+
+
+def publish_deleted(jobs) -> None:
+    """Deleted jobs leave the other open pages (the queue drops their rows, a job page says so)."""
+    if not _enabled():
+        return
+    for job in jobs:
+        payload = {"kind": "job.deleted", "id": job.pk}
+        live.publish_many(("jobs", f"job.{job.pk}"), payload, organization=job.organization_id)

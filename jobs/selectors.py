@@ -27,11 +27,18 @@ def can_operate_jobs(user, organization) -> bool:
     return has_role(user, organization, Role.OPERATOR, Role.ADMIN)
 
 
+def job_id_in(text: str) -> int | None:
+    """`text` as a job id, if it is one: ASCII digits that fit a bigint (str.isdigit() also takes
+    "²", which int() refuses)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def organization_id_for_job_topic(user, ident: str) -> int | None:
     """Live-topic resolver for `job.<id>`: the job's organization if the user may view it."""
-    if not ident.isdigit():
+    job_id = job_id_in(ident)
+    if job_id is None:
         return None
-    return jobs_visible_to(user).filter(pk=int(ident)).values_list("organization_id", flat=True).first()
+    return jobs_visible_to(user).filter(pk=job_id).values_list("organization_id", flat=True).first()
 
 
 def job_counts(user) -> dict[str, int]:
@@ -43,10 +50,12 @@ def job_counts(user) -> dict[str, int]:
 
 def gpus_with_latest_sample() -> list[Gpu]:
     """Active GPU slots with their newest sample (attribute `latest`, or None)."""
-    gpus = list(Gpu.objects.filter(active=True))
-    for gpu in gpus:
-        gpu.latest = GpuSample.objects.filter(gpu=gpu).order_by("-at").select_related("job").first()
-    return gpus
+    return [with_latest_sample(gpu) for gpu in Gpu.objects.filter(active=True)]
+
+
+def with_latest_sample(gpu: Gpu) -> Gpu:
+    gpu.latest = GpuSample.objects.filter(gpu=gpu).order_by("-at").select_related("job").first()
+    return gpu
 
 
 def gpu_samples(*, gpu: Gpu, since: datetime, limit: int = 2000) -> list[GpuSample]:

@@ -13,7 +13,7 @@ from missionops.tenancy import user_or_none
 
 from .exceptions import JobParamsError, JobStateError, QuotaExceeded
 from .geo import footprint_bbox, validate_footprint
-from .messages import publish_job
+from .messages import publish_deleted, publish_job
 from .models import TERMINAL_STATES, Job, JobKind, JobLog, JobState, OrganizationQuota, TileInput, UsageDay
 from .workloads import workload_for
 
@@ -119,7 +119,7 @@ def clean_spec(
     if not isinstance(parent_ids, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in parent_ids):
         raise JobParamsError("parents must be a list of job ids", field=f"{prefix}parents")
     if known_parents is None:
-        known_parents = Job.objects.filter(organization=organization, pk__in=parent_ids).in_bulk()
+        known_parents = _lock_parents(Job.objects.filter(organization=organization, pk__in=parent_ids))
     parents = [known_parents[p] for p in dict.fromkeys(parent_ids) if p in known_parents]
     missing = sorted(set(parent_ids) - {p.pk for p in parents})
     if missing:
@@ -147,7 +147,15 @@ def _parents_named(specs: list[dict], organization: Organization) -> dict[int, J
         for p in spec["parents"]
         if isinstance(p, int) and not isinstance(p, bool)
     }
-    return Job.objects.filter(organization=organization, pk__in=ids).in_bulk() if ids else {}
+    return _lock_parents(Job.objects.filter(organization=organization, pk__in=ids)) if ids else {}
+
+
+def _lock_parents(parents) -> dict[int, Job]:
+    """Parents read under a row lock held to commit (FOR NO KEY UPDATE, in id order): a parent
+    failing or succeeding meanwhile either finishes first, and is read in its new state, or waits
+    for the new child's commit and then sees its link. Read unlocked, a parent that failed between
+    the read and the commit left its new child waiting for ever."""
+    return {job.pk: job for job in parents.select_for_update(no_key=True, of=("self",)).order_by("pk")}
 
 
 def _check_tile_input(input_id: int, *, organization: Organization, field: str) -> None:
@@ -161,14 +169,21 @@ def _check_tile_input(input_id: int, *, organization: Organization, field: str) 
 
 
 def _check_submit_quota(organization: Organization, specs: list[dict]) -> None:
+    _check_open_quota(organization, adding=len(specs), needs_gpu=any(s["needs_gpu"] for s in specs))
+
+
+def _check_open_quota(organization: Organization, *, adding: int, needs_gpu: bool, already_open: int = 0) -> None:
+    """Under the quota row lock (held to commit, so concurrent submissions and retries cannot
+    overshoot): `adding` more open jobs must fit max_queued_jobs, of which `already_open` are
+    counted open already (reopened in this transaction); a GPU job needs GPU-seconds left today."""
     quota = OrganizationQuota.objects.select_for_update().get(pk=quota_for(organization).pk)
-    open_jobs = Job.objects.filter(organization=organization, state__in=OPEN_STATES).count()
-    if open_jobs + len(specs) > quota.max_queued_jobs:
+    open_jobs = Job.objects.filter(organization=organization, state__in=OPEN_STATES).count() - already_open
+    if open_jobs + adding > quota.max_queued_jobs:
         raise QuotaExceeded(
-            f"max_queued_jobs is {quota.max_queued_jobs}: {open_jobs} open, {len(specs)} more refused",
+            f"max_queued_jobs is {quota.max_queued_jobs}: {open_jobs} open, {adding} more refused",
             limit="max_queued_jobs",
         )
-    if any(s["needs_gpu"] for s in specs):
+    if needs_gpu:
         used = gpu_seconds_today(organization.pk)
         if used >= quota.daily_gpu_seconds:
             raise QuotaExceeded(
@@ -349,6 +364,8 @@ def cancel_job(*, job: Job, actor, reason: str = "") -> Job:
     job = Job.objects.select_for_update().get(pk=job.pk)
     if job.is_terminal:
         raise JobStateError(f"job {job.pk} is already {job.state}", field="state")
+    if job.cancel_requested:  # asked already, its worker is stopping it: not logged again
+        return job
     who = getattr(actor, "username", None) or "system"
     reason = reason or f"canceled by {who}"
     if job.state == JobState.RUNNING:
@@ -374,23 +391,34 @@ def retry_job(*, job: Job, actor) -> Job:
     job = Job.objects.select_for_update().get(pk=job.pk)
     if not job.can_retry():
         raise JobStateError(f"job {job.pk} is {job.state}; only failed or canceled jobs can be retried", field="state")
-    state, reason = _initial_state(list(job.parents.all()))
+    # Parents locked as at submission (see _lock_parents): one failing meanwhile is seen here.
+    state, reason = _initial_state(list(_lock_parents(job.parents.all()).values()))
     if state == JobState.CANCELED:
         raise JobStateError(f"cannot retry job {job.pk}: {reason}; retry that parent first", field="parents")
     _reopen(job, state=state)
     add_log(job, f"retried by {getattr(actor, 'username', 'system')}")
-    frontier = [job.pk]
+    reopened, frontier = 1, [job.pk]
     while frontier:
         children = list(
-            Job.objects.select_for_update().filter(
-                pk__in=_children_of(frontier), state=JobState.CANCELED, cancel_reason__startswith="parent job "
-            )
+            Job.objects.select_for_update()
+            .filter(pk__in=_children_of(frontier), state=JobState.CANCELED, cancel_reason__startswith="parent job ")
+            .order_by("pk")
         )
         causes, frontier = {f"parent job {pk} " for pk in frontier}, []
         for child in children:
-            if any(child.cancel_reason.startswith(cause) for cause in causes):
-                _reopen(child, state=JobState.WAITING)
-                frontier.append(child.pk)
+            if not any(child.cancel_reason.startswith(cause) for cause in causes):
+                continue
+            # Another parent failed or was canceled too: the child stays canceled, now for that one
+            # (so retrying that parent reopens it).
+            state, reason = _initial_state(list(_lock_parents(child.parents.all()).values()))
+            if state == JobState.CANCELED:
+                child.cancel_reason = reason
+                child.save(update_fields=["cancel_reason"])
+                continue
+            _reopen(child, state=JobState.WAITING)
+            reopened += 1
+            frontier.append(child.pk)
+    _check_open_quota(job.organization, adding=reopened, needs_gpu=job.needs_gpu, already_open=reopened)
     record_event(organization=job.organization, kind="job.retried", subject=job, actor=actor)
     return job
 
@@ -405,7 +433,14 @@ def _reopen(job: Job, *, state: str) -> None:
 
 @transaction.atomic
 def delete_jobs(*, jobs: list[Job], actor) -> int:
-    """Delete finished jobs (with their logs and artifacts). Refuses, writing nothing, if any is not finished."""
+    """Delete finished jobs (with their logs and artifacts). Refuses, writing nothing, if any is not finished.
+    The states are read again under row locks: a job retried since the caller read it is open again."""
+    jobs = list(
+        Job.objects.select_for_update()
+        .select_related("organization")
+        .filter(pk__in=[j.pk for j in jobs])
+        .order_by("pk")
+    )
     unfinished = [j for j in jobs if not j.is_terminal]
     if unfinished:
         job = unfinished[0]
@@ -413,7 +448,8 @@ def delete_jobs(*, jobs: list[Job], actor) -> int:
     if not jobs:
         return 0
     organization = jobs[0].organization
-    count, _ = Job.objects.filter(pk__in=[j.pk for j in jobs]).delete()
+    Job.objects.filter(pk__in=[j.pk for j in jobs]).delete()
+    publish_deleted(jobs)
     record_event(
         organization=organization,
         kind="job.deleted",

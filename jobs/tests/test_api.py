@@ -312,3 +312,68 @@ def test_schema_lists_every_endpoint(api, owner):
         "/api/v1/tile-inputs/{id}/",
     ):
         assert path in schema["paths"], path
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "9" * 30])
+def test_text_that_only_looks_like_a_job_id_is_searched_as_text(api, operator, client, submit, text):
+    """str.isdigit() takes "²" and Arabic-Indic digits, which int() or a bigint refuse: they were 500s."""
+    submit(kind="noop", name=f"run {text}")
+    found = api(operator).get(URL, {"q": text})
+    assert found.status_code == 200 and len(found.json()["results"]) == 1
+    client.force_login(operator)
+    assert client.get("/jobs/", {"q": text}).status_code == 200
+
+
+def test_a_job_topic_that_is_not_an_id_is_refused(operator):
+    from missionops.live import TopicRefused, groups_for_subscription
+
+    with pytest.raises(TopicRefused):
+        groups_for_subscription(operator, "job.²")
+
+
+def test_template_submit_params_must_be_an_object(api, operator):
+    client = api(operator)
+    template = client.post(URL.replace("jobs", "job-templates"), {"name": "t", "kind": "noop"}, format="json")
+    assert template.status_code == 201, template.json()
+    for params in ([1, 2], "fast"):
+        submit_url = f"/api/v1/job-templates/{template.json()['id']}/submit/"
+        answer = client.post(submit_url, {"params": params}, format="json")
+        assert answer.status_code == 400 and "params" in answer.json(), answer.json()
+    assert not Job.objects.exists()
+
+
+def test_a_gpu_read_alone_carries_its_latest_sample(api, viewer, gpus):
+    from jobs import nvml
+    from jobs.inventory import record_samples
+
+    infos = [nvml.GpuInfo(i, nvml.SIMULATED_NAME, f"sim-{i}", 16384, True) for i in range(2)]
+    record_samples(host="test-host", gpus=infos)
+    client = api(viewer)
+    listed = {gpu["id"]: gpu for gpu in client.get("/api/v1/gpus/").json()}
+    one = client.get(f"/api/v1/gpus/{gpus[0].pk}/").json()
+    assert one["sampled_at"] is not None and one["sampled_at"] == listed[gpus[0].pk]["sampled_at"]
+    assert one["utilization_pct"] == listed[gpus[0].pk]["utilization_pct"]
+
+
+def test_the_template_filter_does_not_tell_another_organizations_templates_from_unknown_ids(api, operator, org_b):
+    theirs = JobTemplate.objects.create(organization=org_b, name="theirs", kind="noop")
+    client = api(operator)
+    other, unknown = client.get(URL, {"template": theirs.pk}), client.get(URL, {"template": 999_999})
+    assert other.status_code == unknown.status_code == 400
+    assert other.json() == unknown.json()
+
+
+def test_the_job_list_reads_artifacts_once_and_without_their_bytes(api, owner, submit, claimer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        job = submit(kind="noop")
+        dispatch.claim_jobs(claimer=claimer)
+        artifacts = [("a.bin", "application/octet-stream", b"x" * 1000)]
+        dispatch.complete_job(job_id=job.pk, worker=claimer.worker, result={}, artifacts=artifacts)
+    with CaptureQueriesContext(connection) as queries:
+        listed = api(owner).get(URL)
+    assert listed.status_code == 200 and all(len(job["artifacts"]) == 1 for job in listed.json()["results"])
+    reads = [q["sql"] for q in queries.captured_queries if "jobs_jobartifact" in q["sql"]]
+    assert len(reads) == 1 and '"jobs_jobartifact"."data"' not in reads[0]

@@ -82,11 +82,16 @@ def test_job_page_offers_retry_live_when_a_watched_job_fails(
     expect(page.locator("#job-state")).to_have_text("failed", timeout=10_000)
     expect(page.locator('[data-action="retry"]')).to_be_visible()
     expect(page.locator('[data-action="cancel"]')).to_be_hidden()
+    expect(page.locator("#job-error")).to_have_text("boom")  # the error too, not only the state
     assert page.evaluate("window.__sameDocument === true")  # shown live, not by a reload
     # And it stays: the page's catch-up fetch, in flight since it subscribed, read the job before
     # it failed and must not put the old state back when it answers.
     time.sleep(2)
     assert page.inner_text("#job-state") == "failed"
+    # Retried from the page: queued again, and the old error is gone.
+    page.locator('[data-action="retry"]').click()
+    expect(page.locator("#job-state")).to_have_text("queued", timeout=10_000)
+    expect(page.locator("#job-error")).to_be_hidden()
 
 
 # Runs in the page before its own scripts: records, at the moment the page says "live", which

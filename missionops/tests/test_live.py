@@ -227,3 +227,22 @@ def _host_forms_and_dead_shard():
     sender._publish([(g, {"type": "live.message", "topic": "t", "data": {"g": g}}) for g in groups])
     received = [m["channel"].decode().split("__group__")[1] for m in _received(subscriber, 1)]
     assert received == to_live_shard
+
+
+async def test_a_deleted_job_leaves_the_queue_and_its_page(api, operator, owner, org_a):
+    from jobs import services
+
+    def finished_job():
+        job = services.submit_job(organization=org_a, actor=owner, kind="noop", params={})
+        return services.cancel_job(job=job, actor=owner)
+
+    job = await sync_to_async(finished_job)()
+    communicator, _, _ = await connect(operator)
+    await communicator.receive_json_from()
+    await subscribe(communicator, "jobs", f"job.{job.pk}")
+    client = await sync_to_async(api)(operator)
+    assert (await sync_to_async(client.delete)(f"/api/v1/jobs/{job.pk}/")).status_code == 204
+    deleted = {"kind": "job.deleted", "id": job.pk}
+    assert await next_message(communicator, "jobs", lambda d: d["kind"] == "job.deleted") == deleted
+    assert await next_message(communicator, f"job.{job.pk}", lambda d: d["kind"] == "job.deleted") == deleted
+    await communicator.disconnect()

@@ -223,6 +223,12 @@
     bulkActions();
     const onGpus = gpuCharts(), recount = liveCounts(), noteNew = newJobsNotice();
     MissionOpsLive.subscribe("jobs", function (msg) {
+      if (msg.kind === "job.deleted") {
+        const row = document.getElementById("job-" + msg.id);
+        if (row) row.remove();
+        recount();
+        return;
+      }
       updateRow(msg);
       if (msg.state) { recount(); noteNew(msg); }
     }, {
@@ -268,6 +274,16 @@
         document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
         if (msg.started_at !== undefined) document.getElementById("job-started").textContent = utc(msg.started_at);
         if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = utc(msg.finished_at);
+        if (msg.gpu_seconds !== undefined) document.getElementById("job-gpu-seconds").textContent = Number(msg.gpu_seconds).toFixed(1);
+        // The error and cancel reason of this attempt: shown when a watched job fails or is
+        // canceled, cleared when it is retried.
+        [["error", "job-error"], ["cancel_reason", "job-cancel-reason"]].forEach(function (pair) {
+          if (msg[pair[0]] === undefined) return;
+          const cell = document.getElementById(pair[1]);
+          const text = msg[pair[0]] || "";
+          cell.textContent = text.length > 300 ? text.slice(0, 299) + "…" : text;
+          cell.parentElement.hidden = !msg[pair[0]];
+        });
         // Only the actions the new state allows (as the page renders them).
         const cancel = document.querySelector('[data-action="cancel"]'), retry = document.querySelector('[data-action="retry"]');
         if (cancel && msg.can_cancel !== undefined) cancel.hidden = !msg.can_cancel;
@@ -281,6 +297,11 @@
     log.scrollTop = log.scrollHeight;
     let snapshots = 0;  // job.state messages received: each is the whole job, newer than any fetch in flight
     MissionOpsLive.subscribe("job." + id, function (msg) {
+      if (msg.kind === "job.deleted") {
+        document.getElementById("job-state").textContent = "deleted";
+        document.querySelectorAll("[data-action]").forEach(function (b) { b.hidden = true; });
+        return;
+      }
       if (msg.kind === "job.state") snapshots += 1;
       if (msg.kind === "job.log") addLine(msg); else show(msg);
     }, {
@@ -296,9 +317,11 @@
     });
     document.querySelectorAll("[data-action]").forEach(function (button) {
       button.addEventListener("click", function () {
+        const seen = snapshots;
         post("/api/v1/jobs/" + id + "/" + button.dataset.action + "/").then(function (r) {
           document.getElementById("action-result").textContent = r.ok ? button.dataset.action + " requested" : (r.data.detail || "refused");
-          if (r.ok) show(r.data);
+          // As for a fetch: a live snapshot that came in meanwhile is newer than this answer.
+          if (r.ok && snapshots === seen) show(r.data);
         });
       });
     });
