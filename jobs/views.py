@@ -26,7 +26,7 @@ def jobs_page(request):
     queryset = selectors.jobs_visible_to(request.user).select_related("organization", "created_by")
     error = ""
     try:
-        filtered = JobFilter(request.GET, queryset=queryset)
+        filtered = JobFilter(request.GET, queryset=queryset, request=request)
         jobs = list(filtered.qs.order_by("-created_at", "-id")[:PAGE_ROWS]) if filtered.is_valid() else []
         if not filtered.is_valid():
             error = "; ".join(f"{k}: {' '.join(v)}" for k, v in filtered.errors.items())

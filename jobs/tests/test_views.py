@@ -33,6 +33,18 @@ def test_bad_bbox_filter_is_shown_not_a_500(client, owner, submit):
     assert page.status_code == 200 and "bbox" in page.content.decode() and "four numbers" in page.content.decode()
 
 
+def test_queue_page_filters_by_one_of_our_templates(client, owner, org_a, submit):
+    from jobs.models import JobTemplate
+    from jobs.services import submit_from_template
+
+    template = JobTemplate.objects.create(organization=org_a, name="nightly", kind="noop")
+    from_template, other = submit_from_template(template=template, actor=owner), submit(kind="noop")
+    page = login(client, owner).get("/jobs/", {"template": template.pk})
+    html = page.content.decode()
+    assert page.status_code == 200 and "Select a valid choice" not in html
+    assert f'id="job-{from_template.pk}"' in html and f'id="job-{other.pk}"' not in html
+
+
 def test_detail_page_shows_log_quicklook_and_dag(client, owner, submit, claimer):
     parent = submit()
     child = submit(parents=[parent.pk])

@@ -234,7 +234,9 @@
     }, {
       poll: function () {
         recount();
-        return getJSON("/api/v1/jobs/?page_size=200").then(function (page) { page.results.forEach(updateRow); });
+        // The page's own filters (the same names as the API's), so its rows are among those read.
+        const filters = window.location.search.slice(1);
+        return getJSON("/api/v1/jobs/?page_size=200" + (filters ? "&" + filters : "")).then(function (page) { page.results.forEach(updateRow); });
       }
     });
     if (onGpus) MissionOpsLive.subscribe("gpus", onGpus, {
