@@ -225,3 +225,22 @@ def test_a_shift_drag_sets_the_bbox_filter_and_a_box_wider_than_the_world_is_eve
     west, south, east, north = (float(v) for v in shift_drag(page, (0.45, 0.4), (0.55, 0.6)).split(","))
     assert -180 <= west < east <= 180 and east - west < 180
     assert south < north
+
+
+@pytest.fixture
+def job_named_like_markup(submit):
+    return submit(kind="tile", name='<img src=x onerror="window.__xss=1">')
+
+
+def test_a_footprints_tooltip_shows_the_job_name_as_text(
+    live_server_daphne, operator, job_named_like_markup, browser_page
+):
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, operator.username, "/jobs/")
+    footprint = page.locator('#footprint-map path[stroke="#ffb347"]')  # a queued job's footprint
+    footprint.wait_for(timeout=10_000)
+    footprint.hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(timeout=5_000)
+    assert tooltip.inner_text() == '<img src=x onerror="window.__xss=1"> · queued'
+    assert page.evaluate("window.__xss") is None

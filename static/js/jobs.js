@@ -132,7 +132,9 @@
       const land = topojson.feature(topo, topo.objects.land);
       const features = land.type === "FeatureCollection" ? land.features : [land];
       const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: unwrapLand(f.geometry)}; });
-      L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#556", weight: 1, fillOpacity: 0.25}}).addTo(map);
+      // Beneath the footprints and deaf to the mouse: drawn over them (it loads later), the land took
+      // their hover and click wherever a footprint lay on land.
+      L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#556", weight: 1, fillOpacity: 0.25}, interactive: false}).addTo(map).bringToBack();
     }).catch(function () {});
     const colours = {succeeded: "#3fb950", failed: "#f85149", running: "#4aa3ff", canceled: "#888"};
     const bounds = [];
@@ -142,7 +144,9 @@
       if (!j.footprint || j.footprint.type !== "Polygon" || !Array.isArray(j.footprint.coordinates[0])) return;
       const ring = unwrapRing(j.footprint.coordinates[0]).map(function (p) { return [p[1], p[0]]; });
       const shape = L.polygon(ring, {color: colours[j.state] || "#ffb347", weight: 1}).addTo(map);
-      shape.bindTooltip(j.name + " · " + j.state);
+      const tip = document.createElement("span");  // as text: a string tooltip is set with innerHTML
+      tip.textContent = j.name + " · " + j.state;
+      shape.bindTooltip(tip);
       shape.on("click", function () { window.location.href = "/jobs/" + j.id + "/"; });
       ring.forEach(function (p) { bounds.push(p); });
     });

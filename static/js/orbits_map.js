@@ -19,15 +19,22 @@
     const e = minElDeg * Math.PI / 180, ratio = EARTH_RADIUS_M / (EARTH_RADIUS_M + ORBIT_KM * 1000);
     return EARTH_RADIUS_M * (Math.acos(ratio * Math.cos(e)) - e);
   }
+  // A marker's label as text: Leaflet puts a string `html` in with innerHTML, and names are
+  // whatever an operator typed.
+  function label(text, dotClass) {
+    const span = document.createElement("span");
+    if (dotClass) { const dot = document.createElement("span"); dot.className = dotClass; span.appendChild(dot); }
+    span.appendChild(document.createTextNode(text));
+    return span;
+  }
   stations.forEach(function (st) {
     L.circle([st.lat, st.lon], {radius: footprintRadiusM(st.min_el), color: "#7fd1ae", weight: 1, fillOpacity: 0.07}).addTo(map);
-    L.marker([st.lat, st.lon], {icon: L.divIcon({className: "sc-marker", html: "▲ " + st.name, iconSize: null})}).addTo(map);
+    L.marker([st.lat, st.lon], {icon: L.divIcon({className: "sc-marker", html: label("▲ " + st.name), iconSize: null})}).addTo(map);
   });
 
   const markers = {}, tracks = {};
   function place(p) {
-    const html = '<span class="sc-dot' + (p.sunlit ? "" : " eclipse") + '"></span>' + p.designation;
-    const icon = L.divIcon({className: "sc-marker", html: html, iconSize: null});
+    const icon = L.divIcon({className: "sc-marker", html: label(p.designation, "sc-dot" + (p.sunlit ? "" : " eclipse")), iconSize: null});
     if (!markers[p.id]) markers[p.id] = L.marker([p.lat, p.lon], {icon: icon}).addTo(map);
     else { markers[p.id].setLatLng([p.lat, p.lon]); markers[p.id].setIcon(icon); }
     const row = document.querySelector('#orbit-table tr[data-id="' + p.id + '"]');
