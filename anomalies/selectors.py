@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Count, Q, QuerySet
 
+from missionops.filters import ScopedFilterSet
 from missionops.models import Event
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -15,7 +16,7 @@ def anomalies_visible_to(user) -> QuerySet[Anomaly]:
     )
 
 
-class AnomalyFilter(django_filters.FilterSet):
+class AnomalyFilter(ScopedFilterSet):
     """The alarm list's filters; the same set selects the targets of a bulk action."""
 
     state = django_filters.MultipleChoiceFilter(choices=AlarmState.choices, help_text="repeat for several")

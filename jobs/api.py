@@ -30,13 +30,14 @@ from missionops.api import (
     roles_text,
     username_field,
 )
+from missionops.filters import ScopedFilterSet
 from missionops.models import Role
 from missionops.tenancy import roles_by_organization
 
 from . import selectors, services
 from .exceptions import JobParamsError
 from .geo import bbox_intersects, parse_bbox
-from .models import Gpu, Job, JobArtifact, JobKind, JobLog, JobState, JobTemplate
+from .models import Gpu, Job, JobArtifact, JobKind, JobLog, JobState
 from .schedules import cron_of
 
 OPERATE = (Role.OPERATOR, Role.ADMIN)
@@ -140,18 +141,13 @@ class JobLogSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "level", "attempt", "message"]
 
 
-class JobFilter(django_filters.FilterSet):
+class JobFilter(ScopedFilterSet):
     state = django_filters.MultipleChoiceFilter(choices=JobState.choices)
     kind = django_filters.ChoiceFilter(choices=JobKind.choices)
     organization = django_filters.CharFilter(field_name="organization__slug")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_text", help_text="text in name, error or worker; or a job id")
-    # Only the caller's templates: a filter over all of them told another organization's ids
-    # (accepted) from unknown ones (400).
-    template = django_filters.ModelChoiceFilter(
-        queryset=lambda request: selectors.templates_visible_to(request.user) if request else JobTemplate.objects.none()
-    )
     bbox = django_filters.CharFilter(
         method="filter_bbox",
         help_text="minlon,minlat,maxlon,maxlat: footprints intersecting it (minlon > maxlon crosses 180°)",

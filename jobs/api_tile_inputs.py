@@ -8,6 +8,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from missionops.api import NewestFirstCursorPagination, organization_for_create, require_role, username_field
+from missionops.filters import ScopedFilterSet
 
 from . import selectors, tile_inputs
 from .api import OPERATE, OrganizationSlugField
@@ -46,7 +47,7 @@ class TileInputUploadSerializer(serializers.Serializer):
     )
 
 
-class TileInputFilter(django_filters.FilterSet):
+class TileInputFilter(ScopedFilterSet):
     organization = django_filters.CharFilter(field_name="organization__slug")
 
     class Meta:

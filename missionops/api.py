@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
+from .filters import ScopedFilterSet
 from .models import Event, Membership, Organization, Role
 from .tenancy import membership_for, organizations_for, visible_events
 
@@ -187,7 +188,7 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(ScopedFilterSet):
     kind = django_filters.CharFilter(
         method="filter_kind", help_text="exact kind, or a prefix ending in '.' (e.g. `mode.`)"
     )

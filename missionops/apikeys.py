@@ -79,16 +79,15 @@ def create_api_key(
 
 @transaction.atomic
 def rotate_api_key(*, key: ApiKey, actor=None, grace: timedelta = DEFAULT_ROTATION_GRACE) -> tuple[ApiKey, str]:
-    """A new key with the same scopes; the old one keeps working for `grace`, then expires."""
+    """A new key with the same scopes and expiry; the old one keeps working for `grace` (or until it
+    expires, if sooner), then expires."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at or key.replaced_by_id:
         raise ConflictError(f"key {key.prefix} is already {'revoked' if key.revoked_at else 'rotated'}", field="key")
+    if key.expires_at is not None and key.expires_at <= timezone.now():
+        raise ConflictError(f"key {key.prefix} has expired; issue a new one", field="key")
     new_key, plaintext = create_api_key(
-        organization=key.organization,
-        name=key.name,
-        scopes=key.scopes,
-        actor=actor,
-        expires_at=key.expires_at if key.expires_at and key.expires_at > timezone.now() + grace else None,
+        organization=key.organization, name=key.name, scopes=key.scopes, actor=actor, expires_at=key.expires_at
     )
     grace_end = timezone.now() + grace
     key.replaced_by = new_key
@@ -105,7 +104,9 @@ def rotate_api_key(*, key: ApiKey, actor=None, grace: timedelta = DEFAULT_ROTATI
 
 
 @transaction.atomic
-def revoke_api_key(*, key: ApiKey, actor=None) -> ApiKey:
+def revoke_api_key(*, key: ApiKey, actor=None, reason: str = "") -> ApiKey:
+    from .live import access_changed
+
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at:
         raise ConflictError(f"key {key.prefix} is already revoked", field="key")
@@ -114,14 +115,24 @@ def revoke_api_key(*, key: ApiKey, actor=None) -> ApiKey:
     key.service_user.is_active = False
     key.service_user.save(update_fields=["is_active"])
     Membership.objects.filter(user=key.service_user).delete()
-    record_event(
-        organization=key.organization,
-        kind="security.key.revoked",
-        subject=key,
-        actor=actor,
-        payload={"prefix": key.prefix},
-    )
+    access_changed(key.service_user_id)  # its open sockets close
+    payload = {"prefix": key.prefix, **({"reason": reason} if reason else {})}
+    record_event(organization=key.organization, kind="security.key.revoked", subject=key, actor=actor, payload=payload)
     return key
+
+
+ROLE_ORDER = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
+
+
+def revoke_keys_beyond(*, organization: Organization, creator, role: Role | None, actor=None) -> list[ApiKey]:
+    """A key never outlives its creator's standing: when the creator is demoted below a key's role
+    in `organization` (or removed, `role` None), the key is revoked. Otherwise someone who left or
+    was demoted would keep what they had through a key they still hold."""
+    rank = -1 if role is None else ROLE_ORDER.index(role)
+    live_keys = ApiKey.objects.filter(organization=organization, created_by=creator, revoked_at__isnull=True)
+    beyond = [key for key in live_keys if ROLE_ORDER.index(role_for_scopes(key.scopes)) > rank]
+    why = f"its creator {creator.get_username()} " + ("left the organization" if role is None else f"is now {role}")
+    return [revoke_api_key(key=key, actor=actor, reason=why) for key in beyond]
 
 
 def authenticate_key(plaintext: str) -> ApiKey | None:

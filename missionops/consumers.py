@@ -2,9 +2,10 @@
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from .auth import socket_scope_allows
-from .live import TopicRefused, groups_for_subscription
+from .live import TopicRefused, access_group, groups_for_subscription
 from .metrics import LIVE_SOCKETS
 
 MAX_TOPICS = 200
@@ -20,6 +21,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.groups_by_topic: dict[str, list[str]] = {}
+        await self.channel_layer.group_add(access_group(self.user.pk), self.channel_name)
         await self.accept()
         LIVE_SOCKETS.inc()
         self.counted = True
@@ -28,6 +30,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "counted", False):
             LIVE_SOCKETS.dec()
+            await self.channel_layer.group_discard(access_group(self.user.pk), self.channel_name)
         for groups in getattr(self, "groups_by_topic", {}).values():
             for group in groups:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -77,3 +80,31 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_message(self, event):
         await self.send_json({"type": "message", "topic": event["topic"], "data": event["data"]})
+
+    async def access_changed(self, event):
+        """The user's memberships changed, or the user (an API key's) was deactivated: every topic
+        is checked again as at subscription; one no longer allowed is refused, and a user gone or
+        inactive is disconnected."""
+        user = await database_sync_to_async(_active_user)(self.user.pk)
+        if user is None:
+            await self.close(code=4401)
+            return
+        self.user = user
+        for topic, groups in list(self.groups_by_topic.items()):
+            try:
+                allowed = await database_sync_to_async(groups_for_subscription)(user, topic)
+            except TopicRefused as refused:
+                allowed = []
+                await self.send_json({"type": "refused", "topic": topic, "reason": str(refused)})
+            for group in set(groups) - set(allowed):
+                await self.channel_layer.group_discard(group, self.channel_name)
+            for group in set(allowed) - set(groups):
+                await self.channel_layer.group_add(group, self.channel_name)
+            if allowed:
+                self.groups_by_topic[topic] = allowed
+            else:
+                del self.groups_by_topic[topic]
+
+
+def _active_user(user_id):
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()

@@ -46,6 +46,18 @@ def group_name(organization_id, topic: str) -> str:
     return f"o{organization_id}.{topic}"
 
 
+def access_group(user_id) -> str:
+    """Every live socket of a user is in this group, to hear that the user's access changed."""
+    return f"u{user_id}.access"
+
+
+def access_changed(user_id) -> None:
+    """Once the current transaction commits, the user's open sockets check their topics again (and
+    close when the user is gone or inactive): access is otherwise checked only at subscription."""
+    sends = [(access_group(user_id), {"type": "access.changed"})]
+    transaction.on_commit(lambda: _send(sends))
+
+
 def publish(topic: str, payload: dict, *, organization) -> None:
     """Send `payload` to subscribers of `topic` once the current transaction commits.
 

@@ -102,9 +102,15 @@ def set_membership(*, organization: Organization, user, role: Role, actor=None) 
     """Give `user` exactly `role` in `organization`: the role's permission groups follow."""
     if role not in Role.values:
         raise DomainError(f"unknown role {role!r}", field="role")
+    from .apikeys import revoke_keys_beyond
+    from .live import access_changed
+
     membership, created = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
+    if not created:
+        revoke_keys_beyond(organization=organization, creator=user, role=role, actor=actor)
+        access_changed(user.pk)
     user.groups.add(organization.viewers_group)
     if membership.can_operate:
         user.groups.add(organization.operators_group)
@@ -122,7 +128,12 @@ def set_membership(*, organization: Organization, user, role: Role, actor=None) 
 
 @transaction.atomic
 def remove_membership(*, membership: Membership, actor=None) -> None:
+    from .apikeys import revoke_keys_beyond
+    from .live import access_changed
+
     organization, user = membership.organization, membership.user
+    revoke_keys_beyond(organization=organization, creator=user, role=None, actor=actor)
+    access_changed(user.pk)
     user.groups.remove(organization.viewers_group, organization.operators_group)
     record_event(
         organization=organization,

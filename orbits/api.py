@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role
 from missionops.exceptions import DomainError
+from missionops.filters import ScopedFilterSet
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -96,7 +97,7 @@ class ImportReportSerializer(serializers.Serializer):
     created_spacecraft = serializers.ListField(child=serializers.CharField())
 
 
-class TLEFilter(django_filters.FilterSet):
+class TLEFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
     norad_id = django_filters.NumberFilter()
 
@@ -217,7 +218,7 @@ class PassSerializer(serializers.ModelSerializer):
         ]
 
 
-class PassFilter(django_filters.FilterSet):
+class PassFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
     station = django_filters.NumberFilter(field_name="station_id")
     start = django_filters.IsoDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")

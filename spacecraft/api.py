@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
+from missionops.filters import ScopedFilterSet
 from missionops.models import Role
 
 from . import selectors, services
@@ -100,7 +101,7 @@ class ConfigVersionSerializer(serializers.ModelSerializer):
         read_only_fields = ["version", "diff", "created_by", "created_at"]
 
 
-class SpacecraftFilter(django_filters.FilterSet):
+class SpacecraftFilter(ScopedFilterSet):
     mode = django_filters.ChoiceFilter(choices=Mode.choices)
     mission_type = django_filters.ChoiceFilter(choices=MissionType.choices)
     organization = django_filters.CharFilter(field_name="organization__slug")

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from missionops.api import NewestFirstCursorPagination, username_field
+from missionops.filters import ScopedFilterSet
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
@@ -85,7 +86,7 @@ class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class CommandFilter(django_filters.FilterSet):
+class CommandFilter(ScopedFilterSet):
     state = django_filters.ChoiceFilter(choices=CommandState.choices)
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
     name = django_filters.CharFilter()

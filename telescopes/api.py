@@ -3,7 +3,6 @@ Viewers read; operators and admins operate devices; admins manage observatories 
 
 from datetime import timedelta
 
-import django_filters
 from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404
 from django.utils import timezone
@@ -13,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
+from missionops.filters import ScopedFilterSet
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -194,7 +194,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         return fields
 
 
-class DeviceFilter(django_filters.FilterSet):
+class DeviceFilter(ScopedFilterSet):
     class Meta:
         model = AlpacaDevice
         fields = ["observatory", "device_type", "health_status"]
@@ -411,7 +411,7 @@ class DomeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DeviceViewSe
 # -- records --------------------------------------------------------------------------------------
 
 
-class OperationFilter(django_filters.FilterSet):
+class OperationFilter(ScopedFilterSet):
     class Meta:
         model = Operation
         fields = ["device", "kind", "status"]

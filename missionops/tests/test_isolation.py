@@ -179,3 +179,52 @@ async def test_another_organization_cannot_subscribe_to_any_object_topic(world):
     replies = [await communicator.receive_json_from(timeout=5) for _ in topics]
     assert all(reply["type"] == "refused" for reply in replies), json.dumps(replies)
     await communicator.disconnect()
+
+
+@pytest.fixture
+def org_a_objects(org_a, make_spacecraft):
+    """One object of org A for each foreign-key filter of the list endpoints."""
+    from jobs.models import JobTemplate
+    from orbits.services import create_station
+    from spacecraft.models import Constellation
+    from telescopes.models import AlpacaDevice, Observatory
+
+    observatory = Observatory.objects.create(organization=org_a, name="Obs", latitude_deg=37.9, longitude_deg=-75.5)
+    return {
+        "observatory": observatory.pk,
+        "device": AlpacaDevice.objects.create(observatory=observatory, device_type="telescope", host="h", port=1).pk,
+        "camera": AlpacaDevice.objects.create(observatory=observatory, device_type="camera", host="h", port=2).pk,
+        "spacecraft": make_spacecraft(org_a, "SC-LEO").pk,
+        "constellation": Constellation.objects.create(organization=org_a, name="Walker").pk,
+        "station": create_station(
+            organization=org_a, name="Wallops", latitude_deg=37.9, longitude_deg=-75.5, altitude_m=0
+        ).pk,
+        "template": JobTemplate.objects.create(organization=org_a, name="nightly", kind="noop").pk,
+    }
+
+
+@pytest.mark.parametrize(
+    "path,field",
+    [
+        ("/api/v1/alpaca-devices/", "observatory"),
+        ("/api/v1/telescope-operations/", "device"),
+        ("/api/v1/exposures/", "camera"),
+        ("/api/v1/observation-sessions/", "observatory"),
+        ("/api/v1/observation-sessions/", "spacecraft"),
+        ("/api/v1/spacecraft/", "constellation"),
+        ("/api/v1/passes/", "station"),
+        ("/api/v1/tles/", "spacecraft"),
+        ("/api/v1/jobs/", "template"),
+    ],
+)
+def test_a_filter_answers_another_organizations_id_as_it_answers_an_unknown_one(
+    api, stranger, org_a_objects, path, field
+):
+    """Filtered by id alone: a filter that first looked the id up among every organization's rows
+    answered 400 for an unknown id and 200 for another organization's."""
+    theirs = org_a_objects[field]
+    unknown = uuid.uuid4() if isinstance(theirs, uuid.UUID) else 999_999_999
+    client = api(stranger)
+    answers = [client.get(path, {field: value}) for value in (theirs, unknown)]
+    assert [a.status_code for a in answers] == [200, 200], [a.content[:200] for a in answers]
+    assert answers[0].json() == answers[1].json()

@@ -125,6 +125,68 @@ async def test_keys_open_sockets_within_their_scopes(org_a, owner, sc_a):
     assert not ok and code == 4403
 
 
+def test_rotating_a_key_keeps_its_expiry_even_inside_the_grace(org_a, owner):
+    soon = timezone.now() + timedelta(hours=2)
+    key, _ = apikeys.create_api_key(organization=org_a, name="short", scopes=["read"], actor=owner, expires_at=soon)
+    new_key, _ = apikeys.rotate_api_key(key=key, actor=owner, grace=timedelta(hours=24))
+    assert new_key.expires_at == soon  # was None: rotation made a short-lived key permanent
+    key.refresh_from_db()
+    assert key.expires_at == soon
+
+
+def test_a_key_does_not_outlive_its_creators_role(api, org_a, owner, operator, sc_a):
+    from missionops.services import remove_membership, set_membership
+
+    set_membership(organization=org_a, user=operator, role="admin")
+    admin_key = apikeys.create_api_key(organization=org_a, name="a", scopes=["admin"], actor=operator)[1]
+    operate_key = apikeys.create_api_key(organization=org_a, name="o", scopes=["read", "operate"], actor=operator)[1]
+    read_key = apikeys.create_api_key(organization=org_a, name="r", scopes=["read"], actor=operator)[1]
+    set_membership(organization=org_a, user=operator, role="operator", actor=owner)  # demoted
+    assert key_client(admin_key).get("/api/v1/spacecraft/").status_code == 401
+    assert (
+        key_client(operate_key)
+        .post(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"mode": "safe"}, format="json")
+        .status_code
+        == 200
+    )
+    revoked = Event.objects.get(kind="security.key.revoked")
+    assert revoked.payload["reason"] == "its creator operator is now operator" and revoked.actor == owner
+    remove_membership(membership=operator.memberships.get(organization=org_a), actor=owner)  # gone
+    assert key_client(operate_key).get("/api/v1/spacecraft/").status_code == 401
+    assert key_client(read_key).get("/api/v1/spacecraft/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_open_sockets_lose_what_a_revocation_or_removal_takes_away(org_a, owner, viewer, sc_a):
+    from missionops.services import remove_membership
+
+    async def connect(token):
+        communicator = WebsocketCommunicator(application, f"/ws/live/?token={token}")
+        assert (await communicator.connect())[0]
+        await communicator.receive_json_from()  # hello
+        await communicator.send_json_to({"action": "subscribe", "topics": ["fleet"]})
+        assert (await communicator.receive_json_from())["type"] == "subscribed"
+        return communicator
+
+    key, plaintext = await sync_to_async(apikeys.create_api_key)(
+        organization=org_a, name="r", scopes=["read"], actor=owner
+    )
+    by_key = await connect(plaintext)
+    await sync_to_async(apikeys.revoke_api_key)(key=key, actor=owner)
+    assert (await by_key.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4401}
+
+    from rest_framework.authtoken.models import Token
+
+    token = (await sync_to_async(Token.objects.get_or_create)(user=viewer))[0].key
+    by_viewer = await connect(token)
+    membership = await sync_to_async(viewer.memberships.get)(organization=org_a)
+    await sync_to_async(remove_membership)(membership=membership, actor=owner)
+    refused = await by_viewer.receive_json_from(timeout=5)
+    assert refused == {"type": "refused", "topic": "fleet", "reason": "not a member of any organization"}
+    await by_viewer.disconnect()
+
+
 def test_throttle_answers_429_with_retry_after(api, viewer, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
