@@ -56,7 +56,7 @@ class ApiKeyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retri
         if getattr(self, "swagger_fake_view", False):
             return ApiKey.objects.none()
         return ApiKey.objects.filter(organization__in=admin_organizations(self.request.user)).select_related(
-            "replaced_by", "created_by"
+            "organization", "replaced_by", "created_by"
         )
 
     def _issued(self, key, plaintext, code):

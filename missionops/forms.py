@@ -23,13 +23,34 @@ class EventFilterForm(forms.Form):
         return cleaned
 
 
-class WebhookForm(forms.Form):
+class OrganizationChoiceForm(forms.Form):
+    """The organization a new key or webhook belongs to, among those the user administers (the only
+    one by default): a user administering several no longer gets them all in the first."""
+
+    organization = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.fields["organization"].initial = organizations.first()
+
+    def clean_organization(self):
+        chosen = self.cleaned_data.get("organization")
+        if chosen is None:
+            choices = list(self.fields["organization"].queryset[:2])
+            if len(choices) != 1:
+                raise forms.ValidationError("choose the organization")
+            chosen = choices[0]
+        return chosen
+
+
+class WebhookForm(OrganizationChoiceForm):
     name = forms.CharField(max_length=120)
     url = forms.URLField(max_length=500, assume_scheme="https")
     event_kinds = forms.CharField(help_text="comma-separated: mode.changed, command., * ...", initial="*")
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(OrganizationChoiceForm):
     name = forms.CharField(max_length=120)
     scopes = forms.MultipleChoiceField(choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, initial=["read"])
     expires_at = forms.DateTimeField(

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
+from django.db.models import Prefetch
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -15,7 +16,7 @@ from . import apikeys, webhooks
 from .exceptions import DomainError
 from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
-from .models import ApiKey, Event, Webhook
+from .models import ApiKey, Event, Webhook, WebhookDelivery
 from .tenancy import admin_organizations, visible_events
 
 
@@ -82,7 +83,7 @@ def events(request):
 @login_required
 def webhook_list(request):
     organizations = admin_organizations(request.user)
-    form = WebhookForm(request.POST or None)
+    form = WebhookForm(request.POST or None, organizations=organizations)
     if request.method == "POST":
         if not organizations.exists():
             raise PermissionDenied("webhooks are managed by organization admins")
@@ -90,7 +91,7 @@ def webhook_list(request):
             try:
                 kinds = [k.strip() for k in form.cleaned_data["event_kinds"].split(",") if k.strip()]
                 webhook = webhooks.create_webhook(
-                    organization=organizations.first(),
+                    organization=form.cleaned_data["organization"],
                     name=form.cleaned_data["name"],
                     url=form.cleaned_data["url"],
                     event_kinds=kinds,
@@ -100,7 +101,11 @@ def webhook_list(request):
                 return redirect("webhooks")
             except DomainError as error:
                 form.add_error(None, error.message)
-    hooks = Webhook.objects.filter(organization__in=organizations).prefetch_related("deliveries__event")
+    # The 20 newest deliveries of each (the page shows no more), not every one ever made.
+    recent = WebhookDelivery.objects.select_related("event").order_by("-created_at")[:20]
+    hooks = Webhook.objects.filter(organization__in=organizations).prefetch_related(
+        Prefetch("deliveries", queryset=recent, to_attr="recent_deliveries")
+    )
     return render(
         request,
         "missionops/webhooks.html",
@@ -137,15 +142,17 @@ def api_keys(request):
     """Organization admins issue, rotate and revoke API keys; a new key is shown on this response only."""
     organizations = admin_organizations(request.user)
     keys = ApiKey.objects.filter(organization__in=organizations).select_related("organization", "replaced_by")
-    issued, form = None, ApiKeyForm(request.POST or None)
+    issued, form = None, ApiKeyForm(request.POST or None, organizations=organizations)
     if request.method == "POST":
         if not organizations.exists():
             raise PermissionDenied("API keys are managed by organization admins")
-        action, key_id = request.POST.get("action", "create"), request.POST.get("key")
+        action, key_id = request.POST.get("action", "create"), request.POST.get("key", "")
+        # A key id the form never sends (not ASCII digits) is a key that does not exist.
+        key_id = int(key_id) if key_id.isascii() and key_id.isdigit() and len(key_id) <= 18 else 0
         try:
             if action == "create" and form.is_valid():
                 _, issued = apikeys.create_api_key(
-                    organization=organizations.first(),
+                    organization=form.cleaned_data["organization"],
                     name=form.cleaned_data["name"],
                     scopes=form.cleaned_data["scopes"],
                     expires_at=form.cleaned_data["expires_at"],

@@ -129,6 +129,11 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
         )
         if delivery is None:
             return None
+        if not delivery.webhook.is_active:  # disabled since it was queued: nothing more is sent
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+            delivery.error = "webhook disabled before this attempt"
+            delivery.save(update_fields=["state", "next_attempt_at", "error"])
+            return delivery
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])
     webhook, body = delivery.webhook, body_for(delivery.event)

@@ -1,6 +1,7 @@
 """REST API: observatories (discovery), devices, device operations, exposures, observation sessions.
 Viewers read; operators and admins operate devices; admins manage observatories and devices."""
 
+import uuid
 from datetime import timedelta
 
 from django.db.models import Count, Prefetch
@@ -135,7 +136,11 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def passes(self, request, pk=None):
         observatory = self.get_object()
-        spacecraft = spacecraft_visible_to(request.user).filter(pk=request.query_params.get("spacecraft")).first()
+        try:
+            spacecraft_id = uuid.UUID(request.query_params.get("spacecraft", ""))
+        except ValueError:
+            raise serializers.ValidationError({"spacecraft": ["a spacecraft id (UUID)"]}) from None
+        spacecraft = spacecraft_visible_to(request.user).filter(pk=spacecraft_id).first()
         if spacecraft is None or spacecraft.organization_id != observatory.organization_id:
             raise serializers.ValidationError({"spacecraft": ["unknown spacecraft"]})
         try:

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 TRACK_STEP_S = 1.0  # resolution of the stored track
 MAX_SESSION_S = 3 * 3600
+MAX_EXPOSURE_S = 600.0
+MAX_REHEARSAL_OFFSET_S = 366 * 86400  # a rehearsal follows a pass of up to a year before or after
 MAX_WAIT_S = 30.0  # a scheduled session re-checks at least this often before its start
 
 
@@ -90,6 +92,17 @@ def start_session(
         raise TelescopeError(f"a session lasts at most {MAX_SESSION_S // 3600} h", field="end")
     if not 0.5 <= step_s <= 60:
         raise TelescopeError("step_s must be between 0.5 and 60", field="step_s")
+    if not 0 < exposure_s <= MAX_EXPOSURE_S:
+        raise TelescopeError(f"exposure_s must be more than 0 and at most {MAX_EXPOSURE_S:g}", field="exposure_s")
+    if exposure_every_s != 0 and not exposure_s <= exposure_every_s <= MAX_SESSION_S:
+        raise TelescopeError(
+            "exposure_every_s must be 0 (no exposures) or from exposure_s to the longest session",
+            field="exposure_every_s",
+        )
+    if not abs(rehearsal_offset_s) <= MAX_REHEARSAL_OFFSET_S:  # also refuses NaN
+        raise TelescopeError(
+            f"rehearsal_offset_s must be within ±{MAX_REHEARSAL_OFFSET_S // 86400} days", field="rehearsal_offset_s"
+        )
     tle = current_tle(spacecraft)
     if tle is None:
         raise TelescopeError(f"{spacecraft} has no TLE: import one first", field="spacecraft")

@@ -250,6 +250,25 @@ def test_api_keys_page_issues_shows_once_rotates_and_revokes(client, owner, view
     assert 'id="issued-key"' in rotated and ApiKey.objects.count() == 2
     client.post("/api-keys/", {"action": "revoke", "key": ApiKey.objects.exclude(pk=key.pk).get().pk})
     assert ApiKey.objects.filter(revoked_at__isnull=False).count() == 1
+    for odd in ("abc", "²", "9" * 30):  # a key id the form never sends: no such key, not a 500
+        assert client.post("/api-keys/", {"action": "revoke", "key": odd}).status_code == 404
     client.force_login(viewer)
     assert "Only organization admins" in client.get("/api-keys/").content.decode()
     assert client.post("/api-keys/", {"action": "create", "name": "x", "scopes": ["read"]}).status_code == 403
+
+
+def test_the_key_list_reads_a_constant_number_of_queries(api, owner, org_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/api-keys/").status_code == 200
+        return len(captured)
+
+    client = api(owner)
+    apikeys.create_api_key(organization=org_a, name="k0", scopes=["read"], actor=owner)
+    one = queries()
+    for n in range(5):
+        apikeys.create_api_key(organization=org_a, name=f"k{n + 1}", scopes=["read"], actor=owner)
+    assert queries() == one

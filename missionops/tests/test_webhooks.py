@@ -137,3 +137,38 @@ def test_send_test_button_api_and_scoping(api, receiver, owner, viewer, stranger
         == 403
     )
     assert Webhook.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_webhook_disabled_after_an_event_was_queued_gets_nothing_more(receiver, org_a, owner):
+    from missionops.services import record_event
+
+    receiver = receiver()
+    hook = webhooks.create_webhook(organization=org_a, name="h", url=receiver.url, event_kinds=["*"], actor=owner)
+    record_event(organization=org_a, kind="mode.changed", payload={})
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    webhooks.update_webhook(webhook=hook, actor=owner, is_active=False)  # an admin turns it off
+    webhooks.deliver(delivery_id=delivery.pk)  # the retry already queued runs
+    delivery.refresh_from_db()
+    assert receiver.requests == [] and delivery.state == "failed" and delivery.attempts == 0
+    assert delivery.error == "webhook disabled before this attempt"
+
+
+def test_webhooks_page_creates_in_the_chosen_organization_and_shows_recent_deliveries(client, owner, org_b, receiver):
+    from missionops.services import record_event, set_membership
+
+    receiver = receiver()
+    set_membership(organization=org_b, user=owner, role="admin")  # admin of both now
+    client.force_login(owner)
+    answer = client.post(
+        "/webhooks/", {"organization": org_b.pk, "name": "b-hook", "url": receiver.url, "event_kinds": "*"}
+    )
+    assert answer.status_code == 302
+    hook = Webhook.objects.get(name="b-hook")
+    assert hook.organization == org_b
+    refused = client.post("/webhooks/", {"name": "which", "url": receiver.url, "event_kinds": "*"})
+    assert "choose the organization" in refused.content.decode()
+    for n in range(25):
+        record_event(organization=org_b, kind="mode.changed", payload={"n": n})
+    page = client.get("/webhooks/").content.decode()
+    assert page.count("<code>mode.changed</code>") == 20  # the newest 20 only

@@ -111,9 +111,9 @@
   }, {
     poll: function () {
       return Promise.all([
-        fetch("/api/v1/alpaca-devices/?page_size=500", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+        fetch("/api/v1/alpaca-devices/?limit=500", {credentials: "same-origin"}).then(function (r) { return r.json(); })
           .then(function (page) { (page.results || page).forEach(showDevice); }),
-        fetch("/api/v1/telescope-operations/?page_size=20", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+        fetch("/api/v1/telescope-operations/?limit=20", {credentials: "same-origin"}).then(function (r) { return r.json(); })
           .then(function (page) { (page.results || page).slice().reverse().forEach(showOperation); }),
       ]);
     }

@@ -131,3 +131,40 @@ def test_session_fails_clearly_when_the_mount_goes_away(observatory, devices, tr
     session = run_session(session)
     assert session.status == SessionStatus.FAILED
     assert "unreachable" in session.error
+
+
+@pytest.mark.parametrize(
+    "settings_, field",
+    [
+        ({"exposure_s": -30, "exposure_every_s": 5}, "exposure_s"),
+        ({"exposure_s": 0, "exposure_every_s": 5}, "exposure_s"),
+        ({"exposure_s": 2, "exposure_every_s": 1}, "exposure_every_s"),
+        ({"exposure_s": 1, "exposure_every_s": float("nan")}, "exposure_every_s"),
+        ({"rehearsal_offset_s": 1e15}, "rehearsal_offset_s"),
+        ({"rehearsal_offset_s": float("nan")}, "rehearsal_offset_s"),
+    ],
+)
+def test_session_settings_out_of_range_are_refused_naming_the_field(
+    observatory, devices, tracked_spacecraft, settings_, field
+):
+    from telescopes.models import ObservationSession
+
+    start = timezone.now() + timedelta(minutes=5)
+    with pytest.raises(TelescopeError) as refused:
+        start_session(
+            observatory=observatory,
+            telescope=devices["telescope"],
+            camera=devices["camera"],
+            spacecraft=tracked_spacecraft,
+            start=start,
+            end=start + timedelta(minutes=10),
+            enqueue=False,
+            **settings_,
+        )
+    assert refused.value.field == field
+    assert not ObservationSession.objects.exists()
+
+
+def test_observatory_passes_name_a_malformed_spacecraft_id(api, operator, observatory):
+    answer = api(operator).get(f"/api/v1/observatories/{observatory.pk}/passes/", {"spacecraft": "abc"})
+    assert answer.status_code == 400 and "spacecraft" in answer.json(), answer.json()
