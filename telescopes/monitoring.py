@@ -4,6 +4,7 @@ and `telescopes`, and a retained MQTT status for other observatory software."""
 
 import json
 import logging
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -71,6 +72,8 @@ def apply_status(device: AlpacaDevice, level: str, detail: str, status: dict) ->
     """Store a check's result; on a change of level record it. Returns whether the level changed."""
     now = timezone.now()
     previous = device.health_status
+    # A device's NaN or Infinity is "no reading": JSON, and so jsonb, has no such number.
+    status = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in status.items()}
     device.health_status, device.health_detail, device.last_checked_at = level, detail[:300], now
     if status:
         device.status = {**device.status, **status} if level == HealthStatus.UNHEALTHY else status

@@ -68,3 +68,13 @@ def test_status_published_retained_on_mqtt(devices):
     assert received["retain"] is True
     assert received["payload"]["id"] == telescope.pk
     assert received["payload"]["health"] in ("Healthy", "Degraded")
+
+
+def test_a_reading_of_nan_or_infinity_is_stored_as_no_reading(observatory):
+    from telescopes.models import AlpacaDevice
+    from telescopes.monitoring import apply_status
+
+    camera = AlpacaDevice.objects.create(observatory=observatory, device_type="camera", host="127.0.0.1", port=1)
+    apply_status(camera, "healthy", "connected", {"connected": True, "ccdtemperature": float("nan"), "x": float("inf")})
+    camera.refresh_from_db()
+    assert camera.status == {"connected": True, "ccdtemperature": None, "x": None}
