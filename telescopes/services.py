@@ -50,6 +50,10 @@ def create_observatory(*, organization, actor=None, **values) -> Observatory:
 def update_observatory(*, observatory: Observatory, actor=None, **values) -> Observatory:
     values = {k: v for k, v in values.items() if k in OBSERVATORY_FIELDS}
     _check_observatory(values)
+    if "name" in values:
+        namesakes = Observatory.objects.filter(organization=observatory.organization_id, name=values["name"])
+        if namesakes.exclude(pk=observatory.pk).exists():
+            raise TelescopeError(f"an observatory named {values['name']!r} exists already", field="name", conflict=True)
     for name, value in values.items():
         setattr(observatory, name, value)
     observatory.save(update_fields=list(values) or None)

@@ -101,6 +101,11 @@ def test_observatory_crud_by_admin_only(api, owner, viewer, org_a):
     pk = response.json()["id"]
     assert api(viewer).get(f"/api/v1/observatories/{pk}/").status_code == 200
     assert api(viewer).patch(f"/api/v1/observatories/{pk}/", {"name": "Z"}, format="json").status_code == 403
+    # Renamed onto another observatory's name: the same 409 naming the field.
+    assert api(owner).post("/api/v1/observatories/", {**body, "name": "La Palma"}, format="json").status_code == 201
+    clash = api(owner).patch(f"/api/v1/observatories/{pk}/", {"name": "La Palma"}, format="json")
+    assert clash.status_code == 409 and clash.json()["field"] == "name"
+    assert api(owner).patch(f"/api/v1/observatories/{pk}/", {"name": "Teide"}, format="json").status_code == 200
 
 
 def test_other_organization_sees_nothing(api, stranger, devices, observatory):
