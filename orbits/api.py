@@ -29,6 +29,7 @@ from . import geojson, propagation, selectors, services
 from .models import TLE, Contact, ContactPlan, GroundStation, Pass
 
 MAX_UPLOAD_BYTES = 5_000_000
+MAX_VOLUME_BITS = 2**63 - 1  # what a contact's bigint column holds
 
 
 class TLESerializer(serializers.ModelSerializer):
@@ -88,6 +89,7 @@ class ImportItemSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, help_text="why refused (names line and column)")
     line = serializers.IntegerField(required=False)
     column = serializers.IntegerField(required=False)
+    field = serializers.CharField(required=False, help_text="the OMM field at fault")
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -274,7 +276,7 @@ class UnservedSerializer(serializers.Serializer):
 class ContactPlanItemSerializer(serializers.Serializer):
     spacecraft = serializers.UUIDField()
     priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
-    volume_bits = serializers.IntegerField(min_value=1)
+    volume_bits = serializers.IntegerField(min_value=1, max_value=MAX_VOLUME_BITS)
 
 
 class ContactPlanSerializer(serializers.ModelSerializer):
@@ -428,7 +430,11 @@ class GroundTrackView(SpacecraftGeometryView):
         tle = services.current_tle(spacecraft)
         if tle is None:
             raise DomainError(f"{spacecraft.designation} has no TLE", field="spacecraft")
-        times = propagation.time_grid(at - timedelta(minutes=before), at + timedelta(minutes=after), step_s)
+        try:
+            first, last = at - timedelta(minutes=before), at + timedelta(minutes=after)
+        except OverflowError:
+            raise DomainError("at: the track would reach outside years 1-9999", field="at") from None
+        times = propagation.time_grid(first, last, step_s)
         track = propagation.track([propagation.satrec_from_lines(tle.line1, tle.line2)], times)
         lat, lon = track.latitude_deg[0], track.longitude_deg[0]
         bad = track.error[0] != 0
@@ -450,10 +456,14 @@ class NextPassView(SpacecraftGeometryView):
     def get(self, request, pk):
         spacecraft = self.get_spacecraft(pk)
         station = None
-        if request.query_params.get("station"):
+        station_id = request.query_params.get("station")
+        if station_id:
+            # isascii(): str.isdigit() also takes '²', which int() then refuses.
+            if not (station_id.isascii() and station_id.isdigit()):
+                raise DomainError("station must be a station id (digits)", field="station")
             station = get_object_or_404(
                 selectors.stations_visible_to(request.user).filter(organization=spacecraft.organization),
-                pk=request.query_params["station"] if request.query_params["station"].isdigit() else 0,
+                pk=station_id,
             )
         found = selectors.next_pass(spacecraft=spacecraft, station=station)
         if found is None:

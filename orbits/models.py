@@ -97,7 +97,11 @@ class Pass(models.Model):
             models.Index(fields=["spacecraft", "los"], name="pass_sc_los"),
             models.Index(fields=["station", "los"], name="pass_station_los"),
         ]
-        constraints = [models.CheckConstraint(condition=models.Q(los__gte=models.F("aos")), name="pass_los_after_aos")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(los__gte=models.F("aos")), name="pass_los_after_aos"),
+            # A spacecraft rises over a station once at a time: a second row is a double recompute.
+            models.UniqueConstraint(fields=["spacecraft", "station", "aos"], name="one_pass_per_aos"),
+        ]
 
     def __str__(self):
         return f"{self.spacecraft_id} over {self.station_id} {self.aos:%Y-%m-%d %H:%M:%S}"

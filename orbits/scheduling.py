@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 MIN_CONTACT = timedelta(seconds=30)
+MAX_BITS = 2**63 - 1  # what a contact's bigint column holds
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Booking:
 
     @property
     def volume_bits(self) -> int:
-        return int((self.end - self.start).total_seconds() * self.window.rate_bps)
+        return min(MAX_BITS, int((self.end - self.start).total_seconds() * self.window.rate_bps))
 
 
 @dataclass
@@ -82,7 +83,9 @@ def plan(requests: list[Request], windows: list[Window], start: datetime, end: d
                     break
                 if seg_end - seg_start < MIN_CONTACT:
                     continue
+                # Clamped to the segment first: a huge volume's seconds overflow a timedelta.
                 seconds_needed = max(MIN_CONTACT.total_seconds(), needed / window.rate_bps)
+                seconds_needed = min(seconds_needed, (seg_end - seg_start).total_seconds())
                 seg_end = min(seg_end, seg_start + timedelta(seconds=seconds_needed))
                 booking = Booking(request, window, seg_start, seg_end)
                 result.bookings.append(booking)

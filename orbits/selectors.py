@@ -24,8 +24,10 @@ def passes_visible_to(user) -> QuerySet[Pass]:
 
 
 def contact_plans_visible_to(user) -> QuerySet[ContactPlan]:
-    return ContactPlan.objects.filter(organization__in=organizations_for(user)).prefetch_related(
-        "contacts__spacecraft", "contacts__station"
+    return (
+        ContactPlan.objects.filter(organization__in=organizations_for(user))
+        .select_related("organization")
+        .prefetch_related("contacts__spacecraft", "contacts__station")
     )
 
 

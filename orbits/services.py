@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from missionops import live
-from missionops.exceptions import DomainError
+from missionops.exceptions import ConflictError, DomainError
 from missionops.models import Organization
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
@@ -18,7 +18,7 @@ from spacecraft.models import MissionType, Spacecraft
 from . import passes as pass_math
 from . import propagation as prop
 from . import tle_format
-from .models import TLE, ElementFormat, GroundStation, Pass
+from .models import TLE, Contact, ElementFormat, GroundStation, Pass
 
 PASS_HORIZON = timedelta(hours=48)
 STATION_FIELDS = ("name", "latitude_deg", "longitude_deg", "altitude_m", "min_elevation_deg", "downlink_rate_bps")
@@ -61,7 +61,10 @@ def import_tles(
     """Import every element set of `text` (2-/3-line TLE or OMM JSON) for the organization's
     spacecraft, matched by NORAD id. Each set is judged alone: a bad one is refused with its line
     and column (or record and field) and the others still go in. An epoch already stored is
-    reported unchanged. Passes of every spacecraft whose current TLE changed are recomputed."""
+    reported unchanged. Passes of every spacecraft whose current TLE changed are recomputed.
+    With `create_missing`, a set whose spacecraft cannot be registered (its designation
+    NORAD-<id> is taken) is refused alone."""
+    lock_passes(organization_id=organization.pk)
     parsed = tle_format.parse(text)
     report = ImportReport(refused=[r.as_dict() for r in parsed.refused])
     by_norad = {sc.norad_id: sc for sc in Spacecraft.objects.filter(organization=organization, norad_id__isnull=False)}
@@ -69,14 +72,26 @@ def import_tles(
     for element_set in parsed.element_sets:
         spacecraft = by_norad.get(element_set.norad_id)
         if spacecraft is None and create_missing:
-            spacecraft = spacecraft_services.create_spacecraft(
-                organization=organization,
-                actor=actor,
-                designation=f"NORAD-{element_set.norad_id}",
-                name=element_set.object_name or f"NORAD {element_set.norad_id}",
-                norad_id=element_set.norad_id,
-                mission_type=_guess_mission_type(element_set.satrec.no_kozai * 720 / np.pi),
-            )
+            try:
+                # A savepoint: a refused registration must not undo the sets already imported.
+                with transaction.atomic():
+                    spacecraft = spacecraft_services.create_spacecraft(
+                        organization=organization,
+                        actor=actor,
+                        designation=f"NORAD-{element_set.norad_id}",
+                        name=element_set.object_name or f"NORAD {element_set.norad_id}",
+                        norad_id=element_set.norad_id,
+                        mission_type=_guess_mission_type(element_set.satrec.no_kozai * 720 / np.pi),
+                    )
+            except DomainError as exc:
+                report.refused.append(
+                    {
+                        "location": element_set.location,
+                        "norad_id": element_set.norad_id,
+                        "reason": f"cannot register a spacecraft for NORAD id {element_set.norad_id}: {exc.message}",
+                    }
+                )
+                continue
             by_norad[element_set.norad_id] = spacecraft
             report.created_spacecraft.append(spacecraft.designation)
         if spacecraft is None:
@@ -156,9 +171,8 @@ def _check_station(values: dict) -> None:
 @transaction.atomic
 def create_station(*, organization: Organization, actor=None, **values) -> GroundStation:
     """Register a station and compute its passes for the horizon."""
-    from missionops.exceptions import ConflictError
-
     _check_station(values)
+    lock_passes(organization_id=organization.pk)
     if GroundStation.objects.filter(organization=organization, name=values.get("name")).exists():
         raise ConflictError(f"station {values.get('name')!r} already exists", field="name")
     station = GroundStation.objects.create(organization=organization, **values)
@@ -170,12 +184,12 @@ def create_station(*, organization: Organization, actor=None, **values) -> Groun
 @transaction.atomic
 def update_station(*, station: GroundStation, actor=None, **values) -> GroundStation:
     """Change a station; its future passes are recomputed when its geometry changed."""
-    from missionops.exceptions import ConflictError
-
     unknown = set(values) - set(STATION_FIELDS)
     if unknown:
         raise DomainError(f"{sorted(unknown)[0]} cannot be changed", field=sorted(unknown)[0])
     _check_station(values)
+    # Before the row lock: a recompute holding the passes lock inserts passes that key-share it.
+    lock_passes(organization_id=station.organization_id)
     station = GroundStation.objects.select_for_update().get(pk=station.pk)
     name = values.get("name", station.name)
     if GroundStation.objects.filter(organization_id=station.organization_id, name=name).exclude(pk=station.pk).exists():
@@ -195,12 +209,38 @@ def update_station(*, station: GroundStation, actor=None, **values) -> GroundSta
 
 
 @transaction.atomic
-def delete_station(*, station: GroundStation, actor=None) -> None:
-    record_event(organization=station.organization, kind="station.deleted", subject=station, actor=actor)
+def delete_station(*, station: GroundStation, actor=None, now: datetime | None = None) -> None:
+    """Delete a station with its passes. Refused (409, naming the plans) while a contact plan
+    still has a contact at it that has not ended: those contacts release queued commands.
+    Contacts already over go with the station; the event counts them."""
+    now = now or timezone.now()
+    lock_passes(organization_id=station.organization_id)
+    contacts = Contact.objects.filter(station=station)
+    pending_plans = sorted(set(contacts.filter(end__gt=now).values_list("plan_id", flat=True)))
+    if pending_plans:
+        raise ConflictError(
+            f"station {station.name!r} has contacts not yet over in contact plan(s) "
+            f"{', '.join(str(pk) for pk in pending_plans)}; delete it once they have ended"
+        )
+    record_event(
+        organization=station.organization,
+        kind="station.deleted",
+        subject=station,
+        actor=actor,
+        payload={"name": station.name, "past_contacts_removed": contacts.count()},
+    )
     station.delete()
 
 
 # -- passes ---------------------------------------------------------------------------------
+
+
+def lock_passes(*, organization_id: int) -> None:
+    """Serialize the writers of one organization's passes until the transaction ends: two
+    recomputes at once each delete the old passes and each insert their own, doubling every
+    pass. Taken again in the same transaction it does not wait."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"orbits.passes.{organization_id}"])
 
 
 @transaction.atomic
@@ -216,7 +256,9 @@ def recompute_passes(
     """Replace the passes not yet over (LOS at or after `start`, default now) of the given
     spacecraft × stations (default: all of the organization) by fresh predictions from each
     spacecraft's newest TLE. Past passes are history and stay. A pass already announced as
-    started keeps that mark, so recomputing never announces a pass twice. Returns the count."""
+    started keeps that mark, so recomputing never announces a pass twice. Recomputes of one
+    organization run one after the other (`lock_passes`). Returns the count."""
+    lock_passes(organization_id=organization.pk)
     start = start or timezone.now()
     fleet = Spacecraft.objects.filter(organization=organization)
     if spacecraft_ids is not None:
@@ -413,7 +455,7 @@ def build_contact_plan(*, organization: Organization, start: datetime, end: date
     per spacecraft and one spacecraft per station at a time; every request not fully served is
     listed with its reason. `requests`: [{"spacecraft": Spacecraft, "priority": int, "volume_bits": int}]."""
     from . import scheduling
-    from .models import Contact, ContactPlan
+    from .models import ContactPlan
 
     if end <= start:
         raise DomainError("end must be after start", field="end")
@@ -427,6 +469,8 @@ def build_contact_plan(*, organization: Organization, start: datetime, end: date
         if sc.pk in seen:
             raise DomainError(f"spacecraft {sc.designation} is requested twice", field="requests")
         seen.add(sc.pk)
+    # The passes read must not be replaced meanwhile, nor a station deleted under its contacts.
+    lock_passes(organization_id=organization.pk)
     passes = list(
         Pass.objects.filter(
             organization=organization, spacecraft_id__in=seen, los__gt=start, aos__lt=end

@@ -6,6 +6,8 @@ names the line and column (TLE) or the record and field (OMM) at fault.
 
 import json
 import math
+import re
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +17,9 @@ from sgp4.api import WGS72, Satrec
 from .exceptions import TLEFormatError
 
 ALPHA5 = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Alpha-5 letters: I and O are skipped
+NORAD_LIMIT = 340000  # Alpha-5 reaches Z9999 = 339999
+# A TLE carries the epoch day to 1e-8 (under a millisecond); more than this is another epoch.
+EPOCH_TOLERANCE = timedelta(seconds=1)
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Refusal:
     norad_id: int | None = None
     line: int | None = None
     column: int | None = None
+    field: str | None = None  # the OMM field at fault
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -81,8 +87,9 @@ def _float(text: str, what: str, *, line: int, column: int, low: float, high: fl
 def _exponent_field(text: str, what: str, *, line: int, column: int) -> float:
     """A TLE 'assumed decimal, signed exponent' field such as ' 12345-3' or '-11606-4'."""
     raw = text.strip() or "0"
-    mantissa, sign, exponent = raw[:-2], raw[-2], raw[-1]
-    if sign not in "+-" or not exponent.isdigit() or not mantissa.lstrip("+-").isdigit():
+    # Slices, not indexes: a field of one or two characters must be refused, not raise.
+    mantissa, sign, exponent = raw[:-2], raw[-2:-1], raw[-1:]
+    if sign not in ("+", "-") or not exponent.isdigit() or not mantissa.lstrip("+-").isdigit():
         if raw.replace("+", "").replace("-", "").strip("0") == "":
             return 0.0
         raise TLEFormatError(f"{what} {raw!r} is not in the form ±NNNNN±E", line=line, column=column)
@@ -96,6 +103,9 @@ def validate_lines(line1: str, line2: str, *, first_line: int = 1) -> tuple[int,
         if not text.isascii():
             column = next(i for i, c in enumerate(text, 1) if not c.isascii())
             raise TLEFormatError("non-ASCII character", line=lineno, column=column)
+        if not text.isprintable():  # a NUL would only fail later, when the set is saved
+            column = next(i for i, c in enumerate(text, 1) if not c.isprintable())
+            raise TLEFormatError("control character", line=lineno, column=column)
         if len(text) != 69:
             raise TLEFormatError(
                 f"has {len(text)} characters, a TLE line has 69", line=lineno, column=min(len(text), 69) or 1
@@ -171,6 +181,8 @@ def parse_text(text: str) -> ParseResult:
             start = name_line or lineno
             location = f"lines {start}-{lineno + 1}"
             try:
+                if name_line is not None:
+                    check_storable(lines[name_line - 1], "name line", line=name_line)
                 norad_id, epoch, satrec = validate_lines(raw, nxt, first_line=lineno)
             except TLEFormatError as exc:
                 result.refused.append(
@@ -199,6 +211,19 @@ def parse_text(text: str) -> ParseResult:
             Refusal(f"line {name_line}", f"name {name!r} is not followed by a TLE", line=name_line, column=1)
         )
     return result
+
+
+def check_storable(text: str, what: str, *, line: int | None = None, field_name: str | None = None) -> None:
+    """PostgreSQL text holds neither NUL nor a lone surrogate (JSON can carry both): refuse them
+    here, or saving the set would fail and take the whole import down with it."""
+    for index, char in enumerate(text, 1):
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            raise TLEFormatError(
+                f"{what} has a character that cannot be stored ({char!r})",
+                line=line,
+                column=index if line else None,
+                field=field_name,
+            )
 
 
 def _loose_satnum(line1: str) -> int | None:
@@ -246,6 +271,21 @@ def parse_omm_json(text: str) -> ParseResult:
             Refusal(f"line {exc.lineno}", f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)
         )
         return result
+    except ValueError:
+        # Python refuses to read an integer of more digits than sys.get_int_max_str_digits().
+        long_number = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1},}}", text)
+        start = long_number.start() if long_number else 0
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        result.refused.append(
+            Refusal(
+                f"line {line}",
+                f"invalid JSON: a number of more than {sys.get_int_max_str_digits()} digits",
+                line=line,
+                column=column,
+            )
+        )
+        return result
     records = data if isinstance(data, list) else [data]
     for index, record in enumerate(records, start=1):
         location = f"record {index}"
@@ -253,8 +293,29 @@ def parse_omm_json(text: str) -> ParseResult:
             result.element_sets.append(_omm_record(record, location))
         except TLEFormatError as exc:
             norad = record.get("NORAD_CAT_ID") if isinstance(record, dict) else None
-            result.refused.append(Refusal(location, exc.message, norad_id=norad if isinstance(norad, int) else None))
+            result.refused.append(
+                Refusal(
+                    location,
+                    exc.message,
+                    norad_id=norad if type(norad) is int and 0 < norad < NORAD_LIMIT else None,
+                    field=exc.field,
+                )
+            )
     return result
+
+
+def _omm_whole_number(fields: dict, name: str, low: int, high: int) -> int:
+    """An integer field of an OMM record: a JSON integer, a whole number or a string of digits."""
+    value = fields[name]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if type(value) is not int:
+        raise TLEFormatError(f"field {name}: {str(value)[:40]!r} is not a whole number", field=name)
+    if not low <= value <= high:
+        raise TLEFormatError(f"field {name}: {str(value)[:40]} outside {low}-{high}", field=name)
+    return value
 
 
 def _omm_record(record, location: str) -> ElementSet:
@@ -267,24 +328,32 @@ def _omm_record(record, location: str) -> ElementSet:
     for name, (low, high) in OMM_RANGES.items():
         try:
             value = float(fields[name])
-        except (TypeError, ValueError):
-            raise TLEFormatError(f"field {name}: {fields[name]!r} is not a number", field=name) from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
+            raise TLEFormatError(f"field {name}: {str(fields[name])[:40]!r} is not a number", field=name) from None
         if not low <= value <= high:
             raise TLEFormatError(f"field {name}: {value:g} outside [{low:g}, {high:g}]", field=name)
+    norad_id = _omm_whole_number(fields, "NORAD_CAT_ID", 1, NORAD_LIMIT - 1)
+    # The widths of these TLE columns: the exporter cannot write what does not fit.
+    for name, high in (("EPHEMERIS_TYPE", 9), ("ELEMENT_SET_NO", 9999), ("REV_AT_EPOCH", 99999)):
+        fields[name] = _omm_whole_number(fields, name, 0, high)
+    if fields["CLASSIFICATION_TYPE"] not in ("U", "C", "S"):
+        raise TLEFormatError(
+            f"field CLASSIFICATION_TYPE: {str(fields['CLASSIFICATION_TYPE'])[:40]!r} is not U, C or S",
+            field="CLASSIFICATION_TYPE",
+        )
     try:
-        norad_id = int(fields["NORAD_CAT_ID"])
         fields["EPOCH"] = str(fields["EPOCH"]).rstrip("Z")
         if "." not in fields["EPOCH"]:
             fields["EPOCH"] += ".0"
         epoch = datetime.strptime(fields["EPOCH"], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
     except (TypeError, ValueError) as exc:
-        raise TLEFormatError(f"field EPOCH or NORAD_CAT_ID unreadable: {exc}", field="EPOCH") from None
-    if not 0 < norad_id < 340000:
-        raise TLEFormatError(f"field NORAD_CAT_ID: {norad_id} outside 1-339999", field="NORAD_CAT_ID")
+        raise TLEFormatError(f"field EPOCH unreadable: {exc}", field="EPOCH") from None
+    object_name = str(fields["OBJECT_NAME"])[:80]
+    check_storable(object_name, "field OBJECT_NAME", field_name="OBJECT_NAME")
     satrec = Satrec()
     try:
         omm.initialize(satrec, {k: str(v) for k, v in fields.items()})
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise TLEFormatError(f"cannot initialize SGP4: {exc}") from None
     _check_propagates(satrec)
     try:
@@ -293,12 +362,17 @@ def _omm_record(record, location: str) -> ElementSet:
         raise TLEFormatError(f"cannot be written as a TLE: {exc}") from None
     # Re-read the exported lines so that propagation uses exactly what we store.
     try:
-        norad_id, epoch, satrec = validate_lines(line1, line2)
+        norad_id, tle_epoch, satrec = validate_lines(line1, line2)
     except TLEFormatError as exc:
         raise TLEFormatError(f"exported as a TLE, it fails: {exc.message}") from None
-    return ElementSet(
-        norad_id, str(fields["OBJECT_NAME"])[:80], line1, line2, epoch, satrec, format="omm", location=location
-    )
+    # A TLE's two-digit year covers 1957-2056 only: any other year would come back a century off.
+    if abs(tle_epoch - epoch) > EPOCH_TOLERANCE:
+        raise TLEFormatError(
+            f"field EPOCH: {epoch:%Y-%m-%dT%H:%M:%S} cannot be stored as a TLE (years 1957-2056), "
+            f"it would read back as {tle_epoch:%Y-%m-%dT%H:%M:%S}",
+            field="EPOCH",
+        )
+    return ElementSet(norad_id, object_name, line1, line2, tle_epoch, satrec, format="omm", location=location)
 
 
 def parse(text: str) -> ParseResult:

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from missionops.models import Event
 from orbits import services
-from orbits.models import TLE, ContactPlan, GroundStation, Pass
+from orbits.models import TLE, Contact, ContactPlan, GroundStation, Pass
 
-from .conftest import ISS_TLE
+from .conftest import DATA, ISS_TLE
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +226,142 @@ def test_propagate_fleet_feeds_the_energy_model(leo_a):
     assert services.propagate_fleet(now=now, tick_s=120) == 1
     leo_a.refresh_from_db()
     assert leo_a.battery_soc_pct != 50.0  # 2 minutes of sunlight or shadow moved it
+
+
+def _client(api, user):
+    """A client that answers a server error with 500 instead of raising it in the test."""
+    client = api(user)
+    client.raise_request_exception = False
+    return client
+
+
+def _omm_text(**changes) -> str:
+    import json
+
+    from sgp4.exporter import export_omm
+
+    from orbits import tle_format
+
+    record = export_omm(tle_format.parse(ISS_TLE).element_sets[0].satrec, "ISS (ZARYA)")
+    return json.dumps([{**record, **changes}])
+
+
+def _one_character_exponent() -> str:
+    """The ISS set with a second derivative field of one character, its checksum made good."""
+    from orbits.tle_format import checksum
+
+    name, line1, line2 = ISS_TLE.splitlines()
+    line1 = line1[:44] + "       5" + line1[52:68]
+    return f"{name}\n{line1}{checksum(line1)}\n{line2}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (_omm_text(EPOCH="2060-03-20T06:00:00"), {"field": "EPOCH"}),
+        (_omm_text(EPOCH="1950-03-20T06:00:00"), {"field": "EPOCH"}),
+        (_omm_text(MEAN_MOTION=10**400), {"field": "MEAN_MOTION"}),
+        (_omm_text().replace('"NORAD_CAT_ID": 25544', '"NORAD_CAT_ID": 1e400'), {"field": "NORAD_CAT_ID"}),
+        (_omm_text().replace('"NORAD_CAT_ID": 25544', '"NORAD_CAT_ID": ' + "1" * 5000), {"line": 1}),
+        (_omm_text(OBJECT_NAME="\ud800"), {"field": "OBJECT_NAME"}),
+        (_one_character_exponent(), {"line": 2, "column": 45}),
+    ],
+)
+def test_import_of_odd_element_sets_refuses_them_and_writes_nothing(api, operator, make_spacecraft, org_a, text, where):
+    make_spacecraft(org_a, "ISS", norad_id=25544)
+    response = _client(api, operator).post("/api/v1/tles/", {"text": text}, format="json")
+    assert response.status_code == 200, getattr(response, "data", response.content[:300])
+    assert response.data["imported"] == []
+    (refusal,) = response.data["refused"]
+    assert {k: refusal.get(k) for k in where} == where
+    assert TLE.objects.count() == 0
+
+
+def test_import_create_missing_refuses_only_the_set_whose_designation_is_taken(api, owner, make_spacecraft, org_a):
+    make_spacecraft(org_a, "NORAD-90002")  # registered by hand, without a NORAD id
+    text = (DATA / "mixed.tle").read_text()
+    response = _client(api, owner).post("/api/v1/tles/", {"text": text, "create_missing": True}, format="json")
+    assert response.status_code == 201, response.data
+    assert sorted(i["norad_id"] for i in response.data["imported"]) == [90001, 90003, 90004, 90005]
+    (refused,) = response.data["refused"]
+    assert refused["norad_id"] == 90002 and "'NORAD-90002' is already in use" in refused["reason"]
+    assert "NORAD-90002" not in response.data["created_spacecraft"]
+    assert TLE.objects.count() == 4
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:00:00Z", "0001-01-01T00:10:00Z"])
+def test_ground_track_reaching_outside_the_calendar_is_a_400_naming_at(api, viewer, leo_a, at):
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    response = _client(api, viewer).get(f"/api/v1/spacecraft/{leo_a.pk}/ground-track/", {"at": at})
+    assert response.status_code == 400 and response.data["field"] == "at"
+
+
+@pytest.mark.parametrize("station", ["²", "١", "x1", "-1"])
+def test_next_pass_station_must_be_ascii_digits(api, viewer, leo_a, station_a, station):
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    response = _client(api, viewer).get(f"/api/v1/spacecraft/{leo_a.pk}/next-pass/", {"station": station})
+    assert response.status_code == 400 and response.data["field"] == "station"
+    found = _client(api, viewer).get(f"/api/v1/spacecraft/{leo_a.pk}/next-pass/", {"station": str(station_a.pk)})
+    assert found.status_code == 200 and found.data["station"] == station_a.pk
+
+
+def _plan_body(spacecraft, volume_bits, hours=24) -> dict:
+    start = timezone.now()
+    return {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=hours)).isoformat(),
+        "requests": [{"spacecraft": str(spacecraft.pk), "volume_bits": volume_bits}],
+    }
+
+
+@pytest.mark.parametrize("volume_bits", [2**63, 10**20, 10**30])
+def test_contact_plan_volume_beyond_a_bigint_is_a_400_naming_it(api, operator, leo_a, station_a, volume_bits):
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    response = _client(api, operator).post("/api/v1/contact-plans/", _plan_body(leo_a, volume_bits), format="json")
+    assert response.status_code == 400 and "volume_bits" in response.data["requests"][0]
+    assert not ContactPlan.objects.exists()
+
+
+def test_contact_plan_with_the_largest_volume_books_every_pass(api, operator, leo_a, station_a):
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    response = _client(api, operator).post("/api/v1/contact-plans/", _plan_body(leo_a, 2**63 - 1), format="json")
+    assert response.status_code == 201, getattr(response, "data", response.content[:300])
+    plan = ContactPlan.objects.get()
+    assert plan.contacts.count() == Pass.objects.filter(aos__lt=plan.end, los__gt=plan.start).count()
+    (unserved,) = response.data["unserved"]
+    assert unserved["needed_bits"] == 2**63 - 1 and "carry only" in unserved["reason"]
+
+
+def test_contact_plan_list_reads_a_constant_number_of_queries(api, viewer, operator, leo_a, station_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    client = api(viewer)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/contact-plans/").status_code == 200
+        return len(captured)
+
+    api(operator).post("/api/v1/contact-plans/", _plan_body(leo_a, 10**10), format="json")
+    one = queries()
+    for _ in range(5):
+        api(operator).post("/api/v1/contact-plans/", _plan_body(leo_a, 10**10), format="json")
+    assert ContactPlan.objects.count() == 6 and Contact.objects.count() >= 6
+    assert queries() == one
+
+
+def test_deleting_a_station_with_contacts_to_come_is_refused_naming_the_plans(api, owner, operator, leo_a, station_a):
+    services.import_tles(organization=leo_a.organization, text=fresh_tle())
+    created = api(operator).post("/api/v1/contact-plans/", _plan_body(leo_a, 10**10), format="json")
+    assert created.status_code == 201 and created.data["contacts"]
+    response = _client(api, owner).delete(f"/api/v1/ground-stations/{station_a.pk}/")
+    assert response.status_code == 409 and f"contact plan(s) {created.data['id']}" in response.data["detail"]
+    assert GroundStation.objects.filter(pk=station_a.pk).exists() and Contact.objects.exists()
+    # Once every contact is over, the station goes, and its past contacts with it (counted).
+    later = max(c.end for c in Contact.objects.all()) + timedelta(seconds=1)
+    services.delete_station(station=station_a, actor=owner, now=later)
+    assert not GroundStation.objects.filter(pk=station_a.pk).exists() and not Contact.objects.exists()
+    event = Event.objects.get(kind="station.deleted")
+    assert event.payload["past_contacts_removed"] >= 1
