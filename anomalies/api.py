@@ -5,7 +5,8 @@ counts, and the read-only analysis of recent telemetry."""
 import datetime as dt
 import uuid
 
-from django.http import Http404
+from django.db.models import Prefetch
+from django.http import Http404, QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -158,6 +159,29 @@ class AlarmBulkSerializer(serializers.Serializer):
     duration_s = serializers.IntegerField(required=False, min_value=1, max_value=7 * 86400)
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
+    def validate_filter(self, value) -> QueryDict:
+        """The filter as the list's query string would give it: a string per filter (true/false for
+        a yes/no one), a list of strings for state. Unknown names are refused, not ignored: a
+        misspelled filter must not widen an action to every alarm."""
+        known = set(selectors.AnomalyFilter.base_filters)
+        params = QueryDict(mutable=True)
+        for name, given in value.items():
+            if name not in known:
+                raise serializers.ValidationError({name: [f"unknown filter; one of {', '.join(sorted(known))}"]})
+            if given is None:
+                continue
+            if name == "state" and isinstance(given, list):
+                if not all(isinstance(v, str) for v in given):
+                    raise serializers.ValidationError({name: ["must be a state or a list of states"]})
+                params.setlist(name, given)
+            elif isinstance(given, bool):
+                params[name] = "true" if given else "false"
+            elif isinstance(given, str | int | float):
+                params[name] = str(given)
+            else:
+                raise serializers.ValidationError({name: ["must be a string, a number or true/false"]})
+        return params
+
     def validate(self, attrs):
         if ("ids" in attrs) == ("filter" in attrs):
             raise serializers.ValidationError({"ids": ["give either ids or filter"]})
@@ -213,6 +237,8 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         qs = selectors.anomalies_visible_to(self.request.user)
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(Prefetch("comments", queryset=AnomalyComment.objects.select_related("author")))
         ordering = self.request.query_params.get("ordering", "urgency")
         if ordering == "-started_at":
             return qs.order_by("-started_at", "-id")
@@ -273,13 +299,7 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         data = self._input(AssignSerializer)
-        anomaly = self.get_object()
-        assignee = None
-        if data["assignee"]:
-            assignee = services.user_by_username(data["assignee"])
-            if assignee is None:
-                raise serializers.ValidationError({"assignee": [f"no user {data['assignee']!r}"]})
-        return self._done(services.assign(anomaly=anomaly, user=request.user, assignee=assignee))
+        return self._done(services.assign(anomaly=self.get_object(), user=request.user, username=data["assignee"]))
 
     @_workflow_schema("Replace the anomaly's tags", TagsSerializer)
     @action(detail=True, methods=["post"])

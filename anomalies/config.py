@@ -6,6 +6,10 @@ whatever it leaves out comes from its mission profile's defaults, then from DEFA
 Service-level knobs (late age, sweep windows) come from Django settings with the defaults below.
 """
 
+import logging
+import math
+from dataclasses import dataclass
+
 from django.conf import settings
 
 from spacecraft.config import LIMIT_KEYS
@@ -13,6 +17,8 @@ from spacecraft.models import ParameterType
 
 from .detectors import DETECTOR_CLASSES, Detector, StaleDetector
 from .models import DetectorKind
+
+logger = logging.getLogger(__name__)
 
 INLINE = (DetectorKind.LIMIT,)
 SWEPT = (DetectorKind.RATE, DetectorKind.FLATLINE, DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
@@ -112,10 +118,13 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
         band = wh - wl
     elif cl is not None and ch is not None and ch > cl:
         band = ch - cl
+    refused = _refused_kinds(spec.get("detectors"))
     built: dict[str, Detector] = {}
     for kind in kinds or DETECTOR_CLASSES:
         options = dict(conf.get(kind, {}))
         if not options.pop("enabled", True):
+            continue
+        if kind in refused:
             continue
         if kind == DetectorKind.STALE:
             built[kind] = StaleDetector(expected_interval_s=spec.get("expected_interval_s"), **options)
@@ -144,8 +153,89 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
     return built
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The values one detector setting accepts: a finite number in [low, high] (or (low, high]),
+    a whole one for counts of samples; null only where it means "derive it"."""
+
+    low: float
+    high: float
+    whole: bool = False
+    above_low: bool = False
+    nullable: bool = False
+
+    def problem(self, value) -> str | None:
+        if value is None:
+            return None if self.nullable else "must be a number"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if self.whole and value != int(value):
+            return "must be a whole number"
+        low_ok = value > self.low if self.above_low else value >= self.low
+        if not low_ok or value > self.high:
+            kind = "a whole number" if self.whole else "a number"
+            low = f"above {self.low:g}" if self.above_low else f"at least {self.low:g}"
+            return f"must be {kind} {low} and at most {self.high:g}"
+        return None
+
+
+MAX_SAMPLES = 100_000  # windows, persistence, clearing: as many samples as analyze reads at most
+MAX_FACTOR = 1e6  # thresholds in the detector's own measure (σ, IQRs, expected intervals)
+MAX_VALUE = 1e15  # in the parameter's units (per second for rates)
+THRESHOLD = Bounds(0, MAX_FACTOR, above_low=True)
+SETTING_BOUNDS = {
+    "persistence": Bounds(1, MAX_SAMPLES, whole=True),
+    "clear_after": Bounds(1, MAX_SAMPLES, whole=True),
+    "min_samples": Bounds(2, MAX_SAMPLES, whole=True),
+    "window": Bounds(5, MAX_SAMPLES, whole=True),
+    "block": Bounds(8, MAX_SAMPLES, whole=True),
+    "lag": Bounds(0, MAX_SAMPLES, whole=True),
+    # The EWMA's weight: at 1 its closed form divides by zero, and near 0 its control band is 0 wide.
+    "lam": Bounds(0.001, 0.99),
+    "deadband_pct": Bounds(0, 100),
+    "deadband": Bounds(0, MAX_VALUE, nullable=True),
+    "band_fraction_per_s": Bounds(0, MAX_FACTOR),
+    "crit_factor": Bounds(1, MAX_FACTOR),
+    "max_per_s": Bounds(0, MAX_VALUE, nullable=True),
+    "crit_per_s": Bounds(0, MAX_VALUE, nullable=True),
+    "warn": THRESHOLD,
+    "crit": THRESHOLD,
+    "warn_k": THRESHOLD,
+    "crit_k": THRESHOLD,
+    "warn_l": THRESHOLD,
+    "crit_l": THRESHOLD,
+    "k": THRESHOLD,
+}
+
+
+def setting_problem(key: str, value) -> str | None:
+    """What is wrong with one detector setting's value (None: nothing)."""
+    if key == "enabled":
+        return None if isinstance(value, bool) else "enabled must be true or false"
+    return SETTING_BOUNDS[key].problem(value)
+
+
+def _refused_kinds(own) -> set[str]:
+    """Detectors whose own settings are out of range: stored before values were checked. They stay
+    off (and say so in the log) rather than fail the ingest, sweep or analysis they are part of."""
+    refused = set()
+    if not isinstance(own, dict):
+        return refused
+    for kind, options in own.items():
+        if not isinstance(options, dict):
+            continue
+        for key, value in options.items():
+            if (key == "enabled" or key in SETTING_BOUNDS) and setting_problem(key, value):
+                logger.warning("detector %s is off: its setting %s=%r is out of range", kind, key, value)
+                refused.add(kind)
+    return refused
+
+
 def validate_detectors(value, where: str) -> dict:
-    """The check spacecraft/config.py runs on a parameter's `detectors` (raises DomainError)."""
+    """The check spacecraft/config.py runs on a parameter's `detectors` (raises DomainError naming
+    the setting): every value one the detectors can compute with."""
     from missionops.exceptions import DomainError
 
     if not isinstance(value, dict):
@@ -160,9 +250,7 @@ def validate_detectors(value, where: str) -> dict:
                 raise DomainError(
                     f"unknown setting {key!r}; one of {', '.join(sorted(KNOWN[kind]))}", field=f"{where}.{kind}.{key}"
                 )
-            if key == "enabled":
-                if not isinstance(option, bool):
-                    raise DomainError("enabled must be true or false", field=f"{where}.{kind}.{key}")
-            elif option is not None and (isinstance(option, bool) or not isinstance(option, int | float) or option < 0):
-                raise DomainError("must be a non-negative number", field=f"{where}.{kind}.{key}")
+            problem = setting_problem(key, option)
+            if problem:
+                raise DomainError(problem, field=f"{where}.{kind}.{key}")
     return value

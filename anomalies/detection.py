@@ -6,7 +6,9 @@ tracker's carried state. Only samples newer than the cursor are applied, and cur
 with FOR UPDATE (SKIP LOCKED in sweeps), so re-running over the same data, or two sweeps at once,
 never makes a second anomaly for one episode; the constraints on Anomaly are the backstop.
 Telemetry older than `ANOMALY_LATE_AFTER_S` when it arrives is evaluated on its own (no carried
-state), recorded with is_late=True, and never paged or escalated.
+state), recorded with is_late=True, and never paged or escalated; so are newer samples arriving
+behind the limit cursor (another station's earlier pass), except episodes overlapping one already
+recorded (a re-sent batch). The swept detectors still see only samples newer than their cursors.
 """
 
 import datetime as dt
@@ -15,7 +17,8 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from spacecraft.models import ConfigVersion, Spacecraft
@@ -24,7 +27,7 @@ from telemetry.models import LatestValue, ParameterDefinition
 from . import config, notify, reading
 from .detectors import CRITICAL, Detector, StaleDetector
 from .episodes import Episode, TrackerState, sliced, track
-from .models import AlarmState, Anomaly, DetectorCursor, DetectorKind, Severity
+from .models import Anomaly, DetectorCursor, DetectorKind, Severity
 
 logger = logging.getLogger(__name__)
 US = 1_000_000
@@ -57,10 +60,11 @@ class DetectionResult:
     updated: int = 0
     cleared: int = 0
     skipped_locked: int = 0
+    failed: int = 0  # spacecraft whose sweep raised (logged, rolled back)
     anomalies: list = field(default_factory=list)
 
     def add(self, other: "DetectionResult") -> None:
-        for name in ("parameters", "samples", "opened", "updated", "cleared", "skipped_locked"):
+        for name in ("parameters", "samples", "opened", "updated", "cleared", "skipped_locked", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.anomalies += other.anomalies
 
@@ -72,6 +76,7 @@ class DetectionResult:
             "updated": self.updated,
             "cleared": self.cleared,
             "skipped_locked": self.skipped_locked,
+            "failed": self.failed,
         }
 
 
@@ -162,6 +167,15 @@ class Recorder:
             # The episode was resolved by an operator meanwhile: what still violates is a new one.
             episode.started_at = episode.detected_at = episode.first_seen
         return self._create(episode)
+
+    def overlaps_recorded(self, episode: Episode) -> bool:
+        """An anomaly of this parameter and detector already covers part of the episode."""
+        start, end = self.at(episode.started_at), self.at(episode.last_seen)
+        return (
+            Anomaly.objects.filter(parameter=self.target.definition, detector=self.kind, started_at__lte=end)
+            .filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=start))
+            .exists()
+        )
 
     def _live(self) -> Anomaly | None:
         if self.live is not None:
@@ -260,7 +274,7 @@ class Recorder:
             changed.add("message")
         cleared = False
         if episode.cleared_at is not None and anomaly.cleared_at is None:
-            if anomaly.latching and anomaly.state not in (AlarmState.ACKNOWLEDGED, AlarmState.RESOLVED):
+            if anomaly.latching and anomaly.awaits_acknowledgement:
                 if not anomaly.latched:
                     anomaly.latched = True
                     changed.add("latched")
@@ -354,11 +368,19 @@ def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, 
     cursor.active = state.open or state.run > 0 or any(v is True for v in state.carry.values())
 
 
-def _record_late(target: Target, detectors: dict, t_us, x, *, now, result: DetectionResult) -> None:
+def _record_late(
+    target: Target, detectors: dict, t_us, x, *, now, result: DetectionResult, skip_recorded: bool = False
+) -> None:
+    """Episodes of samples evaluated on their own (no carried state), recorded as history (is_late).
+    With `skip_recorded`, an episode overlapping one already recorded is skipped: samples behind the
+    cursor may be a re-sent batch, whose episodes, seen without their carried state, can start later
+    than the ones recorded the first time."""
     base = int(t_us[0])
     t = (t_us - base) / US
     for kind, episode in find_episodes(detectors, t, x):
         recorder = Recorder(target=target, kind=kind, base_us=base, is_late=True, now=now)
+        if skip_recorded and recorder.overlaps_recorded(episode):
+            continue
         recorder.record(episode)
         result.add(recorder.result)
 
@@ -420,12 +442,21 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
         part = by_pid[pid]
         t_us, x = times[part], values[part]
         target, detector = targets[pid], detectors[pid]
+        cursor = cursors[(pid, DetectorKind.LIMIT)]
         late = t_us < late_before
         if late.any():
             _record_late(target, {DetectorKind.LIMIT: detector}, t_us[late], x[late], now=now, result=result)
-        t_us, x = t_us[~late], x[~late]
+        # Recent samples the cursor has passed (another station's earlier pass, a re-sent batch):
+        # _apply would skip them, so they are checked like late data.
+        behind = np.zeros(len(t_us), bool)
+        if cursor.evaluated_until is not None:
+            behind = ~late & (t_us <= reading.to_us(cursor.evaluated_until))
+        if behind.any():
+            limit = {DetectorKind.LIMIT: detector}
+            _record_late(target, limit, t_us[behind], x[behind], now=now, result=result, skip_recorded=True)
+        ahead = ~late & ~behind
+        t_us, x = t_us[ahead], x[ahead]
         if len(t_us):
-            cursor = cursors[(pid, DetectorKind.LIMIT)]
             _apply(cursor, target, detector, t_us, x, now=now, result=result, carry=True)
             cursor.save(update_fields=["evaluated_until", "state", "active", "updated_at"])
         result.parameters += 1
@@ -439,15 +470,24 @@ def sweep(*, now: dt.datetime | None = None, spacecraft=None, progress=None) -> 
     """Run the swept detectors (rate, stuck value, z-score, IQR, EWMA, stale) over every
     spacecraft's samples since its cursors, one transaction per spacecraft. Safe to run twice and
     concurrently: cursors another sweep holds are skipped (SKIP LOCKED), applied samples never are
-    applied again."""
+    applied again. A spacecraft whose sweep fails is rolled back, logged and counted (`failed`);
+    the others are swept all the same."""
     now = now or timezone.now()
     fleet = spacecraft if spacecraft is not None else Spacecraft.objects.all()
     fleet = list(fleet.select_related("organization").order_by("designation"))
     specs = current_specs([sc.pk for sc in fleet])
     result = DetectionResult()
     for sc in fleet:
-        with transaction.atomic():
-            result.add(_sweep_spacecraft(sc, specs.get(sc.pk, {}), now=now))
+        try:
+            with transaction.atomic():
+                result.add(_sweep_spacecraft(sc, specs.get(sc.pk, {}), now=now))
+        except (OperationalError, InterfaceError):
+            raise  # the database is gone: no other spacecraft would fare better
+        except Exception:
+            # One spacecraft's failure (its configuration, its data) must not stop every other
+            # spacecraft's, other organizations' included: its work rolls back, the next sweep retries it.
+            logger.exception("anomaly sweep of spacecraft %s (%s) failed", sc.designation, sc.pk)
+            result.failed += 1
         if progress:
             progress(sc)
     return result

@@ -136,6 +136,14 @@ class Anomaly(models.Model):
         return self.state == AlarmState.OPEN
 
     @property
+    def awaits_acknowledgement(self) -> bool:
+        """Open, or shelved from open: what a latch holds for. One shelved after it was
+        acknowledged returns to acknowledged, so it no longer waits for anyone."""
+        if self.state == AlarmState.SHELVED:
+            return self.shelved_from != AlarmState.ACKNOWLEDGED
+        return self.state == AlarmState.OPEN
+
+    @property
     def is_active(self) -> bool:
         """The condition holds (or is latched): not cleared yet."""
         return self.cleared_at is None

@@ -1,7 +1,11 @@
 """Reads of anomalies, always on behalf of a user: nothing outside the spacecraft they may view."""
 
+import datetime as dt
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from missionops.filters import ScopedFilterSet
 from missionops.models import Event
@@ -16,6 +20,32 @@ def anomalies_visible_to(user) -> QuerySet[Anomaly]:
     )
 
 
+# PostgreSQL refuses a time whose UTC offset is 16 hours or more: the whole query would fail.
+MAX_UTC_OFFSET = dt.timedelta(hours=16)
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time as PostgreSQL takes it: offset within ±15:59, in years 1-9999 once in UTC."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        offset = moment.utcoffset()
+        if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
+            raise ValidationError("the UTC offset must lie within ±15:59", code="offset")
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValidationError(
+                "out of range: in UTC, the time must lie in the years 1 to 9999", code="range"
+            ) from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 class AnomalyFilter(ScopedFilterSet):
     """The alarm list's filters; the same set selects the targets of a bulk action."""
 
@@ -26,10 +56,11 @@ class AnomalyFilter(ScopedFilterSet):
     parameter = django_filters.CharFilter(field_name="parameter_name")
     subsystem = django_filters.CharFilter()
     detector = django_filters.ChoiceFilter(choices=DetectorKind.choices)
-    since = django_filters.IsoDateTimeFilter(
-        field_name="started_at", lookup_expr="gte", help_text="started at or after"
+    since = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte", help_text="started at or after")
+    until = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt", help_text="started before")
+    active_since = UTCDateTimeFilter(
+        method="filter_active_since", help_text="still active at or after: not cleared, or cleared at or after"
     )
-    until = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt", help_text="started before")
     active = django_filters.BooleanFilter(field_name="cleared_at", lookup_expr="isnull", help_text="condition holds")
     late = django_filters.BooleanFilter(field_name="is_late")
     assignee = django_filters.CharFilter(field_name="assignee__username")
@@ -47,11 +78,15 @@ class AnomalyFilter(ScopedFilterSet):
             "detector",
             "since",
             "until",
+            "active_since",
             "active",
             "late",
             "assignee",
             "tag",
         ]
+
+    def filter_active_since(self, queryset, name, value):
+        return queryset.filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=value))
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])

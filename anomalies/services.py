@@ -9,7 +9,6 @@ pushes a live message. Detection itself lives in `anomalies.detection`.
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -93,16 +92,26 @@ def _check_until(until, now) -> None:
 
 @transaction.atomic
 def unshelve(*, anomaly: Anomaly, user=None, now: dt.datetime | None = None) -> Anomaly:
-    """shelved → the state it was shelved from (by an operator, or by the clock at `shelved_until`)."""
+    """shelved → the state it was shelved from (by an operator, or by the clock at `shelved_until`).
+    A latched anomaly going back to acknowledged clears now, as acknowledging it would have: a latch
+    only waits for an acknowledgement, and nothing could acknowledge it again."""
     anomaly = _locked(anomaly)
     if user is not None:
         _require_operator(user, anomaly)
     if anomaly.state != AlarmState.SHELVED:
         raise _conflict(anomaly, "unshelve", [AlarmState.SHELVED])
+    now = now or timezone.now()
     anomaly.state = anomaly.shelved_from or AlarmState.OPEN
     anomaly.shelved_until = None
-    anomaly.save(update_fields=["state", "shelved_until", "updated_at"])
+    fields = ["state", "shelved_until", "updated_at"]
+    unlatched = anomaly.latched and anomaly.state == AlarmState.ACKNOWLEDGED
+    if unlatched:
+        anomaly.latched, anomaly.cleared_at = False, now
+        fields += ["latched", "cleared_at"]
+    anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.unshelved", actor=user, payload={"automatic": user is None})
+    if unlatched:
+        notify.anomaly_changed(anomaly, "anomaly.cleared", actor=user, payload={"latched": True})
     return anomaly
 
 
@@ -154,18 +163,27 @@ def add_comment(*, anomaly: Anomaly, user, text: str) -> AnomalyComment:
 
 
 @transaction.atomic
-def assign(*, anomaly: Anomaly, user, assignee) -> Anomaly:
-    """Give the anomaly to an operator of its organization (None: unassign)."""
+def assign(*, anomaly: Anomaly, user, username: str | None) -> Anomaly:
+    """Give the anomaly to the operator of its organization named `username` (None: unassign).
+    A name that is no operator here gets one answer, whether or not it exists elsewhere: the
+    refusal must not tell other organizations' usernames apart from unknown ones."""
     anomaly = _locked(anomaly)
     _require_operator(user, anomaly)
-    if assignee is not None:
-        member = Membership.objects.filter(
-            organization_id=anomaly.organization_id, user=assignee, role__in=[Role.OPERATOR, Role.ADMIN]
-        ).exists()
-        if not member:
-            raise DomainError(
-                f"{assignee.get_username()} is not an operator of {anomaly.organization.slug}", field="assignee"
+    assignee = None
+    if username:
+        membership = (
+            Membership.objects.filter(
+                organization_id=anomaly.organization_id,
+                user__username=username,
+                user__is_active=True,
+                role__in=[Role.OPERATOR, Role.ADMIN],
             )
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise DomainError(f"{username!r} is not an operator of {anomaly.organization.slug}", field="assignee")
+        assignee = membership.user
     anomaly.assignee = assignee
     anomaly.save(update_fields=["assignee", "updated_at"])
     notify.anomaly_changed(
@@ -284,7 +302,3 @@ def escalate_due(*, now: dt.datetime | None = None) -> list[Anomaly]:
             notify.mail_escalation(anomaly, recipients=policy.on_call_emails)
         escalated.append(anomaly)
     return escalated
-
-
-def user_by_username(username: str):
-    return get_user_model().objects.filter(username=username).first()

@@ -23,7 +23,8 @@ def alarms(request):
         queryset = selectors.filtered(request.user, params)
         error = ""
     except ValueError as errors:
-        queryset, error = selectors.anomalies_visible_to(request.user).none(), errors.args[0]
+        queryset = selectors.anomalies_visible_to(request.user).none()
+        error = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.args[0].items())
     total = queryset.count()
     rows = list(queryset.by_urgency()[:PAGE_ROWS])
     operable = operable_spacecraft_ids(request.user, spacecraft_visible_to(request.user))

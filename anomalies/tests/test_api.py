@@ -159,3 +159,118 @@ def test_analyze_endpoint(api, viewer, stranger, limited, send, t0):
     )
     assert api(viewer).get("/api/v1/telemetry/analyze/").status_code == 400
     assert api(stranger).get("/api/v1/telemetry/analyze/", {"spacecraft": str(limited.pk)}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"since": ["2024-01-01T00:00:00Z"]}, "filter.since"),
+        ({"since": 5}, "filter.since"),
+        ({"since": {"a": 1}}, "filter.since"),
+        ({"active": {}}, "filter.active"),
+        ({"active": [True]}, "filter.active"),
+        ({"state": [5]}, "filter.state"),
+        ({"state": [["open"]]}, "filter.state"),
+        ({"stat": "open"}, "filter.stat"),  # misspelled: must not widen the action to every alarm
+        ({"until": "9999-12-31T23:59:59+23:00"}, "filter.until"),
+    ],
+)
+def test_bulk_filter_of_wrong_type_is_400_naming_it(api, operator, alarm, given, field):
+    r = api(operator).post(f"{URL}bulk/", {"action": "resolve", "filter": given}, format="json")
+    assert r.status_code == 400 and r.json()["field"] == field
+    alarm.refresh_from_db()
+    assert alarm.state == AlarmState.OPEN
+
+
+def test_bulk_filter_takes_json_scalars(api, operator, alarm):
+    client = api(operator)
+    r = client.post(f"{URL}bulk/", {"action": "acknowledge", "filter": {"active": False, "late": False}}, format="json")
+    assert r.status_code == 200 and r.json()["changed"] == []
+    r = client.post(
+        f"{URL}bulk/", {"action": "acknowledge", "filter": {"active": True, "state": "open"}}, format="json"
+    )
+    assert r.status_code == 200 and r.json()["changed"] == [alarm.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"until": "9999-12-31T23:59:59+23:00"}, "until"),
+        ({"since": "2024-01-01T00:00:00-16:00"}, "since"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since"),  # before year 1 in UTC
+        ({"until": "9999-12-31T23:59:00-15:00"}, "until"),  # after 9999 in UTC
+    ],
+)
+def test_list_refuses_times_postgresql_cannot_take(api, client, viewer, alarm, query, field):
+    r = api(viewer).get(URL, query)
+    assert r.status_code == 400 and r.json()["field"] == field
+    client.force_login(viewer)
+    page = client.get("/alarms/", query)
+    assert page.status_code == 200
+    assert f"{field}: " in page.content.decode() and "bus_voltage" not in page.content.decode()
+
+
+def test_list_takes_offsets_postgresql_takes(api, viewer, alarm):
+    since = (alarm.started_at - dt.timedelta(seconds=1)).astimezone(dt.timezone(dt.timedelta(hours=15, minutes=59)))
+    r = api(viewer).get(URL, {"since": since.isoformat()})
+    assert r.status_code == 200 and r.json()["count"] == 1
+
+
+def test_active_since_filters_episodes_overlapping_a_range(api, viewer, limited, send, t0):
+    send(limited, t0, {"bus_voltage": [33, 33, 28, 28, 28]})  # cleared at t0+4
+    send(limited, t0, {"battery_temp": [40.0]}, offset_s=1)  # latched: not cleared
+    client = api(viewer)
+    rows = client.get(URL, {"active_since": (t0 + dt.timedelta(seconds=4)).isoformat()}).json()["results"]
+    assert sorted(r["parameter"] for r in rows) == ["battery_temp", "bus_voltage"]
+    rows = client.get(URL, {"active_since": (t0 + dt.timedelta(seconds=5)).isoformat()}).json()["results"]
+    assert [r["parameter"] for r in rows] == ["battery_temp"]
+
+
+def test_assign_answers_the_same_for_another_organizations_user_and_an_unknown_name(
+    api, operator, viewer, stranger, alarm
+):
+    client = api(operator)
+    theirs = post(client, alarm, "assign", {"assignee": "stranger"})
+    unknown = post(client, alarm, "assign", {"assignee": "nobody-here"})
+    assert theirs.status_code == unknown.status_code == 400
+    assert theirs.json()["field"] == unknown.json()["field"] == "assignee"
+    assert theirs.json()["detail"].replace("stranger", "X") == unknown.json()["detail"].replace("nobody-here", "X")
+    # A viewer learns nothing either: 403 before any name is looked up.
+    assert post(api(viewer), alarm, "assign", {"assignee": "nobody-here"}).status_code == 403
+    assert post(client, alarm, "assign", {"assignee": "operator"}).json()["assignee"] == "operator"
+    alarm.refresh_from_db()
+    assert alarm.assignee == operator
+
+
+def test_detail_queries_do_not_grow_with_comments(api, operator, alarm):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from anomalies.models import AnomalyComment
+
+    client = api(operator)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            r = client.get(f"{URL}{alarm.pk}/")
+        assert r.status_code == 200
+        return len(captured.captured_queries), r.json()["comments"]
+
+    AnomalyComment.objects.create(anomaly=alarm, author=operator, text="first")
+    few, _ = queries()
+    for i in range(10):
+        AnomalyComment.objects.create(anomaly=alarm, author=operator, text=str(i))
+    many, comments = queries()
+    assert many == few
+    assert [c["author"] for c in comments] == ["operator"] * 11 and comments[0]["text"] == "first"
+
+
+def test_analyze_command_unknown_spacecraft_is_a_command_error(sc_a):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no spacecraft 'NOPE'"):
+        call_command("analyze_telemetry", "--spacecraft", "NOPE")
+    with pytest.raises(CommandError, match="no spacecraft"):
+        call_command("analyze_telemetry", "--spacecraft", "00000000-0000-0000-0000-000000000000")
+    call_command("analyze_telemetry", "--spacecraft", str(sc_a.pk))  # an id still works

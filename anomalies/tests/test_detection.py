@@ -126,3 +126,105 @@ def test_analyze_finds_without_recording(limited, send, t0):
     found = [(f["parameter"], f["detector"], f["threshold"]) for f in report["findings"]]
     assert ("bus_voltage", "limit", "crit_high") in found
     assert Anomaly.objects.count() == 0
+
+
+def test_latch_of_an_acknowledged_alarm_shelved_clears_and_a_new_excursion_pages(limited, send, t0, operator):
+    """Acknowledged, shelved, back to normal while shelved: the latch no longer waits for anyone, so it
+    clears; a later excursion is a new alarm that escalates (it was merged into the old one)."""
+    from anomalies import services
+
+    send(limited, t0, {"battery_temp": [40.0]})
+    (a,) = anomalies_of(limited)
+    services.acknowledge(anomaly=a, user=operator)
+    services.shelve(anomaly=a, user=operator, until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    send(limited, t0, {"battery_temp": [20.0, 20.0, 20.0]}, offset_s=1)
+    a.refresh_from_db()
+    assert a.cleared_at == t0 + dt.timedelta(seconds=2) and not a.latched
+    a = services.unshelve(anomaly=a, user=operator)
+    assert a.state == AlarmState.ACKNOWLEDGED and a.cleared_at is not None and not a.latched
+    send(limited, t0, {"battery_temp": [50.0]}, offset_s=30)
+    old, new = anomalies_of(limited)
+    assert old.pk == a.pk and old.severity == "warning" and old.sample_count == 1
+    assert new.state == AlarmState.OPEN and new.severity == "critical" and new.cleared_at is None
+    services.set_policy(organization=limited.organization, on_call_emails=[], escalate_after_s=60)
+    (escalated,) = services.escalate_due(now=new.critical_since + dt.timedelta(seconds=61))
+    assert escalated.pk == new.pk
+
+
+def test_unshelve_to_acknowledged_clears_a_held_latch(limited, send, t0, operator):
+    """A row latched while shelved from acknowledged (made before the fix) clears when it returns to
+    acknowledged; a later excursion opens a new alarm."""
+    from anomalies import services
+
+    send(limited, t0, {"battery_temp": [40.0]})
+    (a,) = anomalies_of(limited)
+    services.acknowledge(anomaly=a, user=operator)
+    services.shelve(anomaly=a, user=operator, until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    send(limited, t0, {"battery_temp": [20.0, 20.0, 20.0]}, offset_s=1)
+    Anomaly.objects.filter(pk=a.pk).update(latched=True, cleared_at=None)  # as the old detection left it
+    a = services.unshelve(anomaly=a, user=operator)
+    assert a.state == AlarmState.ACKNOWLEDGED and not a.latched and a.cleared_at is not None
+    assert Event.objects.filter(kind="anomaly.cleared", payload__latched=True).count() == 1
+    send(limited, t0, {"battery_temp": [50.0]}, offset_s=30)
+    assert [(x.state, x.severity) for x in anomalies_of(limited)] == [("acknowledged", "warning"), ("open", "critical")]
+
+
+def test_unshelve_to_open_keeps_the_latch_for_acknowledgement(limited, send, t0, operator):
+    from anomalies import services
+
+    send(limited, t0, {"battery_temp": [40.0]})
+    (a,) = anomalies_of(limited)
+    services.shelve(anomaly=a, user=operator, until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    send(limited, t0, {"battery_temp": [20.0, 20.0, 20.0]}, offset_s=1)
+    a = services.unshelve(anomaly=a, user=operator)
+    assert a.state == AlarmState.OPEN and a.latched and a.cleared_at is None
+    a = services.acknowledge(anomaly=a, user=operator)
+    assert not a.latched and a.cleared_at is not None
+
+
+def test_migration_clears_latches_held_by_acknowledged_alarms(limited, send, t0, operator):
+    import importlib
+
+    from django.apps import apps
+
+    from anomalies import services
+
+    migration = importlib.import_module("anomalies.migrations.0003_clear_acknowledged_latches")
+    send(limited, t0, {"battery_temp": [40.0], "bus_voltage": [33.0, 33.0]})
+    stuck, held = anomalies_of(limited, latching=True) + anomalies_of(limited, latching=False)
+    services.acknowledge(anomaly=stuck, user=operator)
+    Anomaly.objects.filter(pk=stuck.pk).update(latched=True, cleared_at=None)
+    Anomaly.objects.filter(pk=held.pk).update(latched=True)  # open: still waits for an acknowledgement
+    migration.clear_acknowledged_latches(apps, None)
+    stuck.refresh_from_db()
+    held.refresh_from_db()
+    assert not stuck.latched and stuck.cleared_at is not None
+    assert held.latched and held.cleared_at is None
+
+
+def test_out_of_order_pass_within_the_late_window_is_checked(make_spacecraft, org_a, send, t0):
+    """A station delivering an earlier pass after another's later one: samples behind the cursor
+    but newer than ANOMALY_LATE_AFTER_S are limit-checked (they were skipped), recorded as history."""
+    params = {
+        "bus_v": {
+            "subsystem": "power",
+            "type": "float",
+            "warn_low": 26.0,
+            "warn_high": 30.0,
+            "crit_low": 24.0,
+            "crit_high": 32.0,
+        }
+    }
+    params["bus_v"]["detectors"] = {"limit": {"persistence": 2, "clear_after": 2}}
+    sc = make_spacecraft(org_a, "SC-OOO", parameters=params)
+    send(sc, t0, {"bus_v": [28, 33, 33, 28, 28, 28, 28, 28, 28, 28]}, offset_s=20)
+    (first,) = anomalies_of(sc)
+    send(sc, t0, {"bus_v": [28, 40, 41, 42, 43, 44, 45, 46, 28, 28]})
+    earlier, again = anomalies_of(sc)
+    assert again.pk == first.pk and not first.is_late
+    assert earlier.started_at == t0 + dt.timedelta(seconds=1) and earlier.peak_value == 46
+    assert earlier.severity == "critical" and earlier.is_late and earlier.cleared_at is not None
+    # Part of either pass sent again (seen alone, its episode starts later): nothing more.
+    send(sc, t0, {"bus_v": [42, 43, 44, 45, 46, 28, 28]}, offset_s=3)
+    send(sc, t0, {"bus_v": [33, 28, 28]}, offset_s=22)
+    assert len(anomalies_of(sc)) == 2

@@ -62,6 +62,7 @@
   // --- the console --------------------------------------------------------------------------
   const filters = document.getElementById("alarm-filters");
   let known = null;  // ids of open criticals already shown
+  let stale = false;  // the last refresh failed: the rows shown are older than the page says
 
   function openCriticals() {
     return new Set(Array.from(document.querySelectorAll('tr.alarm[data-severity="critical"][data-state="open"]'))
@@ -73,9 +74,17 @@
     const query = new URLSearchParams(window.location.search);
     query.set("partial", "rows");
     return fetch(window.location.pathname + "?" + query.toString(), {credentials: "same-origin"})
-      .then(function (r) { return r.text(); })
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : null; })
       .then(function (html) {
         const holder = document.getElementById("alarm-rows");
+        // An expired session answers with the login page, a failure with an error page: neither
+        // replaces the rows, which stay as last received, marked stale.
+        if (html === null || html.indexOf('<div id="alarm-rows"') !== 0) {
+          stale = true;
+          say("could not refresh the alarms (signed out?): the rows shown may be out of date", true);
+          return;
+        }
+        if (stale) { stale = false; say(""); }
         const picked = new Set(pickedIds());
         holder.outerHTML = html;
         document.querySelectorAll(".alarm-pick").forEach(function (box) { box.checked = picked.has(box.value); });

@@ -10,7 +10,10 @@
   const FILL = {critical: "rgba(214,69,69,.22)", warning: "rgba(215,155,29,.18)"};
 
   function fetchEpisodes(spacecraft, parameter, min, max) {
-    const query = new URLSearchParams({spacecraft: spacecraft, parameter: parameter, ordering: "started_at", limit: "500"});
+    // Only episodes overlapping [min, max], newest first: oldest first, a long history filled the
+    // 500 with episodes from before the visible range and left it unshaded.
+    const query = new URLSearchParams({spacecraft: spacecraft, parameter: parameter, ordering: "-started_at", limit: "500"});
+    query.set("active_since", new Date(min * 1000).toISOString());
     query.set("until", new Date(max * 1000).toISOString());
     ["open", "acknowledged", "shelved", "resolved"].forEach(function (s) { query.append("state", s); });
     return fetch("/api/v1/anomalies/?" + query.toString(), {credentials: "same-origin"})

@@ -27,9 +27,9 @@ class Command(BaseCommand):
         fleet = Spacecraft.objects.all()
         if organization:
             fleet = fleet.filter(organization__slug=organization)
-        matches = list(fleet.filter(designation=spacecraft)) or [
-            sc for sc in fleet.filter(pk__in=[spacecraft]) if _is_uuid(spacecraft)
-        ]
+        matches = list(fleet.filter(designation=spacecraft))
+        if not matches and _is_uuid(spacecraft):  # a designation is no id: querying it as one raises
+            matches = list(fleet.filter(pk=spacecraft))
         if len(matches) != 1:
             raise CommandError(f"{'no' if not matches else 'several'} spacecraft {spacecraft!r} (use --organization)")
         report = detection.analyze(spacecraft=matches[0], limit=limit)
