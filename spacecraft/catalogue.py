@@ -1,11 +1,11 @@
 """The command catalogue: which telecommands each mission type accepts, their arguments, and
 whether they are critical (two-person rule) or essential (accepted even in survival mode)."""
 
-import math
 from dataclasses import dataclass, field
 
 from missionops.exceptions import DomainError
 
+from .config import is_number
 from .models import Mode
 
 
@@ -26,8 +26,8 @@ class Arg:
                 raise DomainError(f"{name} must be true or false", field=where)
             return value
         if self.type in ("int", "float"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise DomainError(f"{name} must be a number", field=where)
+            if not is_number(value):
+                raise DomainError(f"{name} must be a finite number (integers within ±2**53)", field=where)
             if self.type == "int" and value != int(value):
                 raise DomainError(f"{name} must be a whole number", field=where)
             if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:

@@ -27,6 +27,7 @@ def command_message(command: Command) -> dict:
         "id": command.pk,
         "name": command.name,
         "state": command.state,
+        "awaiting_approval": command.awaiting_approval,
         "failure_reason": command.failure_reason,
         "result": command.result,
     }
@@ -81,7 +82,9 @@ def create_command(
         raise DomainError(f"release_mode must be one of {', '.join(ReleaseMode.values)}", field="release_mode")
     if not 1 <= ack_timeout_s <= 3600:
         raise DomainError("ack_timeout_s must be between 1 and 3600", field="ack_timeout_s")
-    spacecraft = Spacecraft.objects.select_related("organization").get(pk=spacecraft.pk)
+    # Locked: a concurrent switch to survival (update_state) either commits first and is seen
+    # here, or waits for this command to be queued.
+    spacecraft = Spacecraft.objects.select_for_update(of=("self",)).select_related("organization").get(pk=spacecraft.pk)
     if spacecraft.mode == Mode.SURVIVAL and not spec.essential:
         raise ConflictError(
             f"{spacecraft.designation} is in survival mode and accepts only essential commands; "
@@ -133,6 +136,9 @@ def approve_command(*, command: Command, actor) -> Command:
             spacecraft_id=command.spacecraft_id,
             payload={"command": command.name},
         )
+    # Other operators' pages drop the Approve button now, also when release waits for a contact.
+    message = {**command_message(command), "approved_by": actor.get_username()}
+    live.publish(f"sc.{command.spacecraft_id}", message, organization=command.spacecraft.organization_id)
     if command.release_mode == ReleaseMode.IMMEDIATE:
         command = release_command(command=command)
     return command

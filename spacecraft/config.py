@@ -7,7 +7,8 @@ from missionops.exceptions import DomainError
 
 from .models import Mode, ParameterType, Subsystem
 
-PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PARAMETER_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would let a trailing newline in
+MAX_EXACT_INT = 2**53  # larger integers lose digits as doubles (the database, JavaScript clients)
 LIMIT_KEYS = ("warn_low", "warn_high", "crit_low", "crit_high")
 KNOWN_KEYS = {
     "subsystem",
@@ -68,7 +69,7 @@ def _validate_parameter(name: str, spec) -> dict:
 
     if "expected_interval_s" in spec:
         interval = spec["expected_interval_s"]
-        if not _is_number(interval) or interval <= 0:
+        if not is_number(interval) or interval <= 0:
             raise DomainError("expected_interval_s must be a positive number", field=f"{where}.expected_interval_s")
         clean["expected_interval_s"] = interval
     if "latching" in spec:
@@ -102,8 +103,10 @@ def _validate_limits(spec: dict, where: str, ptype: str) -> dict:
             continue
         if ptype not in (ParameterType.FLOAT, ParameterType.INT):
             raise DomainError(f"limits only apply to numeric parameters, not {ptype}", field=f"{where}.{key}")
-        if not _is_number(value):
-            raise DomainError("a limit must be a finite number or null", field=f"{where}.{key}")
+        if not is_number(value):
+            raise DomainError(
+                "a limit must be a finite number (integers within ±2**53) or null", field=f"{where}.{key}"
+            )
         limits[key] = value
     wl, wh, cl, ch = (limits.get(k) for k in LIMIT_KEYS)
     if wl is not None and wh is not None and wl > wh:
@@ -121,8 +124,11 @@ def _validate_limits(spec: dict, where: str, ptype: str) -> dict:
     return limits
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def is_number(value) -> bool:
+    """A JSON number a double holds exactly: a finite float, or an integer within ±2**53."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) <= MAX_EXACT_INT if isinstance(value, int) else math.isfinite(value)
 
 
 def diff_parameters(old: dict, new: dict) -> dict:

@@ -100,7 +100,8 @@ def _ensure_unique(spacecraft: Spacecraft) -> None:
 
 @transaction.atomic
 def update_spacecraft(*, spacecraft: Spacecraft, actor=None, **fields) -> Spacecraft:
-    """Change registry fields (not live state: that goes through update_state)."""
+    """Change registry fields (not live state: that goes through update_state); a change is pushed
+    to `sc.<id>` and `fleet` after commit."""
     unknown = set(fields) - set(REGISTRY_FIELDS)
     if unknown:
         raise DomainError(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])
@@ -122,6 +123,7 @@ def update_spacecraft(*, spacecraft: Spacecraft, actor=None, **fields) -> Spacec
         actor=actor,
         payload=changed,
     )
+    _publish_state(spacecraft)  # open fleet and detail pages show a rename at once
     return spacecraft
 
 

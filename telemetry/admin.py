@@ -26,7 +26,7 @@ class ParameterDefinitionAdmin(admin.ModelAdmin):
     list_filter = ["declared", "subsystem", "type", "spacecraft__organization"]
     search_fields = ["name", "spacecraft__designation"]
     list_select_related = ["spacecraft"]
-    readonly_fields = ["config_version", "created_at"]
+    readonly_fields = ["enum_codes", "config_version", "created_at"]  # codes: what stored samples mean
     inlines = [LatestInline]
 
     def get_readonly_fields(self, request, obj=None):

@@ -107,7 +107,12 @@ class SeriesQuery(SpacecraftQuery):
             if raw and not _has_offset(raw):
                 raise serializers.ValidationError({name: ["give a UTC offset (Z or +00:00)"]})
         attrs.setdefault("end", timezone.now())
-        attrs.setdefault("start", attrs["end"] - dt.timedelta(hours=1))
+        if "start" not in attrs:
+            try:
+                attrs["start"] = attrs["end"] - dt.timedelta(hours=1)
+            except OverflowError:
+                message = "lies in the first hour of year 1, so start (end - 1 hour) cannot default; give start"
+                raise serializers.ValidationError({"end": [message]}) from None
         if attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": ["must be after start"]})
         return attrs
@@ -208,6 +213,11 @@ class LatestView(APIView):
 
 
 class ParameterDefinitionSerializer(serializers.ModelSerializer):
+    enum_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="An enum's stored values (series min/max/avg) are indices into this list, which only grows.",
+    )
+
     class Meta:
         model = ParameterDefinition
         fields = [
@@ -218,6 +228,7 @@ class ParameterDefinitionSerializer(serializers.ModelSerializer):
             "type",
             "declared",
             "enum_values",
+            "enum_codes",
             "warn_low",
             "warn_high",
             "crit_low",

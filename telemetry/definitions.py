@@ -12,7 +12,7 @@ process, a delete) is seen by the next request.
 import threading
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -42,6 +42,7 @@ SELECT d.*, s.stamp FROM d
 JOIN (SELECT d.spacecraft_id, {STAMP} AS stamp FROM d GROUP BY d.spacecraft_id) s ON s.spacecraft_id = d.spacecraft_id
 """
 MAX_CACHED = 4096  # spacecraft per process
+SYNC_LOCK = 7301  # advisory lock class of sync_definitions (the key is the spacecraft)
 
 
 class _Cached(NamedTuple):
@@ -65,27 +66,43 @@ def with_stamps(queryset: QuerySet[Spacecraft]) -> QuerySet[Spacecraft]:
 
 def sync_definitions(*, spacecraft: Spacecraft) -> list[ParameterDefinition]:
     """Make the declared definitions match the spacecraft's current configuration. Parameters that
-    left the configuration stay (their history remains) but become undeclared. Idempotent."""
-    config = spacecraft.current_config
-    version = config.version if config else None
-    parameters = config.parameters if config else {}
-    existing = {d.name: d for d in ParameterDefinition.objects.filter(spacecraft=spacecraft)}
-    for name, spec in parameters.items():
-        definition = existing.get(name) or ParameterDefinition(spacecraft=spacecraft, name=name)
-        definition.declared = True
-        definition.type = spec.get("type", ParameterType.FLOAT)
-        definition.enum_values = list(spec.get("enum_values", []))
-        for field in SPEC_FIELDS:
-            setattr(definition, field, spec.get(field, "" if field in ("subsystem", "units") else None))
-        definition.config_version = version
-        definition.save()
-        existing[name] = definition
-    for name, definition in existing.items():
-        if name not in parameters and (definition.declared or definition.config_version != version):
-            definition.declared = False
+    left the configuration stay (their history remains) but become undeclared. Enum codes only grow
+    (see ParameterDefinition.enum_codes). Idempotent, and safe to run concurrently (serialised per
+    spacecraft until the caller's transaction ends)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Two requests that both saw the configuration change would insert the same rows.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [SYNC_LOCK, str(spacecraft.pk)])
+        config = spacecraft.current_config
+        version = config.version if config else None
+        parameters = config.parameters if config else {}
+        # Locked: an ingest adding an enum code to one of these rows commits before we read it.
+        rows = ParameterDefinition.objects.filter(spacecraft=spacecraft).order_by("pk").select_for_update()
+        existing = {d.name: d for d in rows}
+        for name, spec in parameters.items():
+            definition = existing.get(name) or ParameterDefinition(spacecraft=spacecraft, name=name)
+            definition.declared = True
+            definition.type = spec.get("type", ParameterType.FLOAT)
+            definition.enum_values = list(spec.get("enum_values", []))
+            definition.enum_codes = with_codes(definition.enum_codes, definition.enum_values)
+            for field in SPEC_FIELDS:
+                setattr(definition, field, spec.get(field, "" if field in ("subsystem", "units") else None))
             definition.config_version = version
-            definition.save(update_fields=["declared", "config_version"])
+            definition.save()
+            existing[name] = definition
+        for name, definition in existing.items():
+            if name not in parameters and (definition.declared or definition.config_version != version):
+                definition.declared = False
+                definition.config_version = version
+                definition.save(update_fields=["declared", "config_version"])
     return sorted(existing.values(), key=lambda d: (d.subsystem, d.name))
+
+
+def with_codes(codes: list, values) -> list:
+    """`codes` extended by the values it lacks: a code, once given, keeps its string."""
+    codes = list(codes or [])
+    codes.extend(value for value in dict.fromkeys(values) if value not in codes)
+    return codes
 
 
 def definitions_for(spacecraft: list[Spacecraft]) -> dict:

@@ -3,8 +3,8 @@
 The archive (`telemetry_sample`) is one narrow table, `(parameter_id, time, value)`, range-partitioned
 by day in raw SQL (migration 0001). A parameter definition belongs to one spacecraft, so
 `parameter_id` stands for (spacecraft, parameter) and the primary key `(parameter_id, time)` is the
-idempotency key of ingest. Bool values are stored as 0/1 and enum values as their index in
-`enum_values`, so every sample is a double and the archive stays narrow and COPY-friendly.
+idempotency key of ingest. Bool values are stored as 0/1 and enum values as their code, an index
+into `enum_codes`, so every sample is a double and the archive stays narrow and COPY-friendly.
 """
 
 import math
@@ -42,7 +42,10 @@ class ParameterDefinition(models.Model):
     units = models.CharField(max_length=32, blank=True)
     type = models.CharField(max_length=8, choices=ParameterType.choices, default=ParameterType.FLOAT)
     declared = models.BooleanField(default=True, help_text="False: not in the configuration; type inferred.")
-    enum_values = models.JSONField(default=list, blank=True)
+    enum_values = models.JSONField(default=list, blank=True, help_text="The strings ingest accepts, in declared order.")
+    # Stored samples are indices into this list, so it only ever grows: a string keeps its code
+    # when the configuration reorders or drops it, and history keeps its meaning.
+    enum_codes = models.JSONField(default=list, blank=True, help_text="code -> string of every enum value ever stored.")
     warn_low = models.FloatField(null=True, blank=True)
     warn_high = models.FloatField(null=True, blank=True)
     crit_low = models.FloatField(null=True, blank=True)
@@ -84,7 +87,7 @@ class ParameterDefinition(models.Model):
             return int(value)
         if self.type == ParameterType.ENUM:
             index = int(value)
-            return self.enum_values[index] if 0 <= index < len(self.enum_values) else None
+            return self.enum_codes[index] if 0 <= index < len(self.enum_codes) else None
         return value
 
 

@@ -4,8 +4,9 @@ QoS 1 with manual acknowledgement: a message is PUBACKed only after the batch ho
 committed, so whatever the broker considers delivered is stored. A persistent session (fixed client
 id, clean_session False) lets the broker keep unacknowledged messages across a bridge restart;
 after a broker restart paho reconnects and the bridge subscribes again. Re-deliveries are harmless:
-ingest is idempotent. A batch that fails validation is retried message by message, so one bad
-message is logged and acknowledged (dropped) without holding back the good ones.
+ingest is idempotent. A batch that fails is retried message by message, so one bad message (invalid,
+or failing in a way nobody foresaw) is logged and acknowledged (dropped) without holding back the
+good ones. When the database is away the messages are kept, unacked, and retried after a pause.
 """
 
 import logging
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from missionops.exceptions import DomainError
 from missionops.models import Organization
@@ -26,6 +27,8 @@ from .models import Interface
 logger = logging.getLogger(__name__)
 
 TOPIC = "missionops/+/+/telemetry"
+# The database is away or aborted the transaction (a deadlock): the message is not at fault.
+DATABASE_TROUBLE = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Bridge:
         self.connected = threading.Event()
         self.stopping = threading.Event()
         self.stats = {"messages": 0, "stored": 0, "duplicates": 0, "rejected": 0}
+        self.pause_s = 0.0  # set when messages wait for the database to come back
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
         )
@@ -116,10 +120,17 @@ class Bridge:
             by_org.setdefault(received.organization, []).append(received)
         for slug, messages in by_org.items():
             self._ingest_organization(slug, messages)
+        if self.pause_s:  # the database is away: do not spin on it
+            time.sleep(self.pause_s)
+            self.pause_s = 0.0
         return len(batch)
 
     def _ingest_organization(self, slug: str, messages: list[Received]) -> None:
-        organization = Organization.objects.filter(slug=slug).first()
+        try:
+            organization = Organization.objects.filter(slug=slug).first()
+        except DATABASE_TROUBLE:
+            self._retry_later(messages)
+            return
         if organization is None:
             logger.warning("MQTT: unknown organization %r, dropping %d messages", slug, len(messages))
             self._ack(messages)
@@ -128,14 +139,28 @@ class Bridge:
         scope = services.organization_scope(organization)
         try:
             self._ingest(scope, messages)
-        except DomainError:
+        except DATABASE_TROUBLE:
+            self._retry_later(messages)
+        except Exception:  # any message may be at fault, even in a way nobody foresaw
             for message in messages:  # find the bad ones; the good ones still go in
-                try:
-                    self._ingest(scope, [message])
-                except DomainError as error:
-                    logger.warning("MQTT: rejected message on %s/%s: %s", slug, message.designation, error.message)
-                    self.stats["rejected"] += 1
-                    self._ack([message])
+                self._ingest_alone(scope, slug, message)
+
+    def _ingest_alone(self, scope, slug: str, message: Received) -> None:
+        """Ingest one message; a message that fails is logged, counted as rejected and acked: left
+        unacked it would come back after every restart and fail again."""
+        try:
+            self._ingest(scope, [message])
+        except DATABASE_TROUBLE:
+            self._retry_later([message])
+            return
+        except DomainError as error:
+            logger.warning("MQTT: rejected message on %s/%s: %s", slug, message.designation, error.message)
+        except Exception:
+            logger.exception("MQTT: rejected message on %s/%s: it failed unexpectedly", slug, message.designation)
+        else:
+            return
+        self.stats["rejected"] += 1
+        self._ack([message])
 
     def _ingest(self, scope, messages: list[Received]) -> None:
         snapshots = []
@@ -147,6 +172,13 @@ class Bridge:
         self.stats["stored"] += result.stored
         self.stats["duplicates"] += result.duplicates
         self._ack(messages)
+
+    def _retry_later(self, messages: list[Received]) -> None:
+        """Not the messages' fault: keep them, unacked, for the next round (after a pause)."""
+        logger.warning("MQTT: database trouble, %d messages kept for a retry", len(messages), exc_info=True)
+        for message in messages:
+            self.inbox.put(message)
+        self.pause_s = 1.0
 
     def _ack(self, messages: list[Received]) -> None:
         for message in messages:

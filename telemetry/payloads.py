@@ -25,7 +25,10 @@ def _reject_constant(name):
 
 
 def _loads(text):
-    return json.loads(text, parse_constant=_reject_constant)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def decode(body: bytes | str, *, ndjson: bool = False) -> list:

@@ -56,15 +56,18 @@ class IngestResult:
 
 
 class _Parameter:
-    """The hot-loop view of a definition: its id, type and enum index."""
+    """The hot-loop view of a definition: its id, type and the codes of the enum strings it accepts.
+    `enum_codes` / `enum_values` are the locked row's lists once this batch adds an enum string."""
 
-    __slots__ = ("definition", "id", "type", "enum_index", "changed")
+    __slots__ = ("definition", "id", "type", "enum_index", "enum_codes", "enum_values", "changed")
 
     def __init__(self, definition: ParameterDefinition):
         self.definition = definition
         self.id = definition.pk
         self.type = definition.type
-        self.enum_index = {v: i for i, v in enumerate(definition.enum_values or [])}
+        codes = {v: i for i, v in enumerate(definition.enum_codes or ())}
+        self.enum_index = {v: codes[v] for v in definition.enum_values or () if v in codes}
+        self.enum_codes = self.enum_values = None
         self.changed = False
 
 
@@ -108,12 +111,18 @@ def store_batch(
         # The COPY holds the connection while the batch is validated, so partitions are made first.
         time_cache: dict = {}
         archive.ensure_partitions_for_us(_snapshot_times(snapshots, time_cache))
-        with connection.cursor() as cursor:
-            pids, times, values, stored = _validate_and_copy(
-                cursor, _validated_chunks(snapshots, by_ref, params, result, time_cache)
-            )
-        if not np.isfinite(values).all():
-            _raise_non_finite(snapshots)
+        try:
+            with connection.cursor() as cursor:
+                pids, times, values, stored = _validate_and_copy(
+                    cursor, _validated_chunks(snapshots, by_ref, params, result, time_cache)
+                )
+        except OverflowError:  # an integer no double holds
+            _raise_inexact_number(snapshots)
+            raise
+        # One vectorised test per batch; only a batch that fails it is searched value by value
+        # (strictly below: 2**53 + 1 arrives here rounded to 2**53).
+        if not np.abs(values).max(initial=0.0) < MAX_EXACT_INT:
+            _raise_inexact_number(snapshots)
         result.received = len(pids)
         _save_changed_definitions(params)
         order = np.lexsort((times, pids))  # by parameter, then time: what the steps below expect
@@ -206,6 +215,8 @@ def _resolve_spacecraft(snapshots, scope, may_write) -> dict:
         ref = snapshot.get("spacecraft")
         if not isinstance(ref, str) or not ref:
             raise TelemetryInputError("required: the spacecraft's id or designation", index=index, field="spacecraft")
+        if ref not in refs and "\x00" in ref:  # PostgreSQL text cannot hold it: the query would fail
+            raise TelemetryInputError("contains a NUL character", index=index, field="spacecraft")
         refs.add(ref)
     ids = {}
     for ref in refs:
@@ -334,9 +345,15 @@ def _validated_chunks(snapshots, by_ref, params, result, time_cache: dict):
             else:
                 position = p.enum_index.get(value) if vtype is str else None
                 if position is None:
-                    if vtype is str and not p.definition.declared and len(value) <= 64:
-                        position = p.enum_index[value] = len(p.enum_index)
-                        p.changed = True
+                    if vtype is str and not p.definition.declared:
+                        if len(value) > 64 or "\x00" in value:
+                            raise TelemetryInputError(
+                                "a new enum string has at most 64 characters and no NUL",
+                                index=index,
+                                field=f"parameters.{name}",
+                            )
+                        yield NEEDS_DB
+                        position = _claim_enum_code(p, value, index, name)
                     elif vtype is str:
                         raise TelemetryInputError(
                             f"{value!r} is not one of {', '.join(p.enum_index)}",
@@ -368,6 +385,7 @@ def _arrays(snapshot_times, snapshot_counts, pids, values) -> tuple[np.ndarray, 
 
 
 NUMBER_TYPES = frozenset((float, int))  # exact types: bool, a subclass of int, is not a number here
+MAX_EXACT_INT = 2**53  # larger integers lose digits as doubles (and JSON peers read them as doubles)
 
 
 def _float_plan(known: dict, parameters: dict) -> list[int] | None:
@@ -387,12 +405,18 @@ def _type_error(index, name, expected, value) -> TelemetryInputError:
     )
 
 
-def _raise_non_finite(snapshots):
+def _raise_inexact_number(snapshots) -> None:
+    """Raise TelemetryInputError naming the first value a double cannot hold exactly: a non-finite
+    float or an integer beyond ±2**53. Returns when there is none (large floats are fine)."""
     for index, snapshot in enumerate(snapshots):
-        for name, value in snapshot["parameters"].items():
-            if isinstance(value, float) and not math.isfinite(value):
+        parameters = snapshot.get("parameters") if isinstance(snapshot, dict) else None
+        for name, value in parameters.items() if isinstance(parameters, dict) else ():
+            if type(value) is float and not math.isfinite(value):
                 raise TelemetryInputError(f"{value} is not a finite number", index=index, field=f"parameters.{name}")
-    raise TelemetryInputError("a value is not a finite number")
+            if type(value) is int and abs(value) > MAX_EXACT_INT:
+                raise TelemetryInputError(
+                    "integers must lie within ±2**53 (9007199254740992)", index=index, field=f"parameters.{name}"
+                )
 
 
 def _register_undeclared(sc, name, value, index, result) -> _Parameter:
@@ -413,6 +437,28 @@ def _register_undeclared(sc, name, value, index, result) -> _Parameter:
     return _Parameter(definition)
 
 
+def _claim_enum_code(p: _Parameter, value: str, index: int, name: str) -> int:
+    """The code of a string new to an undeclared enum. On the batch's first new string the row is
+    locked and re-read, so two concurrent batches never give two strings one code (the second
+    waits, then sees the first's codes); codes only grow, so those this batch used stay valid."""
+    if p.enum_codes is None:
+        row = (
+            ParameterDefinition.objects.select_for_update().values("declared", "enum_values", "enum_codes").get(pk=p.id)
+        )
+        if row["declared"] and value not in row["enum_values"]:  # declared meanwhile
+            raise TelemetryInputError(
+                f"{value!r} is not one of {', '.join(row['enum_values'])}", index=index, field=f"parameters.{name}"
+            )
+        p.enum_codes, p.enum_values = list(row["enum_codes"]), list(row["enum_values"])
+    if value not in p.enum_codes:
+        p.enum_codes.append(value)
+    if value not in p.enum_values:
+        p.enum_values.append(value)
+    p.enum_index[value] = code = p.enum_codes.index(value)
+    p.changed = True
+    return code
+
+
 def _save_changed_definitions(params) -> None:
     for known in params.values():
         for p in known.values():
@@ -420,8 +466,11 @@ def _save_changed_definitions(params) -> None:
                 # A copy: the definition is shared (definitions_for), and this batch may yet roll back.
                 p.definition = copy.copy(p.definition)
                 p.definition.type = p.type
-                p.definition.enum_values = list(p.enum_index)
-                p.definition.save(update_fields=["type", "enum_values"])
+                fields = ["type"]
+                if p.enum_codes is not None:
+                    p.definition.enum_values, p.definition.enum_codes = p.enum_values, p.enum_codes
+                    fields += ["enum_values", "enum_codes"]
+                p.definition.save(update_fields=fields)
 
 
 def _update_latest(cursor, pids, times, values) -> list[tuple[int, dt.datetime, float]]:

@@ -201,3 +201,11 @@ def test_schema_lists_every_route_and_docs_render_offline(api, owner):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower() and b"/static/drf_spectacular_sidecar/" in docs.content
+
+
+def test_a_limit_no_double_holds_is_400_naming_it(api, operator, sc_a):
+    body = '{"parameters": {"x": {"subsystem": "power", "warn_low": 1%s}}}' % ("0" * 400)
+    response = api(operator).put(url(sc_a, "config/"), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "parameters.x.warn_low"
+    assert ConfigVersion.objects.filter(spacecraft=sc_a).count() == 1

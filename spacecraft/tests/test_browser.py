@@ -15,11 +15,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def api_post(base_url, path, token, body):
+def api_post(base_url, path, token, body, method="POST"):
     request = urllib.request.Request(
         base_url + path,
         data=json.dumps(body).encode(),
-        method="POST",
+        method=method,
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -83,3 +83,65 @@ def test_a_change_pushed_while_the_catch_up_fetch_is_in_flight_is_not_undone_by_
     page.wait_for_timeout(2500)  # the held answer, then anything after it
     assert held["fetches"] >= 1
     assert page.locator("#sc-mode").inner_text().lower() == "safe"
+
+
+@pytest.fixture
+def owner_token(owner):
+    return Token.objects.create(user=owner).key
+
+
+@pytest.fixture
+def watcher(make_user, org_a):
+    return make_user("watcher", org_a, "operator")
+
+
+@pytest.fixture
+def critical_next_contact_command(operator, sc_a):
+    from spacecraft import commanding
+
+    return commanding.create_command(
+        spacecraft=sc_a, name="rw_reset", args={"wheel": 1}, actor=operator, release_mode="next_contact"
+    )
+
+
+def test_a_rename_shows_on_the_fleet_page_live(live_server_daphne, owner, owner_token, sc_a, browser_page):
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, owner.username)
+    page.evaluate("window.__noReload = true")
+    status, _ = api_post(base, f"/api/v1/spacecraft/{sc_a.pk}/", owner_token, {"name": "Kestrel"}, method="PATCH")
+    assert status == 200
+    card = page.locator(f"#sc-{sc_a.pk}")
+    page.wait_for_function(
+        "id => document.querySelector('#sc-' + id + ' a').textContent.includes('Kestrel')",
+        arg=str(sc_a.pk),
+        timeout=10_000,
+    )
+    assert card.locator(".designation").inner_text() == "SC-001"
+    assert page.evaluate("window.__noReload") is True
+
+
+def test_an_approval_and_a_cancel_elsewhere_update_the_command_row_live(
+    live_server_daphne, owner_token, watcher, critical_next_contact_command, sc_a, browser_page
+):
+    """A third operator watches the queue while the author's critical next-contact command is
+    approved and then canceled by someone else: the row's state and buttons follow, no reload."""
+    command, token = critical_next_contact_command, owner_token
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, watcher.username, f"/spacecraft/{sc_a.pk}/")
+    page.evaluate("window.__noReload = true")
+    row = page.locator(f'tr[data-command="{command.pk}"]')
+    assert "awaiting approval" in row.locator(".state").inner_text()
+    assert row.get_by_role("button", name="Approve").count() == 1
+
+    status, _ = api_post(base, f"/api/v1/commands/{command.pk}/approve/", token, {})
+    assert status == 200
+    row.get_by_role("button", name="Approve").wait_for(state="detached", timeout=10_000)
+    assert row.locator(".state").inner_text() == "queued"
+    assert row.locator(".approved-by").inner_text() == "owner"
+    assert row.get_by_role("button", name="Cancel").count() == 1  # still queued: it may still be canceled
+
+    status, _ = api_post(base, f"/api/v1/commands/{command.pk}/cancel/", token, {})
+    assert status == 200
+    row.get_by_role("button", name="Cancel").wait_for(state="detached", timeout=10_000)
+    assert row.locator(".state").inner_text() == "canceled"
+    assert page.evaluate("window.__noReload") is True

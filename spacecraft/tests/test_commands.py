@@ -1,10 +1,13 @@
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connections, transaction
 from django.utils import timezone
 
-from missionops.exceptions import DomainError
+from missionops import live
+from missionops.exceptions import ConflictError, DomainError
 from missionops.models import Event
 from spacecraft import commanding, services
 from spacecraft.models import Command, CommandState, Mode, Spacecraft
@@ -31,10 +34,15 @@ def second_operator(make_user, org_a):
         ("set_mode", {"mode": "warp"}, "args.mode"),
         ("clock_adjust", {"offset_ns": 1}, "name"),  # a GNSS command on an imaging spacecraft
         ("self_destruct", {}, "name"),
+        ("memory_dump", {"start": 10**400, "length": 1}, "args.start"),  # no double holds it
+        ("memory_dump", {"start": 1, "length": -(10**400)}, "args.length"),
+        ("clear_memory", {"percent": 10**400}, "args.percent"),
     ],
 )
 def test_bad_arguments_are_400_naming_the_argument_and_nothing_is_queued(api, operator, sc_a, name, args, field):
-    response = queue(api(operator), sc_a, name, args)
+    client = api(operator)
+    client.raise_request_exception = False  # a crash must show as a 500 here, not as an exception
+    response = queue(client, sc_a, name, args)
     assert response.status_code == 400, response.json()
     assert response.json()["field"] == field
     assert not Command.objects.exists()
@@ -174,3 +182,63 @@ def test_a_real_worker_executes_an_immediate_command(api, operator, sc_a, celery
             break
         time.sleep(0.2)
     assert command.state == CommandState.EXECUTED and command.result == {"pong": True}
+
+
+def test_approving_a_next_contact_command_tells_open_pages(
+    operator, second_operator, sc_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    command = commanding.create_command(
+        spacecraft=sc_a, name="rw_reset", args={"wheel": 1}, actor=operator, release_mode="next_contact"
+    )
+    sent = []
+    monkeypatch.setattr(live, "_send", lambda sends: sent.extend(sends))
+    with django_capture_on_commit_callbacks(execute=True):
+        commanding.approve_command(command=command, actor=second_operator)
+    on_topic = [m["data"] for group, m in sent if group == f"o{sc_a.organization_id}.sc.{sc_a.pk}"]
+    assert len(on_topic) == 1
+    assert on_topic[0] == {
+        "kind": "command",
+        "id": command.pk,
+        "name": "rw_reset",
+        "state": "queued",  # released at the next contact
+        "awaiting_approval": False,
+        "approved_by": "second",
+        "failure_reason": "",
+        "result": {},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_queued_while_survival_mode_is_being_entered_is_refused(make_spacecraft, make_user, org_a):
+    sc = make_spacecraft(org_a, "SC-SURV")
+    operator = make_user("operator", org_a, "operator")
+    entered = threading.Event()
+    outcome = []
+
+    def enter_survival():
+        with transaction.atomic():
+            services.update_state(spacecraft=sc, battery_soc_pct=5)
+            entered.set()
+            time.sleep(1)  # not committed yet while the command below is queued
+
+    def queue_payload_on():
+        entered.wait(10)
+        try:
+            commanding.create_command(spacecraft=sc, name="payload_on", actor=operator)
+            outcome.append("queued")
+        except ConflictError as error:
+            outcome.append(error.field)
+
+    def in_thread(call):
+        try:
+            call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=in_thread, args=(call,)) for call in (enter_survival, queue_payload_on)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcome == ["name"]  # waited for the mode change and saw survival
+    assert not Command.objects.filter(spacecraft=sc).exists()

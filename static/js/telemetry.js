@@ -8,6 +8,7 @@
   const API = "/api/v1/telemetry/";
   const rows = {};  // parameter -> latest row (from the latest endpoint, updated live)
   let selected = null, rangeS = 3600, zoom = null, plot = null, chartTimer = null;
+  let seriesAsked = 0;  // numbers series requests: only the latest one's answer is drawn
 
   function get(path, params) {
     const q = new URLSearchParams(params).toString();
@@ -85,12 +86,27 @@
 
   function loadLatest() {
     return get("latest/", {spacecraft: scId}).then(function (data) {
-      const fresh = !Object.keys(rows).length;
-      data.values.forEach(function (row) { rows[row.parameter] = Object.assign(rows[row.parameter] || {}, row); });
-      if (fresh) render(); else Object.values(rows).forEach(paint);
+      let added = !Object.keys(rows).length;
+      data.values.forEach(function (row) {
+        if (!rows[row.parameter]) added = true;
+        rows[row.parameter] = Object.assign(rows[row.parameter] || {}, row);
+      });
+      // A parameter first seen after page load (live or by polling) gets its card and option.
+      if (added) { render(); addOptions(); } else Object.values(rows).forEach(paint);
       showRate(data.rate);
       if (!selected && data.values.length) select(data.values[0].parameter);
     });
+  }
+
+  function addOptions() {
+    const menu = document.getElementById("tm-parameter");
+    const listed = new Set(Array.from(menu.options, function (o) { return o.value; }));
+    Object.keys(rows).sort().forEach(function (name) {
+      if (listed.has(name)) return;
+      const units = rows[name].units;
+      menu.add(new Option(name + (units ? " (" + units + ")" : ""), name));
+    });
+    if (selected) menu.value = selected;
   }
 
   function onLive(msg) {
@@ -127,12 +143,15 @@
     const maxPoints = Math.max(100, Math.min(2000, Math.floor(el.clientWidth || 800)));
     const params = {spacecraft: scId, parameter: selected, start: range.start.toISOString(), end: range.end.toISOString(), max_points: maxPoints};
     document.getElementById("tm-export").href = API + "export/?" + new URLSearchParams({spacecraft: scId, parameter: selected, start: params.start, end: params.end});
-    const asked = performance.now();
+    const asked = performance.now(), request = ++seriesAsked;
     get("series/", params).then(function (s) {
+      if (request !== seriesAsked) return;  // a newer request (zoom, range, parameter) was sent meanwhile
       const xs = s.t.map(function (t) { return Date.parse(t) / 1000; });
       draw(s, [xs, s.min, s.avg, s.max], range);
       document.getElementById("tm-chart-info").textContent = s.t.length + " buckets of " + s.bucket_s + " s from " + s.source + " · " + Math.round(performance.now() - asked) + " ms";
-    }).catch(function (e) { document.getElementById("tm-chart-info").textContent = String(e); });
+    }).catch(function (e) {
+      if (request === seriesAsked) document.getElementById("tm-chart-info").textContent = String(e);
+    });
   }
 
   function draw(series, data, range) {

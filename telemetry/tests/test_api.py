@@ -77,6 +77,40 @@ def test_timestamp_without_offset_is_400(api, operator, sc_a, now_minute):
     assert response.json()["field"] == "items[0].timestamp"
 
 
+HUGE = "1" + "0" * 400  # parses as a Python int no double holds
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("battery_soc", HUGE),  # declared float
+        ("images_captured", HUGE),  # declared int
+        ("sun_angle", HUGE),  # undeclared: registered by this batch
+        ("images_captured", str(2**53 + 1)),  # fits a double, but not exactly
+        ("battery_soc", "-" + HUGE),
+    ],
+)
+def test_an_integer_beyond_2_to_the_53_is_400_naming_the_field(api, operator, sc_a, now_minute, parameter, value):
+    items = batch(sc_a, now_minute)
+    items[1]["parameters"][parameter] = "<number>"
+    body = json.dumps(items).replace('"<number>"', value)
+    response = api(operator).post(URL, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == f"items[1].parameters.{parameter}"
+    assert "2**53" in response.json()["detail"]
+    assert count_samples(sc_a) == 0
+    assert not LatestValue.objects.filter(parameter__spacecraft=sc_a).exists()
+
+
+def test_large_floats_and_integers_up_to_2_to_the_53_are_stored(api, operator, sc_a, now_minute):
+    items = batch(sc_a, now_minute, n=2)
+    items[0]["parameters"]["battery_soc"] = 1e300
+    items[1]["parameters"]["images_captured"] = 2**53
+    response = post_json(api(operator), items)
+    assert response.status_code == 200, response.content
+    assert response.json()["stored"] == 6
+
+
 @override_settings(TELEMETRY_MAX_BODY_BYTES=1000)
 def test_oversized_body_is_413_naming_the_limit(api, operator, sc_a, now_minute):
     response = post_json(api(operator), batch(sc_a, now_minute, n=50))
@@ -185,6 +219,18 @@ def test_series_bad_input(api, viewer, sc_a, stranger):
     assert api(stranger).get(url, {"spacecraft": str(sc_a.pk), "parameter": "battery_soc"}).status_code == 404
 
 
+def test_series_ending_in_the_first_hour_of_year_1(api, viewer, sc_a):
+    client = api(viewer)
+    url = "/api/v1/telemetry/series/"
+    query = {"spacecraft": "SC-001", "parameter": "battery_soc", "end": "0001-01-01T00:30:00Z"}
+    no_start = client.get(url, query)  # the default start (end - 1 h) is no date
+    assert no_start.status_code == 400, no_start.content
+    assert no_start.json()["field"] == "end"
+    given = client.get(url, {**query, "start": "0001-01-01T00:00:00Z"})
+    assert given.status_code == 200, given.content
+    assert given.json()["count"] == []
+
+
 def test_latest_values(api, viewer, operator, sc_a, now_minute):
     post_json(api(operator), batch(sc_a, now_minute))
     data = api(viewer).get("/api/v1/telemetry/latest/", {"spacecraft": "SC-001"}).json()
@@ -207,6 +253,8 @@ def test_parameters_lists_declared_and_undeclared(api, viewer, operator, sc_a, n
     rows = api(viewer).get("/api/v1/telemetry/parameters/", {"spacecraft": "SC-001"}).json()
     declared = {r["name"]: r["declared"] for r in rows}
     assert declared["new_thing"] is False and declared["battery_soc"] is True
+    mode = next(r for r in rows if r["name"] == "imaging_mode")
+    assert mode["enum_codes"] == mode["enum_values"] == ["IDLE", "IMAGING", "DOWNLINK", "CALIBRATION"]
 
 
 def test_csv_export(api, viewer, operator, sc_a, now_minute):

@@ -67,3 +67,12 @@ def test_list_telemetry(operator, sc_a, ingest_as, now_minute):
     text = out.getvalue()
     assert "battery_soc" in text and "80" in text and "IDLE" in text
     assert LatestValue.objects.count() == 3
+
+
+def test_list_telemetry_finds_a_32_character_designation_and_an_id(make_spacecraft, org_a):
+    for designation in ("A" * 32, "ab" * 16):  # the second also reads as an id
+        sc = make_spacecraft(org_a, designation, parameters={"bus_v": {"subsystem": "power"}})
+        for ref in (designation, str(sc.pk), sc.pk.hex):
+            out = io.StringIO()
+            call_command("list_telemetry", spacecraft=ref, stdout=out)
+            assert designation in out.getvalue()

@@ -82,3 +82,38 @@ async def test_foreign_spacecraft_refused_over_socket(sc_a, stranger, now_minute
     error = json.loads(await communicator.receive_from(timeout=10))
     assert error["field"] == "items[0].spacecraft"
     await communicator.disconnect()
+
+
+async def test_odd_frames_get_an_error_and_the_socket_stays_open(token, sc_a, now_minute, monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from telemetry import services
+
+    ingest = services.ingest
+
+    def ingest_or_fail(*, snapshots, **kwargs):  # a failure nobody foresaw, for marked batches
+        if any(isinstance(s, dict) and s.get("fail") for s in snapshots):
+            raise RuntimeError("unforeseen")
+        return ingest(snapshots=snapshots, **kwargs)
+
+    monkeypatch.setattr(services, "ingest", ingest_or_fail)
+    communicator, connected, _ = await connect(token)
+    assert connected
+    huge = json.dumps(batch(sc_a, now_minute, n=1)).replace('"battery_soc": 80.0', '"battery_soc": 1' + "0" * 400)
+    failing = [{**batch(sc_a, now_minute, n=1)[0], "fail": True}]
+    frames = [
+        ({"bytes_data": b'{"snapshots": [], "note": "\xff"}'}, 400, "UTF-8"),
+        ({"text_data": huge}, 400, "2**53"),
+        ({"text_data": "[" * 100_000}, 400, "nested"),
+        ({"text_data": json.dumps(failing)}, 500, "RuntimeError"),
+    ]
+    for frame, status, needle in frames:
+        await communicator.send_to(**frame)
+        error = json.loads(await communicator.receive_from(timeout=10))
+        assert (error["type"], error["status"]) == ("error", status), error
+        assert needle in error["detail"]
+    await communicator.send_to(bytes_data=json.dumps(batch(sc_a, now_minute)).encode())  # UTF-8 bytes are fine
+    ack = json.loads(await communicator.receive_from(timeout=10))
+    assert (ack["type"], ack["id"], ack["stored"]) == ("ack", 5, 9)
+    assert await sync_to_async(count_samples)(sc_a) == 9
+    await communicator.disconnect()

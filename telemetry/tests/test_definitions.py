@@ -9,8 +9,11 @@ import pytest
 from django.db import connection, transaction
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import now
 
 from missionops.testing import ROOT, test_database_env
+from spacecraft.profiles import PROFILES
+from spacecraft.services import change_config
 from telemetry import definitions, selectors
 from telemetry.exceptions import TelemetryInputError
 from telemetry.models import ParameterDefinition
@@ -117,3 +120,59 @@ def test_a_change_made_by_another_process_is_seen(transactional_db, make_user, o
     )
     with pytest.raises(TelemetryInputError, match="true or false"):
         ingest_as(operator, [snapshot(sc_a, moment + dt.timedelta(seconds=1), heater_cycles=4)])
+
+
+def history(sc, name) -> list:
+    """The stored samples of a parameter, decoded as the archive and the export read them."""
+    definition = selectors.parameter_of(sc, name)
+    chunks = selectors.export_chunks(definitions=[definition], start=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), end=now())
+    return [d.display_value(value) for chunk in chunks for _, d, value in chunk]
+
+
+def latest(sc) -> dict:
+    return {row["parameter"]: row["value"] for row in selectors.latest_values(spacecraft=sc)}
+
+
+def test_declaring_an_undeclared_enum_in_another_order_keeps_its_history(operator, owner, sc_a, ingest_as, now_minute):
+    ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=i), opmode=v) for i, v in enumerate("SIS")])
+    assert latest(sc_a)["opmode"] == "S"
+    change_config(
+        spacecraft=sc_a,
+        parameters={
+            **PROFILES["LEO_IMAGING"],
+            "opmode": {"subsystem": "obc", "type": "enum", "enum_values": ["I", "S"]},
+        },
+        actor=owner,
+    )
+    assert latest(sc_a)["opmode"] == "S"
+    assert history(sc_a, "opmode") == ["S", "I", "S"]
+    definition = ParameterDefinition.objects.get(spacecraft=sc_a, name="opmode")
+    assert (definition.declared, definition.enum_values) == (True, ["I", "S"])  # what ingest accepts, as declared
+
+
+def test_reordering_or_dropping_declared_enum_values_keeps_history_and_refuses_dropped_ones(
+    operator, owner, sc_a, ingest_as, now_minute
+):
+    profile = PROFILES["LEO_IMAGING"]
+    declared = profile["imaging_mode"]["enum_values"]  # IDLE, IMAGING, DOWNLINK, CALIBRATION
+    ingest_as(
+        operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=i), imaging_mode=v) for i, v in enumerate(declared)]
+    )
+
+    def declare(values):
+        change_config(
+            spacecraft=sc_a, parameters={**profile, "imaging_mode": {**profile["imaging_mode"], "enum_values": values}}
+        )
+
+    declare(["SAFE", "CALIBRATION", "DOWNLINK", "IMAGING"])  # reordered, IDLE dropped, SAFE added
+    assert history(sc_a, "imaging_mode") == declared
+    assert latest(sc_a)["imaging_mode"] == "CALIBRATION"
+    with pytest.raises(TelemetryInputError, match="not one of") as error:
+        ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=10), imaging_mode="IDLE")])
+    assert error.value.field == "items[0].parameters.imaging_mode"
+    ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=11), imaging_mode="SAFE")])
+    declare(["IDLE", "SAFE"])  # IDLE back: its samples and the new ones still read as themselves
+    ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=12), imaging_mode="IDLE")])
+    assert history(sc_a, "imaging_mode") == [*declared, "SAFE", "IDLE"]
+    definition = ParameterDefinition.objects.get(spacecraft=sc_a, name="imaging_mode")
+    assert definition.enum_codes == [*declared, "SAFE"]  # codes only grow

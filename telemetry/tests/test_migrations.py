@@ -1,4 +1,5 @@
-"""Migration 0005 renames the roll-up beat entry of existing databases, in place."""
+"""Migration 0005 renames the roll-up beat entry of existing databases, in place; 0006 gives enum
+definitions their codes (the list their samples were stored against)."""
 
 import pytest
 from django.db import connection
@@ -6,6 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
 BEFORE, AFTER = ("telemetry", "0004_hour_rollup"), ("telemetry", "0005_rename_roll_up_schedule")
+LATEST = ("telemetry", "0006_enum_codes")
 OLD, NEW = "telemetry: minute roll-ups", "telemetry: minute and hour roll-ups"
 
 
@@ -22,7 +24,7 @@ def database_before_0005(db):
     every_2_min, _ = IntervalSchedule.objects.get_or_create(every=120, period="seconds")
     PeriodicTask.objects.create(name=OLD, task="telemetry.roll_up", interval=every_2_min, enabled=False)
     yield
-    migrate(AFTER)  # the rest of the run expects the latest schema
+    migrate(LATEST)  # the rest of the run expects the latest schema
 
 
 def roll_up_entries():
@@ -51,3 +53,26 @@ def test_a_deleted_entry_is_not_made_again(database_before_0005):
     PeriodicTask.objects.filter(name=OLD).delete()
     migrate(AFTER)
     assert roll_up_entries() == []
+
+
+@pytest.fixture
+def database_before_0006(db):
+    migrate(AFTER)
+    yield
+    migrate(LATEST)
+
+
+def test_enum_codes_start_as_the_values_samples_were_stored_against(database_before_0006, sc_a):
+    executor = MigrationExecutor(connection)
+    old_definition = executor.loader.project_state([AFTER]).apps.get_model("telemetry", "ParameterDefinition")
+    modes = ["BOOT", "SAFE"]
+    old_definition.objects.create(spacecraft_id=sc_a.pk, name="mode", type="enum", enum_values=modes)
+    old_definition.objects.create(spacecraft_id=sc_a.pk, name="volts", type="float")
+    with connection.cursor() as cursor:  # foreign keys checked now: ALTER TABLE refuses pending checks
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    migrate(LATEST)
+    from telemetry.models import ParameterDefinition
+
+    codes = dict(ParameterDefinition.objects.filter(spacecraft=sc_a).values_list("name", "enum_codes"))
+    assert codes == {"mode": modes, "volts": []}
+    assert ParameterDefinition.objects.get(spacecraft=sc_a, name="mode").display_value(1.0) == "SAFE"

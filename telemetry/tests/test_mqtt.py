@@ -146,3 +146,115 @@ def test_bad_message_is_dropped_without_blocking_good_ones(tmp_path, org_a, sc_a
         client.disconnect()
         stop_bridge(bridge)
         broker.stop()
+
+
+class InProcessBridge:
+    """The bridge in this process (its batches are run by the test) on a real broker, with a
+    publisher; `reconnect()` starts a new bridge on the same persistent session."""
+
+    def __init__(self, tmp_path, org, sc):
+        from telemetry.mqtt import Bridge
+
+        self.broker = Broker(tmp_path)
+        self.broker.start()
+        self.client = publisher(self.broker.port)
+        self.topic = f"missionops/{org.slug}/{sc.designation}/telemetry"
+        self.make = lambda: Bridge(port=self.broker.port, client_id=f"test-inproc-{self.broker.port}", linger_s=0.5)
+        self.bridge = None
+        self.reconnect()
+
+    def reconnect(self):
+        if self.bridge is not None:
+            self.bridge.stop()
+        self.bridge = self.make()
+        self.bridge.client.connect_async(self.bridge.host, self.bridge.port, keepalive=15)
+        self.bridge.client.loop_start()
+        assert self.bridge.connected.wait(10)
+        return self.bridge
+
+    def publish(self, payload: str):
+        self.client.publish(self.topic, payload, qos=1).wait_for_publish(10)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+        self.bridge.stop()
+        self.broker.stop()
+
+
+@pytest.fixture
+def in_process_bridge(tmp_path, org_a, sc_a, now_minute):
+    harness = InProcessBridge(tmp_path, org_a, sc_a)
+    first = json.dumps({"timestamp": iso(now_minute), "parameters": {"bus_v": 1.0}})
+
+    def subscribed():  # until the subscription is in place the broker drops what is published
+        harness.publish(first)
+        return harness.bridge.inbox.qsize() > 0
+
+    try:
+        wait_for(subscribed, timeout_s=10, what="the bridge to subscribe")
+        harness.bridge.process_once()
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture
+def failing_when_marked(monkeypatch):
+    """Ingest raises `error` (`times_left` times) for batches holding a snapshot marked {"fail": true}:
+    a failure nobody foresaw, or, with OperationalError, the database going away."""
+    from telemetry import services
+
+    ingest, failure = services.ingest, {"error": RuntimeError("unforeseen"), "times_left": 1000}
+
+    def ingest_or_fail(*, snapshots, **kwargs):
+        if any(isinstance(s, dict) and s.get("fail") for s in snapshots) and failure["times_left"]:
+            failure["times_left"] -= 1
+            raise failure["error"]
+        return ingest(snapshots=snapshots, **kwargs)
+
+    monkeypatch.setattr(services, "ingest", ingest_or_fail)
+    return failure
+
+
+def test_messages_failing_in_any_way_are_rejected_and_acked_while_the_rest_are_stored(
+    in_process_bridge, failing_when_marked, sc_a, now_minute
+):
+    """One batch holds an invalid message (an integer no double holds), one whose ingest fails in
+    a way nobody foresaw, and a good one: the bridge keeps going, stores the good one, and acks all
+    three, so a new session on the broker gets nothing redelivered."""
+    harness = in_process_bridge
+    bad = json.dumps({"timestamp": iso(now_minute), "parameters": {"battery_soc": "<n>"}})
+    for payload in (
+        bad.replace('"<n>"', "1" + "0" * 400),
+        json.dumps({"timestamp": iso(now_minute), "parameters": {"battery_soc": 1.0}, "fail": True}),
+        json.dumps({"timestamp": iso(now_minute + dt.timedelta(seconds=1)), "parameters": {"bus_v": 1.0}}),
+    ):
+        harness.publish(payload)
+    wait_for(lambda: harness.bridge.inbox.qsize() == 3, timeout_s=10, what="three messages")
+    assert harness.bridge.process_once() == 3  # one batch; raises nothing
+    assert (harness.bridge.stats["rejected"], harness.bridge.stats["stored"]) == (2, 2)
+    assert count_samples(sc_a) == 2
+    bridge = harness.reconnect()  # the same persistent session: only unacked messages come back
+    time.sleep(1.5)
+    assert bridge.inbox.qsize() == 0
+
+
+def test_messages_are_kept_and_retried_while_the_database_is_away(
+    in_process_bridge, failing_when_marked, sc_a, now_minute
+):
+    from django.db import OperationalError
+
+    failing_when_marked.update(error=OperationalError("server closed the connection unexpectedly"), times_left=1)
+    harness = in_process_bridge
+    harness.publish(
+        json.dumps({"timestamp": iso(now_minute + dt.timedelta(seconds=1)), "parameters": {"bus_v": 2.0}, "fail": True})
+    )
+    wait_for(lambda: harness.bridge.inbox.qsize() == 1, timeout_s=10, what="the message")
+    harness.bridge.process_once()  # the database fails this batch
+    assert (count_samples(sc_a), harness.bridge.stats["rejected"], harness.bridge.inbox.qsize()) == (1, 0, 1)
+    harness.bridge.process_once()  # and is back
+    assert (count_samples(sc_a), harness.bridge.inbox.qsize()) == (2, 0)
+    bridge = harness.reconnect()
+    time.sleep(1.5)
+    assert bridge.inbox.qsize() == 0  # acked once stored

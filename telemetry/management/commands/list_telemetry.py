@@ -1,6 +1,9 @@
 """Print the parameters of spacecraft with their latest value, status and age."""
 
+import uuid
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from spacecraft.models import Spacecraft
 from telemetry import selectors
@@ -19,7 +22,10 @@ class Command(BaseCommand):
         if organization:
             fleet = fleet.filter(organization__slug=organization)
         if spacecraft:
-            fleet = fleet.filter(designation=spacecraft) if len(spacecraft) < 32 else fleet.filter(pk=spacecraft)
+            try:  # a designation may look like an id (32 hex digits): either matches
+                fleet = fleet.filter(Q(pk=uuid.UUID(spacecraft)) | Q(designation=spacecraft))
+            except ValueError:
+                fleet = fleet.filter(designation=spacecraft)
         fleet = list(fleet)
         if not fleet:
             raise CommandError("no such spacecraft")
