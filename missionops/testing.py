@@ -246,6 +246,32 @@ def browser_page():
             browser.close()
 
 
+def run_at_once(*calls) -> list[BaseException]:
+    """Start the calls together, each in its own thread on its own database connection (a race
+    between two writers); returns what they raised, in no particular order."""
+    import threading
+
+    from django.db import connections
+
+    barrier, raised = threading.Barrier(len(calls)), []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as error:  # reported to the test, not lost in the thread
+            raised.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return raised
+
+
 def log_in(page, base: str, username: str, path: str = "/fleet/", password: str = PASSWORD) -> None:
     """Open `path` in a browser page, sign in on the login page it is sent to, and wait until it is
     back on `path` with its live socket subscribed."""

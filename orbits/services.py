@@ -54,6 +54,10 @@ def _guess_mission_type(mean_motion_rev_day: float) -> str:
     return MissionType.LEO_IMAGING
 
 
+def _refusal(element_set, reason: str) -> dict:
+    return {"location": element_set.location, "norad_id": element_set.norad_id, "reason": reason}
+
+
 @transaction.atomic
 def import_tles(
     *, organization: Organization, text: str, source: str = "api", actor=None, create_missing: bool = False
@@ -84,24 +88,14 @@ def import_tles(
                         mission_type=_guess_mission_type(element_set.satrec.no_kozai * 720 / np.pi),
                     )
             except DomainError as exc:
-                report.refused.append(
-                    {
-                        "location": element_set.location,
-                        "norad_id": element_set.norad_id,
-                        "reason": f"cannot register a spacecraft for NORAD id {element_set.norad_id}: {exc.message}",
-                    }
-                )
+                reason = f"cannot register a spacecraft for NORAD id {element_set.norad_id}: {exc.message}"
+                report.refused.append(_refusal(element_set, reason))
                 continue
             by_norad[element_set.norad_id] = spacecraft
             report.created_spacecraft.append(spacecraft.designation)
         if spacecraft is None:
-            report.refused.append(
-                {
-                    "location": element_set.location,
-                    "norad_id": element_set.norad_id,
-                    "reason": f"no spacecraft with NORAD id {element_set.norad_id} in {organization.slug}",
-                }
-            )
+            reason = f"no spacecraft with NORAD id {element_set.norad_id} in {organization.slug}"
+            report.refused.append(_refusal(element_set, reason))
             continue
         entry = {
             "location": element_set.location,

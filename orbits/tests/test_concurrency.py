@@ -1,40 +1,17 @@
 """Writers of passes running at once, each on its own database connection: the hourly beat
 recompute against a second recompute, a station edit or a TLE import."""
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 
+from missionops.testing import run_at_once
 from orbits import services
 from orbits.models import GroundStation, Pass
 
 from .test_api import fresh_tle
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_at_once(*writers) -> list:
-    """Start the writers together in threads (one connection each); return what they raised."""
-    barrier = threading.Barrier(len(writers))
-    errors = []
-
-    def run(writer):
-        try:
-            barrier.wait()
-            writer()
-        except Exception as exc:  # reported by the test, not swallowed
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(writer,)) for writer in writers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from missionops.testing import run_at_once
 from spacecraft.services import change_config
 from telemetry import definitions, selectors, services
 from telemetry.models import ParameterDefinition
@@ -18,26 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def ingest(sc, moment, parameters):
     snapshot = {"spacecraft": str(sc.pk), "timestamp": moment.isoformat(), "parameters": parameters}
     return services.ingest(snapshots=[snapshot], scope=services.organization_scope(sc.organization))
-
-
-def run_concurrently(*calls) -> list[str]:
-    """Run each call in its own thread (own database connection); returns the errors raised."""
-    errors = []
-
-    def run(call):
-        try:
-            call()
-        except Exception as error:
-            errors.append(repr(error))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return errors
 
 
 def stored_values(definition) -> list:
@@ -60,7 +41,7 @@ def test_concurrent_batches_bringing_new_enum_strings_give_each_its_own_code(mak
         return found
 
     monkeypatch.setattr(services, "definitions_for", read_then_wait)
-    errors = run_concurrently(
+    errors = run_at_once(
         lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "B"}),
         lambda: ingest(sc, t0 + dt.timedelta(seconds=3), {"modeword": "C"}),
     )
@@ -95,7 +76,7 @@ def test_a_new_string_and_a_concurrent_declaration_keep_every_code(make_spacecra
         )
         definitions.definitions_for([sc])  # syncs now
 
-    errors = run_concurrently(lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "D"}), declare)
+    errors = run_at_once(lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "D"}), declare)
     assert errors == []
     definition = ParameterDefinition.objects.get(spacecraft=sc, name="modeword")
     assert definition.enum_codes[:2] == ["A", "B"] and sorted(definition.enum_codes[2:]) == ["C", "D"]
@@ -121,6 +102,6 @@ def test_concurrent_first_reads_after_a_config_change_both_succeed(make_spacecra
         "ingest": lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"v1": 3.0, "v2": 4.0}),
         "latest values page": lambda: selectors.latest_values(spacecraft=sc),
     }[second]
-    errors = run_concurrently(lambda: ingest(sc, t0 + dt.timedelta(seconds=1), {"v1": 2.0, "v2": 2.5}), other)
+    errors = run_at_once(lambda: ingest(sc, t0 + dt.timedelta(seconds=1), {"v1": 2.0, "v2": 2.5}), other)
     assert errors == []
     assert sorted(ParameterDefinition.objects.filter(spacecraft=sc).values_list("name", flat=True)) == ["v1", "v2"]
