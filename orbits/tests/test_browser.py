@@ -27,3 +27,34 @@ def test_a_station_name_is_drawn_as_text_on_the_map(
     page.wait_for_timeout(500)
     assert page.evaluate("window.__xss") is None
     assert page.locator(".sc-marker", has_text=SCRIPTED_NAME).count() == 1
+
+
+def test_countries_across_180_degrees_are_unwrapped_before_they_are_drawn(live_server_daphne, viewer, browser_page):
+    """Russia, Fiji and Antarctica cross the antimeridian in world-atlas; drawn as they came, their
+    rings jumped 360° between two points and made bands across the whole map. The page's land goes
+    through MissionOpsGeo.unwrapLand: no ring it draws jumps more than 180° (rings around the pole,
+    Antarctica's, are left as they are and the flat map draws them right)."""
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, viewer.username, "/orbits/")
+    page.wait_for_function("document.querySelectorAll('#orbit-map path').length > 100", timeout=15_000)
+    jumps = page.evaluate(
+        """async () => {
+          const atlas = await (await fetch(document.getElementById("orbit-map").dataset.atlas)).json();
+          const jumps = {};
+          for (const f of topojson.feature(atlas, atlas.objects.countries).features) {
+            if (!f.geometry) continue;
+            for (const polygon of MissionOpsGeo.unwrapLand(f.geometry).coordinates) {
+              for (const ring of polygon) {
+                const lons = ring.map((p) => p[0]);
+                if (Math.max(...lons) - Math.min(...lons) >= 359.9) continue;  // around a pole
+                for (let i = 1; i < ring.length; i++) {
+                  const jump = Math.abs(ring[i][0] - ring[i - 1][0]);
+                  if (jump > 180) jumps[f.properties.name || f.id] = jump;
+                }
+              }
+            }
+          }
+          return jumps;
+        }"""
+    )
+    assert jumps == {}

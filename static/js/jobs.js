@@ -92,35 +92,6 @@
     };
   }
 
-  // A ring's longitudes made continuous (each within 180° of the one before), so a ring across
-  // the antimeridian draws as one shape on Leaflet's flat map instead of a band across the world.
-  function unwrapRing(ring) {
-    let prev = null;
-    return ring.map(function (p) {
-      let lon = p[0];
-      if (prev !== null) { while (lon - prev > 180) lon -= 360; while (prev - lon > 180) lon += 360; }
-      prev = lon;
-      return [lon, p[1]];
-    });
-  }
-
-  // Land rings as unwrapRing makes them, moved by whole turns so each one's middle is on the map
-  // Leaflet shows first (it does not repeat vector layers), except rings around a pole
-  // (Antarctica's spans all 360°, which the flat map already draws right).
-  function unwrapLand(geometry) {
-    const polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
-    const unwrapped = polygons.map(function (polygon) {
-      return polygon.map(function (ring) {
-        const flat = unwrapRing(ring), lons = flat.map(function (p) { return p[0]; });
-        const west = Math.min.apply(null, lons), east = Math.max.apply(null, lons);
-        if (east - west >= 359.9) return ring;
-        const turns = Math.round((west + east) / 2 / 360);
-        return turns ? flat.map(function (p) { return [p[0] - 360 * turns, p[1]]; }) : flat;
-      });
-    });
-    return {type: "MultiPolygon", coordinates: unwrapped};
-  }
-
   function footprintMap() {
     const el = document.getElementById("footprint-map");
     if (!el || !window.L) return;
@@ -131,7 +102,7 @@
       if (!window.topojson) return;
       const land = topojson.feature(topo, topo.objects.land);
       const features = land.type === "FeatureCollection" ? land.features : [land];
-      const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: unwrapLand(f.geometry)}; });
+      const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: MissionOpsGeo.unwrapLand(f.geometry)}; });
       // Beneath the footprints and deaf to the mouse: drawn over them (it loads later), the land took
       // their hover and click wherever a footprint lay on land.
       L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#556", weight: 1, fillOpacity: 0.25}, interactive: false}).addTo(map).bringToBack();
@@ -142,7 +113,7 @@
       // Only polygons are accepted on submission; anything else is left off the map, not allowed
       // to stop the rest of the page.
       if (!j.footprint || j.footprint.type !== "Polygon" || !Array.isArray(j.footprint.coordinates[0])) return;
-      const ring = unwrapRing(j.footprint.coordinates[0]).map(function (p) { return [p[1], p[0]]; });
+      const ring = MissionOpsGeo.unwrapRing(j.footprint.coordinates[0]).map(function (p) { return [p[1], p[0]]; });
       const shape = L.polygon(ring, {color: colours[j.state] || "#ffb347", weight: 1}).addTo(map);
       const tip = document.createElement("span");  // as text: a string tooltip is set with innerHTML
       tip.textContent = j.name + " · " + j.state;

@@ -10,7 +10,12 @@
   const map = L.map(el, {worldCopyJump: false, minZoom: 1, maxBounds: [[-90, -200], [90, 200]]}).setView([20, 0], 2);
 
   fetch(el.dataset.atlas).then(function (r) { return r.json(); }).then(function (atlas) {
-    const land = topojson.feature(atlas, atlas.objects.countries);
+    // Countries across 180° (Russia, Fiji, Antarctica) unwrapped: drawn as they come they make
+    // bands across the whole map.
+    const countries = topojson.feature(atlas, atlas.objects.countries);
+    const land = {type: "FeatureCollection", features: countries.features.map(function (f) {
+      return {type: "Feature", properties: {}, geometry: f.geometry && MissionOpsGeo.unwrapLand(f.geometry)};
+    }).filter(function (f) { return f.geometry; })};
     L.geoJSON(land, {style: {color: "#5f7fa8", weight: 0.6, fillColor: "#23466e", fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
   });
 
