@@ -31,6 +31,7 @@ from missionops.api import (
     username_field,
 )
 from missionops.filters import ScopedFilterSet
+from missionops.ids import decimal_id
 from missionops.models import Role
 from missionops.tenancy import roles_by_organization
 
@@ -159,7 +160,7 @@ class JobFilter(ScopedFilterSet):
 
     def filter_text(self, queryset, name, value):
         match = Q(name__icontains=value) | Q(error__icontains=value) | Q(worker__icontains=value)
-        job_id = selectors.job_id_in(value.strip())
+        job_id = decimal_id(value.strip())
         if job_id is not None:
             match |= Q(pk=job_id)
         return queryset.filter(match)

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from missionops.ids import decimal_id
 from missionops.models import Role
 from missionops.tenancy import has_role, organizations_for
 
@@ -27,15 +28,9 @@ def can_operate_jobs(user, organization) -> bool:
     return has_role(user, organization, Role.OPERATOR, Role.ADMIN)
 
 
-def job_id_in(text: str) -> int | None:
-    """`text` as a job id, if it is one: ASCII digits that fit a bigint (str.isdigit() also takes
-    "²", which int() refuses)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
-
-
 def organization_id_for_job_topic(user, ident: str) -> int | None:
     """Live-topic resolver for `job.<id>`: the job's organization if the user may view it."""
-    job_id = job_id_in(ident)
+    job_id = decimal_id(ident)
     if job_id is None:
         return None
     return jobs_visible_to(user).filter(pk=job_id).values_list("organization_id", flat=True).first()

@@ -436,7 +436,7 @@ def delete_jobs(*, jobs: list[Job], actor) -> int:
     """Delete finished jobs (with their logs and artifacts). Refuses, writing nothing, if any is not finished.
     The states are read again under row locks: a job retried since the caller read it is open again."""
     jobs = list(
-        Job.objects.select_for_update()
+        Job.objects.select_for_update(of=("self",))  # not the organization's row: see dispatch._owned
         .select_related("organization")
         .filter(pk__in=[j.pk for j in jobs])
         .order_by("pk")

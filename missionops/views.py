@@ -16,6 +16,7 @@ from . import apikeys, webhooks
 from .exceptions import DomainError
 from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
+from .ids import decimal_id
 from .models import ApiKey, Event, Webhook, WebhookDelivery
 from .tenancy import admin_organizations, visible_events
 
@@ -146,9 +147,8 @@ def api_keys(request):
     if request.method == "POST":
         if not organizations.exists():
             raise PermissionDenied("API keys are managed by organization admins")
-        action, key_id = request.POST.get("action", "create"), request.POST.get("key", "")
-        # A key id the form never sends (not ASCII digits) is a key that does not exist.
-        key_id = int(key_id) if key_id.isascii() and key_id.isdigit() and len(key_id) <= 18 else 0
+        action = request.POST.get("action", "create")
+        key_id = decimal_id(request.POST.get("key", "")) or 0  # one the form never sends: no such key
         try:
             if action == "create" and form.is_valid():
                 _, issued = apikeys.create_api_key(

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from missionops.api import UserOrganizationField, organization_for_create, require_role
 from missionops.exceptions import DomainError
 from missionops.filters import ScopedFilterSet
+from missionops.ids import decimal_id
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -458,8 +459,7 @@ class NextPassView(SpacecraftGeometryView):
         station = None
         station_id = request.query_params.get("station")
         if station_id:
-            # isascii(): str.isdigit() also takes '²', which int() then refuses.
-            if not (station_id.isascii() and station_id.isdigit()):
+            if decimal_id(station_id) is None:
                 raise DomainError("station must be a station id (digits)", field="station")
             station = get_object_or_404(
                 selectors.stations_visible_to(request.user).filter(organization=spacecraft.organization),
