@@ -118,9 +118,10 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
         band = wh - wl
     elif cl is not None and ch is not None and ch > cl:
         band = ch - cl
-    refused = _refused_kinds(spec.get("detectors"))
+    wanted = kinds or DETECTOR_CLASSES
+    refused = _refused_kinds(spec.get("detectors"), wanted)
     built: dict[str, Detector] = {}
-    for kind in kinds or DETECTOR_CLASSES:
+    for kind in wanted:
         options = dict(conf.get(kind, {}))
         if not options.pop("enabled", True):
             continue
@@ -217,14 +218,15 @@ def setting_problem(key: str, value) -> str | None:
     return SETTING_BOUNDS[key].problem(value)
 
 
-def _refused_kinds(own) -> set[str]:
-    """Detectors whose own settings are out of range: stored before values were checked. They stay
-    off (and say so in the log) rather than fail the ingest, sweep or analysis they are part of."""
+def _refused_kinds(own, wanted) -> set[str]:
+    """Those of the `wanted` detectors whose own settings are out of range: stored before values
+    were checked. They stay off (and say so in the log) rather than fail the ingest, sweep or
+    analysis they are part of. Only the wanted ones are checked: ingest builds limits alone."""
     refused = set()
     if not isinstance(own, dict):
         return refused
     for kind, options in own.items():
-        if not isinstance(options, dict):
+        if kind not in wanted or not isinstance(options, dict):
             continue
         for key, value in options.items():
             if (key == "enabled" or key in SETTING_BOUNDS) and setting_problem(key, value):

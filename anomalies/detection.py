@@ -443,18 +443,17 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
         t_us, x = times[part], values[part]
         target, detector = targets[pid], detectors[pid]
         cursor = cursors[(pid, DetectorKind.LIMIT)]
-        late = t_us < late_before
+        limit, late = {DetectorKind.LIMIT: detector}, t_us < late_before
         if late.any():
-            _record_late(target, {DetectorKind.LIMIT: detector}, t_us[late], x[late], now=now, result=result)
+            _record_late(target, limit, t_us[late], x[late], now=now, result=result)
         # Recent samples the cursor has passed (another station's earlier pass, a re-sent batch):
         # _apply would skip them, so they are checked like late data.
-        behind = np.zeros(len(t_us), bool)
+        ahead = ~late
         if cursor.evaluated_until is not None:
-            behind = ~late & (t_us <= reading.to_us(cursor.evaluated_until))
-        if behind.any():
-            limit = {DetectorKind.LIMIT: detector}
-            _record_late(target, limit, t_us[behind], x[behind], now=now, result=result, skip_recorded=True)
-        ahead = ~late & ~behind
+            behind = ahead & (t_us <= reading.to_us(cursor.evaluated_until))
+            if behind.any():
+                _record_late(target, limit, t_us[behind], x[behind], now=now, result=result, skip_recorded=True)
+                ahead &= ~behind
         t_us, x = t_us[ahead], x[ahead]
         if len(t_us):
             _apply(cursor, target, detector, t_us, x, now=now, result=result, carry=True)

@@ -1,13 +1,9 @@
 """Reads of anomalies, always on behalf of a user: nothing outside the spacecraft they may view."""
 
-import datetime as dt
-
 import django_filters
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
-from django_filters.fields import IsoDateTimeField
 
-from missionops.filters import ScopedFilterSet
+from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.models import Event
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -18,32 +14,6 @@ def anomalies_visible_to(user) -> QuerySet[Anomaly]:
     return Anomaly.objects.filter(spacecraft__in=spacecraft_visible_to(user)).select_related(
         "spacecraft", "organization", "assignee", "acknowledged_by", "resolved_by", "shelved_by"
     )
-
-
-# PostgreSQL refuses a time whose UTC offset is 16 hours or more: the whole query would fail.
-MAX_UTC_OFFSET = dt.timedelta(hours=16)
-
-
-class UTCDateTimeField(IsoDateTimeField):
-    """An ISO 8601 time as PostgreSQL takes it: offset within ±15:59, in years 1-9999 once in UTC."""
-
-    def to_python(self, value):
-        moment = super().to_python(value)
-        if moment is None:
-            return None
-        offset = moment.utcoffset()
-        if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
-            raise ValidationError("the UTC offset must lie within ±15:59", code="offset")
-        try:
-            return moment.astimezone(dt.UTC)
-        except OverflowError:
-            raise ValidationError(
-                "out of range: in UTC, the time must lie in the years 1 to 9999", code="range"
-            ) from None
-
-
-class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UTCDateTimeField
 
 
 class AnomalyFilter(ScopedFilterSet):

@@ -44,6 +44,15 @@ def _conflict(anomaly: Anomaly, action: str, allowed) -> AlarmStateError:
     return AlarmStateError(f"cannot {action} anomaly {anomaly.pk}: it is {anomaly.state}, not {wanted}", field="state")
 
 
+def _release_latch(anomaly: Anomaly, now: dt.datetime, fields: list[str]) -> bool:
+    """A latched anomaly (its condition already over) clears now; the caller saves `fields`."""
+    if not anomaly.latched:
+        return False
+    anomaly.latched, anomaly.cleared_at = False, now
+    fields += ["latched", "cleared_at"]
+    return True
+
+
 @transaction.atomic
 def acknowledge(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None = None) -> Anomaly:
     """open → acknowledged. Stops escalation; a latched anomaly that is back to normal clears now."""
@@ -54,10 +63,7 @@ def acknowledge(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | No
     now = now or timezone.now()
     anomaly.state, anomaly.acknowledged_by, anomaly.acknowledged_at = AlarmState.ACKNOWLEDGED, user, now
     fields = ["state", "acknowledged_by", "acknowledged_at", "updated_at"]
-    unlatched = anomaly.latched
-    if unlatched:
-        anomaly.latched, anomaly.cleared_at = False, now
-        fields += ["latched", "cleared_at"]
+    unlatched = _release_latch(anomaly, now, fields)
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.acknowledged", actor=user, payload={"note": note})
     if unlatched:
@@ -104,10 +110,7 @@ def unshelve(*, anomaly: Anomaly, user=None, now: dt.datetime | None = None) -> 
     anomaly.state = anomaly.shelved_from or AlarmState.OPEN
     anomaly.shelved_until = None
     fields = ["state", "shelved_until", "updated_at"]
-    unlatched = anomaly.latched and anomaly.state == AlarmState.ACKNOWLEDGED
-    if unlatched:
-        anomaly.latched, anomaly.cleared_at = False, now
-        fields += ["latched", "cleared_at"]
+    unlatched = anomaly.state == AlarmState.ACKNOWLEDGED and _release_latch(anomaly, now, fields)
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.unshelved", actor=user, payload={"automatic": user is None})
     if unlatched:
@@ -140,9 +143,7 @@ def resolve(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None =
     anomaly.state, anomaly.resolved_by, anomaly.resolved_at = AlarmState.RESOLVED, user, now
     anomaly.shelved_until = None
     fields = ["state", "resolved_by", "resolved_at", "shelved_until", "updated_at"]
-    if anomaly.latched:
-        anomaly.latched, anomaly.cleared_at = False, now
-        fields += ["latched", "cleared_at"]
+    _release_latch(anomaly, now, fields)
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.resolved", actor=user, payload={"note": note})
     return anomaly

@@ -30,7 +30,7 @@ from missionops.api import (
     roles_text,
     username_field,
 )
-from missionops.filters import ScopedFilterSet
+from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.ids import decimal_id
 from missionops.models import Role
 from missionops.tenancy import roles_by_organization
@@ -146,8 +146,8 @@ class JobFilter(ScopedFilterSet):
     state = django_filters.MultipleChoiceFilter(choices=JobState.choices)
     kind = django_filters.ChoiceFilter(choices=JobKind.choices)
     organization = django_filters.CharFilter(field_name="organization__slug")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="filter_text", help_text="text in name, error or worker; or a job id")
     bbox = django_filters.CharFilter(
         method="filter_bbox",

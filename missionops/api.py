@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
-from .filters import ScopedFilterSet
+from .filters import ScopedFilterSet, UTCDateTimeFilter
 from .models import Event, Membership, Organization, Role
 from .tenancy import membership_for, organizations_for, visible_events
 
@@ -193,8 +193,8 @@ class EventFilter(ScopedFilterSet):
         method="filter_kind", help_text="exact kind, or a prefix ending in '.' (e.g. `mode.`)"
     )
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Event

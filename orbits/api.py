@@ -21,16 +21,16 @@ from rest_framework.views import APIView
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role
 from missionops.exceptions import DomainError
-from missionops.filters import ScopedFilterSet
+from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.ids import decimal_id
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import geojson, propagation, selectors, services
 from .models import TLE, Contact, ContactPlan, GroundStation, Pass
+from .scheduling import MAX_BITS
 
 MAX_UPLOAD_BYTES = 5_000_000
-MAX_VOLUME_BITS = 2**63 - 1  # what a contact's bigint column holds
 
 
 class TLESerializer(serializers.ModelSerializer):
@@ -224,8 +224,8 @@ class PassSerializer(serializers.ModelSerializer):
 class PassFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
     station = django_filters.NumberFilter(field_name="station_id")
-    start = django_filters.IsoDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")
-    end = django_filters.IsoDateTimeFilter(field_name="aos", lookup_expr="lte", help_text="passes beginning before")
+    start = UTCDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")
+    end = UTCDateTimeFilter(field_name="aos", lookup_expr="lte", help_text="passes beginning before")
     min_elevation = django_filters.NumberFilter(field_name="max_elevation_deg", lookup_expr="gte")
 
     class Meta:
@@ -277,7 +277,7 @@ class UnservedSerializer(serializers.Serializer):
 class ContactPlanItemSerializer(serializers.Serializer):
     spacecraft = serializers.UUIDField()
     priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
-    volume_bits = serializers.IntegerField(min_value=1, max_value=MAX_VOLUME_BITS)
+    volume_bits = serializers.IntegerField(min_value=1, max_value=MAX_BITS)
 
 
 class ContactPlanSerializer(serializers.ModelSerializer):

@@ -19,10 +19,11 @@ from django.utils import timezone
 from anomalies.detection import check_ingested as check_limits
 from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
 from missionops.models import Organization
+from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import ParameterType, Spacecraft
 
 from . import access, archive, live
-from .definitions import definitions_for, infer_type, valid_parameter_name, with_stamps
+from .definitions import definitions_for, infer_type, valid_parameter_name, with_codes, with_stamps
 from .exceptions import IngestForbidden, TelemetryInputError
 from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
 
@@ -385,7 +386,6 @@ def _arrays(snapshot_times, snapshot_counts, pids, values) -> tuple[np.ndarray, 
 
 
 NUMBER_TYPES = frozenset((float, int))  # exact types: bool, a subclass of int, is not a number here
-MAX_EXACT_INT = 2**53  # larger integers lose digits as doubles (and JSON peers read them as doubles)
 
 
 def _float_plan(known: dict, parameters: dict) -> list[int] | None:
@@ -450,8 +450,7 @@ def _claim_enum_code(p: _Parameter, value: str, index: int, name: str) -> int:
                 f"{value!r} is not one of {', '.join(row['enum_values'])}", index=index, field=f"parameters.{name}"
             )
         p.enum_codes, p.enum_values = list(row["enum_codes"]), list(row["enum_values"])
-    if value not in p.enum_codes:
-        p.enum_codes.append(value)
+    p.enum_codes = with_codes(p.enum_codes, [value])
     if value not in p.enum_values:
         p.enum_values.append(value)
     p.enum_index[value] = code = p.enum_codes.index(value)

@@ -34,13 +34,21 @@ def _check_observatory(values: dict) -> None:
             raise TelescopeError(f"{name} must be between {low} and {high}", field=name)
 
 
+def _check_name_free(organization, name, *, renaming: Observatory | None = None) -> None:
+    """An observatory's name is unique in its organization: 409 naming the field otherwise."""
+    namesakes = Observatory.objects.filter(organization=organization, name=name)
+    if renaming is not None:
+        namesakes = namesakes.exclude(pk=renaming.pk)
+    if namesakes.exists():
+        raise TelescopeError(f"an observatory named {name!r} exists already", field="name", conflict=True)
+
+
 @transaction.atomic
 def create_observatory(*, organization, actor=None, **values) -> Observatory:
     """A new observatory of `organization`; its name is unique there (409 otherwise)."""
     values = {k: v for k, v in values.items() if k in OBSERVATORY_FIELDS}
     _check_observatory(values)
-    if Observatory.objects.filter(organization=organization, name=values.get("name")).exists():
-        raise TelescopeError(f"an observatory named {values.get('name')!r} exists already", field="name", conflict=True)
+    _check_name_free(organization, values.get("name"))
     observatory = Observatory.objects.create(organization=organization, **values)
     record_event(organization=organization, kind="observatory.created", subject=observatory, actor=actor)
     return observatory
@@ -51,9 +59,7 @@ def update_observatory(*, observatory: Observatory, actor=None, **values) -> Obs
     values = {k: v for k, v in values.items() if k in OBSERVATORY_FIELDS}
     _check_observatory(values)
     if "name" in values:
-        namesakes = Observatory.objects.filter(organization=observatory.organization_id, name=values["name"])
-        if namesakes.exclude(pk=observatory.pk).exists():
-            raise TelescopeError(f"an observatory named {values['name']!r} exists already", field="name", conflict=True)
+        _check_name_free(observatory.organization_id, values["name"], renaming=observatory)
     for name, value in values.items():
         setattr(observatory, name, value)
     observatory.save(update_fields=list(values) or None)
