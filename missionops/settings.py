@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orbits",
     "jobs",
     "telescopes",
+    "console",
 ]
 
 MIDDLEWARE = [
