@@ -24,8 +24,14 @@ def utc_text(moment: dt.datetime | None) -> str:
 
 @register.filter
 def utc(moment):
-    """A datetime as `<time datetime="ISO">2026-05-01 12:00:05Z</time>`; '—' for none."""
-    if not isinstance(moment, dt.datetime):
+    """A datetime (or an ISO 8601 string with an offset) as `<time datetime="ISO">2026-05-01
+    12:00:05Z</time>`; '—' for none."""
+    if isinstance(moment, str):
+        try:
+            moment = dt.datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
         return "—"
     return format_html('<time datetime="{}">{}</time>', moment.astimezone(dt.UTC).isoformat(), utc_text(moment))
 
