@@ -44,23 +44,28 @@ class Table:
         return "asc" if self.sort == column else "desc" if self.sort == f"-{column}" else ""
 
 
-def paginate(request, queryset: QuerySet, *, sorts: dict[str, str | tuple], default: str, per_page=PER_PAGE) -> Table:
+def paginate(
+    request, queryset: QuerySet, *, sorts: dict[str, str | tuple | None], default: str, per_page=PER_PAGE
+) -> Table:
     """The requested page of `queryset`, ordered by `?sort=<column>` (or `-<column>`) among `sorts`
-    (column -> field or fields; an unknown one falls back to `default`); `?page=` past the end
-    gives the last page, and `?per_page=` one of PER_PAGE_CHOICES."""
+    (column -> field or fields, None: the queryset's own order; an unknown column falls back to
+    `default`); `?page=` past the end gives the last page, and `?per_page=` one of PER_PAGE_CHOICES."""
     sort = request.GET.get("sort", default)
     column = sort.removeprefix("-")
     if column not in sorts:
         sort, column = default, default.removeprefix("-")
-    fields = sorts[column] if isinstance(sorts[column], tuple) else (sorts[column],)
-    descending = sort.startswith("-")
-    ordering = [(f"-{f}" if descending else f) for f in fields] + [("-pk" if descending else "pk")]
+    if sorts[column] is None:
+        sort, ordered = column, queryset
+    else:
+        fields = sorts[column] if isinstance(sorts[column], tuple) else (sorts[column],)
+        descending = sort.startswith("-")
+        ordered = queryset.order_by(*[(f"-{f}" if descending else f) for f in fields], "-pk" if descending else "pk")
     try:
         size = int(request.GET.get("per_page", per_page))
     except ValueError:
         size = per_page
     size = size if size in PER_PAGE_CHOICES else per_page
-    paginator = Paginator(queryset.order_by(*ordering), size)
+    paginator = Paginator(ordered, size)
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except EmptyPage:

@@ -20,3 +20,20 @@
     });
   }
 })();
+/* Wide tables scroll inside their own box (a phone, a narrow window) instead of widening the page;
+   the box takes keyboard focus so it can be scrolled without a mouse. */
+(function () {
+  document.querySelectorAll("main table").forEach(function (table) {
+    if (table.classList.contains("kv") || table.parentElement.closest(".table-wrap, .table-scroll, table")) return;
+    const box = document.createElement("div");
+    box.className = "table-scroll";
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+  });
+  document.querySelectorAll(".table-wrap, .table-scroll").forEach(function (box) {
+    box.tabIndex = 0;
+    box.setAttribute("role", "region");
+    const caption = box.querySelector("caption") || box.closest("section")?.querySelector("h2");
+    box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+  });
+})();
