@@ -209,7 +209,7 @@ SPECTACULAR_SETTINGS = {
                 "primary": {"main": "#6cb4ff"},
                 "text": {"primary": "#e3e8ee", "secondary": "#aab6c3"},
                 "border": {"dark": "#2b3540", "light": "#2b3540"},
-                "http": {"get": "#2e9e5b", "post": "#1f6feb", "put": "#d79b1d", "patch": "#d79b1d", "delete": "#d64545"},
+                "http": {"get": "#2e9e5b", "post": "#1f6feb", "put": "#d79b1d", "delete": "#d64545"},
             },
             "typography": {
                 "fontFamily": "system-ui, sans-serif",
