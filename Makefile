@@ -35,6 +35,7 @@ static/vendor/.stamp: package.json package-lock.json
 	cp node_modules/world-atlas/countries-110m.json node_modules/world-atlas/land-110m.json static/vendor/world-atlas/
 	cp node_modules/topojson-client/dist/topojson-client.min.js static/vendor/topojson/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+	mkdir -p static/vendor/axe-core && cp node_modules/axe-core/axe.min.js static/vendor/axe-core/
 	touch $@
 
 assets: static/vendor/.stamp

@@ -4,12 +4,22 @@ the pages hold no rules; `?partial=rows` returns just the list for live refreshe
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
+from missionops.paging import paginate
 from spacecraft.selectors import can_operate, operable_spacecraft_ids, spacecraft_visible_to
 
 from . import selectors
 from .models import AlarmState, DetectorKind, Severity
 
-PAGE_ROWS = 200
+PAGE_ROWS = 50
+ALARM_SORTS = {
+    "urgency": None,
+    "severity": "severity",
+    "state": "state",
+    "spacecraft": "spacecraft__designation",
+    "parameter": "parameter_name",
+    "started": "started_at",
+    "last_seen": "last_seen_at",
+}
 
 
 @login_required
@@ -25,11 +35,12 @@ def alarms(request):
     except ValueError as errors:
         queryset = selectors.anomalies_visible_to(request.user).none()
         error = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.args[0].items())
-    total = queryset.count()
-    rows = list(queryset.by_urgency()[:PAGE_ROWS])
+    table = paginate(request, queryset.by_urgency(), sorts=ALARM_SORTS, default="urgency", per_page=PAGE_ROWS)
+    total, rows = table.count, list(table.rows)
     operable = operable_spacecraft_ids(request.user, spacecraft_visible_to(request.user))
     context = {
         "rows": rows,
+        "table": table,
         "total": total,
         "shown": len(rows),
         "operable": operable,

@@ -11,13 +11,23 @@ from django.views.decorators.http import require_POST
 
 from missionops.exceptions import DomainError
 from missionops.models import Membership
+from missionops.paging import paginate
 
 from . import selectors, tile_inputs
 from .api import OPERATE, JobFilter
 from .exceptions import JobParamsError
 from .models import JobKind, JobState
 
-PAGE_ROWS = 200
+JOB_SORTS = {
+    "id": "id",
+    "name": "name",
+    "kind": "kind",
+    "state": "state",
+    "progress": "progress",
+    "priority": "priority",
+    "attempts": "attempts",
+    "created": "created_at",
+}
 TILE_INPUT_ROWS = 20
 
 
@@ -27,10 +37,14 @@ def jobs_page(request):
     error = ""
     try:
         filtered = JobFilter(request.GET, queryset=queryset, request=request)
-        jobs = list(filtered.qs.order_by("-created_at", "-id")[:PAGE_ROWS]) if filtered.is_valid() else []
+        table = paginate(
+            request, filtered.qs if filtered.is_valid() else queryset.none(), sorts=JOB_SORTS, default="-id"
+        )
+        jobs = list(table.rows)
         if not filtered.is_valid():
             error = "; ".join(f"{k}: {' '.join(v)}" for k, v in filtered.errors.items())
     except JobParamsError as refused:
+        table = paginate(request, queryset.none(), sorts=JOB_SORTS, default="-id")
         jobs, error = [], f"{refused.field}: {refused.message}"
     operated = [
         m.organization
@@ -48,6 +62,7 @@ def jobs_page(request):
         {
             "area": "jobs",
             "jobs": jobs,
+            "table": table,
             "counts": selectors.job_counts(request.user),
             "states": JobState,
             "kinds": JobKind,
@@ -57,7 +72,6 @@ def jobs_page(request):
             "filters": request.GET,
             "selected_states": request.GET.getlist("state"),
             "error": error,
-            "page_rows": PAGE_ROWS,
             "tile_inputs": selectors.tile_inputs_visible_to(request.user)
             .select_related("organization")
             .order_by("-created_at", "-id")[:TILE_INPUT_ROWS],

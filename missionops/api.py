@@ -171,6 +171,7 @@ class EventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_repr", read_only=True)
     subject = serializers.CharField(source="subject_repr", read_only=True)
     spacecraft = serializers.UUIDField(source="spacecraft_id", read_only=True, allow_null=True)
+    summary = serializers.SerializerMethodField(help_text="The event as one sentence for people.")
 
     class Meta:
         model = Event
@@ -185,7 +186,13 @@ class EventSerializer(serializers.ModelSerializer):
             "actor",
             "payload",
             "created_at",
+            "summary",
         ]
+
+    def get_summary(self, event) -> str:
+        from .event_text import describe
+
+        return describe(event)
 
 
 class EventFilter(ScopedFilterSet):

@@ -63,6 +63,8 @@ def json_safe(payload: dict) -> dict:
 
 
 def event_message(event: Event) -> dict:
+    from .event_text import describe
+
     return {
         "id": str(event.id),
         "kind": event.kind,
@@ -73,6 +75,7 @@ def event_message(event: Event) -> dict:
         "actor": event.actor_repr,
         "payload": event.payload,
         "created_at": event.created_at.isoformat(),
+        "summary": describe(event),
     }
 
 

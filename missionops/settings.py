@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orbits",
     "jobs",
     "telescopes",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "connect-src": ["'self'", "ws:", "wss:"],
+        "worker-src": ["'self'", "blob:"],  # ReDoc renders in a worker made from a blob
         "frame-ancestors": ["'none'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -145,7 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "spacecraft:fleet"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions
 
@@ -200,6 +202,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SpacecraftModeEnum": "spacecraft.models.Mode"},
+    # ReDoc in the dashboard's dark palette, in system fonts (no web font is fetched).
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "colors": {
+                "primary": {"main": "#6cb4ff"},
+                "text": {"primary": "#e3e8ee", "secondary": "#aab6c3"},
+                "border": {"dark": "#2b3540", "light": "#2b3540"},
+                "http": {"get": "#2e9e5b", "post": "#1f6feb", "put": "#d79b1d", "delete": "#d64545"},
+            },
+            "typography": {
+                "fontFamily": "system-ui, sans-serif",
+                "headings": {"fontFamily": "system-ui, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, monospace", "backgroundColor": "#1a2129", "color": "#e3e8ee"},
+                "links": {"color": "#6cb4ff"},
+            },
+            "sidebar": {"backgroundColor": "#1a2129", "textColor": "#e3e8ee"},
+            "rightPanel": {"backgroundColor": "#0b0f14", "textColor": "#e3e8ee"},
+            "schema": {"nestedBackground": "#151b22", "typeNameColor": "#aab6c3", "linesColor": "#2b3540"},
+        }
+    },
 }
 
 CHANNEL_LAYERS = {

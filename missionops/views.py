@@ -13,11 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import apikeys, webhooks
+from .event_text import describe
 from .exceptions import DomainError
 from .forms import ApiKeyForm, EventFilterForm, WebhookForm
 from .health import UNHEALTHY, platform_health
 from .ids import decimal_id
 from .models import ApiKey, Event, Webhook, WebhookDelivery
+from .paging import paginate
 from .tenancy import admin_organizations, visible_events
 
 
@@ -77,8 +79,14 @@ def events(request):
             found = found.filter(created_at__gte=form.cleaned_data["since"])
         if form.cleaned_data["until"]:
             found = found.filter(created_at__lt=form.cleaned_data["until"])
-    rows = [(event, event_link(event)) for event in found[:200]]
-    return render(request, "missionops/events.html", {"rows": rows, "form": form, "area": "events"})
+    table = paginate(
+        request,
+        found,
+        sorts={"time": "created_at", "kind": "kind", "subject": "subject_repr", "actor": "actor_repr"},
+        default="-time",
+    )
+    rows = [(event, event_link(event), describe(event)) for event in table.rows]
+    return render(request, "missionops/events.html", {"rows": rows, "table": table, "form": form, "area": "events"})
 
 
 @login_required

@@ -40,3 +40,32 @@ def seed(*, organization, actor, log, options, stderr):
         log(f"import TLE for {designation} (NORAD {item['norad_id']}, epoch {item['epoch']})")
     for item in report.refused:
         stderr.write(f"demo TLE refused: {item['location']}: {item['reason']}\n")
+    seed_derived_tles(organization=organization, actor=actor, log=log)
+
+
+def seed_derived_tles(*, organization, actor, log) -> None:
+    """Element sets for the demo spacecraft past the four of demo.tle (`seed_demo --fleet-size N`,
+    NORAD ids 90005 up): each a copy of its profile's set, spread along the orbit (mean anomaly and
+    RAAN shifted) so their passes fall at different times."""
+    from .tle_format import checksum
+
+    lines = DEMO_TLES.read_text().splitlines()
+    base = {int(lines[i + 1][2:7]): (lines[i + 1], lines[i + 2]) for i in range(0, len(lines) - 2, 3)}
+    profile_norad = {sc.mission_type: sc.norad_id for sc in Spacecraft.objects.filter(norad_id__in=base)}
+    derived = []
+    missing = Spacecraft.objects.filter(organization=organization, norad_id__gte=90000, tles__isnull=True)
+    for sc in missing.order_by("designation"):
+        if sc.mission_type not in profile_norad:
+            continue
+        line1, line2 = base[profile_norad[sc.mission_type]]
+        shift = (sc.norad_id * 37) % 360
+        raan = (float(line2[17:25]) + shift / 3) % 360
+        anomaly = (float(line2[43:51]) + shift) % 360
+        line1 = f"{line1[:2]}{sc.norad_id:05d}{line1[7:68]}"
+        line2 = f"{line2[:2]}{sc.norad_id:05d}{line2[7:17]}{raan:8.4f}{line2[25:43]}{anomaly:8.4f}{line2[51:68]}"
+        derived.append(f"{sc.name.upper()}\n{line1}{checksum(line1)}\n{line2}{checksum(line2)}")
+    if derived:
+        report = services.import_tles(
+            organization=organization, text="\n".join(derived), source="seed_demo", actor=actor
+        )
+        log(f"import {len(report.imported)} derived TLEs for the extra demo spacecraft")

@@ -1,7 +1,7 @@
 """REST API for the command queue and the command catalogue."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -43,6 +43,12 @@ class CommandSerializer(serializers.ModelSerializer):
     approved_by = username_field("approved_by")
     canceled_by = username_field("canceled_by")
     awaiting_approval = serializers.BooleanField(read_only=True)
+    waits_for = serializers.SerializerMethodField(
+        help_text="A queued next-contact command: the scheduled contact that releases it (station, aos, los, plan)."
+    )
+    release_warning = serializers.SerializerMethodField(
+        help_text="A queued next-contact command that no contact plan covers: why it may wait for ever."
+    )
 
     class Meta:
         model = Command
@@ -68,6 +74,8 @@ class CommandSerializer(serializers.ModelSerializer):
             "sent_at",
             "acknowledged_at",
             "finished_at",
+            "waits_for",
+            "release_warning",
         ]
         read_only_fields = [
             "critical",
@@ -80,6 +88,24 @@ class CommandSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "finished_at",
         ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "station": {"type": "string"},
+                "aos": {"type": "string", "format": "date-time"},
+                "los": {"type": "string", "format": "date-time"},
+                "plan": {"type": "integer"},
+            },
+        }
+    )
+    def get_waits_for(self, command) -> dict | None:
+        return commanding.waits_for(command)
+
+    def get_release_warning(self, command) -> str:
+        return commanding.release_warning(command)
 
 
 class CancelSerializer(serializers.Serializer):

@@ -30,6 +30,8 @@ def command_message(command: Command) -> dict:
         "awaiting_approval": command.awaiting_approval,
         "failure_reason": command.failure_reason,
         "result": command.result,
+        "finished_at": command.finished_at.isoformat() if command.finished_at else None,
+        "waits_for": waits_for(command),
     }
 
 
@@ -310,3 +312,42 @@ def _runtime_telemetry(spacecraft: Spacecraft, runtime: dict) -> None:
         parameters["images_captured"] = runtime["images_captured"]
     snapshot = {"spacecraft": str(spacecraft.pk), "timestamp": timezone.now().isoformat(), "parameters": parameters}
     telemetry.ingest(snapshots=[snapshot], scope=telemetry.organization_scope(spacecraft.organization))
+
+
+def waits_for(command: Command, *, now=None) -> dict | None:
+    """For a queued next-contact command, the scheduled contact that will release it: station,
+    AOS (contact start), LOS and plan; None for any other command, or when no contact plan has
+    the spacecraft in contact from now on (then it waits until one does: see `release_warning`)."""
+    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
+        return None
+    try:
+        contact_model = apps.get_model("orbits", "Contact")
+    except LookupError:
+        return None
+    now = now or timezone.now()
+    contact = (
+        contact_model.objects.filter(spacecraft_id=command.spacecraft_id, end__gt=now)
+        .select_related("station")
+        .order_by("start")
+        .first()
+    )
+    if contact is None:
+        return None
+    return {
+        "station": contact.station.name,
+        "aos": contact.start.isoformat(),
+        "los": contact.end.isoformat(),
+        "plan": contact.plan_id,
+    }
+
+
+def release_warning(command: Command, *, now=None) -> str:
+    """Why a queued next-contact command may wait for ever ('' when a contact will release it)."""
+    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
+        return ""
+    if waits_for(command, now=now) is not None:
+        return ""
+    return (
+        f"no contact plan has {command.spacecraft.designation} in contact from now on: the command waits "
+        "until a plan with a contact for it is built (Orbits → Passes), or cancel it and release it now"
+    )

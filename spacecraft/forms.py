@@ -1,6 +1,8 @@
+import json
+
 from django import forms
 
-from .models import DocumentCategory, ReleaseMode
+from .models import DocumentCategory, Mode, ReleaseMode
 
 
 class CommandForm(forms.Form):
@@ -29,3 +31,22 @@ class SearchForm(forms.Form):
     def __init__(self, *args, spacecraft_choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["spacecraft"].queryset = spacecraft_choices
+
+
+class ModeForm(forms.Form):
+    mode = forms.ChoiceField(choices=Mode.choices)
+    reason = forms.CharField(max_length=200, required=False)
+
+
+class ConfigForm(forms.Form):
+    """The whole parameter set as JSON; validated by the same rules as the API (spacecraft.config)."""
+
+    parameters = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}))
+    note = forms.CharField(max_length=300, required=False)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_parameters(self):
+        try:
+            return json.loads(self.cleaned_data["parameters"])
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"not JSON: line {error.lineno} column {error.colno}: {error.msg}") from error

@@ -5,11 +5,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from missionops.exceptions import DomainError
+from missionops.paging import paginate
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
 from .forms import CommandForm
-from .models import Command, Mode
+from .models import Command, CommandState, Mode
+
+COMMAND_SORTS = {"id": "id", "name": "name", "state": "state", "created": "created_at", "finished": "finished_at"}
 
 
 @login_required
@@ -22,6 +25,17 @@ def fleet(request):
 def spacecraft_detail(request, pk):
     spacecraft = get_object_or_404(selectors.spacecraft_visible_to(request.user), pk=pk)
     versions = spacecraft.config_versions.select_related("created_by").order_by("-version")
+    table = paginate(
+        request,
+        spacecraft.commands.select_related("spacecraft", "created_by", "approved_by"),
+        sorts=COMMAND_SORTS,
+        default="-id",
+        per_page=25,
+    )
+    commands = [
+        (c, commanding.waits_for(c), commanding.release_warning(c) if c.state == CommandState.QUEUED else "")
+        for c in table.rows
+    ]
     return render(
         request,
         "spacecraft/detail.html",
@@ -32,7 +46,8 @@ def spacecraft_detail(request, pk):
             "history": versions[:20],
             "events": selectors.recent_events(spacecraft=spacecraft),
             "can_operate": selectors.can_operate(request.user, spacecraft),
-            "commands": spacecraft.commands.select_related("created_by", "approved_by").order_by("-created_at")[:25],
+            "commands": commands,
+            "table": table,
             "catalogue": catalogue_for(spacecraft.mission_type).values(),
             "command_form": CommandForm(),
             "modes": Mode,
@@ -58,6 +73,9 @@ def queue_command(request, pk):
         try:
             command = commanding.create_command(spacecraft=spacecraft, actor=request.user, **form.cleaned_data)
             messages.success(request, f"{command.name} queued ({command.state})")
+            warning = commanding.release_warning(command)
+            if warning:
+                messages.warning(request, f"{command.name}: {warning}")
         except DomainError as error:
             messages.error(request, f"{error.field}: {error.message}" if error.field else error.message)
     return redirect("spacecraft:detail", pk=spacecraft.pk)

@@ -78,6 +78,8 @@ def demo_pages() -> list[str]:
         "/admin/",
         "/admin/jobs/job/",
         "/api/docs/",
+        "/api/redoc/",
+        "/",
     ]
     for model, path in ((Document, "/documents/{}/"), (Anomaly, "/alarms/{}/"), (Job, "/jobs/{}/")):
         first = model.objects.order_by("pk").first()

@@ -43,3 +43,23 @@ def test_seed_is_idempotent_and_builds_the_four_profiles(db):
     assert leo["bus_voltage"]["crit_low"] < leo["bus_voltage"]["warn_low"] < leo["bus_voltage"]["warn_high"]
     assert set(fleet["SC-004"].current_config.parameters) >= {"magnetorquer_current_ma", "beacon_snr_db", "mode"}
     assert Membership.objects.get(user__username="viewer").role == "viewer"
+
+
+def test_fleet_size_seeds_forty_spacecraft_with_element_sets(db):
+    from orbits.models import TLE
+
+    run("--fleet-size", "40", "--minutes", "0")
+    assert Spacecraft.objects.count() == 40
+    assert Spacecraft.objects.filter(tles__isnull=False).distinct().count() == 40
+    assert TLE.objects.filter(spacecraft__designation="SC-040").exists()
+    second = run("--fleet-size", "40", "--minutes", "0")
+    assert "create " not in second and "import " not in second
+
+
+def test_fleet_size_out_of_range_is_refused(db):
+    import pytest
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="--fleet-size"):
+        run("--fleet-size", "0")
+    assert not Spacecraft.objects.exists()

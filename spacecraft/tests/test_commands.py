@@ -205,6 +205,8 @@ def test_approving_a_next_contact_command_tells_open_pages(
         "approved_by": "second",
         "failure_reason": "",
         "result": {},
+        "finished_at": None,
+        "waits_for": None,  # no contact plan covers it
     }
 
 
@@ -242,3 +244,72 @@ def test_a_command_queued_while_survival_mode_is_being_entered_is_refused(make_s
         thread.join(30)
     assert outcome == ["name"]  # waited for the mode change and saw survival
     assert not Command.objects.filter(spacecraft=sc).exists()
+
+
+@pytest.fixture
+def planned_contact(sc_a, org_a):
+    """A contact plan with sc_a at Wallops in ten minutes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orbits.models import Contact, ContactPlan
+    from orbits.services import create_station
+
+    station = create_station(
+        organization=org_a, name="Wallops", latitude_deg=37.94, longitude_deg=-75.47, altitude_m=10, min_elevation_deg=5
+    )
+    start = timezone.now() + timedelta(minutes=10)
+    plan = ContactPlan.objects.create(organization=org_a, start=start, end=start + timedelta(hours=1))
+    return Contact.objects.create(
+        plan=plan, spacecraft=sc_a, station=station, start=start, end=start + timedelta(minutes=8), volume_bits=1
+    )
+
+
+def test_a_next_contact_command_names_the_contact_it_waits_for(api, operator, sc_a, planned_contact):
+    response = api(operator).post(
+        "/api/v1/commands/",
+        {"spacecraft": str(sc_a.pk), "name": "ping", "release_mode": "next_contact"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["waits_for"] == {
+        "station": "Wallops",
+        "aos": planned_contact.start.isoformat(),
+        "los": planned_contact.end.isoformat(),
+        "plan": planned_contact.plan_id,
+    }
+    assert body["release_warning"] == ""
+
+
+def test_a_next_contact_command_no_plan_covers_is_warned_about(api, client, operator, sc_a):
+    response = api(operator).post(
+        "/api/v1/commands/",
+        {"spacecraft": str(sc_a.pk), "name": "ping", "release_mode": "next_contact"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["waits_for"] is None
+    assert "no contact plan has SC-001 in contact" in response.json()["release_warning"]
+    client.force_login(operator)
+    page = client.post(
+        f"/spacecraft/{sc_a.pk}/commands/",
+        {"name": "ping", "args": "{}", "priority": 5, "release_mode": "next_contact"},
+    )
+    body = client.get(page["Location"]).content.decode()
+    assert "no contact plan has SC-001 in contact" in body
+
+
+def test_an_immediate_command_waits_for_nothing(operator, sc_a, planned_contact):
+    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator)
+    assert commanding.waits_for(command) is None and commanding.release_warning(command) == ""
+
+
+def test_command_table_is_paginated_and_shows_finished_time_and_result_table(client, operator, sc_a):
+    for _ in range(30):
+        commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    client.force_login(operator)
+    body = client.get(f"/spacecraft/{sc_a.pk}/").content.decode()
+    assert "1–25 of 30" in body and "page 1 of 2" in body
+    assert "{&#x27;" not in body  # arguments as key/value tables, not reprs

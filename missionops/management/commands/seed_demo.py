@@ -4,7 +4,7 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
@@ -27,6 +27,23 @@ DEMO_FLEET = [
 ]
 
 
+FLEET_SIZE_MAX = 200
+DEFAULT_FLEET_SIZE = len(DEMO_FLEET)
+
+
+def demo_fleet(size: int) -> list[tuple]:
+    """The four demo spacecraft and, past four, more of the same profiles (SC-005, …) with NORAD ids
+    from 90005 up (orbits derives their element sets from the four's), for a fleet-sized overview."""
+    fleet = list(DEMO_FLEET[: max(size, 0)])
+    for number in range(len(DEMO_FLEET) + 1, size + 1):
+        _, name, mission_type, _, constellation, soc, memory = DEMO_FLEET[(number - 1) % len(DEMO_FLEET)]
+        soc_pct = round(max(12.0, soc - (number * 7.3) % 55), 1)
+        memory_pct = round(min(95.0, memory + (number * 11.1) % 40), 1)
+        fleet.append((f"SC-{number:03d}", f"{name.split()[0]} {number}", mission_type, 90000 + number,
+                      constellation, soc_pct, memory_pct))  # fmt: skip
+    return fleet
+
+
 # Apps add their own demo data in `<app>/demo.py`: optional `add_arguments(parser)` and
 # `seed(*, organization, actor, log, options, stderr)` (log(str) records one change).
 DEMO_APPS = ["telemetry", "anomalies", "orbits", "jobs", "telescopes"]
@@ -45,11 +62,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+        parser.add_argument(
+            "--fleet-size", type=int, default=len(DEMO_FLEET), help="spacecraft to seed (default 4, at most 200)"
+        )
         for module in demo_modules():
             if hasattr(module, "add_arguments"):
                 module.add_arguments(parser)
 
-    def handle(self, *args, dry_run=False, **options):
+    def handle(self, *args, dry_run=False, fleet_size=DEFAULT_FLEET_SIZE, **options):
+        if not 1 <= fleet_size <= FLEET_SIZE_MAX:
+            raise CommandError(f"--fleet-size must be between 1 and {FLEET_SIZE_MAX}, got {fleet_size}")
+        self.fleet_size = fleet_size
         self.changes = []
         try:
             with transaction.atomic():
@@ -89,7 +112,11 @@ class Command(BaseCommand):
                 self.changes.append(f"make {username} {role} of {org.slug}")
             admin_user = admin_user or user
         for designation, name, mission_type, norad_id, constellation_name, soc, memory in tqdm(
-            DEMO_FLEET, desc="spacecraft", unit="sc", file=self.stderr, disable=None
+            demo_fleet(getattr(self, "fleet_size", DEFAULT_FLEET_SIZE)),
+            desc="spacecraft",
+            unit="sc",
+            file=self.stderr,
+            disable=None,
         ):
             self.seed_spacecraft(
                 org, admin_user, designation, name, mission_type, norad_id, constellation_name, soc, memory
