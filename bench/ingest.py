@@ -582,6 +582,107 @@ def end_to_end(args, org, crafts, service_rate):
     return rows
 
 
+# --- where a request's time goes (cProfile) ------------------------------------------------------
+
+# Stage -> the functions whose cumulative time it is (qualified by file suffix and name).
+PROFILE_STAGES = [
+    ("database connect", [("django/db/backends/base/base.py", "connect")]),
+    ("auth (API key -> organization, scopes)", [("missionops/authentication.py", "authenticate")]),
+    ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode")]),
+    (
+        "resolve spacecraft + definitions",
+        [("telemetry/services.py", "_resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
+    ),
+    ("validation (per-sample checks)", [("telemetry/services.py", "_validated_chunks")]),
+    ("COPY", [("telemetry/services.py", "_validate_and_copy")]),
+    (
+        "latest values + roll-up marks",
+        [("telemetry/services.py", "_update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
+    ),
+    ("limit checks", [("anomalies/detection.py", "check_ingested")]),
+    ("live push + rate counters", [("telemetry/live.py", "after_ingest")]),
+    ("commit", [("django/db/backends/base/base.py", "commit")]),
+    ("response (render)", [("rest_framework/response.py", "rendered_content")]),
+]
+
+
+def profile_requests(org, crafts, requests, samples):
+    """Profile `requests` POSTs of `samples` samples each through Django's whole stack in this
+    process (middleware, DRF auth, throttles, the view, the service, on_commit hooks), closing the
+    database connection after each as the server's request_finished does. Returns rows of
+    (stage, ms per request) from cProfile's cumulative times, plus the wall time per request."""
+    import cProfile
+    import pstats
+
+    from django.db import connections
+    from django.test import Client as DjangoClient
+
+    _, key = apikeys.create_api_key(organization=org, name="bench-profile", scopes=["ingest"])
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
+    names = [f"p{i:02d}" for i in range(PARAMETERS)]
+    per_request = max(1, samples // PARAMETERS)
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=40)
+
+    def body(seq):
+        return json.dumps(
+            [
+                {
+                    "spacecraft": crafts[0].designation,
+                    "timestamp": (t0 + dt.timedelta(microseconds=(seq * per_request + i))).isoformat(),
+                    "parameters": {name: float(seq + i) for name in names},
+                }
+                for i in range(per_request)
+            ]
+        )
+
+    bodies = [body(seq) for seq in range(2 * requests + 5)]
+    for seq in range(5):  # warm-up: imports, caches
+        assert client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json").status_code == 200
+        connections.close_all()
+    profiler = cProfile.Profile()
+    profiled = 0.0
+    for seq in range(5, requests + 5):
+        started = time.perf_counter()
+        profiler.enable()
+        connection.ensure_connection()  # what the first query of a request does
+        response = client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json")
+        connections.close_all()
+        profiler.disable()
+        profiled += time.perf_counter() - started
+        assert response.status_code == 200, response.content
+    plain = []  # the same requests without the profiler
+    for seq in range(requests + 5, 2 * requests + 5):
+        started = time.perf_counter()
+        assert client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json").status_code == 200
+        connections.close_all()
+        plain.append(time.perf_counter() - started)
+    stats = pstats.Stats(profiler).stats
+    cumulative = {}
+    for (filename, _, name), (_, _, _, ct, _) in stats.items():
+        for stage, functions in PROFILE_STAGES:
+            for suffix, fname in functions:
+                if name == fname and filename.endswith(suffix):
+                    cumulative[stage] = cumulative.get(stage, 0.0) + ct
+    validation = cumulative.get("validation (per-sample checks)", 0.0)
+    if "COPY" in cumulative:  # the COPY is fed by the validating generator: its own time excludes it
+        cumulative["COPY"] -= validation
+    rows = [(stage, 1000 * cumulative.get(stage, 0.0) / requests) for stage, _ in PROFILE_STAGES]
+    profiled_ms = 1000 * profiled / requests
+    rows.append(("everything else (Django, DRF, middleware, throttles)", profiled_ms - sum(ms for _, ms in rows)))
+    return rows, profiled_ms, 1000 * statistics.median(plain)
+
+
+def print_profile(rows, profiled_ms, plain_ms, requests, samples):
+    print(
+        f"where a {samples:,}-sample request's time goes: cProfile, {requests} requests through Django in process"
+        f" (connection closed after each, as the server does); without the profiler {plain_ms:,.1f} ms p50"
+    )
+    print(f"{'stage':<56} {'ms/request':>10} {'share':>6}")
+    for stage, ms in rows:
+        print(f"{stage:<56} {ms:>10.2f} {100 * ms / profiled_ms:>5.0f}%")
+    print(f"{'total (under the profiler)':<56} {profiled_ms:>10.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=1_000_000, help="samples per method (default 1,000,000)")
@@ -601,10 +702,19 @@ def main():
     parser.add_argument("--series-days", type=int, default=30, help="days of 1 Hz data to query (default 30)")
     parser.add_argument("--series-year-days", type=int, default=365, help="days of the long series query (default 365)")
     parser.add_argument("--series-points", type=int, default=1000, help="max_points of the query (default 1,000)")
+    parser.add_argument("--profile", action="store_true", help="only the profile of 1,000-sample requests (cProfile)")
+    parser.add_argument("--profile-requests", type=int, default=50, help="requests profiled (default 50)")
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
     org, crafts = fleet()
+    if args.profile:
+        try:
+            print_profile(*profile_requests(org, crafts, args.profile_requests, 1000), args.profile_requests, 1000)
+        finally:
+            drop_days()
+            delete_recent(crafts, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        return
     if args.fixed_cost_only:
         try:
             print_end_to_end(end_to_end(args, org, crafts, service_rate=None))

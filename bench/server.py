@@ -28,7 +28,9 @@ def start_daphne() -> tuple[subprocess.Popen, int]:
         "THROTTLE_OPERATE": "1000000/min",
         "LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30"]
+    from missionops.testing import daphne_size_flags
+
+    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30", *daphne_size_flags()]
     daphne = subprocess.Popen(
         [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
         cwd=ROOT,

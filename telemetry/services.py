@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 STAGING = "telemetry_staging"
 FLOAT, INT, BOOL, ENUM = ParameterType.FLOAT, ParameterType.INT, ParameterType.BOOL, ParameterType.ENUM
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+STAMP_TYPES = (str, dt.datetime)  # an ISO 8601 string, or a MessagePack timestamp
 
 
 def max_future_s() -> float:
@@ -252,12 +253,15 @@ def _resolve_spacecraft(snapshots, scope, may_write) -> dict:
 
 
 def _parse_timestamp(value, index: int, now: dt.datetime) -> int:
-    if not isinstance(value, str):
+    if isinstance(value, dt.datetime):  # a MessagePack timestamp (telemetry.payloads): UTC
+        moment = value
+    elif not isinstance(value, str):
         raise TelemetryInputError("required: an ISO 8601 time with offset", index=index, field="timestamp")
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise TelemetryInputError(f"not an ISO 8601 time: {value!r}", index=index, field="timestamp") from None
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise TelemetryInputError(f"not an ISO 8601 time: {value!r}", index=index, field="timestamp") from None
     if moment.tzinfo is None:
         raise TelemetryInputError(
             f"{value!r} has no UTC offset; add Z or +00:00", index=index, field="timestamp"
@@ -274,7 +278,7 @@ def _snapshot_times(snapshots, time_cache: dict) -> np.ndarray:
     now = timezone.now()
     for index, snapshot in enumerate(snapshots):
         stamp = snapshot.get("timestamp")
-        if isinstance(stamp, str) and stamp not in time_cache:
+        if isinstance(stamp, STAMP_TYPES) and stamp not in time_cache:
             try:
                 time_cache[stamp] = _parse_timestamp(stamp, index, now)
             except TelemetryInputError:
@@ -297,7 +301,7 @@ def _validated_chunks(snapshots, by_ref, params, result, time_cache: dict):
     for index, snapshot in enumerate(snapshots):
         sc = by_ref[snapshot["spacecraft"]]
         stamp = snapshot.get("timestamp")
-        us = time_cache.get(stamp) if isinstance(stamp, str) else None
+        us = time_cache.get(stamp) if isinstance(stamp, STAMP_TYPES) else None
         if us is None:
             us = time_cache[stamp] = _parse_timestamp(stamp, index, now)
         parameters = snapshot.get("parameters")
