@@ -302,3 +302,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# API keys are cached per process for at most this long (any change to a key row is seen at once:
+# missionops.apikeys.authenticate_key).
+API_KEY_CACHE_S = env.float("API_KEY_CACHE_S", default=60.0)
