@@ -701,6 +701,40 @@ def end_to_end(args, org, crafts, service_rate):
     return rows, summary
 
 
+# --- pool size against the cores -----------------------------------------------------------------
+
+
+def pool_sweep(org, crafts, sizes, requests):
+    """The 1-sample request and 8 clients x 5,000 samples (JSON) against daphne started with each
+    pool setting ("off": a new connection per request, as before the pool)."""
+    from bench import server
+
+    _, key = apikeys.create_api_key(organization=org, name="bench-pool", scopes=["read", "ingest"])
+    rows = []
+    for n, size in enumerate(sizes):
+        env = (
+            {"DB_POOL": "false"} if size == "off" else {"DB_POOL_MAX_SIZE": size, "DB_POOL_MIN_SIZE": min(2, int(size))}
+        )
+        daphne, port = server.start_daphne(env)
+        try:
+            small, login = bench_fixed_cost(port, key, crafts[0], requests)
+            t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1) + dt.timedelta(seconds=5 * n)
+            http = bench_http(port, key, ingest_bodies(crafts, 8, 4, 5000, t0, "json"), "json")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                backends = cursor.fetchone()[0]
+        finally:
+            daphne.terminate()
+            daphne.wait(timeout=10)
+        rows.append((size, small["p50"], login["p50"], http["samples_s"], http["p99"], http["errors"], backends))
+    print(f"pool size against the cores ({os.cpu_count()} CPUs; one daphne; 8 clients x 5,000 samples, JSON)")
+    print(
+        f"{'DB_POOL_MAX_SIZE':<17} {'1-sample p50':>13} {'login p50':>10} {'samples/s':>10} {'p99 ms':>8} {'errors':>7}"
+    )
+    for size, small_p50, login_p50, rate, p99, errors, _ in rows:
+        print(f"{size:<17} {small_p50:>10.1f} ms {login_p50:>7.1f} ms {rate:>10,.0f} {p99:>8,.0f} {errors:>7}")
+
+
 # --- where a request's time goes (cProfile) ------------------------------------------------------
 
 # Stage -> the functions whose cumulative time it is (qualified by file suffix and name).
@@ -826,12 +860,20 @@ def main():
     parser.add_argument("--quick-bulk", action="store_true", help="bulk_create on a tenth of the samples")
     parser.add_argument("--no-series", action="store_true", help="skip the series rows (and their seeding)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    parser.add_argument("--pool-sweep", help="only the pool-size table, e.g. off,2,4,8,16")
     parser.add_argument("--profile", action="store_true", help="only the profile of 1,000-sample requests (cProfile)")
     parser.add_argument("--profile-requests", type=int, default=50, help="requests profiled (default 50)")
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
     org, crafts = fleet()
+    if args.pool_sweep:
+        try:
+            pool_sweep(org, crafts, args.pool_sweep.split(","), args.fixed_requests)
+        finally:
+            drop_days()
+            delete_recent(crafts, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1))
+        return
     if args.profile:
         try:
             print_profile(*profile_requests(org, crafts, args.profile_requests, 1000), args.profile_requests, 1000)

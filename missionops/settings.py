@@ -95,15 +95,16 @@ DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_
 # Connection pool (Django's psycopg_pool): no request or task pays a new connection (README,
 # "Database connections"). Per process: DB_POOL_MIN_SIZE kept open, at most DB_POOL_MAX_SIZE (a
 # web process runs at most ASGI_THREADS = cores + 4 sync views at once, plus socket consumers'
-# queries); each connection is health-checked as it is handed out. DB_POOL=false: one connection
-# per request again (CONN_MAX_AGE applies).
+# queries); each connection is health-checked as it is handed out. A request waits at most
+# DB_POOL_TIMEOUT_S for one (only while PostgreSQL is away: the pool outnumbers the threads), then
+# gets the 503 of an outage. DB_POOL=false: one connection per request again (CONN_MAX_AGE applies).
 if env.bool("DB_POOL", default=True):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not as well
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
-        "timeout": env.float("DB_POOL_TIMEOUT_S", default=30.0),
+        "timeout": env.float("DB_POOL_TIMEOUT_S", default=3.0),
         "max_idle": env.float("DB_POOL_MAX_IDLE_S", default=300.0),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
