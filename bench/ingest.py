@@ -10,10 +10,18 @@ clients (samples/s, request latency), ingest -> browser-socket latency at a fixe
 1 Hz data (the 335 older days of the year seeded as minute roll-ups, as retention leaves them);
 each with a named peer.
 
-    .venv/bin/python bench/ingest.py --samples 1000000      # the figures in README
-    .venv/bin/python bench/ingest.py --samples 200000 --http-seconds 5 --live-seconds 5   # quicker
+    .venv/bin/python bench/ingest.py --json                 # the figures in README (issue 19's table)
+    .venv/bin/python bench/ingest.py --samples 200000 --http-requests 5 --live-seconds 5 --no-series   # quicker
     .venv/bin/python bench/ingest.py --no-e2e               # table 1 only
     .venv/bin/python bench/ingest.py --fixed-cost-only      # the 1-sample request row only
+    .venv/bin/python bench/ingest.py --profile              # where a 1,000-sample request's time goes
+
+HTTP ingest runs 8 clients x 5,000 samples per request, once as JSON and once as MessagePack, the
+bodies encoded before the clock starts; the 1-sample request alternates with GET /login/ on one
+connection; the live row times commit -> arrival at a /ws/live/ client from the messages'
+`committed_at`. `--json` ends with one line: service_samples_per_s, http_samples_per_s,
+http_binary_samples_per_s, one_sample_p50_ms, login_p50_ms, socket_p50_ms, socket_p99_ms, lost,
+and the goals of issue 19 met or not.
 
 Uses DATABASE_URL / REDIS_URL (a throwaway organization "bench-telemetry"; the day partitions and
 rows it writes are dropped or deleted after).
@@ -38,6 +46,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import msgpack  # noqa: E402
 import numpy as np  # noqa: E402
 import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -173,8 +182,8 @@ def percentile(values, q):
 class Client:
     """One keep-alive HTTP connection, as a long-running ingest client holds."""
 
-    def __init__(self, port, key):
-        self.port, self.headers = port, {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+    def __init__(self, port, key, content_type="application/json"):
+        self.port, self.headers = port, {"Authorization": f"Api-Key {key}", "Content-Type": content_type}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def request(self, method, path, body=None):
@@ -189,81 +198,121 @@ class Client:
         return response.status, response.read()
 
 
-def bench_http(port, key, crafts, clients, seconds, batch):
-    """`clients` threads POST batches of `batch` samples as fast as the server answers, for `seconds`,
-    each client for one spacecraft (as the simulator and the MQTT bridge send).
-    Samples are an hour old (this day's partitions), on interleaved time grids: no two requests
-    send the same sample, so every sample is stored. Peer: the same clients on GET /login/ (a
-    page that touches no database), the cost of daphne and Django alone."""
+FORMATS = {"json": "application/json", "msgpack": "application/msgpack"}
+
+
+def ingest_bodies(crafts, clients, requests, batch, t0, fmt, lane_offset=0):
+    """Bodies for `clients` lanes x `requests` requests of `batch` samples, encoded before the clock
+    starts (a batching client encodes while it waits; here the client shares the server's cores).
+    Each lane streams one spacecraft; 10 µs grid, lanes interleaved: every sample is unique."""
     names = [f"p{i:02d}" for i in range(PARAMETERS)]
     per_request = max(1, batch // PARAMETERS)
-    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    stop, lock = threading.Event(), threading.Lock()
-    latencies, stats = [], {"stored": 0, "errors": 0}
+    lanes = clients + lane_offset
+    bodies = []
+    for lane in range(lane_offset, lanes):
+        mine = []
+        for seq in range(requests):
+            snapshots = [
+                {
+                    "spacecraft": crafts[lane % len(crafts)].designation,
+                    "timestamp": t0 + dt.timedelta(microseconds=10 * ((seq * per_request + i) * 64 + lane)),
+                    "parameters": {name: float(seq + i) for name in names},
+                }
+                for i in range(per_request)
+            ]
+            if fmt == "json":
+                for snapshot in snapshots:
+                    snapshot["timestamp"] = snapshot["timestamp"].isoformat()
+                mine.append(json.dumps(snapshots).encode())
+            else:
+                mine.append(msgpack.packb(snapshots, datetime=True))
+        bodies.append(mine)
+    return bodies
 
-    def client(lane, path):
-        http_client, seq = Client(port, key), 0
-        while not stop.is_set():
-            body = None
-            if path != "/login/":
-                snapshots = [
-                    {
-                        "spacecraft": crafts[lane % len(crafts)].designation,  # a client streams one spacecraft
-                        # 10 µs grid, lanes interleaved: unique (spacecraft, time) across clients
-                        "timestamp": (
-                            t0 + dt.timedelta(microseconds=10 * ((seq * per_request + i) * clients + lane))
-                        ).isoformat(),
-                        "parameters": {name: float(seq + i) for name in names},
-                    }
-                    for i in range(per_request)
-                ]
-                body = json.dumps(snapshots)
+
+def bench_http(port, key, bodies, fmt):
+    """One thread per lane POSTs its bodies back to back; samples/s = samples stored / wall time."""
+    lock = threading.Lock()
+    latencies, stats = [], {"stored": 0, "acknowledged": 0, "errors": 0, "bytes": 0}
+
+    def client(mine):
+        http_client = Client(port, key, FORMATS[fmt])
+        for body in mine:
             started = time.perf_counter()
-            status, reply = http_client.request("POST" if body else "GET", path, body)
+            status, reply = http_client.request("POST", "/api/v1/telemetry/", body)
             elapsed = time.perf_counter() - started
             with lock:
-                if status in (200, 201):
+                stats["bytes"] += len(body)
+                if status == 200:
                     latencies.append(elapsed)
-                    stats["stored"] += json.loads(reply)["stored"] if body else 0
+                    result = json.loads(reply)
+                    stats["stored"] += result["stored"]
+                    stats["acknowledged"] += result["received"]
                 else:
                     stats["errors"] += 1
-            seq += 1
 
-    results = {}
-    for path in ("/api/v1/telemetry/", "/login/"):
-        latencies.clear()
-        stop.clear()
-        threads = [threading.Thread(target=client, args=(lane, path)) for lane in range(clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        time.sleep(seconds)
-        stop.set()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        results[path] = {
-            "requests_s": len(latencies) / elapsed,
-            "samples_s": stats["stored"] / elapsed,
-            "p50": percentile(latencies, 0.5) * 1000,
-            "p99": percentile(latencies, 0.99) * 1000,
-            "errors": stats["errors"],
-        }
-        stats["errors"] = 0
-    return results["/api/v1/telemetry/"], results["/login/"], t0
+    threads = [threading.Thread(target=client, args=(mine,)) for mine in bodies]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "requests_s": len(latencies) / elapsed,
+        "samples_s": stats["stored"] / elapsed,
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "errors": stats["errors"],
+        "stored": stats["stored"],
+        "acknowledged": stats["acknowledged"],
+        "mb": stats["bytes"] / 1e6,
+    }
+
+
+def bench_login(port, clients, seconds):
+    """The peer: the same number of clients on GET /login/ (no database): daphne and Django alone."""
+    stop, lock, latencies, errors = threading.Event(), threading.Lock(), [], [0]
+
+    def client():
+        http_client = Client(port, "none")
+        while not stop.is_set():
+            started = time.perf_counter()
+            status, _ = http_client.request("GET", "/login/")
+            with lock:
+                if status == 200:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "requests_s": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "errors": errors[0],
+    }
 
 
 def bench_fixed_cost(port, key, sc, requests):
     """Latency of the smallest request: one client POSTs 1 sample per request, one after another,
     so nearly all of it is the per-request work (authentication, the spacecraft and its
     permissions, the parameter definitions, the transaction). Peer: the same client on GET /login/
-    (no database), daphne and Django alone. Times are 50 minutes old, 1 µs apart (deleted after)."""
+    (no database), daphne and Django alone, alternating request by request so both see the same
+    machine. Times are 50 minutes old, 1 µs apart (deleted after)."""
     http_client = Client(port, key)
     t0 = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=50)
-    results = {}
-    for path in ("/api/v1/telemetry/", "/login/"):
-        latencies = []
-        for seq in range(requests + requests // 10):  # the first tenth warms up, not counted
+    results = {"/api/v1/telemetry/": [], "/login/": []}
+    for seq in range(requests + requests // 10):  # the first tenth warms up, not counted
+        for path, latencies in results.items():
             body = None
             if path != "/login/":
                 moment = t0 + dt.timedelta(microseconds=seq)
@@ -276,21 +325,27 @@ def bench_fixed_cost(port, key, sc, requests):
             assert status == 200, status
             if seq >= requests // 10:
                 latencies.append(elapsed * 1000)
-        results[path] = {"p50": percentile(latencies, 0.5), "p90": percentile(latencies, 0.9)}
-    return results["/api/v1/telemetry/"], results["/login/"]
+    summary = {
+        path: {q: percentile(latencies, f) for q, f in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))}
+        for path, latencies in results.items()
+    }
+    return summary["/api/v1/telemetry/"], summary["/login/"]
 
 
 async def live_latency(port, key, sc, rate, seconds, batch):
-    """ms from sending an ingest request to a /ws/live/ message showing its value.
+    """ms from an ingest's commit to a /ws/live/ client (as a browser's live.js: one socket,
+    subscribed to `sc.<id>`, JSON parsed) receiving the message that shows its value.
 
     One HTTP client ingests `rate` samples/s for `sc` in requests of `batch` samples (p00 carries
-    the request's sequence number, times are now); a socket subscribed to `sc.<id>` notes when each
-    number first shows up. Pushes are coalesced (TELEMETRY_LIVE_INTERVAL_S), so not every request
-    is seen, and the latency includes the wait for the coalescing window: what a browser sees.
+    the request's sequence number, times are now). Each message carries `committed_at`, the server's
+    clock at the commit (the same clock: one machine). Pushes are coalesced to at most one per
+    TELEMETRY_LIVE_INTERVAL_S per topic, so a request whose value was superseded within a window
+    is not shown; `lost` counts the requests neither shown nor superseded by a later shown one at
+    the end (the last value must arrive). Also: request sent -> shown (what a sender sees).
     Peer: a bare channel-layer publish to the same topic from this process (the transport alone)."""
     names = [f"p{i:02d}" for i in range(PARAMETERS)]
     per_request = max(1, batch // PARAMETERS)
-    sent, seen = {}, {}
+    sent, seen, committed = {}, {}, {}
     peer_sent, peer_seen = {}, {}
     loop = asyncio.get_running_loop()
 
@@ -309,7 +364,8 @@ async def live_latency(port, key, sc, rate, seconds, batch):
             ]
             body = json.dumps(snapshots)
             sent[seq] = time.monotonic()
-            http_client.request("POST", "/api/v1/telemetry/", body)
+            status, _ = http_client.request("POST", "/api/v1/telemetry/", body)
+            assert status == 200, status
             seq += 1
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
@@ -334,28 +390,45 @@ async def live_latency(port, key, sc, rate, seconds, batch):
                     raw = await asyncio.wait_for(ws.recv(), timeout=max(0.05, stop_at - time.monotonic()))
                 except TimeoutError:
                     return
-                at = time.monotonic()
+                at, wall = time.monotonic(), time.time()
                 data = json.loads(raw).get("data", {})
                 if data.get("kind") == "probe":
                     peer_seen.setdefault(data["n"], at)
                 elif data.get("kind") == "telemetry" and "p00" in data.get("values", {}):
-                    seen.setdefault(int(data["values"]["p00"]["value"]), at)
+                    n = int(data["values"]["p00"]["value"])
+                    seen.setdefault(n, at)
+                    committed.setdefault(n, (wall - data["committed_at"]) * 1000)
 
         for worker, duration in ((peer, 3.0), (ingest, seconds)):
             stop_at = time.monotonic() + duration
             task = loop.run_in_executor(None, worker, stop_at)
             await listen(stop_at + 2.0)  # the last pushes arrive up to a window later
             await task
-    latencies = [(seen[n] - sent[n]) * 1000 for n in seen if n in sent]
+    from_send = [(seen[n] - sent[n]) * 1000 for n in seen if n in sent]
     peer_latencies = [(peer_seen[n] - peer_sent[n]) * 1000 for n in peer_seen if n in peer_sent]
+    from_commit = list(committed.values())
+    last = max(sent, default=-1)
     return {
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
-        "seen": len(latencies),
+        "p50": percentile(from_commit, 0.5),
+        "p99": percentile(from_commit, 0.99),
+        "send_p50": percentile(from_send, 0.5),
+        "send_p99": percentile(from_send, 0.99),
+        "seen": len(seen),
         "sent": len(sent),
+        "lost": 0 if last in seen else 1,  # the newest value must always arrive
         "peer_p50": percentile(peer_latencies, 0.5),
         "peer_p99": percentile(peer_latencies, 0.99),
     }
+
+
+def count_stored(crafts, start, end) -> int:
+    ids = list(ParameterDefinition.objects.filter(spacecraft__in=crafts).values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM telemetry_sample WHERE parameter_id = ANY(%s) AND time >= %s AND time < %s",
+            [ids, start, end],
+        )
+        return cursor.fetchone()[0]
 
 
 def series_signal(first_s: int, n: int, seed: int) -> np.ndarray:
@@ -482,60 +555,106 @@ def end_to_end(args, org, crafts, service_rate):
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1)
     daphne, port = start_daphne()
     rows = []
+    summary = {}
     try:
         small, small_peer = bench_fixed_cost(port, key, crafts[0], args.fixed_requests)
         rows.append(
             (
-                f"HTTP ingest, 1 sample/request, 1 client ({args.fixed_requests} requests), p50 / p90",
-                f"{small['p50']:,.1f} / {small['p90']:,.1f} ms",
-                "GET /login/ (no database), 1 client",
-                f"{small_peer['p50']:,.1f} / {small_peer['p90']:,.1f} ms",
+                f"HTTP ingest, 1 sample/request, 1 client ({args.fixed_requests} requests), p50 / p99",
+                f"{small['p50']:,.1f} / {small['p99']:,.1f} ms",
+                "GET /login/ (no database), same client, alternating",
+                f"{small_peer['p50']:,.1f} / {small_peer['p99']:,.1f} ms",
             )
         )
+        summary |= {
+            "one_sample_p50_ms": round(small["p50"], 2),
+            "one_sample_p99_ms": round(small["p99"], 2),
+            "login_p50_ms": round(small_peer["p50"], 2),
+            "login_p99_ms": round(small_peer["p99"], 2),
+        }
         if args.fixed_cost_only:
-            return rows
-        http, peer, _ = bench_http(port, key, crafts, args.http_clients, args.http_seconds, args.http_batch)
-        rows.append(
-            (
-                f"HTTP ingest, {args.http_clients} clients x {args.http_batch:,} samples/request",
-                f"{http['samples_s']:,.0f} samples/s",
-                "ingest service in process (table 1)",
-                f"{service_rate:,.0f} samples/s",
+            return rows, summary
+        t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        lost = acked_stored = 0
+        for n, fmt in enumerate(("json", "msgpack")):
+            bodies = ingest_bodies(
+                crafts, args.http_clients, args.http_requests, args.http_batch, t0, fmt, lane_offset=n * 8
             )
-        )
-        rows.append(
-            (
-                "  request latency p50 / p99",
-                f"{http['p50']:,.0f} / {http['p99']:,.0f} ms",
-                f"GET /login/ (no database), {args.http_clients} clients",
-                f"{peer['p50']:,.1f} / {peer['p99']:,.1f} ms",
+            http = bench_http(port, key, bodies, fmt)
+            label = "JSON" if fmt == "json" else "MessagePack"
+            rows.append(
+                (
+                    f"HTTP ingest {label}, {args.http_clients} clients x {args.http_batch:,} samples/request",
+                    f"{http['samples_s']:,.0f} samples/s ({100 * http['samples_s'] / service_rate:.0f} %)",
+                    "ingest service in process (table 1)",
+                    f"{service_rate:,.0f} samples/s",
+                )
             )
-        )
+            rows.append(
+                (
+                    f"  request latency p50 / p99; requests/s (errors); {http['mb']:,.0f} MB sent",
+                    f"{http['p50']:,.0f} / {http['p99']:,.0f} ms; {http['requests_s']:,.1f} ({http['errors']})",
+                    "",
+                    "",
+                )
+            )
+            key_name = "http_samples_per_s" if fmt == "json" else "http_binary_samples_per_s"
+            summary[key_name] = round(http["samples_s"])
+            lost += http["acknowledged"] - http["stored"] + http["errors"] * args.http_batch
+            acked_stored += http["stored"]
+            summary[f"http_{fmt}_p99_ms"] = round(http["p99"], 1)
+        stored = count_stored(crafts, t0, t0 + dt.timedelta(minutes=1))
+        lost += max(0, acked_stored - stored)  # a 200 that said stored, and the archive disagrees
+        peer = bench_login(port, args.http_clients, 5)
         rows.append(
             (
-                "  requests/s (errors)",
-                f"{http['requests_s']:,.0f} ({http['errors']})",
-                "  requests/s (errors)",
-                f"{peer['requests_s']:,.0f} ({peer['errors']})",
+                f"GET /login/ (no database), {args.http_clients} clients, p50 / p99; requests/s (errors)",
+                f"{peer['p50']:,.1f} / {peer['p99']:,.1f} ms; {peer['requests_s']:,.0f} ({peer['errors']})",
+                "",
+                "",
             )
         )
         live = asyncio.run(live_latency(port, key, crafts[0], args.live_rate, args.live_seconds, args.live_batch))
         rows.append(
             (
-                f"ingest -> live socket at {args.live_rate:,} samples/s, p50 / p99",
-                f"{live['p50']:,.0f} / {live['p99']:,.0f} ms",
+                f"ingest commit -> live socket at {args.live_rate:,} samples/s, p50 / p99",
+                f"{live['p50']:,.1f} / {live['p99']:,.1f} ms",
                 "channel-layer publish -> socket",
                 f"{live['peer_p50']:,.1f} / {live['peer_p99']:,.1f} ms",
             )
         )
         rows.append(
             (
-                f"  requests shown / sent (coalesced to {1000 * services.live.interval_s():.0f} ms windows)",
+                "  request sent -> shown, p50 / p99 (includes the request itself)",
+                f"{live['send_p50']:,.1f} / {live['send_p99']:,.1f} ms",
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"  requests shown / sent (at most one push per {1000 * services.live.interval_s():.0f} ms per topic)",
                 f"{live['seen']} / {live['sent']}",
                 "",
                 "",
             )
         )
+        summary |= {
+            "socket_p50_ms": round(live["p50"], 2),
+            "socket_p99_ms": round(live["p99"], 2),
+            "http_stored_counted": stored,
+            "lost": lost + live["lost"],
+        }
+        rows.append(
+            (
+                "  lost (acknowledged but not stored, failed requests, last live value missing)",
+                str(summary["lost"]),
+                "",
+                "",
+            )
+        )
+        if args.no_series:
+            return rows, summary
         seeded, seed_s = seed_series(definition, args.series_days)
         old_minutes, old_s = seed_old_rollups(definition, args.series_year_days - args.series_days)
         end = SERIES_START + dt.timedelta(days=args.series_days)
@@ -579,7 +698,142 @@ def end_to_end(args, org, crafts, service_rate):
         daphne.wait(timeout=10)
         drop_series(args.series_days, args.series_year_days - args.series_days)
         delete_recent(crafts, since)
-    return rows
+    return rows, summary
+
+
+# --- pool size against the cores -----------------------------------------------------------------
+
+
+def pool_sweep(org, crafts, sizes, requests):
+    """The 1-sample request and 8 clients x 5,000 samples (JSON) against daphne started with each
+    pool setting ("off": a new connection per request, as before the pool)."""
+    from bench import server
+
+    _, key = apikeys.create_api_key(organization=org, name="bench-pool", scopes=["read", "ingest"])
+    rows = []
+    for n, size in enumerate(sizes):
+        env = (
+            {"DB_POOL": "false"} if size == "off" else {"DB_POOL_MAX_SIZE": size, "DB_POOL_MIN_SIZE": min(2, int(size))}
+        )
+        daphne, port = server.start_daphne(env)
+        try:
+            small, login = bench_fixed_cost(port, key, crafts[0], requests)
+            t0 = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1) + dt.timedelta(seconds=5 * n)
+            http = bench_http(port, key, ingest_bodies(crafts, 8, 4, 5000, t0, "json"), "json")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                backends = cursor.fetchone()[0]
+        finally:
+            daphne.terminate()
+            daphne.wait(timeout=10)
+        rows.append((size, small["p50"], login["p50"], http["samples_s"], http["p99"], http["errors"], backends))
+    print(f"pool size against the cores ({os.cpu_count()} CPUs; one daphne; 8 clients x 5,000 samples, JSON)")
+    print(
+        f"{'DB_POOL_MAX_SIZE':<17} {'1-sample p50':>13} {'login p50':>10} {'samples/s':>10} {'p99 ms':>8} {'errors':>7}"
+    )
+    for size, small_p50, login_p50, rate, p99, errors, _ in rows:
+        print(f"{size:<17} {small_p50:>10.1f} ms {login_p50:>7.1f} ms {rate:>10,.0f} {p99:>8,.0f} {errors:>7}")
+
+
+# --- where a request's time goes (cProfile) ------------------------------------------------------
+
+# Stage -> the functions whose cumulative time it is (qualified by file suffix and name).
+PROFILE_STAGES = [
+    ("database connect", [("django/db/backends/base/base.py", "connect")]),
+    ("auth (API key -> organization, scopes)", [("missionops/authentication.py", "authenticate")]),
+    ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode"), ("telemetry/payloads.py", "decode_as")]),
+    (
+        "resolve spacecraft + definitions",
+        [("telemetry/services.py", "_resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
+    ),
+    ("validation (per-sample checks)", [("telemetry/services.py", "_validated_chunks")]),
+    ("COPY", [("telemetry/services.py", "_validate_and_copy")]),
+    (
+        "latest values + roll-up marks",
+        [("telemetry/services.py", "_update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
+    ),
+    ("limit checks", [("anomalies/detection.py", "check_ingested")]),
+    ("live push + rate counters", [("telemetry/live.py", "after_ingest")]),
+    ("commit", [("django/db/backends/base/base.py", "commit")]),
+    ("response (render)", [("rest_framework/response.py", "rendered_content")]),
+]
+
+
+def profile_requests(org, crafts, requests, samples):
+    """Profile `requests` POSTs of `samples` samples each through Django's whole stack in this
+    process (middleware, DRF auth, throttles, the view, the service, on_commit hooks), closing the
+    database connection after each as the server's request_finished does. Returns rows of
+    (stage, ms per request) from cProfile's cumulative times, plus the wall time per request."""
+    import cProfile
+    import pstats
+
+    from django.db import connections
+    from django.test import Client as DjangoClient
+
+    _, key = apikeys.create_api_key(organization=org, name="bench-profile", scopes=["ingest"])
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_HOST="127.0.0.1")
+    names = [f"p{i:02d}" for i in range(PARAMETERS)]
+    per_request = max(1, samples // PARAMETERS)
+    t0 = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=40)
+
+    def body(seq):
+        return json.dumps(
+            [
+                {
+                    "spacecraft": crafts[0].designation,
+                    "timestamp": (t0 + dt.timedelta(microseconds=(seq * per_request + i))).isoformat(),
+                    "parameters": {name: float(seq + i) for name in names},
+                }
+                for i in range(per_request)
+            ]
+        )
+
+    bodies = [body(seq) for seq in range(2 * requests + 5)]
+    for seq in range(5):  # warm-up: imports, caches
+        assert client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json").status_code == 200
+        connections.close_all()
+    profiler = cProfile.Profile()
+    profiled = 0.0
+    for seq in range(5, requests + 5):
+        started = time.perf_counter()
+        profiler.enable()
+        connection.ensure_connection()  # what the first query of a request does
+        response = client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json")
+        connections.close_all()
+        profiler.disable()
+        profiled += time.perf_counter() - started
+        assert response.status_code == 200, response.content
+    plain = []  # the same requests without the profiler
+    for seq in range(requests + 5, 2 * requests + 5):
+        started = time.perf_counter()
+        assert client.post("/api/v1/telemetry/", bodies[seq], content_type="application/json").status_code == 200
+        connections.close_all()
+        plain.append(time.perf_counter() - started)
+    stats = pstats.Stats(profiler).stats
+    cumulative = {}
+    for (filename, _, name), (_, _, _, ct, _) in stats.items():
+        for stage, functions in PROFILE_STAGES:
+            for suffix, fname in functions:
+                if name == fname and filename.endswith(suffix):
+                    cumulative[stage] = cumulative.get(stage, 0.0) + ct
+    validation = cumulative.get("validation (per-sample checks)", 0.0)
+    if "COPY" in cumulative:  # the COPY is fed by the validating generator: its own time excludes it
+        cumulative["COPY"] -= validation
+    rows = [(stage, 1000 * cumulative.get(stage, 0.0) / requests) for stage, _ in PROFILE_STAGES]
+    profiled_ms = 1000 * profiled / requests
+    rows.append(("everything else (Django, DRF, middleware, throttles)", profiled_ms - sum(ms for _, ms in rows)))
+    return rows, profiled_ms, 1000 * statistics.median(plain)
+
+
+def print_profile(rows, profiled_ms, plain_ms, requests, samples):
+    print(
+        f"where a {samples:,}-sample request's time goes: cProfile, {requests} requests through Django in process"
+        f" (connection closed after each, as the server does); without the profiler {plain_ms:,.1f} ms p50"
+    )
+    print(f"{'stage':<56} {'ms/request':>10} {'share':>6}")
+    for stage, ms in rows:
+        print(f"{stage:<56} {ms:>10.2f} {100 * ms / profiled_ms:>5.0f}%")
+    print(f"{'total (under the profiler)':<56} {profiled_ms:>10.2f}")
 
 
 def main():
@@ -589,8 +843,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="runs of the service and COPY rows (default 3)")
     parser.add_argument("--no-e2e", action="store_true", help="table 1 only (no daphne)")
     parser.add_argument("--http-clients", type=int, default=8, help="concurrent HTTP ingest clients (default 8)")
-    parser.add_argument("--http-seconds", type=float, default=10, help="seconds of HTTP ingest (default 10)")
-    parser.add_argument("--http-batch", type=int, default=1000, help="samples per HTTP request (default 1,000)")
+    parser.add_argument(
+        "--http-requests", type=int, default=20, help="requests per HTTP client and format (default 20)"
+    )
+    parser.add_argument("--http-batch", type=int, default=5000, help="samples per HTTP request (default 5,000)")
     parser.add_argument("--fixed-requests", type=int, default=300, help="1-sample requests timed (default 300)")
     parser.add_argument(
         "--fixed-cost-only", action="store_true", help="only the 1-sample request row (no table 1, no other e2e rows)"
@@ -601,13 +857,36 @@ def main():
     parser.add_argument("--series-days", type=int, default=30, help="days of 1 Hz data to query (default 30)")
     parser.add_argument("--series-year-days", type=int, default=365, help="days of the long series query (default 365)")
     parser.add_argument("--series-points", type=int, default=1000, help="max_points of the query (default 1,000)")
+    parser.add_argument("--quick-bulk", action="store_true", help="bulk_create on a tenth of the samples")
+    parser.add_argument("--no-series", action="store_true", help="skip the series rows (and their seeding)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    parser.add_argument("--pool-sweep", help="only the pool-size table, e.g. off,2,4,8,16")
+    parser.add_argument("--profile", action="store_true", help="only the profile of 1,000-sample requests (cProfile)")
+    parser.add_argument("--profile-requests", type=int, default=50, help="requests profiled (default 50)")
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
     org, crafts = fleet()
+    if args.pool_sweep:
+        try:
+            pool_sweep(org, crafts, args.pool_sweep.split(","), args.fixed_requests)
+        finally:
+            drop_days()
+            delete_recent(crafts, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1))
+        return
+    if args.profile:
+        try:
+            print_profile(*profile_requests(org, crafts, args.profile_requests, 1000), args.profile_requests, 1000)
+        finally:
+            drop_days()
+            delete_recent(crafts, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        return
     if args.fixed_cost_only:
         try:
-            print_end_to_end(end_to_end(args, org, crafts, service_rate=None))
+            rows, summary = end_to_end(args, org, crafts, service_rate=None)
+            print_end_to_end(rows)
+            if args.json:
+                print(json.dumps(summary))
         finally:
             drop_days()  # fleet()'s registering sample
         return
@@ -627,7 +906,7 @@ def main():
                 rows, seconds = runs[name]()
                 if results[name] is None or seconds < results[name][1]:
                     results[name] = (rows, seconds)
-        results[BULK] = bench_bulk_create(crafts, n_snapshots, 5000)
+        results[BULK] = bench_bulk_create(crafts, n_snapshots if not args.quick_bulk else n_snapshots // 10, 5000)
     finally:
         drop_days()
     bulk, copy = results[BULK], results[COPY]
@@ -642,11 +921,22 @@ def main():
         rate = rows / seconds
         ratios = f"{rate / bulk_rate:>7.1f} {100 * rate / copy_rate:>6.0f}%"
         print(f"{name:<54} {rows:>10,} {seconds:>8.2f} {rate:>10,.0f} {ratios}")
-    if args.no_e2e:
-        return
-    service = results[SERVICE]
-    print()
-    print_end_to_end(end_to_end(args, org, crafts, service[0] / service[1]))
+    service_rate = results[SERVICE][0] / results[SERVICE][1]
+    summary = {"service_samples_per_s": round(service_rate), "copy_rows_per_s": round(copy_rate)}
+    if not args.no_e2e:
+        print()
+        rows, e2e = end_to_end(args, org, crafts, service_rate)
+        print_end_to_end(rows)
+        summary |= e2e
+        summary["goals"] = {
+            "http_at_least_half_of_service": summary["http_samples_per_s"] >= service_rate / 2,
+            "http_binary_at_least_half_of_service": summary["http_binary_samples_per_s"] >= service_rate / 2,
+            "one_sample_p50_at_most_2x_login": summary["one_sample_p50_ms"] <= 2 * summary["login_p50_ms"],
+            "socket_p99_at_most_25_ms": summary["socket_p99_ms"] <= 25.0,
+            "nothing_lost": summary["lost"] == 0,
+        }
+    if args.json:
+        print(json.dumps(summary))
 
 
 def print_end_to_end(rows):

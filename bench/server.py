@@ -18,7 +18,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_daphne() -> tuple[subprocess.Popen, int]:
+def start_daphne(extra_env: dict | None = None) -> tuple[subprocess.Popen, int]:
     """Start daphne and wait until it answers; returns (process, port). The caller terminates it."""
     port = free_port()
     env = {
@@ -27,8 +27,11 @@ def start_daphne() -> tuple[subprocess.Popen, int]:
         "THROTTLE_INGEST": "1000000/min",
         "THROTTLE_OPERATE": "1000000/min",
         "LOG_LEVEL": "WARNING",
+        **{name: str(value) for name, value in (extra_env or {}).items()},
     }
-    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30"]
+    from missionops.testing import daphne_size_flags
+
+    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30", *daphne_size_flags()]
     daphne = subprocess.Popen(
         [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
         cwd=ROOT,

@@ -1,10 +1,16 @@
 """API keys: issue (shown once), rotate with a grace period, revoke; lookup by hash."""
 
+import copy
 import hashlib
+import logging
 import secrets
+import time
+import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +18,8 @@ from .exceptions import ConflictError, DomainError
 from .models import ApiKey, ApiScope, Membership, Organization, Role
 from .services import record_event, set_membership
 from .tenancy import user_or_none
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "mo_"
 DEFAULT_ROTATION_GRACE = timedelta(hours=24)
@@ -92,7 +100,7 @@ def rotate_api_key(*, key: ApiKey, actor=None, grace: timedelta = DEFAULT_ROTATI
     grace_end = timezone.now() + grace
     key.replaced_by = new_key
     key.expires_at = min(key.expires_at, grace_end) if key.expires_at else grace_end
-    key.save(update_fields=["replaced_by", "expires_at"])
+    key.save(update_fields=["replaced_by", "expires_at"])  # every process forgets the key (ApiKey.save)
     record_event(
         organization=key.organization,
         kind="security.key.rotated",
@@ -111,7 +119,7 @@ def revoke_api_key(*, key: ApiKey, actor=None, reason: str = "") -> ApiKey:
     if key.revoked_at:
         raise ConflictError(f"key {key.prefix} is already revoked", field="key")
     key.revoked_at = timezone.now()
-    key.save(update_fields=["revoked_at"])
+    key.save(update_fields=["revoked_at"])  # every process forgets the key (ApiKey.save)
     key.service_user.is_active = False
     key.service_user.save(update_fields=["is_active"])
     Membership.objects.filter(user=key.service_user).delete()
@@ -136,13 +144,70 @@ def revoke_keys_beyond(*, organization: Organization, creator, role: Role | None
 
 
 def authenticate_key(plaintext: str) -> ApiKey | None:
-    """The usable key for `plaintext`, with last_used_at refreshed (at most once a minute)."""
+    """The usable key for `plaintext`, with last_used_at refreshed (at most once a minute).
+
+    Each process keeps the keys it has looked up (with their service user and organization) while
+    the key generation in the shared cache is the one it read before the lookup, and at most
+    API_KEY_CACHE_S: any change to a key row through the ORM (revoke, rotate, the admin, an
+    update()) changes the generation, now and again once it commits, so every process sees it on
+    its next request. Expiry is checked on every use. Without the shared cache (Redis down) every
+    request reads the database."""
     if not plaintext or not plaintext.startswith(KEY_PREFIX):
         return None
-    key = ApiKey.objects.select_related("service_user", "organization").filter(key_hash=hash_key(plaintext)).first()
+    digest = hash_key(plaintext)
+    generation = _generation()  # read before the row: a change committed after it bumps it again
+    cached = _keys.get(digest)
+    if cached is not None and generation is not None and cached[1] == generation and cached[2] > time.monotonic():
+        key = cached[0]
+    else:
+        key = ApiKey.objects.select_related("service_user", "organization").filter(key_hash=digest).first()
+        if key is None:
+            _keys.pop(digest, None)
+        elif generation is not None:
+            if len(_keys) >= MAX_CACHED_KEYS:
+                _keys.clear()
+            _keys[digest] = (key, generation, time.monotonic() + getattr(settings, "API_KEY_CACHE_S", 60.0))
     now = timezone.now()
     if key is None or not key.is_usable(now):
         return None
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
+        key.last_used_at = now
+    return _lent(key)
+
+
+# key hash -> (key, generation, valid until (monotonic)); the cached key is never handed out itself
+# (see _lent), so nothing a request caches on it (permissions) outlives the request.
+_keys: dict[str, tuple[ApiKey, str, float]] = {}
+MAX_CACHED_KEYS = 10_000
+GENERATION = "apikeys:generation"
+
+
+def _generation() -> str | None:
+    try:
+        return str(cache.get_or_set(GENERATION, lambda: uuid.uuid4().hex, timeout=None))
+    except Exception:  # the shared cache is down: no key is taken from this process's cache
+        logger.warning("API key cache: the shared generation is unreadable", exc_info=True)
+        return None
+
+
+def keys_changed() -> None:
+    """Every process forgets its cached keys: now, and again when the current transaction commits
+    (a request that read the old row meanwhile cached it under the first new generation)."""
+    _bump_generation()
+    transaction.on_commit(_bump_generation)
+
+
+def _bump_generation() -> None:
+    try:
+        cache.set(GENERATION, uuid.uuid4().hex, timeout=None)
+    except Exception:  # cached keys then live out API_KEY_CACHE_S
+        logger.warning("API key cache: the shared generation could not be changed", exc_info=True)
+
+
+def _lent(key: ApiKey) -> ApiKey:
+    """A copy of the cached key, its service user and organization for one request."""
+    lent = copy.copy(key)
+    lent.service_user = copy.copy(key.service_user)
+    lent.organization = copy.copy(key.organization)
+    return lent

@@ -39,3 +39,14 @@ def _flush_live_messages(**kwargs):
     from . import live
 
     live.flush()
+
+
+@signals.worker_process_init.connect
+def _own_database_pool(**kwargs):
+    # A prefork child must not lend the connections of its parent's pool (their sockets are shared
+    # with the parent) nor count on that pool's threads (not forked): it forgets the pool, without
+    # closing anything (psycopg never closes a connection another process opened), and opens its
+    # own on first use.
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    DatabaseWrapper._connection_pools.clear()

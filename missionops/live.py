@@ -70,10 +70,21 @@ def publish(topic: str, payload: dict, *, organization) -> None:
 def publish_many(topics, payload: dict, *, organization) -> None:
     """`publish` of one payload to several topics: encoded once, one commit hook, one hand-off to
     the sender loop (a job's state goes to `jobs` and `job.<id>` on every change)."""
+    sends = _sends(topics, payload, organization)
+    transaction.on_commit(lambda: _send(sends))
+
+
+def publish_now(topic: str, payload: dict, *, organization) -> None:
+    """`publish` without waiting for a commit, for callers that run after theirs (an on_commit
+    hook) or outside any transaction (a timer thread, which must not open a database connection
+    only to ask whether it is in one). Never raises, as publish."""
+    _send(_sends((topic,), payload, organization))
+
+
+def _sends(topics, payload: dict, organization) -> list[tuple[str, dict]]:
     organization_id = getattr(organization, "pk", organization)
     data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    sends = [(group_name(organization_id, t), {"type": "live.message", "topic": t, "data": data}) for t in topics]
-    transaction.on_commit(lambda: _send(sends))
+    return [(group_name(organization_id, t), {"type": "live.message", "topic": t, "data": data}) for t in topics]
 
 
 # Sends run on one sender thread per process, so the caller never waits for Redis. The thread

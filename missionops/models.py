@@ -169,6 +169,28 @@ class ApiScope(models.TextChoices):
     ADMIN = "admin", "Administer"
 
 
+class ApiKeyQuerySet(models.QuerySet):
+    """Writes through it make every process forget its cached keys (missionops.apikeys), except
+    the last_used_at refresh."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if set(kwargs) != {"last_used_at"}:
+            _keys_changed()
+        return rows
+
+    def delete(self):
+        result = super().delete()
+        _keys_changed()
+        return result
+
+
+def _keys_changed():
+    from .apikeys import keys_changed
+
+    keys_changed()
+
+
 class ApiKey(models.Model):
     """An organization's API key. Only a SHA-256 of the key is stored; the key is shown once.
 
@@ -197,11 +219,24 @@ class ApiKey(models.Model):
         help_text="Set on rotation: this key stays valid until expires_at (the grace period)",
     )
 
+    objects = ApiKeyQuerySet.as_manager()
+
     class Meta:
         ordering = ["organization", "-created_at"]
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+    def save(self, *args, **kwargs):
+        changing = not self._state.adding and kwargs.get("update_fields") != ["last_used_at"]
+        super().save(*args, **kwargs)
+        if changing:  # a new key is in no cache yet
+            _keys_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        _keys_changed()
+        return result
 
     def is_usable(self, at) -> bool:
         return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)

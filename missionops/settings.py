@@ -93,6 +93,21 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_missionops")}
+# Connection pool (Django's psycopg_pool): no request or task pays a new connection (README,
+# "Database connections"). Per process: DB_POOL_MIN_SIZE kept open, at most DB_POOL_MAX_SIZE (a
+# web process runs at most ASGI_THREADS = cores + 4 sync views at once, plus socket consumers'
+# queries); each connection is health-checked as it is handed out. A request waits at most
+# DB_POOL_TIMEOUT_S for one (only while PostgreSQL is away: the pool outnumbers the threads), then
+# gets the 503 of an outage. DB_POOL=false: one connection per request again (CONN_MAX_AGE applies).
+if env.bool("DB_POOL", default=True):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not as well
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DB_POOL_TIMEOUT_S", default=3.0),
+        "max_idle": env.float("DB_POOL_MAX_IDLE_S", default=300.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -258,7 +273,10 @@ HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 
 # Telemetry (the code has these defaults; listed here so they are discoverable).
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=8 * 1024 * 1024)
-TELEMETRY_LIVE_INTERVAL_S = env.float("TELEMETRY_LIVE_INTERVAL_S", default=0.25)
+# daphne's WebSocket limits (runserver reads these; the Procfile passes the same as flags): twice the
+# ingest limit, so a frame up to it reaches /ws/ingest/, which answers an oversized one with a 413.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = 2 * TELEMETRY_MAX_BODY_BYTES
+TELEMETRY_LIVE_INTERVAL_S = env.float("TELEMETRY_LIVE_INTERVAL_S", default=0.05)
 TELEMETRY_RAW_RETENTION_DAYS = env.int("TELEMETRY_RAW_RETENTION_DAYS", default=30)
 TELEMETRY_PARTITIONS_AHEAD_DAYS = env.int("TELEMETRY_PARTITIONS_AHEAD_DAYS", default=7)
 TELEMETRY_STALE_AFTER_S = env.float("TELEMETRY_STALE_AFTER_S", default=30.0)
@@ -307,3 +325,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# API keys are cached per process for at most this long (any change to a key row is seen at once:
+# missionops.apikeys.authenticate_key).
+API_KEY_CACHE_S = env.float("API_KEY_CACHE_S", default=60.0)

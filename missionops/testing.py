@@ -152,12 +152,34 @@ def test_database_env() -> dict:
 test_database_env.__test__ = False  # a helper, not a test, wherever it is imported
 
 
+def daphne_size_flags() -> list[str]:
+    """daphne's WebSocket size limits as the Procfile sets them (settings.DAPHNE_WEBSOCKET_*)."""
+    from django.conf import settings
+
+    return [
+        "--websocket-max-message-size",
+        str(settings.DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE),
+        "--websocket-max-frame-size",
+        str(settings.DAPHNE_WEBSOCKET_MAX_FRAME_SIZE),
+    ]
+
+
 @pytest.fixture
 def live_server_daphne(transactional_db):
     """A real daphne (HTTP + WebSocket) on a free port, serving this run's test database."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            *daphne_size_flags(),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "missionops.asgi:application",
+        ],
         cwd=ROOT,
         env=test_database_env(),
         stdout=subprocess.PIPE,

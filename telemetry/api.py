@@ -26,6 +26,12 @@ class NDJSONParser(BaseParser):
     media_type = "application/x-ndjson"
 
 
+class MessagePackParser(BaseParser):
+    """Declares MessagePack for the schema; the ingest view decodes bodies itself."""
+
+    media_type = "application/msgpack"
+
+
 class SnapshotSerializer(serializers.Serializer):
     spacecraft = serializers.CharField(help_text="The spacecraft's id (UUID) or designation.")
     timestamp = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset, e.g. 2026-01-01T00:00:00Z.")
@@ -47,18 +53,26 @@ ERROR = inline_serializer(
 
 
 class IngestView(APIView):
-    parser_classes = [JSONParser, NDJSONParser]
+    parser_classes = [JSONParser, NDJSONParser, MessagePackParser]
     required_scope = "ingest"  # API keys: ingest-only keys may post here and nowhere else
 
     @extend_schema(
-        summary="Ingest a batch of telemetry snapshots (JSON list or NDJSON), all or nothing",
+        summary="Ingest a batch of telemetry snapshots (JSON list, NDJSON or MessagePack), all or nothing",
         description=(
             "Each snapshot: spacecraft (id or designation), timestamp (ISO 8601 with offset), parameters. "
+            "The format follows Content-Type: application/json, application/x-ndjson (one snapshot per "
+            "line) or application/msgpack (the same list or object in MessagePack; timestamps as ISO 8601 "
+            "strings or MessagePack timestamps). "
             "A re-sent batch stores nothing twice (`duplicates`). Oversized body: 413 naming the limit. "
-            "Any invalid item: 400 naming `items[<index>].<field>`; nothing is written. "
+            "Any invalid item: 400 naming `items[<index>].<field>` (NDJSON: `lines[<line from 1>].<field>`, "
+            "blank lines counted); nothing is written. "
             "Writing needs the operator role on the spacecraft (403)."
         ),
-        request={"application/json": SnapshotSerializer(many=True), "application/x-ndjson": SnapshotSerializer},
+        request={
+            "application/json": SnapshotSerializer(many=True),
+            "application/x-ndjson": SnapshotSerializer,
+            "application/msgpack": SnapshotSerializer(many=True),
+        },
         responses={200: IngestResultSerializer, 400: ERROR, 403: ERROR, 413: ERROR, 415: ERROR},
         examples=[
             OpenApiExample(
@@ -75,19 +89,21 @@ class IngestView(APIView):
         ],
     )
     def post(self, request):
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        ndjson = content_type in payloads.NDJSON_TYPES
-        if not ndjson and content_type != "application/json":
-            raise UnsupportedMediaType(content_type, detail="send application/json or application/x-ndjson")
+        content_type = payloads.media_type(request.content_type)
+        if content_type not in payloads.CONTENT_TYPES:
+            raise UnsupportedMediaType(
+                content_type, detail="send application/json, application/x-ndjson or application/msgpack"
+            )
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         payloads.check_size(declared)
         limit = payloads.max_body_bytes()
         body = request._request.read(limit + 1)  # not .body: our own limit, not DATA_UPLOAD_MAX_MEMORY_SIZE
         if len(body) > limit:
             raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes", field="body")
-        snapshots = payloads.decode(body, ndjson=ndjson)
+        snapshots, lines = payloads.decode_as(body, content_type)
         scope, may_write = services.writable_scope_for(request.user)
-        result = services.ingest(snapshots=snapshots, scope=scope, may_write=may_write, interface=Interface.REST)
+        with payloads.naming_lines(lines):
+            result = services.ingest(snapshots=snapshots, scope=scope, may_write=may_write, interface=Interface.REST)
         return Response(result.as_dict())
 
 

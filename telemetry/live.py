@@ -1,9 +1,13 @@
 """Live side of ingest: coalesced pushes of changed latest values and per-interface rate counters.
 
-Coalescing is shared across processes through Redis: a spacecraft may publish once per
-`TELEMETRY_LIVE_INTERVAL_S` (a SET NX PX key). Changed values wait in a Redis hash meanwhile; the
-process that was refused schedules one trailing flush at the window's end, so the last values of a
-burst always go out, and the rate stays at most a few messages per second whatever the ingest rate.
+Coalescing is shared across processes through Redis, one script call per offer: the changed values
+go into the spacecraft's pending hash, and if its window is free (a SET NX PX key of
+`TELEMETRY_LIVE_INTERVAL_S`, 50 ms: at most 20 messages a second per `sc.<id>` topic) the script
+takes everything pending and the caller publishes it at once, so an isolated batch reaches the
+sockets in a few milliseconds after its commit. An offer that meets a busy window leaves its values
+pending and schedules one trailing flush for the moment the window ends, so the last values of a
+burst always go out. Each message carries `committed_at` (Unix seconds of the newest commit in it),
+so a client can tell its delay.
 """
 
 import json
@@ -25,7 +29,7 @@ _flush_scheduled: set = set()
 
 
 def interval_s() -> float:
-    return getattr(settings, "TELEMETRY_LIVE_INTERVAL_S", 0.25)
+    return getattr(settings, "TELEMETRY_LIVE_INTERVAL_S", 0.05)
 
 
 def client() -> redis.Redis:
@@ -41,8 +45,10 @@ def _prefix() -> str:
 
 
 def after_ingest(*, spacecraft: dict, params: dict, changed: list, counts: dict, interface: str) -> None:
-    """Runs after an ingest commits: count the samples, offer the changed values for publishing.
-    Redis trouble is logged, never raised: the samples are already safely stored."""
+    """Runs after an ingest commits: count the samples and offer the changed values for publishing,
+    in one Redis round trip. Redis trouble is logged, never raised: the samples are already safely
+    stored."""
+    committed_at = time.time()
     by_pid = {p.id: (sc_pk, p.definition) for sc_pk, known in params.items() for p in known.values()}
     values_by_sc: dict = {}
     for pid, moment, value in changed:
@@ -53,34 +59,58 @@ def after_ingest(*, spacecraft: dict, params: dict, changed: list, counts: dict,
             "status": definition.status_of(value),
         }
     try:
-        count_samples(counts=counts, interface=str(interface))
-        for sc_pk, values in values_by_sc.items():
-            offer(spacecraft=spacecraft[sc_pk], values=values)
+        pipe = client().pipeline(transaction=False)
+        _count(pipe, counts=counts, interface=str(interface))
+        offered = list(values_by_sc.items())
+        for sc_pk, values in offered:
+            _take(sc_pk, _fields(values, committed_at), pipe=pipe)
+        try:
+            replies = pipe.execute()[-len(offered) :] if offered else []
+        except redis.exceptions.NoScriptError:  # Redis restarted: the counts went in, offer again
+            _sha(reload=True)
+            replies = [_take(sc_pk, _fields(values, committed_at)) for sc_pk, values in offered]
+        for (sc_pk, _), taken in zip(offered, replies, strict=True):
+            _publish_or_wait(spacecraft[sc_pk], taken)
     except redis.RedisError:
         logger.warning("telemetry live/rate update failed", exc_info=True)
 
 
 def count_samples(*, counts: dict, interface: str) -> None:
-    second = int(time.time())
     pipe = client().pipeline(transaction=False)
+    _count(pipe, counts=counts, interface=interface)
+    pipe.execute()
+
+
+def _count(pipe, *, counts: dict, interface: str) -> None:
+    second = int(time.time())
     for sc_pk, count in counts.items():
         key = f"{_prefix()}:rate:{sc_pk}:{interface}:{second}"
         pipe.incrby(key, count)
         pipe.expire(key, RATE_WINDOW_S * 3)
-    pipe.execute()
+
+
+def _rate_keys(spacecraft_id, now: float | None = None) -> list[tuple[str, str]]:
+    from .models import Interface
+
+    now = int(now or time.time())
+    return [
+        (i, f"{_prefix()}:rate:{spacecraft_id}:{i}:{s}")
+        for i in Interface.values
+        for s in range(now - RATE_WINDOW_S, now)
+    ]
 
 
 def ingest_rates(spacecraft_id, *, now: float | None = None) -> dict:
     """Samples per second over the last RATE_WINDOW_S seconds, per interface and in total."""
-    from .models import Interface
-
-    now = int(now or time.time())
-    seconds = range(now - RATE_WINDOW_S, now)
-    keys = [(i, s) for i in Interface.values for s in seconds]
+    keys = _rate_keys(spacecraft_id, now)
     try:
-        counts = client().mget([f"{_prefix()}:rate:{spacecraft_id}:{i}:{s}" for i, s in keys])
+        counts = client().mget([key for _, key in keys])
     except redis.RedisError:
         return {"total": None, "by_interface": {}}
+    return _rates(keys, counts)
+
+
+def _rates(keys, counts) -> dict:
     by_interface: dict = {}
     for (interface, _), count in zip(keys, counts, strict=True):
         if count:
@@ -89,36 +119,96 @@ def ingest_rates(spacecraft_id, *, now: float | None = None) -> dict:
     return {"total": round(sum(by_interface.values()) / RATE_WINDOW_S, 1), "by_interface": rates}
 
 
-def offer(*, spacecraft, values: dict) -> None:
-    """Queue changed values for `sc.<id>`; publish now if the spacecraft's window is free."""
-    r = client()
-    pending_key = f"{_prefix()}:pending:{spacecraft.pk}"
-    r.hset(pending_key, mapping={name: json.dumps(v) for name, v in values.items()})
-    r.expire(pending_key, 60)
-    if not flush(spacecraft):
-        _schedule_trailing_flush(spacecraft)
+# KEYS: pending hash, window key, then the rate counters of the last RATE_WINDOW_S seconds.
+# ARGV: window ms, pending TTL s, then field, value pairs to add. When this call takes the window:
+# {everything pending (emptied), the rate counters}; else the ms until the window ends.
+TAKE_WINDOW = """
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then
+  local values = redis.call('HGETALL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  local counts = {}
+  for i = 3, #KEYS do
+    counts[i - 2] = redis.call('GET', KEYS[i]) or ''
+  end
+  return {values, counts}
+end
+if #ARGV > 2 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return math.max(1, redis.call('PTTL', KEYS[2]))
+"""
+COMMITTED_AT = "\x00committed_at"  # a hash field no parameter name can be
+_script_sha: str | None = None
+
+
+def _sha(*, reload: bool = False) -> str:
+    """TAKE_WINDOW's digest, loaded once per process (EVALSHA in a pipeline costs no extra trip)."""
+    global _script_sha
+    if _script_sha is None or reload:
+        _script_sha = client().script_load(TAKE_WINDOW)
+    return _script_sha
+
+
+def _take(spacecraft_pk, fields: dict, *, pipe=None):
+    """Run TAKE_WINDOW for a spacecraft; its reply, or None when queued on `pipe`."""
+    window_ms = max(1, int(interval_s() * 1000))
+    keys = [f"{_prefix()}:pending:{spacecraft_pk}", f"{_prefix()}:window:{spacecraft_pk}"]
+    keys += [key for _, key in _rate_keys(spacecraft_pk)]
+    args = [window_ms, 60]
+    for name, value in fields.items():
+        args += [name, value]
+    if pipe is not None:
+        pipe.evalsha(_sha(), len(keys), *keys, *args)
+        return None
+    try:
+        return client().evalsha(_sha(), len(keys), *keys, *args)
+    except redis.exceptions.NoScriptError:  # Redis restarted since the script was loaded
+        return client().evalsha(_sha(reload=True), len(keys), *keys, *args)
+
+
+def _fields(values: dict, committed_at: float | None) -> dict:
+    fields = {name: json.dumps(v) for name, v in values.items()}
+    fields[COMMITTED_AT] = repr(committed_at if committed_at is not None else time.time())
+    return fields
+
+
+def offer(*, spacecraft, values: dict, committed_at: float | None = None) -> None:
+    """Queue changed values for `sc.<id>`: published at once if the spacecraft's window is free,
+    else by one trailing flush when it ends."""
+    _publish_or_wait(spacecraft, _take(spacecraft.pk, _fields(values, committed_at)))
 
 
 def flush(spacecraft) -> bool:
     """Publish everything pending for this spacecraft if its window is free; False if it is not."""
-    r = client()
-    window_ms = max(1, int(interval_s() * 1000))
-    if not r.set(f"{_prefix()}:window:{spacecraft.pk}", 1, nx=True, px=window_ms):
+    return _publish_or_wait(spacecraft, _take(spacecraft.pk, {}), schedule=False)
+
+
+def _publish_or_wait(spacecraft, taken, *, schedule: bool = True) -> bool:
+    if isinstance(taken, int):  # the window is busy for `taken` ms more
+        if schedule:
+            _schedule_trailing_flush(spacecraft, taken / 1000)
         return False
-    pending_key = f"{_prefix()}:pending:{spacecraft.pk}"
-    pipe = r.pipeline(transaction=True)
-    pipe.hgetall(pending_key)
-    pipe.delete(pending_key)
-    raw, _ = pipe.execute()
-    if raw:
-        values = {k.decode(): json.loads(v) for k, v in raw.items()}
-        payload = {"kind": "telemetry", "spacecraft": str(spacecraft.pk), "values": values}
-        payload["rate"] = ingest_rates(spacecraft.pk)
-        platform_live.publish(f"sc.{spacecraft.pk}", payload, organization=spacecraft.organization_id)
+    flat, counts = taken
+    pending = {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+    committed_at = pending.pop(COMMITTED_AT, None)
+    if pending:
+        rate_keys = _rate_keys(spacecraft.pk)  # the counters the script read (same second, or one on)
+        payload = {
+            "kind": "telemetry",
+            "spacecraft": str(spacecraft.pk),
+            "values": {name: json.loads(v) for name, v in pending.items()},
+            "committed_at": float(committed_at) if committed_at else None,
+            "rate": _rates(rate_keys, [int(c) if c else 0 for c in counts]),
+        }
+        # Already after the commit (or on a timer thread): sent now, and no database connection taken.
+        platform_live.publish_now(f"sc.{spacecraft.pk}", payload, organization=spacecraft.organization_id)
     return True
 
 
-def _schedule_trailing_flush(spacecraft) -> None:
+def _schedule_trailing_flush(spacecraft, delay_s: float) -> None:
     with _client_lock:
         if spacecraft.pk in _flush_scheduled:
             return
@@ -128,11 +218,10 @@ def _schedule_trailing_flush(spacecraft) -> None:
         with _client_lock:
             _flush_scheduled.discard(spacecraft.pk)
         try:
-            if not flush(spacecraft):
-                _schedule_trailing_flush(spacecraft)  # another process holds the window: retry
+            _publish_or_wait(spacecraft, _take(spacecraft.pk, {}))  # busy (another process): wait again
         except redis.RedisError:
             logger.warning("telemetry trailing flush failed", exc_info=True)
 
-    timer = threading.Timer(interval_s(), run)
+    timer = threading.Timer(delay_s, run)
     timer.daemon = True
     timer.start()

@@ -3,6 +3,7 @@
 import contextlib
 import copy
 import datetime as dt
+import itertools
 import logging
 import math
 import uuid
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 STAGING = "telemetry_staging"
 FLOAT, INT, BOOL, ENUM = ParameterType.FLOAT, ParameterType.INT, ParameterType.BOOL, ParameterType.ENUM
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+STAMP_TYPES = (str, dt.datetime)  # an ISO 8601 string, or a MessagePack timestamp
 
 
 def max_future_s() -> float:
@@ -147,6 +149,12 @@ def store_batch(
 
 
 COPY_CHUNK = 8192  # samples per piece of the streamed COPY (~280 kB)
+SMALL_BATCH = 1000  # samples: stored by one INSERT of arrays (three fewer round trips than the COPY)
+SMALL_INSERT = (
+    f"INSERT INTO {archive.TABLE} (parameter_id, time, value) "
+    "SELECT p, TIMESTAMPTZ '2000-01-01 00:00:00+00' + t * INTERVAL '1 microsecond', v "
+    "FROM unnest(%s::integer[], %s::bigint[], %s::double precision[]) AS s(p, t, v) ON CONFLICT DO NOTHING"
+)
 NEEDS_DB = object()  # yielded by _validated_chunks before it runs a query (registering a parameter)
 
 
@@ -165,12 +173,21 @@ def _validate_and_copy(cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.ndarr
     on the primary key (a re-sent or overlapping batch, a duplicate inside the batch, a concurrent
     ingest of the same rows, which COPY waits for). Then the savepoint is rolled back, validation
     goes on, and the caller stores the batch exactly with ON CONFLICT DO NOTHING. An invalid item
-    aborts the COPY and propagates: nothing is written either way."""
+    aborts the COPY and propagates: nothing is written either way.
+
+    A batch of at most SMALL_BATCH samples (one piece shorter than COPY_CHUNK is the whole batch)
+    is not copied: _insert_samples stores it in one statement, without the savepoint's round trips."""
     parts: list = []
     stored = None
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        return (np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64), 0)
+    if first is not NEEDS_DB and len(first[0]) < COPY_CHUNK and len(first[0]) <= SMALL_BATCH:
+        return (*first, None)
     try:
         with transaction.atomic(), archive.copy_stream(cursor, archive.TABLE) as write:
-            for chunk in chunks:
+            for chunk in itertools.chain((first,), chunks):
                 if chunk is NEEDS_DB:
                     raise _Unstreamable
                 parts.append(chunk)
@@ -186,9 +203,12 @@ def _validate_and_copy(cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def _insert_samples(cursor, pids, times, values) -> int:
     """Put sorted samples into the archive, skipping any (parameter, time) already there; returns
-    how many were stored. A COPY in a savepoint first (a batch that registered a parameter could
-    not stream); on a primary-key violation, COPY into a staging table and INSERT ... ON CONFLICT
-    DO NOTHING."""
+    how many were stored. At most SMALL_BATCH: one INSERT ... ON CONFLICT DO NOTHING of the arrays.
+    Else a COPY in a savepoint first (a batch that registered a parameter could not stream); on a
+    primary-key violation, COPY into a staging table and INSERT ... ON CONFLICT DO NOTHING."""
+    if len(pids) <= SMALL_BATCH:
+        cursor.execute(SMALL_INSERT, [pids.tolist(), times.tolist(), values.tolist()])
+        return cursor.rowcount
     try:
         with transaction.atomic():
             archive.copy_rows(cursor, archive.TABLE, pids, times, values)
@@ -252,12 +272,15 @@ def _resolve_spacecraft(snapshots, scope, may_write) -> dict:
 
 
 def _parse_timestamp(value, index: int, now: dt.datetime) -> int:
-    if not isinstance(value, str):
+    if isinstance(value, dt.datetime):  # a MessagePack timestamp (telemetry.payloads): UTC
+        moment = value
+    elif not isinstance(value, str):
         raise TelemetryInputError("required: an ISO 8601 time with offset", index=index, field="timestamp")
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise TelemetryInputError(f"not an ISO 8601 time: {value!r}", index=index, field="timestamp") from None
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise TelemetryInputError(f"not an ISO 8601 time: {value!r}", index=index, field="timestamp") from None
     if moment.tzinfo is None:
         raise TelemetryInputError(
             f"{value!r} has no UTC offset; add Z or +00:00", index=index, field="timestamp"
@@ -274,7 +297,7 @@ def _snapshot_times(snapshots, time_cache: dict) -> np.ndarray:
     now = timezone.now()
     for index, snapshot in enumerate(snapshots):
         stamp = snapshot.get("timestamp")
-        if isinstance(stamp, str) and stamp not in time_cache:
+        if isinstance(stamp, STAMP_TYPES) and stamp not in time_cache:
             try:
                 time_cache[stamp] = _parse_timestamp(stamp, index, now)
             except TelemetryInputError:
@@ -297,7 +320,7 @@ def _validated_chunks(snapshots, by_ref, params, result, time_cache: dict):
     for index, snapshot in enumerate(snapshots):
         sc = by_ref[snapshot["spacecraft"]]
         stamp = snapshot.get("timestamp")
-        us = time_cache.get(stamp) if isinstance(stamp, str) else None
+        us = time_cache.get(stamp) if isinstance(stamp, STAMP_TYPES) else None
         if us is None:
             us = time_cache[stamp] = _parse_timestamp(stamp, index, now)
         parameters = snapshot.get("parameters")

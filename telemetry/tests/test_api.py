@@ -2,6 +2,7 @@ import datetime as dt
 import json
 import math
 
+import msgpack
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import override_settings
@@ -49,12 +50,25 @@ def test_ingest_ndjson(api, operator, sc_a, now_minute):
     assert response.json()["stored"] == 9
 
 
-def test_ndjson_bad_line_names_its_index(api, operator, sc_a, now_minute):
+def test_ndjson_bad_line_names_its_physical_line(api, operator, sc_a, now_minute):
     lines = [json.dumps(item) for item in batch(sc_a, now_minute)]
     lines.insert(2, "{not json")
     response = api(operator).post(URL, data="\n".join(lines), content_type="application/x-ndjson")
     assert response.status_code == 400
-    assert response.json()["field"] == "items[2]"
+    assert response.json()["field"] == "lines[3]"
+    assert response.json()["detail"].startswith("line 3: not JSON")
+    assert count_samples(sc_a) == 0
+
+
+def test_ndjson_invalid_item_names_its_physical_line_counting_blank_lines(api, operator, sc_a, now_minute):
+    items = batch(sc_a, now_minute)
+    items[2]["parameters"]["battery_soc"] = "full"
+    lines = [json.dumps(item) for item in items]
+    lines[1:1] = ["", "   "]  # blank lines are counted: the bad item (index 2) is on line 5
+    response = api(operator).post(URL, data="\n".join(lines), content_type="application/x-ndjson")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "lines[5].parameters.battery_soc"
+    assert response.json()["detail"].startswith("line 5: parameters.battery_soc:")
     assert count_samples(sc_a) == 0
 
 
@@ -109,6 +123,50 @@ def test_large_floats_and_integers_up_to_2_to_the_53_are_stored(api, operator, s
     response = post_json(api(operator), items)
     assert response.status_code == 200, response.content
     assert response.json()["stored"] == 6
+
+
+def post_msgpack(client, data, **options):
+    return client.post(URL, data=msgpack.packb(data, **options), content_type="application/msgpack")
+
+
+def test_ingest_msgpack_with_string_and_native_timestamps(api, operator, sc_a, now_minute):
+    client = api(operator)
+    items = batch(sc_a, now_minute)
+    response = post_msgpack(client, items)  # ISO 8601 strings, as in JSON
+    assert response.status_code == 200, response.content
+    assert (response.json()["stored"], response.json()["spacecraft"]) == (9, ["SC-001"])
+    later = batch(sc_a, now_minute + dt.timedelta(minutes=1))
+    for item in later:  # MessagePack timestamps (extension -1)
+        item["timestamp"] = dt.datetime.fromisoformat(item["timestamp"])
+    response = post_msgpack(client, later, datetime=True)
+    assert response.status_code == 200, response.content
+    assert response.json()["stored"] == 9
+    again = post_msgpack(client, later, datetime=True)  # the same samples: nothing twice
+    assert (again.json()["stored"], again.json()["duplicates"]) == (0, 9)
+    assert count_samples(sc_a) == 18
+
+
+def test_msgpack_bad_body_and_bad_item_are_400_and_store_nothing(api, operator, sc_a, now_minute):
+    client = api(operator)
+    response = client.post(URL, data=b"\xc1\x00", content_type="application/msgpack")  # 0xc1: never used
+    assert response.status_code == 400
+    assert "not MessagePack" in response.json()["detail"]
+    items = batch(sc_a, now_minute)
+    items[2]["parameters"]["images_captured"] = b"\x01"  # bytes: not a number
+    response = post_msgpack(client, items)
+    assert response.status_code == 400
+    assert response.json()["field"] == "items[2].parameters.images_captured"
+    items = batch(sc_a, now_minute)
+    items[1]["timestamp"] = 12345
+    assert post_msgpack(client, items).json()["field"] == "items[1].timestamp"
+    assert count_samples(sc_a) == 0
+
+
+def test_msgpack_keeps_permissions(api, viewer, stranger, sc_a, now_minute):
+    assert post_msgpack(api(viewer), batch(sc_a, now_minute)).status_code == 403
+    response = post_msgpack(api(stranger), batch(sc_a, now_minute, ref=str(sc_a.pk)))
+    assert (response.status_code, response.json()["field"]) == (400, "items[0].spacecraft")
+    assert count_samples(sc_a) == 0
 
 
 @override_settings(TELEMETRY_MAX_BODY_BYTES=1000)

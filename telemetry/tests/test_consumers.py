@@ -1,6 +1,7 @@
 import datetime as dt
 import json
 
+import msgpack
 import pytest
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
@@ -116,4 +117,71 @@ async def test_odd_frames_get_an_error_and_the_socket_stays_open(token, sc_a, no
     ack = json.loads(await communicator.receive_from(timeout=10))
     assert (ack["type"], ack["id"], ack["stored"]) == ("ack", 5, 9)
     assert await sync_to_async(count_samples)(sc_a) == 9
+    await communicator.disconnect()
+
+
+async def test_msgpack_socket_takes_binary_frames_as_messagepack(token, sc_a, now_minute):
+    from asgiref.sync import sync_to_async
+
+    communicator = WebsocketCommunicator(application, f"/ws/ingest/?token={token}&content_type=application/msgpack")
+    connected, _ = await communicator.connect()
+    assert connected
+    items = batch(sc_a, now_minute)
+    for item in items:
+        item["timestamp"] = dt.datetime.fromisoformat(item["timestamp"])
+    await communicator.send_to(bytes_data=msgpack.packb({"id": "m1", "snapshots": items}, datetime=True))
+    ack = json.loads(await communicator.receive_from(timeout=10))
+    assert (ack["type"], ack["id"], ack["stored"]) == ("ack", "m1", 9)
+    items[1]["parameters"]["battery_soc"] = "full"
+    await communicator.send_to(bytes_data=msgpack.packb(items, datetime=True))
+    error = json.loads(await communicator.receive_from(timeout=10))
+    assert (error["status"], error["field"]) == (400, "items[1].parameters.battery_soc")
+    await communicator.send_to(bytes_data=b"\xc1")
+    assert "not MessagePack" in json.loads(await communicator.receive_from(timeout=10))["detail"]
+    later = batch(sc_a, now_minute + dt.timedelta(minutes=1))
+    await communicator.send_to(text_data=json.dumps(later))  # text frames stay JSON
+    assert json.loads(await communicator.receive_from(timeout=10))["stored"] == 9
+    assert await sync_to_async(count_samples)(sc_a) == 18
+    await communicator.disconnect()
+
+
+async def test_unknown_content_type_closes_with_a_reason(token):
+    communicator = WebsocketCommunicator(application, f"/ws/ingest/?token={token}&content_type=text/csv")
+    connected, _ = await communicator.connect()
+    assert connected
+    closed = await communicator.receive_output(timeout=10)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4415
+    assert "application/msgpack" in closed["reason"]
+
+
+async def test_ndjson_frame_errors_name_the_physical_line(token, sc_a, now_minute):
+    communicator, connected, _ = await connect(token)
+    items = batch(sc_a, now_minute)
+    items[1]["timestamp"] = "yesterday"
+    lines = [json.dumps(item) for item in items]
+    lines.insert(0, "")  # a blank first line: item 1 is on line 3
+    await communicator.send_to(text_data="\n".join(lines))
+    error = json.loads(await communicator.receive_from(timeout=10))
+    assert (error["status"], error["field"]) == (400, "lines[3].timestamp")
+    assert error["detail"].startswith("line 3: timestamp:")
+    await communicator.disconnect()
+
+
+async def test_oversized_frame_gets_a_413_and_the_socket_stays_open(token, sc_a, now_minute, settings):
+    from asgiref.sync import sync_to_async
+
+    settings.TELEMETRY_MAX_BODY_BYTES = 2000
+    communicator, connected, _ = await connect(token)
+    body = json.dumps(batch(sc_a, now_minute))
+    await communicator.send_to(text_data=body + " " * (2000 - len(body)))  # exactly the limit: taken
+    assert json.loads(await communicator.receive_from(timeout=10))["stored"] == 9
+    for frame in ({"text_data": " " * 2001}, {"text_data": "é" * 1001}, {"bytes_data": b" " * 2001}):
+        await communicator.send_to(**frame)
+        error = json.loads(await communicator.receive_from(timeout=10))
+        assert (error["type"], error["status"], error["field"]) == ("error", 413, "body"), error
+        assert "2000 bytes" in error["detail"]
+    later = batch(sc_a, now_minute + dt.timedelta(minutes=1))
+    await communicator.send_to(text_data=json.dumps(later))
+    assert json.loads(await communicator.receive_from(timeout=10))["stored"] == 9
+    assert await sync_to_async(count_samples)(sc_a) == 18
     await communicator.disconnect()

@@ -247,3 +247,15 @@ def test_empty_batch_is_fine_and_non_list_is_not(operator, sc_a, ingest_as):
     assert ingest_as(operator, []).received == 0
     with pytest.raises(TelemetryInputError):
         services.ingest(snapshots={"a": 1}, scope=services.organization_scope(sc_a.organization))
+
+
+@pytest.mark.parametrize("snapshots", [10, 500])  # 30 samples: one INSERT; 1,500: the streamed COPY
+def test_small_and_large_batches_store_overlaps_exactly_once(operator, sc_a, ingest_as, now_minute, snapshots):
+    assert (snapshots * 3 <= services.SMALL_BATCH) == (snapshots == 10)
+    first = ingest_as(operator, batch(sc_a, now_minute, n=snapshots))
+    assert (first.stored, first.duplicates) == (3 * snapshots, 0)
+    half = snapshots // 2
+    overlapping = batch(sc_a, now_minute + dt.timedelta(seconds=half), n=snapshots)
+    second = ingest_as(operator, overlapping)
+    assert (second.received, second.stored, second.duplicates) == (3 * snapshots, 3 * half, 3 * (snapshots - half))
+    assert count_samples(sc_a) == 3 * (snapshots + half)

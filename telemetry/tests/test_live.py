@@ -15,7 +15,8 @@ from .conftest import iso
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operator, now_minute):
+async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operator, now_minute, settings):
+    settings.TELEMETRY_LIVE_INTERVAL_S = 0.25  # wider than a batch takes here, even on a busy machine
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
@@ -45,4 +46,42 @@ async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operat
     assert len(telemetry) < 60
     assert telemetry[-1]["values"]["battery_soc"]["value"] == 59.0  # the trailing flush sent the last one
     assert telemetry[-1]["values"]["battery_soc"]["status"] == "nominal"
+    await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
+
+
+async def test_an_isolated_batch_is_pushed_at_once_with_its_commit_time(sc_a, operator, now_minute):
+    assert live.interval_s() == 0.05  # 20 Hz per topic at most
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
+
+    def ingest(i):
+        scope, may_write = services.writable_scope_for(operator)
+        moment = iso(now_minute + dt.timedelta(seconds=i))
+        item = {"spacecraft": "SC-001", "timestamp": moment, "parameters": {"battery_soc": float(i)}}
+        services.ingest(snapshots=[item], scope=scope, may_write=may_write)
+
+    for i in range(3):
+        await asyncio.sleep(0.1)  # past the previous window: each batch takes the window itself
+        before = time.time()
+        await database_sync_to_async(ingest)(i)
+        message = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
+        arrived = time.time()
+        assert message["values"]["battery_soc"]["value"] == float(i)
+        assert before <= message["committed_at"] <= arrived
+    await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
+
+
+async def test_a_burst_within_one_window_ends_with_its_last_value(sc_a, operator, now_minute):
+    """Two processes' worth of offers in one window: the second waits for the window's end (the
+    trailing flush, on a timer thread that opens no database connection) and is not lost."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
+    live.offer(spacecraft=sc_a, values={"battery_soc": {"value": 1.0, "time": iso(now_minute), "status": "nominal"}})
+    live.offer(spacecraft=sc_a, values={"battery_soc": {"value": 2.0, "time": iso(now_minute), "status": "nominal"}})
+    first = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
+    second = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
+    assert [first["values"]["battery_soc"]["value"], second["values"]["battery_soc"]["value"]] == [1.0, 2.0]
+    assert second["committed_at"] >= first["committed_at"]
     await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
