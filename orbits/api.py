@@ -1,5 +1,6 @@
 """REST API of the orbits app: TLEs, ground stations, passes, positions, ground tracks, plans."""
 
+import math
 from datetime import timedelta
 
 import django_filters
@@ -197,10 +198,21 @@ class GroundStationViewSet(viewsets.ModelViewSet):
         services.delete_station(station=instance, actor=self.request.user)
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A float that is never NaN or Infinity in a response (JSON has neither): null instead."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return value if math.isfinite(value) else None
+
+
 class PassSerializer(serializers.ModelSerializer):
     designation = serializers.CharField(source="spacecraft.designation", read_only=True)
     station_name = serializers.CharField(source="station.name", read_only=True)
     duration_s = serializers.FloatField(read_only=True)
+    max_elevation_deg = FiniteFloatField(read_only=True, allow_null=True)
+    aos_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
+    los_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
 
     class Meta:
         model = Pass

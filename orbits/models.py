@@ -101,6 +101,15 @@ class Pass(models.Model):
             models.CheckConstraint(condition=models.Q(los__gte=models.F("aos")), name="pass_los_after_aos"),
             # A spacecraft rises over a station once at a time: a second row is a double recompute.
             models.UniqueConstraint(fields=["spacecraft", "station", "aos"], name="one_pass_per_aos"),
+            # In PostgreSQL NaN sorts above every number: these ranges refuse NaN and ±Infinity.
+            models.CheckConstraint(
+                condition=models.Q(max_elevation_deg__gte=-90, max_elevation_deg__lte=90), name="pass_max_el_finite"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(aos_azimuth_deg__gte=0, aos_azimuth_deg__lte=360, los_azimuth_deg__gte=0)
+                & models.Q(los_azimuth_deg__lte=360),
+                name="pass_azimuths_finite",
+            ),
         ]
 
     def __str__(self):
