@@ -285,3 +285,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Orbits: element-set age (days from the epoch to the time predicted). Past WARN a prediction
+# carries a warning; past MAX it is refused unless allow_stale is asked for. LEO: period < 128 min.
+ORBITS_ELEMENT_WARN_AGE_DAYS_LEO = env.float("ORBITS_ELEMENT_WARN_AGE_DAYS_LEO", default=14.0)
+ORBITS_ELEMENT_MAX_AGE_DAYS_LEO = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS_LEO", default=60.0)
+ORBITS_ELEMENT_WARN_AGE_DAYS = env.float("ORBITS_ELEMENT_WARN_AGE_DAYS", default=30.0)
+ORBITS_ELEMENT_MAX_AGE_DAYS = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS", default=180.0)

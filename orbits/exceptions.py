@@ -18,3 +18,7 @@ class NoElementsError(DomainError):
 
 class StationConflictError(ConflictError):
     pass
+
+
+class ElementSetAgeError(DomainError):
+    """The element set a prediction needs is past its hard age limit (and that was not waived)."""
