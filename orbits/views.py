@@ -70,3 +70,17 @@ def pass_timeline(request):
             "prediction_error": error,
         },
     )
+
+
+@login_required
+def conjunctions(request):
+    now = timezone.now()
+    return render(
+        request,
+        "orbits/conjunctions.html",
+        {
+            "area": "orbits",
+            "now": now,
+            "conjunctions": selectors.conjunctions_visible_to(request.user).filter(tca__gte=now).order_by("tca")[:500],
+        },
+    )
