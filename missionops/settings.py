@@ -329,3 +329,13 @@ LOGGING = {
 # API keys are cached per process for at most this long (any change to a key row is seen at once:
 # missionops.apikeys.authenticate_key).
 API_KEY_CACHE_S = env.float("API_KEY_CACHE_S", default=60.0)
+# Orbits: element-set age (days from the epoch to the time predicted). Past WARN a prediction
+# carries a warning; past MAX it is refused unless allow_stale is asked for. LEO: period < 128 min.
+ORBITS_ELEMENT_WARN_AGE_DAYS_LEO = env.float("ORBITS_ELEMENT_WARN_AGE_DAYS_LEO", default=14.0)
+ORBITS_ELEMENT_MAX_AGE_DAYS_LEO = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS_LEO", default=60.0)
+ORBITS_ELEMENT_WARN_AGE_DAYS = env.float("ORBITS_ELEMENT_WARN_AGE_DAYS", default=30.0)
+ORBITS_ELEMENT_MAX_AGE_DAYS = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS", default=180.0)
+# Orbits: conjunction screening (km, days) and the catalogue sources (CelesTrak GP, Space-Track).
+ORBITS_CONJUNCTION_THRESHOLD_KM = env.float("ORBITS_CONJUNCTION_THRESHOLD_KM", default=5.0)
+ORBITS_CONJUNCTION_CRITICAL_KM = env.float("ORBITS_CONJUNCTION_CRITICAL_KM", default=1.0)
+ORBITS_CONJUNCTION_DAYS = env.float("ORBITS_CONJUNCTION_DAYS", default=7.0)

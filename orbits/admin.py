@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services
-from .models import TLE, Contact, ContactPlan, GroundStation, Pass
+from .models import TLE, CatalogueObject, CatalogueSync, Conjunction, Contact, ContactPlan, GroundStation, Pass
 
 
 @admin.register(GroundStation)
@@ -58,3 +58,24 @@ class ContactPlanAdmin(admin.ModelAdmin):
     list_display = ["id", "organization", "start", "end", "created_at"]
     inlines = [ContactInline]
     readonly_fields = ["organization", "start", "end", "requests", "unserved", "created_by"]
+
+
+@admin.register(CatalogueObject)
+class CatalogueObjectAdmin(admin.ModelAdmin):
+    list_display = ["norad_id", "object_name", "object_type", "epoch", "source", "updated_at"]
+    search_fields = ["norad_id", "object_name"]
+    readonly_fields = [f.name for f in CatalogueObject._meta.fields]
+
+
+@admin.register(CatalogueSync)
+class CatalogueSyncAdmin(admin.ModelAdmin):
+    list_display = ["source", "query", "last_attempt_at", "last_success_at", "objects_stored", "last_status"]
+    readonly_fields = ["last_attempt_at", "last_success_at", "etag", "last_modified", "last_status", "objects_stored"]
+
+
+@admin.register(Conjunction)
+class ConjunctionAdmin(admin.ModelAdmin):
+    list_display = ["tca", "spacecraft", "secondary_norad_id", "secondary_name", "miss_distance_km", "critical"]
+    list_filter = ["critical", "organization"]
+    search_fields = ["secondary_norad_id", "secondary_name", "spacecraft__designation"]
+    readonly_fields = [f.name for f in Conjunction._meta.fields]

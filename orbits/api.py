@@ -1,11 +1,13 @@
 """REST API of the orbits app: TLEs, ground stations, passes, positions, ground tracks, plans."""
 
+import math
 from datetime import timedelta
 
 import django_filters
 import numpy as np
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,6 +17,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,8 +29,8 @@ from missionops.ids import decimal_id
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
-from . import geojson, propagation, selectors, services
-from .models import TLE, Contact, ContactPlan, GroundStation, Pass
+from . import element_sets, geojson, passes, predictions, propagation, selectors, services
+from .models import TLE, Conjunction, Contact, ContactPlan, GroundStation, Pass
 from .scheduling import MAX_BITS
 
 MAX_UPLOAD_BYTES = 5_000_000
@@ -197,10 +200,21 @@ class GroundStationViewSet(viewsets.ModelViewSet):
         services.delete_station(station=instance, actor=self.request.user)
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A float that is never NaN or Infinity in a response (JSON has neither): null instead."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return value if math.isfinite(value) else None
+
+
 class PassSerializer(serializers.ModelSerializer):
     designation = serializers.CharField(source="spacecraft.designation", read_only=True)
     station_name = serializers.CharField(source="station.name", read_only=True)
     duration_s = serializers.FloatField(read_only=True)
+    max_elevation_deg = FiniteFloatField(read_only=True, allow_null=True)
+    aos_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
+    los_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
 
     class Meta:
         model = Pass
@@ -233,6 +247,88 @@ class PassFilter(ScopedFilterSet):
         fields = ["spacecraft", "station", "start", "end", "min_elevation"]
 
 
+class PredictQuerySerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    station = serializers.IntegerField(required=False, min_value=1, help_text="a ground station id")
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90, help_text="ad-hoc site, degrees")
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180, help_text="ad-hoc site, degrees")
+    alt_m = serializers.FloatField(required=False, default=0.0, min_value=-500, max_value=9000)
+    min_elevation_deg = serializers.FloatField(required=False, default=0.0, min_value=0, max_value=89)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    allow_stale = serializers.BooleanField(default=False, help_text="predict past the element sets' age limit")
+
+    def validate(self, attrs):
+        site = [name for name in ("lat", "lon") if name in attrs]
+        if "station" in attrs and site:
+            raise serializers.ValidationError({"station": ["give a station or lat/lon, not both"]})
+        if "station" not in attrs and len(site) != 2:
+            missing = "lon" if "lat" in attrs else "lat"
+            raise serializers.ValidationError({missing: ["give a station, or both lat and lon"]})
+        for name in ("start", "end"):
+            raw = parse_datetime(str(self.initial_data.get(name, "")))
+            if raw is not None and timezone.is_naive(raw):
+                raise serializers.ValidationError({name: ["give an offset (e.g. 2024-03-20T06:00:00Z)"]})
+        return attrs
+
+
+class PredictedPassSerializer(serializers.Serializer):
+    aos = serializers.DateTimeField()
+    tca = serializers.DateTimeField()
+    los = serializers.DateTimeField()
+    duration_s = serializers.FloatField()
+    max_elevation_deg = FiniteFloatField(allow_null=True)
+    aos_azimuth_deg = FiniteFloatField(allow_null=True)
+    los_azimuth_deg = FiniteFloatField(allow_null=True)
+    continuous = serializers.BooleanField(help_text="above the minimum elevation all along (GEO)")
+    cut_at_start = serializers.BooleanField(help_text="in progress at the window's start: aos is the start")
+    cut_at_end = serializers.BooleanField(help_text="in progress at the window's end: los is the end")
+    sgp4_end = serializers.BooleanField(help_text="los is where SGP4 stopped (see sgp4_errors)")
+    element_set = serializers.IntegerField(help_text="id of the element set used at AOS")
+
+
+class ElementSetUseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    norad_id = serializers.IntegerField()
+    epoch = serializers.DateTimeField()
+    age_days = serializers.FloatField(help_text="from the epoch to the farthest time predicted with it")
+    used_from = serializers.DateTimeField()
+    used_to = serializers.DateTimeField()
+    warning = serializers.CharField(allow_blank=True)
+
+
+class SGP4ErrorSerializer(serializers.Serializer):
+    element_set = serializers.IntegerField()
+    error = serializers.CharField(help_text="decayed, eccentricity out of range, ...")
+    code = serializers.IntegerField()
+    last_valid = serializers.DateTimeField(allow_null=True, help_text="null: it failed from the start")
+
+
+class PassPredictionSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    element_set = ElementSetUseSerializer(help_text="the set used at the window's start")
+    element_sets = ElementSetUseSerializer(many=True, help_text="every set used, in time order")
+    warnings = serializers.ListField(child=serializers.CharField())
+    sgp4_errors = SGP4ErrorSerializer(many=True)
+    passes = PredictedPassSerializer(many=True)
+
+
+def prediction_data(spacecraft, prediction) -> dict:
+    uses = [use.as_dict() for use in prediction.element_sets]
+    return {
+        "spacecraft": spacecraft.pk,
+        "start": prediction.start,
+        "end": prediction.end,
+        "element_set": uses[0],
+        "element_sets": uses,
+        "warnings": prediction.warnings,
+        "sgp4_errors": [{"element_set": pk, **error} for pk, error in prediction.sgp4_errors.items()],
+        "passes": [{**vars(p), "duration_s": p.duration_s} for p in prediction.passes],
+    }
+
+
 @extend_schema_view(
     list=extend_schema(summary="Predicted passes of your spacecraft over your stations"),
     retrieve=extend_schema(summary="One pass"),
@@ -243,6 +339,38 @@ class PassViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.passes_visible_to(self.request.user).order_by("aos", "id")
+
+    @extend_schema(
+        summary="Passes for any window (up to 31 days, from 1957 on), computed now and not stored",
+        description="Over one of your stations (`station`) or an ad-hoc site (`lat`, `lon`, `alt_m`, "
+        "`min_elevation_deg`). Each piece of the window uses the element set whose epoch is nearest "
+        "(the newest one before it where one exists); a pass in progress at either edge is cut there "
+        "and marked. A set past its hard age limit is refused (400, field allow_stale) unless "
+        "allow_stale=true.",
+        parameters=[PredictQuerySerializer],
+        responses=PassPredictionSerializer,
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path="predict", filter_backends=[], pagination_class=None)
+    def predict(self, request):
+        query = PredictQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        spacecraft = get_object_or_404(spacecraft_visible_to(request.user), pk=data["spacecraft"])
+        if "station" in data:
+            station = get_object_or_404(
+                selectors.stations_visible_to(request.user).filter(organization=spacecraft.organization),
+                pk=data["station"],
+            )
+            site = passes.Station(
+                station.latitude_deg, station.longitude_deg, station.altitude_m, station.min_elevation_deg
+            )
+        else:
+            site = passes.Station(data["lat"], data["lon"], data["alt_m"], data["min_elevation_deg"])
+        prediction = predictions.predict_passes(
+            spacecraft=spacecraft, station=site, start=data["start"], end=data["end"], allow_stale=data["allow_stale"]
+        )
+        return Response(PassPredictionSerializer(prediction_data(spacecraft, prediction)).data)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -339,6 +467,9 @@ class PositionSerializer(serializers.Serializer):
     speed_km_s = serializers.FloatField(help_text="inertial speed")
     sunlit = serializers.BooleanField(help_text="outside the Earth's shadow")
     tle_epoch = serializers.DateTimeField()
+    tle_id = serializers.IntegerField(help_text="the element set used (nearest epoch, before `at` where one is)")
+    tle_age_days = serializers.FloatField(help_text="days between the set's epoch and `at`")
+    tle_warning = serializers.CharField(allow_blank=True, help_text="set when the set is past its warning age")
 
 
 def position_data(p: services.Position) -> dict:
@@ -352,6 +483,9 @@ def position_data(p: services.Position) -> dict:
         "speed_km_s": p.speed_km_s,
         "sunlit": p.sunlit,
         "tle_epoch": p.tle_epoch,
+        "tle_id": p.tle_id,
+        "tle_age_days": round(p.tle_age_days, 3),
+        "tle_warning": p.tle_warning,
     }
 
 
@@ -371,8 +505,11 @@ class SpacecraftGeometryView(APIView):
 
 class PositionView(SpacecraftGeometryView):
     @extend_schema(
-        summary="Where the spacecraft is (SGP4 from its newest TLE)",
-        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="default now")],
+        summary="Where the spacecraft is (SGP4 from the element set nearest `at`, with its age)",
+        parameters=[
+            OpenApiParameter("at", OpenApiTypes.DATETIME, description="default now"),
+            OpenApiParameter("allow_stale", bool, description="answer even past the set's hard age limit"),
+        ],
         responses=PositionSerializer,
     )
     def get(self, request, pk):
@@ -380,11 +517,31 @@ class PositionView(SpacecraftGeometryView):
             at = _parse_time(request.query_params.get("at"), "at")
         except serializers.ValidationError as exc:
             raise DomainError(f"at: {exc.detail[0]}", field="at") from None
+        allow_stale = _flag(request, "allow_stale")
         spacecraft = self.get_spacecraft(pk)
+        tle = element_sets.element_set_at(spacecraft, at)
+        if tle is None:
+            raise DomainError(f"{spacecraft.designation} has no TLE", field="spacecraft")
+        element_sets.check_age([element_sets.use(tle, at, at)], allow_stale=allow_stale, spacecraft=spacecraft)
         found = services.positions(spacecraft=[spacecraft], at=at)
         if not found:
-            raise DomainError(f"{spacecraft.designation} has no usable TLE for {at.isoformat()}", field="at")
+            jd, fr = propagation.julian(at)
+            code = propagation.satrec_from_lines(tle.line1, tle.line2).sgp4(float(jd[0]), float(fr[0]))[0]
+            failure = passes.SGP4_ERROR_NAMES.get(code, f"SGP4 error {code}")
+            raise DomainError(
+                f"{spacecraft.designation}: SGP4 fails for {at.isoformat()} with element set {tle.pk} ({failure})",
+                field="at",
+            )
         return Response(PositionSerializer(position_data(found[0])).data)
+
+
+def _flag(request, name: str) -> bool:
+    raw = request.query_params.get(name, "")
+    if raw.lower() in ("", "0", "false", "no"):
+        return False
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    raise DomainError(f"{name} must be true or false", field=name)
 
 
 def _minutes(request, name: str, default: float) -> float:
@@ -480,3 +637,60 @@ class FleetPositionsView(APIView):
         return Response(
             [PositionSerializer(position_data(p)).data for p in services.positions(spacecraft=fleet, at=timezone.now())]
         )
+
+
+# -- conjunctions ---------------------------------------------------------------------------------
+
+
+class ConjunctionSerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    miss_distance_km = FiniteFloatField(allow_null=True)
+    radial_km = FiniteFloatField(allow_null=True, help_text="along the primary's position vector")
+    in_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's motion, in its orbit plane")
+    cross_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's orbit normal")
+    relative_speed_km_s = FiniteFloatField(allow_null=True)
+
+    class Meta:
+        model = Conjunction
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "tle",
+            "secondary_norad_id",
+            "secondary_name",
+            "secondary_epoch",
+            "tca",
+            "miss_distance_km",
+            "radial_km",
+            "in_track_km",
+            "cross_track_km",
+            "relative_speed_km_s",
+            "critical",
+            "screened_at",
+        ]
+
+
+class ConjunctionFilter(ScopedFilterSet):
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    secondary_norad_id = django_filters.NumberFilter()
+    critical = django_filters.BooleanFilter()
+    start = UTCDateTimeFilter(field_name="tca", lookup_expr="gte", help_text="TCA at or after")
+    end = UTCDateTimeFilter(field_name="tca", lookup_expr="lte", help_text="TCA at or before")
+    max_miss_km = django_filters.NumberFilter(field_name="miss_distance_km", lookup_expr="lte")
+
+    class Meta:
+        model = Conjunction
+        fields = ["spacecraft", "secondary_norad_id", "critical", "start", "end", "max_miss_km"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Predicted close approaches of your spacecraft with catalogue objects, by TCA"),
+    retrieve=extend_schema(summary="One close approach"),
+)
+class ConjunctionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ConjunctionSerializer
+    filterset_class = ConjunctionFilter
+
+    def get_queryset(self):
+        return selectors.conjunctions_visible_to(self.request.user).order_by("tca", "id")

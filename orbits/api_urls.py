@@ -9,6 +9,7 @@ router.register("tles", api.TLEViewSet, basename="tle")
 router.register("ground-stations", api.GroundStationViewSet, basename="ground-station")
 router.register("passes", api.PassViewSet, basename="pass")
 router.register("contact-plans", api.ContactPlanViewSet, basename="contact-plan")
+router.register("conjunctions", api.ConjunctionViewSet, basename="conjunction")
 
 urlpatterns = [
     path("spacecraft/<uuid:pk>/position/", api.PositionView.as_view(), name="spacecraft-position"),

@@ -18,3 +18,15 @@ class NoElementsError(DomainError):
 
 class StationConflictError(ConflictError):
     pass
+
+
+class ElementSetAgeError(DomainError):
+    """The element set a prediction needs is past its hard age limit (and that was not waived)."""
+
+
+class CatalogueFormatError(DomainError):
+    """A catalogue payload that cannot be stored (bad element set, wrong format): nothing was kept."""
+
+
+class CatalogueSyncError(DomainError):
+    """A catalogue source answered with an error, or could not be reached."""

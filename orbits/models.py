@@ -101,6 +101,15 @@ class Pass(models.Model):
             models.CheckConstraint(condition=models.Q(los__gte=models.F("aos")), name="pass_los_after_aos"),
             # A spacecraft rises over a station once at a time: a second row is a double recompute.
             models.UniqueConstraint(fields=["spacecraft", "station", "aos"], name="one_pass_per_aos"),
+            # In PostgreSQL NaN sorts above every number: these ranges refuse NaN and ±Infinity.
+            models.CheckConstraint(
+                condition=models.Q(max_elevation_deg__gte=-90, max_elevation_deg__lte=90), name="pass_max_el_finite"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(aos_azimuth_deg__gte=0, aos_azimuth_deg__lte=360, los_azimuth_deg__gte=0)
+                & models.Q(los_azimuth_deg__lte=360),
+                name="pass_azimuths_finite",
+            ),
         ]
 
     def __str__(self):
@@ -153,3 +162,79 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.spacecraft_id} at {self.station_id} {self.start:%H:%M:%S}-{self.end:%H:%M:%S}"
+
+
+class CatalogueObject(models.Model):
+    """One object of the public catalogue (CelesTrak / Space-Track / a file), its newest element
+    set: what conjunction screening checks the organizations' spacecraft against."""
+
+    norad_id = models.PositiveIntegerField(unique=True)
+    object_name = models.CharField(max_length=80, blank=True)
+    object_type = models.CharField(max_length=24, blank=True, help_text="PAYLOAD, ROCKET BODY, DEBRIS ...")
+    epoch = models.DateTimeField()
+    line1 = models.CharField(max_length=69)
+    line2 = models.CharField(max_length=69)
+    source = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["norad_id"]
+
+    def __str__(self):
+        return f"{self.norad_id} {self.object_name}".strip()
+
+
+class CatalogueSync(models.Model):
+    """The state of one catalogue query (a CelesTrak group, a Space-Track class): when it was
+    last asked, and the validators for a conditional request next time."""
+
+    source = models.CharField(max_length=16)  # celestrak | spacetrack
+    query = models.CharField(max_length=200, help_text="GROUP=active, CATNR=25544, gp, gp_history ...")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_status = models.CharField(max_length=300, blank=True)
+    objects_stored = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["source", "query"]
+        constraints = [models.UniqueConstraint(fields=["source", "query"], name="one_sync_per_query")]
+
+    def __str__(self):
+        return f"{self.source} {self.query}"
+
+
+class Conjunction(models.Model):
+    """A predicted close approach of one of an organization's spacecraft with a catalogue object."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    spacecraft = models.ForeignKey(Spacecraft, on_delete=models.CASCADE, related_name="conjunctions")
+    tle = models.ForeignKey(TLE, null=True, on_delete=models.SET_NULL, related_name="+")
+    secondary_norad_id = models.PositiveIntegerField()
+    secondary_name = models.CharField(max_length=80, blank=True)
+    secondary_epoch = models.DateTimeField()
+    tca = models.DateTimeField()
+    miss_distance_km = models.FloatField()
+    radial_km = models.FloatField()
+    in_track_km = models.FloatField()
+    cross_track_km = models.FloatField()
+    relative_speed_km_s = models.FloatField()
+    critical = models.BooleanField(default=False)
+    screened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tca"]
+        indexes = [
+            models.Index(fields=["organization", "tca"], name="conjunction_org_tca"),
+            models.Index(fields=["spacecraft", "tca"], name="conjunction_sc_tca"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["spacecraft", "secondary_norad_id", "tca"], name="one_conjunction_per_tca"),
+            models.CheckConstraint(
+                condition=models.Q(miss_distance_km__gte=0, miss_distance_km__lt=1e6), name="conjunction_miss_finite"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.spacecraft_id} × {self.secondary_norad_id} {self.tca:%Y-%m-%d %H:%M:%S}"

@@ -13,7 +13,11 @@
    bracket d·up is a cubic and |d|² a sextic polynomial in time, and safeguarded Newton on them
    gives the maxima (TCA) and then AOS and LOS to a millisecond, all brackets at once.
 4. A spacecraft still above the threshold at the grid's ends (GEO, a long MEO or Molniya pass)
-   gives a `continuous` pass bounded there, `lookaround_s` beyond the window.
+   gives a `continuous` pass, cut at the window's edges.
+5. An SGP4 error (decay, eccentricity out of range …) ends a spacecraft's prediction: the last
+   valid time is found by bisection on SGP4 between the last valid and the first failed sample,
+   its grid is cut there, and a pass in progress then ends there (`sgp4_end`). Nothing after
+   it is predicted, and no NaN reaches a window.
 """
 
 import math
@@ -33,9 +37,22 @@ ROOT_TOLERANCE_S = 1e-3
 GRAZING_RATE_KM_S = 1.0
 CLOSE_CALL = 1e-4  # in sin(el): extrema this close to the threshold are checked on SGP4
 HIDDEN_MARGIN = 0.02  # in sin(el): how far below the threshold a hidden maximum is refined
+# Below this perigee height a pass is so brief and peaked that the end slopes underestimate
+# its maximum badly (a decaying object): hidden maxima are refined from further below.
+LOW_PERIGEE_KM = 350.0
+LOW_HIDDEN_MARGIN = 0.15
 LOOKAROUND_S = 12 * 3600.0
 PARALLEL_MIN_PAIRS = 2000  # below this many satellite × station pairs one process is faster
 _RISE, _SET, _MAX, _MIN = 0, 1, 2, 3
+# Short names of SGP4's error codes (sgp4.api.SGP4_ERRORS has the long ones).
+SGP4_ERROR_NAMES = {
+    1: "mean eccentricity out of range",
+    2: "mean motion below zero",
+    3: "eccentricity out of range",
+    4: "semi-latus rectum below zero",
+    5: "sub-orbital",
+    6: "decayed",
+}
 
 
 @dataclass(frozen=True)
@@ -57,10 +74,33 @@ class PassWindow:
     aos_azimuth_deg: float
     los_azimuth_deg: float
     continuous: bool = False
+    cut_at_start: bool = False  # in progress at the window's start: aos is the window's start
+    cut_at_end: bool = False  # in progress at the window's end: los is the window's end
+    sgp4_end: bool = False  # los is where SGP4 stopped (see Prediction.failures)
 
     @property
     def duration_s(self) -> float:
         return (self.los - self.aos).total_seconds()
+
+
+@dataclass(frozen=True)
+class SGP4Failure:
+    """Where SGP4 stopped for one spacecraft: `last_valid` is None when it failed from the first
+    sample on (before the window, or the set is unusable)."""
+
+    code: int
+    failed_at: datetime
+    last_valid: datetime | None
+
+    @property
+    def error(self) -> str:
+        return SGP4_ERROR_NAMES.get(self.code, f"SGP4 error {self.code}")
+
+
+@dataclass
+class Prediction:
+    windows: list[PassWindow]
+    failures: dict[int, SGP4Failure]  # satellite index -> where its prediction ended
 
 
 def grid_step_s(satrec: Satrec) -> float:
@@ -108,11 +148,13 @@ class _Stations:
 
 
 def _sample(satrecs: list[Satrec], t: np.ndarray, jd0: float, fr0: float):
-    """Earth-fixed position (km) and velocity (km/s), (n_sat, n_t, 3); NaN where SGP4 fails."""
+    """Earth-fixed position (km) and velocity (km/s), (n_sat, n_t, 3), NaN where SGP4 fails,
+    and SGP4's error codes (n_sat, n_t)."""
     jd, fr = np.full(t.shape, jd0), fr0 + t / 86400.0
     theta = prop.gmst_rad(jd, fr)
     r = np.empty((len(satrecs), len(t), 3))
     v = np.empty_like(r)
+    errors = np.empty((len(satrecs), len(t)), dtype=np.uint8)
     start = 0
     for block in prop.satrec_blocks(satrecs):
         error, rb, vb = block.sgp4(jd, fr)
@@ -120,10 +162,37 @@ def _sample(satrecs: list[Satrec], t: np.ndarray, jd0: float, fr0: float):
         rb[failed] = np.nan
         vb[failed] = np.nan
         rows = slice(start, start + len(error))
+        errors[rows] = error
         r[rows] = prop.teme_to_ecef(rb, theta)
         v[rows] = prop.ecef_velocity(r[rows], vb, theta)
         start += len(error)
-    return r, v
+    return r, v, errors
+
+
+def _last_valid_s(satrec: Satrec, jd0: float, fr0: float, good: float, bad: float) -> float:
+    """The last time (s from jd0 + fr0) SGP4 still works between a valid `good` and a failed
+    `bad`, by bisection to ROOT_TOLERANCE_S."""
+    while bad - good > ROOT_TOLERANCE_S:
+        middle = 0.5 * (good + bad)
+        error, _, _ = satrec.sgp4(jd0, fr0 + middle / 86400.0)
+        if error:
+            bad = middle
+        else:
+            good = middle
+    return good
+
+
+def _look(satrecs, geo: "_Stations", jd0, fr0, sat, sta, t):
+    """sin(elevation) and azimuth (degrees) straight from SGP4, for (sat, sta, t)."""
+    r = np.empty((len(t), 3))
+    for i in range(len(t)):
+        error, position, _ = satrecs[sat[i]].sgp4(jd0, fr0 + t[i] / 86400.0)
+        r[i] = position if not error else np.nan
+    theta = prop.gmst_rad(np.full(len(t), jd0), fr0 + np.asarray(t) / 86400.0)
+    r = prop.teme_to_ecef(r[:, None, :], theta[:, None])[:, 0]
+    d = r - geo.site[sta]
+    sin_el = np.einsum("ij,ij->i", d, geo.up[sta]) / np.linalg.norm(d, axis=-1)
+    return sin_el, geo.azimuth_deg(d, sta)
 
 
 def _horner(coefficients: np.ndarray, s: np.ndarray):
@@ -287,8 +356,12 @@ _TABLE = np.dtype(
         ("aos_azimuth_deg", float),
         ("los_azimuth_deg", float),
         ("continuous", bool),
+        ("cut_at_start", bool),
+        ("cut_at_end", bool),
+        ("sgp4_end", bool),
     ]
 )
+_FAILURES = np.dtype([("satellite", np.int64), ("code", np.int64), ("failed_at", float), ("last_valid", float)])
 
 
 def predict(
@@ -298,31 +371,77 @@ def predict(
     end: datetime,
     *,
     lookaround_s: float = LOOKAROUND_S,
+    cut_at_window: bool = False,
 ) -> list[PassWindow]:
-    """Every pass of every spacecraft over every station overlapping [start, end]."""
-    return _windows(_predict_table(satrecs, stations, start, end, lookaround_s=lookaround_s), start)
+    """Every pass of every spacecraft over every station overlapping [start, end]. A pass in
+    progress at an edge keeps its true AOS / LOS, unless `cut_at_window` (then it is cut there
+    and marked); a `continuous` one is always cut at the window."""
+    return prediction(satrecs, stations, start, end, lookaround_s=lookaround_s, cut_at_window=cut_at_window).windows
 
 
-def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) -> np.ndarray:
-    """`predict` as a structured array (times in seconds from `start`), in AOS order."""
+def prediction(
+    satrecs: list[Satrec],
+    stations: list[Station],
+    start: datetime,
+    end: datetime,
+    *,
+    lookaround_s: float = LOOKAROUND_S,
+    cut_at_window: bool = False,
+) -> Prediction:
+    """`predict`, with where SGP4 stopped for each spacecraft it failed for."""
+    table, failures = _predict_table(
+        satrecs, stations, start, end, lookaround_s=lookaround_s, cut_at_window=cut_at_window
+    )
+    return Prediction(_windows(table, start, end), _failures(failures, start))
+
+
+def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S, cut_at_window=False):
+    """`predict` as a structured array (times in seconds from `start`), in AOS order, and the
+    SGP4 failures (_FAILURES)."""
+    failures = []
     if not satrecs or not stations:
-        return np.empty(0, dtype=_TABLE)
+        return np.empty(0, dtype=_TABLE), np.empty(0, dtype=_FAILURES)
     geo = _Stations(stations)
     n_sta = len(stations)
     duration = (end - start).total_seconds()
     jd0, fr0 = (float(a[0]) for a in prop.julian([start]))
     lowest = min(s.min_elevation_deg for s in stations)
-    groups: dict[tuple[float, float], list[int]] = defaultdict(list)
+    grouped: dict[tuple[float, float], list[int]] = defaultdict(list)
     for i, satrec in enumerate(satrecs):
         step = grid_step_s(satrec)
-        groups[(step, padding_s(satrec, step, lookaround_s, lowest))].append(i)
+        grouped[(step, padding_s(satrec, step, lookaround_s, lowest))].append(i)
+    # (step, padding, members, grid end): a spacecraft whose SGP4 fails gets its own grid, cut
+    # at its last valid time.
+    groups = [(step, pad, members, duration + pad) for (step, pad), members in grouped.items()]
 
     parts: list[_Segments] = []
     edges = []  # (sat, sta, t, +1 open / -1 close, sin el, azimuth): above the threshold at a grid end
-    for (step, pad), members in groups.items():
+    while groups:
+        step, pad, members, grid_end = groups.pop()
+        t = np.arange(-pad, grid_end, step)
+        t = np.append(t[t < grid_end - 1.0], grid_end)
+        r, v, errors = _sample([satrecs[i] for i in members], t, jd0, fr0)
+        failing = np.flatnonzero(errors.any(axis=1)) if grid_end == duration + pad else np.array([], dtype=int)
+        for row in failing:
+            first = int(np.argmax(errors[row] != 0))
+            code = int(errors[row, first])
+            if first == 0:
+                failures.append((members[row], code, t[0], np.nan))
+                continue
+            last = _last_valid_s(satrecs[members[row]], jd0, fr0, t[first - 1], t[first])
+            failures.append((members[row], code, last + ROOT_TOLERANCE_S, last))
+            if last >= 0 and last > -pad + step:
+                groups.append((step, pad, [members[row]], last))
+        if len(failing):
+            keep = np.setdiff1d(np.arange(len(members)), failing)
+            if not len(keep):
+                continue
+            members = [members[i] for i in keep]
+            r, v = r[keep], v[keep]
         sat_rows = np.array(members)
-        t = np.append(np.arange(-pad, duration + pad, step), duration + pad)
-        r, v = _sample([satrecs[i] for i in members], t, jd0, fr0)
+        cut_by_error = grid_end != duration + pad
+        perigee_km = np.array([satrecs[i].a * (1 - satrecs[i].ecco) * satrecs[i].radiusearthkm for i in members])
+        margin = np.where(perigee_km - prop.WGS84_A_KM < LOW_PERIGEE_KM, LOW_HIDDEN_MARGIN, HIDDEN_MARGIN)
         r2 = np.einsum("ijk,ijk->ij", r, r)
         rv = np.einsum("ijk,ijk->ij", r, v)
         found = []
@@ -353,7 +472,7 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
             slope1 = rate[rows, cols + 1] / (dist2[rows, cols + 1] * np.sqrt(dist2[rows, cols + 1]))
             h = (t[cols + 1] - t[cols]) / 2
             reach = np.minimum(f[rows, cols] + h * slope0, f[rows, cols + 1] - h * slope1)
-            keep = ~hidden | (reach > -HIDDEN_MARGIN)
+            keep = ~hidden | (reach > -margin[rows])
             found.append((rows[keep], cols[keep], k, _MAX, hidden[keep]))
             rows, cols = np.nonzero(np.less(rising[:, :-1], rising[:, 1:]) & a & b)
             found.append((rows, cols, k, _MIN, False))
@@ -369,6 +488,7 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
                             np.full(len(rows), direction),
                             f[rows, col] + geo.threshold[k],
                             geo.azimuth_deg(d, np.full(len(rows), k)),
+                            np.full(len(rows), cut_by_error and direction == -1),
                         )
                     )
         sizes = [len(part[0]) for part in found]
@@ -377,6 +497,9 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
             for column in zip(*found, strict=True)
         )
         parts.append(_segments(sat_rows, r, v, t, rows, cols, sta, kind, hidden, geo))
+    failures = np.array(failures, dtype=_FAILURES)
+    if not parts:
+        return np.empty(0, dtype=_TABLE), failures
     seg = _concat(parts, geo)
 
     # Maxima (TCA candidates, hidden passes) and dips, then every crossing.
@@ -435,14 +558,16 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
     cross_az[good] = geo.azimuth_deg(seg.vector(s_cross[good], cross_idx[good]), seg.sta[cross_idx[good]])
 
     # Events per (satellite, station), in time order: a window from each rise to the next set.
-    edge = [np.concatenate(x) for x in zip(*edges, strict=True)] if edges else [np.array([])] * 6
+    edge = [np.concatenate(x) for x in zip(*edges, strict=True)] if edges else [np.array([])] * 7
     event_sat = np.concatenate([seg.sat[cross_idx], edge[0]]).astype(int)
     event_sta = np.concatenate([seg.sta[cross_idx], edge[1]]).astype(int)
     event_t = np.concatenate([seg.t0[cross_idx] + s_cross * seg.h[cross_idx], edge[2]])
     event_dir = np.concatenate([np.where(cross_kind == _RISE, 1, -1), edge[3]]).astype(int)
     event_sin = np.concatenate([seg.threshold[cross_idx], edge[4]])
     event_az = np.concatenate([cross_az, edge[5]])
+    event_sgp4_end = np.concatenate([np.zeros(len(cross_idx), dtype=bool), edge[6].astype(bool)])
     event_continuous = np.concatenate([np.zeros(len(cross_idx), dtype=bool), np.ones(len(edge[0]), dtype=bool)])
+    event_continuous &= ~event_sgp4_end
     event_pair = event_sat * n_sta + event_sta
     order = np.lexsort((-event_dir, event_t, event_pair))
     is_window = np.zeros(len(order), dtype=bool)
@@ -456,7 +581,7 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
     overlaps = (event_t[closes] >= 0) & (event_t[opens] <= duration)
     opens, closes = opens[overlaps], closes[overlaps]
     if not len(opens):
-        return np.empty(0, dtype=_TABLE)
+        return np.empty(0, dtype=_TABLE), failures
     pair = event_pair[opens]
     aos, los = event_t[opens], event_t[closes]
 
@@ -484,10 +609,41 @@ def _predict_table(satrecs, stations, start, end, *, lookaround_s=LOOKAROUND_S) 
     table["aos"], table["los"], table["tca"], table["max_elevation_deg"] = aos, los, tca, max_el
     table["aos_azimuth_deg"], table["los_azimuth_deg"] = event_az[opens], event_az[closes]
     table["continuous"] = event_continuous[opens] | event_continuous[closes]
-    return table[np.argsort(aos, kind="stable")]
+    table["sgp4_end"] = event_sgp4_end[closes]
+    table["cut_at_start"] = table["cut_at_end"] = False
+    _cut(table, satrecs, geo, jd0, fr0, duration, everything=cut_at_window)
+    finite = np.ones(len(table), dtype=bool)
+    for name in ("aos", "los", "tca", "max_elevation_deg", "aos_azimuth_deg", "los_azimuth_deg"):
+        finite &= np.isfinite(table[name])
+    table = table[finite]  # never a NaN: a window SGP4 could not settle is left out
+    return table[np.argsort(table["aos"], kind="stable")], failures
 
 
-def _windows(table: np.ndarray, start: datetime) -> list[PassWindow]:
+def _cut(table, satrecs, geo, jd0, fr0, duration, *, everything: bool) -> None:
+    """Cut at the window [0, duration] the continuous windows (or, with `everything`, every
+    window in progress at an edge): mark them, and take azimuth, TCA and maximum elevation
+    inside the window, from SGP4 at the new ends."""
+    for edge, time_name, az_name, flag in (
+        (0.0, "aos", "aos_azimuth_deg", "cut_at_start"),
+        (duration, "los", "los_azimuth_deg", "cut_at_end"),
+    ):
+        outside = table[time_name] < edge if edge == 0.0 else table[time_name] > edge
+        rows = np.flatnonzero(outside & (table["continuous"] | everything))
+        if not len(rows):
+            continue
+        sin_el, azimuth = _look(
+            satrecs, geo, jd0, fr0, table["satellite"][rows], table["station"][rows], np.full(len(rows), edge)
+        )
+        table[time_name][rows] = edge
+        table[az_name][rows] = azimuth
+        table[flag][rows] = True
+        # TCA outside the window: the elevation falls (rises) all the way from (to) this edge.
+        moved = (table["tca"][rows] < edge) if edge == 0.0 else (table["tca"][rows] > edge)
+        table["tca"][rows[moved]] = edge
+        table["max_elevation_deg"][rows[moved]] = np.rad2deg(np.arcsin(np.clip(sin_el[moved], -1, 1)))
+
+
+def _windows(table: np.ndarray, start: datetime, end: datetime) -> list[PassWindow]:
     epoch_s = start.timestamp()
 
     def when(seconds: np.ndarray) -> list[datetime]:
@@ -503,12 +659,31 @@ def _windows(table: np.ndarray, start: datetime) -> list[PassWindow]:
         table["aos_azimuth_deg"].tolist(),
         table["los_azimuth_deg"].tolist(),
         table["continuous"].tolist(),
+        table["cut_at_start"].tolist(),
+        table["cut_at_end"].tolist(),
+        table["sgp4_end"].tolist(),
         strict=True,
     )
-    return [PassWindow(*c) for c in columns]
+    windows = [PassWindow(*c) for c in columns]
+    for w in windows:  # a window cut at an edge ends exactly there, not at the millisecond
+        w.aos = start if w.cut_at_start else w.aos
+        w.los = end if w.cut_at_end else w.los
+        w.tca = min(max(w.tca, w.aos), w.los)
+    return windows
 
 
-def _predict_chunk(lines, stations, start, end) -> np.ndarray:
+def _failures(failures: np.ndarray, start: datetime) -> dict[int, SGP4Failure]:
+    epoch_s = start.timestamp()
+
+    def when(seconds: float) -> datetime | None:
+        return None if not np.isfinite(seconds) else datetime.fromtimestamp(round(epoch_s + seconds, 3), UTC)
+
+    return {
+        int(f["satellite"]): SGP4Failure(int(f["code"]), when(f["failed_at"]), when(f["last_valid"])) for f in failures
+    }
+
+
+def _predict_chunk(lines, stations, start, end):
     return _predict_table([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
 
 
@@ -516,18 +691,27 @@ def predict_lines(
     lines: list[tuple[str, str]], stations: list[Station], start: datetime, end: datetime, *, processes: int = 2
 ) -> list[PassWindow]:
     """`predict` for TLE line pairs, the satellites dealt across `processes` worker processes
-    (the SGP4 core holds the GIL) when there are enough of them. Workers send back plain
-    arrays; the windows are made here."""
+    (the SGP4 core holds the GIL) when there are enough of them."""
+    return prediction_lines(lines, stations, start, end, processes=processes).windows
+
+
+def prediction_lines(
+    lines: list[tuple[str, str]], stations: list[Station], start: datetime, end: datetime, *, processes: int = 2
+) -> Prediction:
+    """`prediction` for TLE line pairs, across `processes` processes when there are enough
+    satellite × station pairs. Workers send back plain arrays; the windows are made here."""
     if processes <= 1 or len(lines) * len(stations) < PARALLEL_MIN_PAIRS:
-        return predict([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
+        return prediction([prop.satrec_from_lines(a, b) for a, b in lines], stations, start, end)
     pool = prop.get_pool(processes - 1)
     # Dealt round-robin, so a catalogue sorted by orbit class still splits evenly; this process
     # computes the first share while the workers compute the others.
     shares = [np.arange(p, len(lines), processes) for p in range(processes)]
     futures = [pool.submit(_predict_chunk, [lines[i] for i in share], stations, start, end) for share in shares[1:]]
-    tables = [_predict_chunk([lines[i] for i in shares[0]], stations, start, end)]
-    tables += [future.result() for future in futures]
-    for share, table in zip(shares, tables, strict=True):
+    results = [_predict_chunk([lines[i] for i in shares[0]], stations, start, end)]
+    results += [future.result() for future in futures]
+    for share, (table, failures) in zip(shares, results, strict=True):
         table["satellite"] = share[table["satellite"]]
-    table = np.concatenate(tables)
-    return _windows(table[np.argsort(table["aos"], kind="stable")], start)
+        failures["satellite"] = share[failures["satellite"]]
+    table = np.concatenate([table for table, _ in results])
+    failures = np.concatenate([failures for _, failures in results])
+    return Prediction(_windows(table[np.argsort(table["aos"], kind="stable")], start, end), _failures(failures, start))

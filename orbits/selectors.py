@@ -8,7 +8,7 @@ from django.utils import timezone
 from missionops.tenancy import organizations_for
 from spacecraft.selectors import spacecraft_visible_to
 
-from .models import TLE, ContactPlan, GroundStation, Pass
+from .models import TLE, Conjunction, ContactPlan, GroundStation, Pass
 
 
 def tles_visible_to(user) -> QuerySet[TLE]:
@@ -44,3 +44,7 @@ def next_passes_by_spacecraft(user, *, now: datetime | None = None) -> list[Pass
     now = now or timezone.now()
     rows = passes_visible_to(user).filter(los__gt=now).order_by("spacecraft_id", "aos").distinct("spacecraft_id")
     return sorted(rows, key=lambda p: p.aos)
+
+
+def conjunctions_visible_to(user) -> QuerySet[Conjunction]:
+    return Conjunction.objects.filter(spacecraft__in=spacecraft_visible_to(user)).select_related("spacecraft")

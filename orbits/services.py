@@ -15,9 +15,9 @@ from missionops.tenancy import user_or_none
 from spacecraft import services as spacecraft_services
 from spacecraft.models import MissionType, Spacecraft
 
+from . import element_sets, tle_format
 from . import passes as pass_math
 from . import propagation as prop
-from . import tle_format
 from .models import TLE, Contact, ElementFormat, GroundStation, Pass
 
 PASS_HORIZON = timedelta(hours=48)
@@ -261,7 +261,10 @@ def recompute_passes(
     if station_ids is not None:
         stations = stations.filter(pk__in=station_ids)
     stations = list(stations)
-    tles = current_tles(fleet)
+    # The set the nearest-epoch rule picks for the horizon; none past its hard age limit (a set
+    # from years ago would store passes of an object long gone).
+    tles = element_sets.element_sets_at(fleet, start)
+    tles = {pk: tle for pk, tle in tles.items() if not element_sets.use(tle, start, start + horizon).too_old}
     spacecraft_list = [sc for sc in fleet if sc.pk in tles]
     stale = Pass.objects.filter(organization=organization, los__gte=start)
     if spacecraft_ids is not None:
@@ -358,12 +361,19 @@ class Position:
     speed_km_s: float
     sunlit: bool
     tle_epoch: datetime
+    tle_id: int | None = None
+    tle_age_days: float = 0.0
+    tle_warning: str = ""
+    tle_too_old: bool = False
 
 
-def positions(*, spacecraft: list[Spacecraft], at: datetime) -> list[Position]:
-    """Where each spacecraft (with a TLE) is at `at`; spacecraft whose SGP4 fails are left out."""
-    tles = current_tles([sc.pk for sc in spacecraft])
-    with_tle = [sc for sc in spacecraft if sc.pk in tles]
+def positions(*, spacecraft: list[Spacecraft], at: datetime, allow_stale: bool = True) -> list[Position]:
+    """Where each spacecraft (with a TLE) is at `at`, from the set the nearest-epoch rule picks
+    (with its age); spacecraft whose SGP4 fails are left out, and so are those whose set is past
+    its hard age limit unless `allow_stale`."""
+    tles = element_sets.element_sets_at([sc.pk for sc in spacecraft], at)
+    uses = {pk: element_sets.use(tle, at, at) for pk, tle in tles.items()}
+    with_tle = [sc for sc in spacecraft if sc.pk in tles and (allow_stale or not uses[sc.pk].too_old)]
     if not with_tle:
         return []
     result = prop.track(
@@ -386,6 +396,10 @@ def positions(*, spacecraft: list[Spacecraft], at: datetime) -> list[Position]:
                 float(result.speed_km_s[i, 0]),
                 bool(result.sunlit[i, 0]),
                 tles[sc.pk].epoch,
+                tles[sc.pk].pk,
+                uses[sc.pk].age_days,
+                uses[sc.pk].warning,
+                uses[sc.pk].too_old,
             )
         )
     return out
@@ -400,6 +414,8 @@ def position_message(p: Position) -> dict:
         "alt_km": round(p.altitude_km, 2),
         "speed_km_s": round(p.speed_km_s, 4),
         "sunlit": p.sunlit,
+        "tle_age_days": round(p.tle_age_days, 2),
+        "tle_warning": p.tle_warning,
     }
 
 
@@ -409,7 +425,7 @@ def propagate_fleet(*, now: datetime | None = None, tick_s: float = 5.0) -> int:
     drains in eclipse (written when the change reaches 0.5 % or the light changes)."""
     now = now or timezone.now()
     fleet = list(Spacecraft.objects.filter(tles__isnull=False).distinct().select_related("organization"))
-    found = positions(spacecraft=fleet, at=now)
+    found = positions(spacecraft=fleet, at=now, allow_stale=False)
     by_org: dict = {}
     for p in found:
         by_org.setdefault(p.spacecraft.organization_id, []).append(position_message(p))

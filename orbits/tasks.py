@@ -23,3 +23,13 @@ def compute_passes(organization_id: int | None = None) -> int:
     if organization_id is not None:
         organizations = organizations.filter(pk=organization_id)
     return sum(services.recompute_passes(organization=org) for org in organizations)
+
+
+@shared_task(name="orbits.screen_conjunctions", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def screen_conjunctions(organization_id: int | None = None) -> int:
+    from . import screening
+
+    organizations = Organization.objects.all()
+    if organization_id is not None:
+        organizations = organizations.filter(pk=organization_id)
+    return sum(len(screening.screen_conjunctions(organization=org)) for org in organizations)

@@ -6,4 +6,5 @@ from . import views
 urlpatterns = [
     path("orbits/", views.orbit_map, name="orbits"),
     path("orbits/passes/", views.pass_timeline, name="orbits-passes"),
+    path("orbits/conjunctions/", views.conjunctions, name="orbits-conjunctions"),
 ]

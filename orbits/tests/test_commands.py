@@ -40,3 +40,23 @@ def test_compute_passes_and_demo_seed_are_idempotent(owner, org_a, make_spacecra
     call_command("compute_passes", "--hours", "24", stdout=out, stderr=err)
     assert "passes over the next 24 h" in out.getvalue()
     assert Pass.objects.filter(organization=org_a).exists()
+
+
+def test_compute_passes_for_a_chosen_window_prints_and_stores_nothing(org_a, make_spacecraft, station_a):
+    from orbits.services import import_tles
+
+    make_spacecraft(org_a, "SC-DECAY", norad_id=90005)
+    import_tles(organization=org_a, text=(DATA / "mixed.tle").read_text())
+    stored = Pass.objects.count()
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "compute_passes", "--start", "2024-03-27T00:00:00Z", "--end", "2024-04-03T00:00:00Z", stdout=out, stderr=err
+    )
+    text = out.getvalue()
+    assert "SC-DECAY over Wallops" in text and "SGP4 stopped (decayed)" in text and "sgp4" not in err.getvalue()
+    assert "element set" in text and "passes from 2024-03-27T00:00:00+00:00" in text
+    assert Pass.objects.count() == stored
+    with pytest.raises(CommandError, match="--end"):
+        call_command("compute_passes", "--start", "2024-03-27T00:00:00Z", "--end", "2024-03-28T00:00:00")
+    with pytest.raises(CommandError, match="at most 31 days"):
+        call_command("compute_passes", "--start", "2024-03-01T00:00:00Z", "--end", "2024-04-03T00:00:00Z")

@@ -49,6 +49,12 @@
       row.querySelector('[data-f="alt_km"]').textContent = p.alt_km.toFixed(1);
       row.querySelector('[data-f="speed_km_s"]').textContent = p.speed_km_s.toFixed(3);
       row.querySelector('[data-f="sunlit"]').textContent = p.sunlit ? "sunlit" : "eclipse";
+      const age = row.querySelector('[data-f="tle_age_days"]');
+      if (age && p.tle_age_days !== undefined) {
+        age.textContent = p.tle_age_days.toFixed(1) + " d" + (p.tle_warning ? " ⚠" : "");
+        age.title = p.tle_warning || "";
+        age.classList.toggle("warning", Boolean(p.tle_warning));
+      }
     }
   }
   function loadTracks() {
@@ -76,7 +82,8 @@
         .then(function (items) {
           items.forEach(function (p) {
             place({id: p.spacecraft, designation: p.designation, lat: p.latitude_deg, lon: p.longitude_deg,
-                   alt_km: p.altitude_km, speed_km_s: p.speed_km_s, sunlit: p.sunlit});
+                   alt_km: p.altitude_km, speed_km_s: p.speed_km_s, sunlit: p.sunlit,
+                   tle_age_days: p.tle_age_days, tle_warning: p.tle_warning});
           });
           document.getElementById("orbit-updated").textContent = "polled " + new Date().toISOString().substring(11, 19) + " UTC";
         });

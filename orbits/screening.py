@@ -1,0 +1,222 @@
+"""Conjunction screening of an organization's spacecraft against the catalogue (writes).
+
+The maths is in `orbits.conjunctions`; this stores what it finds: approaches under
+`ORBITS_CONJUNCTION_THRESHOLD_KM` replace the organization's future ones, and each approach
+under `ORBITS_CONJUNCTION_CRITICAL_KM` records a `conjunction.critical` event and raises (or
+refreshes) the spacecraft's one critical alarm on the `conjunction_miss_km` condition.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from missionops import live
+from missionops.exceptions import DomainError
+from missionops.models import Organization
+from missionops.services import record_event
+from spacecraft.models import Spacecraft
+
+from . import conjunctions, element_sets, tle_format
+from .exceptions import CatalogueFormatError
+from .models import CatalogueObject, Conjunction
+
+ALARM_PARAMETER = "conjunction_miss_km"
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+@transaction.atomic
+def import_catalogue(*, text: str, source: str) -> int:
+    """Store the element sets of `text` (TLE or OMM JSON) as catalogue objects, keeping for each
+    NORAD id the newest epoch. All or nothing: a payload with any set refused stores nothing and
+    raises CatalogueFormatError naming the first fault. Returns how many objects changed."""
+    parsed = tle_format.parse(text)
+    if parsed.refused:
+        first = parsed.refused[0]
+        raise CatalogueFormatError(
+            f"{len(parsed.refused)} element set(s) refused, the first at {first.location}: {first.reason}",
+            field="payload",
+        )
+    if not parsed.element_sets:
+        raise CatalogueFormatError("no element set in the payload", field="payload")
+    newest: dict[int, tle_format.ElementSet] = {}
+    for element_set in parsed.element_sets:
+        kept = newest.get(element_set.norad_id)
+        if kept is None or element_set.epoch > kept.epoch:
+            newest[element_set.norad_id] = element_set
+    stored = {o.norad_id: o for o in CatalogueObject.objects.filter(norad_id__in=list(newest)).select_for_update()}
+    changed, created = [], []
+    for norad_id, element_set in newest.items():
+        values = {
+            "object_name": element_set.object_name[:80],
+            "epoch": element_set.epoch,
+            "line1": element_set.line1,
+            "line2": element_set.line2,
+            "source": source[:300],
+        }
+        current = stored.get(norad_id)
+        if current is None:
+            created.append(CatalogueObject(norad_id=norad_id, **values))
+        elif element_set.epoch > current.epoch:
+            for key, value in values.items():
+                setattr(current, key, value)
+            changed.append(current)
+    CatalogueObject.objects.bulk_create(created, batch_size=2000)
+    fields = ["object_name", "epoch", "line1", "line2", "source", "updated_at"]
+    now = timezone.now()
+    for obj in changed:
+        obj.updated_at = now
+    CatalogueObject.objects.bulk_update(changed, fields, batch_size=2000)
+    return len(created) + len(changed)
+
+
+@transaction.atomic
+def screen_conjunctions(
+    *,
+    organization: Organization,
+    start: datetime | None = None,
+    days: float | None = None,
+    threshold_km: float | None = None,
+    critical_km: float | None = None,
+    processes: int = 2,
+) -> list[Conjunction]:
+    """Screen every spacecraft of the organization (with a usable element set) against the
+    whole catalogue over [start, start + days]: the approaches under the threshold replace the
+    stored ones with TCA at or after `start`; those under the critical threshold are announced
+    (event + alarm). Returns the stored approaches."""
+    start = start or timezone.now()
+    days = days if days is not None else _setting("ORBITS_CONJUNCTION_DAYS", 7.0)
+    threshold_km = threshold_km if threshold_km is not None else _setting("ORBITS_CONJUNCTION_THRESHOLD_KM", 5.0)
+    critical_km = critical_km if critical_km is not None else _setting("ORBITS_CONJUNCTION_CRITICAL_KM", 1.0)
+    if not 0 < days <= 31:
+        raise DomainError("days must be between 0 and 31", field="days")
+    if not 0 < critical_km <= threshold_km <= 100:
+        raise DomainError("need 0 < critical_km <= threshold_km <= 100", field="threshold_km")
+    end = start + timedelta(days=days)
+    fleet = list(Spacecraft.objects.filter(organization=organization))
+    tles = element_sets.element_sets_at([sc.pk for sc in fleet], start)
+    fleet = [sc for sc in fleet if sc.pk in tles and not element_sets.use(tles[sc.pk], start, end).too_old]
+    ours = {sc.norad_id for sc in fleet if sc.norad_id}
+    catalogue = list(CatalogueObject.objects.exclude(norad_id__in=ours).order_by("norad_id"))
+    approaches = conjunctions.screen(
+        [(tles[sc.pk].line1, tles[sc.pk].line2) for sc in fleet],
+        [(o.line1, o.line2) for o in catalogue],
+        start,
+        end,
+        threshold_km=threshold_km,
+        processes=processes,
+    )
+    Conjunction.objects.filter(organization=organization, tca__gte=start).delete()
+    rows = [
+        Conjunction(
+            organization=organization,
+            spacecraft=fleet[a.primary],
+            tle=tles[fleet[a.primary].pk],
+            secondary_norad_id=catalogue[a.secondary].norad_id,
+            secondary_name=catalogue[a.secondary].object_name,
+            secondary_epoch=catalogue[a.secondary].epoch,
+            tca=a.tca,
+            miss_distance_km=a.miss_distance_km,
+            radial_km=a.radial_km,
+            in_track_km=a.in_track_km,
+            cross_track_km=a.cross_track_km,
+            relative_speed_km_s=a.relative_speed_km_s,
+            critical=a.miss_distance_km < critical_km,
+        )
+        for a in approaches
+    ]
+    Conjunction.objects.bulk_create(rows, batch_size=2000)
+    for row in rows:
+        if row.critical:
+            _announce_critical(row, critical_km)
+    record_event(
+        organization=organization,
+        kind="conjunctions.screened",
+        payload={
+            "spacecraft": len(fleet),
+            "catalogue": len(catalogue),
+            "approaches": len(rows),
+            "critical": sum(r.critical for r in rows),
+            "threshold_km": threshold_km,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
+        publish=False,
+    )
+    return rows
+
+
+def conjunction_message(c: Conjunction) -> dict:
+    return {
+        "id": c.pk,
+        "spacecraft": str(c.spacecraft_id),
+        "designation": c.spacecraft.designation,
+        "secondary_norad_id": c.secondary_norad_id,
+        "secondary_name": c.secondary_name,
+        "tca": c.tca.isoformat(),
+        "miss_distance_km": round(c.miss_distance_km, 4),
+        "radial_km": round(c.radial_km, 4),
+        "in_track_km": round(c.in_track_km, 4),
+        "cross_track_km": round(c.cross_track_km, 4),
+        "relative_speed_km_s": round(c.relative_speed_km_s, 4),
+    }
+
+
+def _announce_critical(c: Conjunction, critical_km: float) -> None:
+    """An event, and the spacecraft's one live alarm on `conjunction_miss_km` (opened, or its
+    peak lowered when this approach is closer)."""
+    from anomalies.models import AlarmState, Anomaly, DetectorKind, Severity
+    from telemetry.models import ParameterDefinition
+
+    message = conjunction_message(c)
+    record_event(
+        organization=c.organization, kind="conjunction.critical", subject=c.spacecraft, payload=message, publish=True
+    )
+    parameter, _ = ParameterDefinition.objects.get_or_create(
+        spacecraft=c.spacecraft,
+        name=ALARM_PARAMETER,
+        defaults={"units": "km", "declared": False, "crit_low": critical_km},
+    )
+    now = timezone.now()
+    text = (
+        f"conjunction with NORAD {c.secondary_norad_id} {c.secondary_name} at {c.tca:%Y-%m-%d %H:%M:%S} UTC: "
+        f"miss {c.miss_distance_km * 1000:.0f} m"
+    )[:300]
+    live_alarm = (
+        Anomaly.objects.select_for_update()
+        .filter(parameter=parameter, detector=DetectorKind.LIMIT, cleared_at__isnull=True, is_late=False)
+        .exclude(state=AlarmState.RESOLVED)
+        .first()
+    )
+    if live_alarm is None:
+        Anomaly.objects.create(
+            organization=c.organization,
+            spacecraft=c.spacecraft,
+            parameter=parameter,
+            parameter_name=ALARM_PARAMETER,
+            units="km",
+            detector=DetectorKind.LIMIT,
+            severity=Severity.CRITICAL,
+            threshold="crit_low",
+            threshold_value=critical_km,
+            message=text,
+            started_at=now,
+            detected_at=now,
+            last_seen_at=now,
+            peak_value=c.miss_distance_km,
+            peak_at=c.tca,
+            critical_since=now,
+            context=message,
+        )
+    else:
+        live_alarm.last_seen_at = now
+        fields = ["last_seen_at"]
+        if live_alarm.peak_value is None or c.miss_distance_km < live_alarm.peak_value:
+            live_alarm.peak_value, live_alarm.peak_at, live_alarm.message = c.miss_distance_km, c.tca, text
+            fields += ["peak_value", "peak_at", "message"]
+        live_alarm.save(update_fields=fields)
+    live.publish("alarms", {"kind": "conjunction.critical", **message}, organization=c.organization)
