@@ -267,6 +267,13 @@ WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
 WEBHOOK_RETRY_BASE_S = env.float("WEBHOOK_RETRY_BASE_S", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=3)
+WEBHOOK_RETRY_MAX_S = env.float("WEBHOOK_RETRY_MAX_S", default=3600.0)  # the backoff's cap
+# The reconciliation sweep re-queues deliveries still pending this long after they were due.
+WEBHOOK_STALE_AFTER_S = env.float("WEBHOOK_STALE_AFTER_S", default=120.0)
+
+# Outbound HTTP (missionops.outbound): only public addresses, plus these networks (CIDR, comma-
+# separated), e.g. the LAN of the Alpaca telescopes. Empty by default; tests allow 127.0.0.1.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 
 LOGGING = {
     "version": 1,
