@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "channels",
     "guardian",
     "django_celery_beat",
-    "axes",
     "django_prometheus",
     "missionops",
     "spacecraft",
@@ -66,7 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "missionops.throttling.LoginLockoutMiddleware",
     "missionops.middleware.DatabaseUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -104,12 +103,10 @@ CACHES = {
     }
 }
 
-# Failed-login lockout (django-axes): 5 failures for a username from one address lock it out.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
+# Sign-in lockout (missionops.throttling, atomic in Redis): LOGIN_FAILURE_LIMIT attempts for a
+# username from one address within LOGIN_LOCKOUT_S lock it out until that window ends.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=900)
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG=false + HTTPS=true).
 HTTPS = env.bool("HTTPS", default=False)
@@ -137,7 +134,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # failed-login lockout, checked first
+    "missionops.throttling.LoginAttemptLimitBackend",  # sign-in lockout, checked first
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
