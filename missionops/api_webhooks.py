@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from . import webhooks
@@ -93,9 +93,24 @@ class WebhookViewSet(
         delivery = webhooks.send_test(webhook=self.get_object(), actor=request.user)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=DeliverySerializer(many=True), summary="Delivery log, newest first")
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=DeliverySerializer(many=True),
+        summary="Delivery log, newest first (cursor pagination: `next`/`previous`, no count)",
+    )
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
     def deliveries(self, request, pk=None):
-        paginator = NewestFirstCursorPagination()
-        page = paginator.paginate_queryset(self.get_object().deliveries.select_related("event"), request, view=self)
-        return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
+        page = self.paginate_queryset(self.get_object().deliveries.select_related("event"))
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: DeliverySerializer},
+        summary="Send a dead-lettered (or succeeded) delivery again, same Idempotency-Key",
+    )
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver")
+    def redeliver(self, request, pk=None, delivery_id=None):
+        delivery = self.get_object().deliveries.filter(pk=delivery_id).first()
+        if delivery is None:
+            raise NotFound(f"webhook {pk} has no delivery {delivery_id}")
+        delivery = webhooks.redeliver(delivery=delivery, actor=request.user)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -8,7 +8,10 @@ class MissionOpsConfig(AppConfig):
     verbose_name = "MissionOps platform"
 
     def ready(self):
-        from . import audit, metrics
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import audit, metrics, throttling
 
         audit.connect()
+        user_logged_in.connect(throttling.clear_login_attempts, dispatch_uid="missionops.clear_login_attempts")
         metrics.register_domain_collector()

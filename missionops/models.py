@@ -135,7 +135,7 @@ class DeliveryState(models.TextChoices):
     PENDING = "pending", "Pending"
     RETRYING = "retrying", "Retrying"
     SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    DEAD_LETTER = "dead_letter", "Dead letter (gave up; redeliver to retry)"
 
 
 class WebhookDelivery(models.Model):
@@ -157,6 +157,13 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
         constraints = [models.UniqueConstraint(fields=["webhook", "event"], name="one_delivery_per_event")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state__in=["pending", "retrying"]),
+                name="delivery_in_flight_due",
+            )
+        ]
 
     def __str__(self):
         return f"{self.event.kind} → {self.webhook.name} ({self.state})"

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "channels",
     "guardian",
     "django_celery_beat",
-    "axes",
     "django_prometheus",
     "missionops",
     "spacecraft",
@@ -67,7 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "missionops.throttling.LoginLockoutMiddleware",
     "missionops.middleware.DatabaseUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -120,12 +119,10 @@ CACHES = {
     }
 }
 
-# Failed-login lockout (django-axes): 5 failures for a username from one address lock it out.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
+# Sign-in lockout (missionops.throttling, atomic in Redis): LOGIN_FAILURE_LIMIT attempts for a
+# username from one address within LOGIN_LOCKOUT_S lock it out until that window ends.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=900)
 
 # Production hardening (python manage.py check --deploy is clean with DEBUG=false + HTTPS=true).
 HTTPS = env.bool("HTTPS", default=False)
@@ -154,7 +151,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # failed-login lockout, checked first
+    "missionops.throttling.LoginAttemptLimitBackend",  # sign-in lockout, checked first
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -307,6 +304,13 @@ WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
 WEBHOOK_RETRY_BASE_S = env.float("WEBHOOK_RETRY_BASE_S", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=3)
+WEBHOOK_RETRY_MAX_S = env.float("WEBHOOK_RETRY_MAX_S", default=3600.0)  # the backoff's cap
+# The reconciliation sweep re-queues deliveries still pending this long after they were due.
+WEBHOOK_STALE_AFTER_S = env.float("WEBHOOK_STALE_AFTER_S", default=120.0)
+
+# Outbound HTTP (missionops.outbound): only public addresses, plus these networks (CIDR, comma-
+# separated), e.g. the LAN of the Alpaca telescopes. Empty by default; tests allow 127.0.0.1.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 
 LOGGING = {
     "version": 1,

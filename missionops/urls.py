@@ -27,6 +27,9 @@ urlpatterns = [
     path("webhooks/", views.webhook_list, name="webhooks"),
     path("api-keys/", views.api_keys, name="api-keys"),
     path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/", views.webhook_redeliver, name="webhook-redeliver"
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

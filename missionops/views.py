@@ -131,6 +131,19 @@ def webhook_test(request, pk):
     return redirect("webhooks")
 
 
+@login_required
+@require_POST
+def webhook_redeliver(request, pk, delivery_id):
+    webhook = get_object_or_404(Webhook.objects.filter(organization__in=admin_organizations(request.user)), pk=pk)
+    delivery = get_object_or_404(webhook.deliveries, pk=delivery_id)
+    try:
+        webhooks.redeliver(delivery=delivery, actor=request.user)
+        messages.success(request, f"delivery {delivery.pk} to {webhook.name} queued again")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("webhooks")
+
+
 AREAS = {
     "telemetry": "Telemetry",
     "alarms": "Alarms",

@@ -3,25 +3,29 @@
 Signature: `X-MissionOps-Signature: sha256=<hex>` where hex = HMAC-SHA256(secret,
 f"{timestamp}.{body}") and timestamp is the `X-MissionOps-Timestamp` header (Unix seconds).
 A receiver recomputes it and rejects stale timestamps to stop replays.
+
+Delivery is at least once: every attempt of one delivery carries the same `Idempotency-Key`, so a
+receiver that remembers keys processes each event once. A delivery whose task was lost (a broker
+restart, a worker killed mid-attempt) is picked up again by the reconciliation sweep; after
+WEBHOOK_MAX_ATTEMPTS it is dead-lettered and stays there until someone redelivers it.
 """
 
 import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .exceptions import DomainError
+from . import outbound
+from .exceptions import ConflictError, DomainError
 from .models import DeliveryState, Event, Webhook, WebhookDelivery
 from .tenancy import user_or_none
 
-RESPONSE_EXCERPT_CHARS = 500
+IN_FLIGHT = (DeliveryState.PENDING, DeliveryState.RETRYING)
 
 
 def setting(name: str, default):
@@ -50,6 +54,7 @@ def create_webhook(*, organization, name: str, url: str, event_kinds: list[str],
 
     if not url.startswith(("http://", "https://")):
         raise DomainError("url must be http:// or https://", field="url")
+    outbound.check_url(url)
     webhook = Webhook.objects.create(
         organization=organization,
         name=name,
@@ -75,6 +80,8 @@ def update_webhook(*, webhook: Webhook, actor=None, **changes) -> Webhook:
         validate_event_kinds(changes["event_kinds"])
     if "url" in changes and not changes["url"].startswith(("http://", "https://")):
         raise DomainError("url must be http:// or https://", field="url")
+    if "url" in changes:
+        outbound.check_url(changes["url"])
     for name in ("name", "url", "event_kinds", "is_active"):
         if name in changes:
             setattr(webhook, name, changes[name])
@@ -100,7 +107,7 @@ def enqueue_deliveries(event: Event) -> None:
         h for h in Webhook.objects.filter(organization_id=event.organization_id, is_active=True) if h.wants(event.kind)
     ]
     for webhook in hooks:
-        delivery = WebhookDelivery.objects.create(webhook=webhook, event=event)
+        delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, next_attempt_at=timezone.now())
         transaction.on_commit(lambda pk=delivery.pk: _schedule(pk, countdown=0))
 
 
@@ -116,51 +123,65 @@ def body_for(event: Event) -> bytes:
     return json.dumps({"event": event_message(event)}, separators=(",", ":"), sort_keys=True).encode()
 
 
+def backoff_s(*, attempts: int) -> float:
+    """Wait before the next attempt after `attempts` failed ones: doubling, capped."""
+    base, cap = setting("WEBHOOK_RETRY_BASE_S", 10), setting("WEBHOOK_RETRY_MAX_S", 3600)
+    return min(base * 2 ** (attempts - 1), cap)
+
+
+def idempotency_key(delivery: WebhookDelivery) -> str:
+    return f"missionops-delivery-{delivery.pk}"
+
+
 def deliver(*, delivery_id: int) -> WebhookDelivery | None:
     """One attempt. Success ends it; a failure schedules a retry with exponential backoff, or
-    marks it failed after WEBHOOK_MAX_ATTEMPTS; WEBHOOK_DISABLE_AFTER consecutive failed
-    deliveries disable the webhook. Safe to run twice: a finished delivery is left alone."""
+    dead-letters it after WEBHOOK_MAX_ATTEMPTS; WEBHOOK_DISABLE_AFTER consecutive dead-lettered
+    deliveries disable the webhook. Safe to run twice: a finished delivery, or one another worker
+    is sending right now, is left alone."""
     with transaction.atomic():
+        # Lock the delivery row only: locking the joined webhook too made the claim skip every
+        # delivery whose webhook was briefly key-share locked by a new delivery's foreign key.
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook", "event")
-            .filter(pk=delivery_id, state__in=[DeliveryState.PENDING, DeliveryState.RETRYING])
+            .filter(pk=delivery_id, state__in=IN_FLIGHT)
             .first()
         )
         if delivery is None:
             return None
         if not delivery.webhook.is_active:  # disabled since it was queued: nothing more is sent
-            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+            delivery.state, delivery.next_attempt_at = DeliveryState.DEAD_LETTER, None
             delivery.error = "webhook disabled before this attempt"
             delivery.save(update_fields=["state", "next_attempt_at", "error"])
             return delivery
+        timeout_s = setting("WEBHOOK_TIMEOUT_S", 10)
         delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
+        # The sweep leaves an attempt in progress alone until this lease runs out.
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=timeout_s + 30)
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
     webhook, body = delivery.webhook, body_for(delivery.event)
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "MissionOps-Webhook/1",
-            "X-MissionOps-Event": delivery.event.kind,
-            "X-MissionOps-Delivery": str(delivery.pk),
-            "X-MissionOps-Timestamp": timestamp,
-            "X-MissionOps-Signature": sign(webhook.secret, timestamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "MissionOps-Webhook/1",
+        "Idempotency-Key": idempotency_key(delivery),
+        "X-MissionOps-Event": delivery.event.kind,
+        "X-MissionOps-Delivery": str(delivery.pk),
+        "X-MissionOps-Timestamp": timestamp,
+        "X-MissionOps-Signature": sign(webhook.secret, timestamp, body),
+    }
     started = time.monotonic()
     status, excerpt, error = None, "", ""
     try:
-        with urllib.request.urlopen(request, timeout=setting("WEBHOOK_TIMEOUT_S", 10)) as response:
-            status, excerpt = response.status, response.read(RESPONSE_EXCERPT_CHARS).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        status, excerpt = exc.code, exc.read(RESPONSE_EXCERPT_CHARS).decode("utf-8", "replace")
-        error = f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:300]
+        # No redirects: a signed POST goes to the URL its owner saved, nowhere else.
+        response = outbound.request("POST", webhook.url, body=body, headers=headers, timeout_s=timeout_s)
+        status, excerpt = response.status, response.excerpt
+        if not 200 <= status < 300:
+            error = f"HTTP {status}"
+    except outbound.OutboundRefused as refused:
+        error = refused.message[:300]
+    except outbound.OutboundError as failed:
+        error = str(failed)[:300]
     latency_ms = round((time.monotonic() - started) * 1000, 1)
     return _record_attempt(delivery, status=status, excerpt=excerpt, error=error, latency_ms=latency_ms)
 
@@ -177,11 +198,11 @@ def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookD
         delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.SUCCEEDED, timezone.now(), None
         webhook.consecutive_failures = 0
     elif delivery.attempts < setting("WEBHOOK_MAX_ATTEMPTS", 5):
-        backoff = setting("WEBHOOK_RETRY_BASE_S", 10) * 2 ** (delivery.attempts - 1)
+        backoff = backoff_s(attempts=delivery.attempts)
         delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, timezone.now() + timedelta(seconds=backoff)
         transaction.on_commit(lambda: _schedule(delivery.pk, countdown=backoff))
     else:
-        delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+        delivery.state, delivery.next_attempt_at = DeliveryState.DEAD_LETTER, None
         webhook.consecutive_failures += 1
         if webhook.is_active and webhook.consecutive_failures >= setting("WEBHOOK_DISABLE_AFTER", 3):
             webhook.is_active = False
@@ -199,6 +220,48 @@ def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookD
     return delivery
 
 
+def requeue_stale_deliveries() -> int:
+    """Reconciliation: queue again every delivery still pending or retrying WEBHOOK_STALE_AFTER_S
+    after it was due (its task was lost, or its worker died mid-attempt). Returns how many."""
+    deadline = timezone.now() - timedelta(seconds=setting("WEBHOOK_STALE_AFTER_S", 120))
+    with transaction.atomic():
+        stale = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state__in=IN_FLIGHT, next_attempt_at__lt=deadline)
+            .values_list("pk", flat=True)[:1000]
+        )
+        WebhookDelivery.objects.filter(pk__in=stale).update(next_attempt_at=timezone.now())
+        for pk in stale:
+            transaction.on_commit(lambda pk=pk: _schedule(pk, countdown=0))
+    return len(stale)
+
+
+@transaction.atomic
+def redeliver(*, delivery: WebhookDelivery, actor=None) -> WebhookDelivery:
+    """Send a finished delivery (dead-lettered or succeeded) again from a fresh attempt count,
+    with the same Idempotency-Key; one still in flight is refused (409)."""
+    from .services import record_event
+
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("webhook").get(pk=delivery.pk)
+    if delivery.state in IN_FLIGHT:
+        raise ConflictError(f"delivery {delivery.pk} is {delivery.state}: it is still being delivered")
+    if not delivery.webhook.is_active:
+        raise ConflictError(f"webhook {delivery.webhook.name} is disabled: enable it before redelivering")
+    delivery.state, delivery.attempts, delivery.next_attempt_at = DeliveryState.PENDING, 0, timezone.now()
+    delivery.status_code = delivery.latency_ms = delivery.delivered_at = None
+    delivery.error = delivery.response_excerpt = ""
+    delivery.save()
+    record_event(
+        organization=delivery.webhook.organization,
+        kind="webhook.redelivered",
+        subject=delivery.webhook,
+        actor=actor,
+        payload={"delivery": delivery.pk, "event": str(delivery.event_id)},
+    )
+    transaction.on_commit(lambda: _schedule(delivery.pk, countdown=0))
+    return delivery
+
+
 @transaction.atomic
 def send_test(*, webhook: Webhook, actor=None) -> WebhookDelivery:
     """Record a `webhook.test` event and deliver it to this webhook only."""
@@ -212,6 +275,6 @@ def send_test(*, webhook: Webhook, actor=None) -> WebhookDelivery:
         payload={"message": "test delivery from MissionOps"},
         publish=False,
     )
-    delivery = WebhookDelivery.objects.create(webhook=webhook, event=event)
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, next_attempt_at=timezone.now())
     transaction.on_commit(lambda: _schedule(delivery.pk, countdown=0))
     return delivery

@@ -6,6 +6,8 @@
    are not ours, so it is never called.
 2. For each server: the management API (`/management/v1/configureddevices`).
 3. Where the server has none (the PyPI simulators), probe `/api/v1/<type>/<n>/name` per type.
+HTTP goes through missionops.outbound (SSRF-guarded): the telescopes' network must be named in
+settings.OUTBOUND_ALLOWED_NETWORKS.
 """
 
 import ipaddress
@@ -14,10 +16,12 @@ import re
 import socket
 import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import ifaddr
-import requests
 from alpaca import discovery as alpaca_discovery
+
+from missionops import outbound
 
 from .models import DeviceType
 
@@ -105,15 +109,27 @@ def _base(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def management_devices(host: str, port: int, session: requests.Session) -> list[FoundDevice] | None:
+def get_json(url: str):
+    """The JSON answer of a 200, or None (any other status, no answer, not JSON, not allowed)."""
+    try:
+        response = outbound.request("GET", url, timeout_s=HTTP_TIMEOUT_S)
+    except (outbound.OutboundError, outbound.OutboundRefused):
+        return None
+    if response.status != 200:
+        return None
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        return None
+
+
+def management_devices(host: str, port: int) -> list[FoundDevice] | None:
     """The server's own list, or None when it has no management API. (alpyca's management module
     sends requests without a timeout, so this one call is made here with one.)"""
     try:
-        response = session.get(f"{_base(host, port)}/management/v1/configureddevices", timeout=HTTP_TIMEOUT_S)
-        if response.status_code != 200:
-            return None
-        rows = response.json()["Value"]
-    except (requests.RequestException, ValueError, KeyError, TypeError):
+        rows = get_json(f"{_base(host, port)}/management/v1/configureddevices")["Value"]
+        rows = [row for row in rows if isinstance(row, dict)]
+    except (KeyError, TypeError):
         return None
     devices = []
     for row in rows:
@@ -133,29 +149,20 @@ def management_devices(host: str, port: int, session: requests.Session) -> list[
     return devices
 
 
-def probe_name(host: str, port: int, device_type: str, number: int, session: requests.Session) -> str | None:
+def probe_name(host: str, port: int, device_type: str, number: int) -> str | None:
     """The device's Name, or None when the server has no such device."""
-    try:
-        response = session.get(
-            f"{_base(host, port)}/api/v1/{device_type}/{number}/name",
-            params={"ClientID": 1, "ClientTransactionID": 1},
-            timeout=HTTP_TIMEOUT_S,
-        )
-        if response.status_code != 200:
-            return None
-        body = response.json()
-        if body.get("ErrorNumber", 0) != 0:
-            return None
-        return str(body.get("Value", ""))[:200]
-    except (requests.RequestException, ValueError, AttributeError):
+    query = urlencode({"ClientID": 1, "ClientTransactionID": 1})
+    body = get_json(f"{_base(host, port)}/api/v1/{device_type}/{number}/name?{query}")
+    if not isinstance(body, dict) or body.get("ErrorNumber", 0) != 0:
         return None
+    return str(body.get("Value", ""))[:200]
 
 
-def probed_devices(host: str, port: int, session: requests.Session) -> list[FoundDevice]:
+def probed_devices(host: str, port: int) -> list[FoundDevice]:
     devices = []
     for device_type in DeviceType.values:
         for number in range(MAX_DEVICE_NUMBER):
-            name = probe_name(host, port, device_type, number, session)
+            name = probe_name(host, port, device_type, number)
             if name is None:
                 break
             devices.append(
@@ -165,6 +172,5 @@ def probed_devices(host: str, port: int, session: requests.Session) -> list[Foun
 
 
 def server_devices(host: str, port: int) -> list[FoundDevice]:
-    with requests.Session() as session:
-        listed = management_devices(host, port, session)
-        return listed if listed else probed_devices(host, port, session)
+    listed = management_devices(host, port)
+    return listed if listed else probed_devices(host, port)

@@ -127,7 +127,7 @@ def add_device(
     host, port, type or number is refused here (400) rather than found later by the health check."""
     if device_type not in DeviceType.values:
         raise TelescopeError(f"unknown device type {device_type!r}", field="device_type")
-    name = discovery.probe_name(host, port, device_type, device_number, discovery.requests.Session())
+    name = discovery.probe_name(host, port, device_type, device_number)
     if name is None:
         raise TelescopeError(
             f"no Alpaca {device_type} number {device_number} answers at {host}:{port} "

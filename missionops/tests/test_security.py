@@ -272,3 +272,70 @@ def test_the_key_list_reads_a_constant_number_of_queries(api, owner, org_a):
     for n in range(5):
         apikeys.create_api_key(organization=org_a, name=f"k{n + 1}", scopes=["read"], actor=owner)
     assert queries() == one
+
+
+def parallel(calls: int, request) -> list:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(calls) as pool:
+        return list(pool.map(lambda _: request(), range(calls)))
+
+
+def http_status(request) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def limits_of_10(monkeypatch):
+    """Read by the daphne the test starts (its environment)."""
+    monkeypatch.setenv("THROTTLE_READ", "10/min")
+    monkeypatch.setenv("LOGIN_FAILURE_LIMIT", "10")
+
+
+@pytest.mark.slow
+def test_32_parallel_requests_against_a_limit_of_10_pass_exactly_10(limits_of_10, live_server_daphne, viewer):
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.get_or_create(user=viewer)[0].key
+    statuses = parallel(
+        32,
+        lambda: http_status(
+            urllib.request.Request(
+                f"{live_server_daphne}/api/v1/spacecraft/", headers={"Authorization": f"Token {token}"}
+            )
+        ),
+    )
+    assert sorted(statuses).count(200) == 10 and statuses.count(429) == 22, statuses
+
+
+@pytest.mark.slow
+def test_32_parallel_sign_ins_check_exactly_10_passwords(limits_of_10, live_server_daphne, operator):
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{live_server_daphne}/login/", timeout=30).read()
+    csrf = next(c.value for c in jar if c.name == "csrftoken")
+    body = urllib.parse.urlencode({"username": "operator", "password": "wrong", "csrfmiddlewaretoken": csrf}).encode()
+
+    def attempt():
+        request = urllib.request.Request(
+            f"{live_server_daphne}/login/",
+            data=body,
+            headers={"Cookie": f"csrftoken={csrf}", "Referer": live_server_daphne},
+        )
+        return http_status(request)
+
+    statuses = parallel(32, attempt)
+    assert statuses.count(200) == 10 and statuses.count(429) == 22, statuses  # 200: the form, "didn't match"
