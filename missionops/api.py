@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .exceptions import DomainError
 from .filters import ScopedFilterSet, UTCDateTimeFilter
 from .models import Event, Membership, Organization, Role
+from .replicas import replica_reads
 from .tenancy import membership_for, organizations_for, visible_events
 
 
@@ -221,3 +222,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self):
         return visible_events(self.request.user).select_related("organization")
+
+    def list(self, request, *args, **kwargs):
+        with replica_reads(user=request.user):  # an event list tolerates replica lag
+            return super().list(request, *args, **kwargs)

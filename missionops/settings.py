@@ -304,6 +304,11 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **env.db_url_config(DATABASE_REPLICA_URL),
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT_S", default=2)},
         "TEST": {"MIRROR": "default"},
     }
     DATABASE_ROUTERS = ["missionops.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "missionops.replicas.ReadYourWritesMiddleware",
+    )
