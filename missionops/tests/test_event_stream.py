@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -36,17 +37,34 @@ def start_nats(port: int, store_dir) -> subprocess.Popen:
 
 @pytest.fixture
 def nats_url(tmp_path, settings):
+    """A JetStream server: TEST_NATS_URL (CI's service container; each test on its own stream and
+    subjects) or a private nats-server started here."""
+    settings.NATS_STREAM = f"TEST_{uuid.uuid4().hex[:12]}"
+    settings.NATS_SUBJECT_PREFIX = f"t{uuid.uuid4().hex[:12]}"
+    if os.environ.get("TEST_NATS_URL"):
+        settings.NATS_URL = os.environ["TEST_NATS_URL"]
+        yield settings.NATS_URL
+        return
     if not os.path.exists(NATS_SERVER):
         pytest.fail("nats-server is missing: `make test` installs it (apt-get install nats-server)")
     port = free_port()
     proc = start_nats(port, tmp_path / "js")
     settings.NATS_URL = f"nats://127.0.0.1:{port}"
-    settings.NATS_STREAM = "TEST_EVENTS"
     try:
         yield settings.NATS_URL
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def stream_env(settings) -> dict:
+    """The child process's view of the stream settings of this test."""
+    return {
+        **test_database_env(),
+        "NATS_URL": settings.NATS_URL,
+        "NATS_STREAM": settings.NATS_STREAM,
+        "NATS_SUBJECT_PREFIX": settings.NATS_SUBJECT_PREFIX,
+    }
 
 
 def stream_contents(**kwargs) -> list:
@@ -83,7 +101,7 @@ def test_subject_tokens_are_safe():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_relay_publishes_each_event_once_in_order_and_consumers_replay(nats_url, org_a, org_b, sc_a):
+def test_relay_publishes_each_event_once_in_order_and_consumers_replay(nats_url, org_a, org_b, sc_a, settings):
     first = record_event(organization=org_a, kind="mode.changed", subject=sc_a, payload={"to": "safe"})
     second = record_event(organization=org_a, kind="alarm.raised", payload={"parameter": "bus_voltage"})
     record_event(organization=org_b, kind="mode.changed")
@@ -99,7 +117,7 @@ def test_relay_publishes_each_event_once_in_order_and_consumers_replay(nats_url,
     ]
     assert [m.event["id"] for m in mine] == expected  # outbox order
     assert [m.event["id"] for m in mine][-2:] == [str(first.id), str(second.id)]
-    assert mine[-2].subject == "missionops.org-a.mode.changed"
+    assert mine[-2].subject == f"{settings.NATS_SUBJECT_PREFIX}.org-a.mode.changed"
     assert mine[-2].event["organization"] == "org-a" and mine[-2].event["payload"] == {"to": "safe"}
     assert mine[-2].event["spacecraft"] == str(sc_a.pk)
     # Another organization's events are on their own subjects.
@@ -138,9 +156,9 @@ CRASH_AFTER_PUBLISH = textwrap.dedent(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_relay_killed_between_publish_and_mark_publishes_nothing_twice(nats_url, org_a):
+def test_a_relay_killed_between_publish_and_mark_publishes_nothing_twice(nats_url, org_a, settings):
     events = [record_event(organization=org_a, kind="job.finished", payload={"i": i}) for i in range(5)]
-    env = {**test_database_env(), "NATS_URL": nats_url, "NATS_STREAM": "TEST_EVENTS"}
+    env = stream_env(settings)
     crashed = subprocess.run(
         [sys.executable, "-c", CRASH_AFTER_PUBLISH], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
@@ -180,6 +198,7 @@ def test_relays_side_by_side_publish_every_event_exactly_once(nats_url, org_a):
 def test_nats_down_keeps_events_in_the_outbox_until_it_is_back(tmp_path, settings, org_a):
     port = free_port()
     settings.NATS_URL, settings.NATS_STREAM = f"nats://127.0.0.1:{port}", "TEST_EVENTS"
+    settings.NATS_SUBJECT_PREFIX = "missionops"
     record_event(organization=org_a, kind="pass.started")
     with pytest.raises(event_stream.StreamUnavailable):
         event_stream.StreamClient().connect(timeout_s=0.5)
@@ -199,8 +218,7 @@ def test_nats_down_keeps_events_in_the_outbox_until_it_is_back(tmp_path, setting
 def test_a_publish_refused_by_the_stream_is_recorded_and_retried(nats_url, org_a, settings):
     record_event(organization=org_a, kind="mode.changed")
     with event_stream.StreamClient() as client:
-        settings.NATS_SUBJECT_PREFIX = "elsewhere"  # the stream was made for missionops.>
-        EventOutbox.objects.update(subject="elsewhere.org-a.mode.changed")
+        EventOutbox.objects.update(subject="elsewhere.org-a.mode.changed")  # not the stream's subjects
         result = event_stream.relay_outbox(client=client)
     assert (result.published, result.failed) == (0, 1)
     row = EventOutbox.objects.get()
@@ -231,11 +249,11 @@ def test_relay_and_tail_commands(nats_url, org_a, org_b):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_tail_follows_events_as_they_are_committed(nats_url, org_a):
+def test_tail_follows_events_as_they_are_committed(nats_url, org_a, settings):
     relay_process = subprocess.Popen(
         [sys.executable, "manage.py", "relay_events", "--poll-s", "30"],
         cwd=ROOT,
-        env={**test_database_env(), "NATS_URL": nats_url, "NATS_STREAM": "TEST_EVENTS"},
+        env=stream_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
