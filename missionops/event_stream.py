@@ -13,9 +13,12 @@ Consumers replay from a stream sequence or a time (`stream_events`, `tail_events
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import logging
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -300,3 +303,97 @@ def stream_events(
     finally:
         if own_client:
             client.close()
+
+
+# ---- telemetry mirror (NATS_TELEMETRY_MIRROR): a stream per spacecraft ----
+#
+# The archive is the record; the mirror is a copy for downstream consumers, sent after commit by
+# one background thread per process, so ingest never waits on NATS. Each batch carries a
+# Nats-Msg-Id made of its content: a re-sent batch (ingest is idempotent) is not mirrored twice.
+
+
+def telemetry_stream_name(spacecraft_id) -> str:
+    return f"TELEMETRY_{str(spacecraft_id).replace('-', '')}"
+
+
+def telemetry_subject(*, organization_slug: str, spacecraft_id) -> str:
+    return f"{settings.NATS_SUBJECT_PREFIX}_telemetry.{token(organization_slug)}.{str(spacecraft_id).replace('-', '')}"
+
+
+class TelemetryMirror(threading.Thread):
+    MAX_QUEUED = 10_000
+
+    def __init__(self):
+        super().__init__(daemon=True, name="telemetry-mirror")
+        self.queue: queue.Queue = queue.Queue(maxsize=self.MAX_QUEUED)
+        self.client: StreamClient | None = None
+        self.streams: set[str] = set()
+        self.dropped = 0
+
+    def offer(self, batches: list[dict]) -> None:
+        for batch in batches:
+            try:
+                self.queue.put_nowait(batch)
+            except queue.Full:
+                self.dropped += 1
+                logger.warning("telemetry mirror: queue full, a batch is not mirrored (the archive has it)")
+
+    def run(self) -> None:
+        while True:
+            batch = self.queue.get()
+            try:
+                self.publish(batch)
+            except Exception:  # NATS away: the archive has the samples; the mirror goes on with the next
+                logger.warning("telemetry mirror: batch not mirrored", exc_info=True)
+                if self.client is not None:
+                    self.client.close()
+                    self.client, self.streams = None, set()
+            finally:
+                self.queue.task_done()
+
+    def publish(self, batch: dict) -> None:
+        if self.client is None:
+            self.client = StreamClient(name="missionops-telemetry-mirror").connect()
+        name = telemetry_stream_name(batch["spacecraft"])
+        subject = telemetry_subject(organization_slug=batch["organization"], spacecraft_id=batch["spacecraft"])
+        if name not in self.streams:
+            self.client.run(self._ensure(name, subject))
+            self.streams.add(name)
+        data = json.dumps(batch, cls=DjangoJSONEncoder).encode()
+        msg_id = hashlib.sha256(data).hexdigest()
+        self.client.run(self.client.js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}))
+
+    async def _ensure(self, name: str, subject: str) -> None:
+        try:
+            await self.client.js.stream_info(name)
+        except NotFoundError:
+            await self.client.js.add_stream(
+                js_api.StreamConfig(
+                    name=name,
+                    subjects=[subject],
+                    storage=js_api.StorageType.FILE,
+                    duplicate_window=settings.NATS_DUPLICATE_WINDOW_S,
+                )
+            )
+
+
+_mirror: TelemetryMirror | None = None
+_mirror_lock = threading.Lock()
+
+
+def mirror_telemetry(*, batches: list[dict]) -> None:
+    """Queue committed telemetry for the per-spacecraft streams (no-op unless NATS_TELEMETRY_MIRROR)."""
+    global _mirror
+    if not (settings.NATS_TELEMETRY_MIRROR and stream_enabled() and batches):
+        return
+    with _mirror_lock:
+        if _mirror is None or not _mirror.is_alive():
+            _mirror = TelemetryMirror()
+            _mirror.start()
+    _mirror.offer(batches)
+
+
+def flush_telemetry_mirror() -> None:
+    """Wait until everything queued has been sent (or failed)."""
+    if _mirror is not None:
+        _mirror.queue.join()

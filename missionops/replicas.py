@@ -1,7 +1,8 @@
 """Lag-tolerant reads on a PostgreSQL streaming replica (DATABASE_REPLICA_URL).
 
 Only reads that say so go to the replica: a view wraps them in `replica_reads(user=...)` (series,
-exports, event lists), raw SQL takes its connection from `read_connection()`. Everything else,
+exports, event lists) or runs them through `read_lag_tolerant`, raw SQL takes its connection from
+`read_connection()`. Everything else,
 and every write, stays on the primary. The replica is chosen only while
 
 - it answers and streams from the primary, with a replay lag (`pg_last_xact_replay_timestamp`,
@@ -10,24 +11,28 @@ and every write, stays on the primary. The replica is chosen only while
   request `ReadYourWritesMiddleware` stores the primary's WAL position for that user (in the cache,
   so every web host sees it), and the replica must have replayed past it.
 
-Otherwise the read goes to the primary. A replica reading is reused for REPLICA_STATE_TTL_S.
+Otherwise the read goes to the primary. A replica reading is reused for REPLICA_STATE_TTL_S; a
+read that fails on the replica meanwhile (`read_lag_tolerant`) is run again on the primary.
 """
 
 import contextvars
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
+T = TypeVar("T")
 READS = Counter("missionops_replica_reads_total", "Lag-tolerant reads by where they went", ["target", "reason"])
 
 _read_alias: contextvars.ContextVar[str | None] = contextvars.ContextVar("missionops_read_alias", default=None)
@@ -145,6 +150,31 @@ def replica_reads(*, user=None):
         yield _read_alias.get()
     finally:
         _read_alias.reset(token)
+
+
+def read_lag_tolerant(read: Callable[[], T], *, user=None) -> T:
+    """`read()` inside `replica_reads`; if the replica fails under it (a replica host that just
+    died while its last reading said healthy), mark it unavailable and run `read()` on the primary."""
+    global _state
+    with replica_reads(user=user) as alias:
+        if alias != REPLICA:
+            return read()
+        try:
+            return read()
+        except (OperationalError, InterfaceError) as error:
+            if not _replica_broken():
+                raise
+            logger.warning("read replica failed under a read, reading from the primary: %s", error)
+            connections[REPLICA].close()
+            with _state_lock:
+                _state = ReplicaState(None, 0, time.monotonic())
+    with replica_reads(user=user):  # now decides the primary (the replica is marked unavailable)
+        return read()
+
+
+def _replica_broken() -> bool:
+    connection = connections[REPLICA]
+    return connection.connection is None or connection.is_usable() is False
 
 
 def current_read_alias() -> str:

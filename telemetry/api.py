@@ -15,7 +15,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.replicas import choose_alias, replica_reads
+from missionops.replicas import choose_alias, read_lag_tolerant
 
 from . import payloads, selectors, services
 from .exceptions import PayloadTooLarge
@@ -162,8 +162,10 @@ class SeriesView(APIView):
         q = _query(SeriesQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         definition = selectors.parameter_of(spacecraft, q["parameter"])
-        with replica_reads(user=request.user):
-            data = selectors.series(definition=definition, start=q["start"], end=q["end"], max_points=q["max_points"])
+        data = read_lag_tolerant(
+            lambda: selectors.series(definition=definition, start=q["start"], end=q["end"], max_points=q["max_points"]),
+            user=request.user,
+        )
         return Response(SeriesSerializer(data).data)
 
 

@@ -294,3 +294,45 @@ def test_tail_events_bad_input(org_a, settings):
         call_command("tail_events", "--org", "org-a", "--from-sequence", "0")
     with pytest.raises(CommandError, match="NATS at"):
         call_command("tail_events", "--org", "org-a", "--idle-exit-s", "0.2")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_telemetry_is_mirrored_to_a_stream_per_spacecraft_once(nats_url, settings, org_a, sc_a):
+    from spacecraft.models import Spacecraft
+    from telemetry.services import ingest
+
+    settings.NATS_TELEMETRY_MIRROR = True
+    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    batch = [
+        {"spacecraft": "SC-001", "timestamp": (epoch + dt.timedelta(seconds=i)).isoformat(),
+         "parameters": {"bus_voltage": 28.0 + i}}
+        for i in range(3)
+    ]  # fmt: skip
+    scope = Spacecraft.objects.filter(organization=org_a)
+    ingest(snapshots=batch, scope=scope)
+    ingest(snapshots=batch, scope=scope)  # re-sent: stored once, mirrored once
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ingest(snapshots=[{**batch[0], "parameters": {"bus_voltage": 1.0}}], scope=scope)
+        raise RuntimeError("rolled back: nothing mirrored")
+    event_stream.flush_telemetry_mirror()
+
+    async def read(client):
+        sub = await client.js.subscribe(
+            event_stream.telemetry_subject(organization_slug="org-a", spacecraft_id=sc_a.pk),
+            stream=event_stream.telemetry_stream_name(sc_a.pk),
+            ordered_consumer=True,
+        )
+        messages = []
+        while True:
+            try:
+                messages.append(json.loads((await sub.next_msg(timeout=1)).data))
+            except Exception:
+                return messages
+
+    with event_stream.StreamClient() as client:
+        messages = client.run(read(client))
+    assert len(messages) == 1
+    assert messages[0]["designation"] == "SC-001" and messages[0]["organization"] == "org-a"
+    assert [s[0] for s in messages[0]["samples"]] == ["bus_voltage"] * 3
+    assert [s[2] for s in messages[0]["samples"]] == [28.0, 29.0, 30.0]
+    assert messages[0]["samples"][0][1] == epoch.isoformat()

@@ -76,6 +76,7 @@ def stop_cluster(data: Path, mode: str = "fast") -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the child run migrates a fresh database on a busy machine
 @pytest.mark.skipif(IN_REPLICA_RUN, reason="this is the child run")
 def test_reads_against_a_real_streaming_replica():
     if not Path(postgres_bin("pg_basebackup")).exists():
@@ -261,15 +262,22 @@ def test_replica_down_reads_fall_back_to_the_primary(replica_settings, api, view
     from missionops.services import record_event
 
     record_event(organization=org_a, kind="pass.started")
+    wait_replayed()
     data = Path(os.environ["MO_REPLICA_PGDATA"])
     port = connections["replica"].settings_dict["PORT"]
-    connections["replica"].close()
+    replica_settings.REPLICA_STATE_TTL_S = 600  # the last reading (healthy) is still trusted...
+    assert choose_alias(user=viewer) == REPLICA
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT 1")  # ...and a connection to it is open
     stop_cluster(data, "immediate")  # as a crashed replica host
     try:
-        assert replica_state(fresh=True).lag_s is None
-        assert choose_alias(user=viewer) == DEFAULT_DB_ALIAS
+        # The read fails on the replica and is run again on the primary; the replica is marked down.
         assert "pass.started" in event_kinds(api(viewer))
+        assert replica_state().lag_s is None
+        assert choose_alias(user=viewer) == DEFAULT_DB_ALIAS
+        assert replica_state(fresh=True).lag_s is None
     finally:
         start_cluster(data, int(port), data.parent / "replica.log")
     wait_replayed(timeout_s=60)
+    assert replica_state(fresh=True).lag_s is not None
     assert choose_alias(user=viewer) == REPLICA
