@@ -8,7 +8,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv dev-deps assets services db browser lint fmt clean
+.PHONY: run test venv dev-deps assets services db browser cluster-tools lint fmt clean
 
 $(VENV)/bin/activate:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (MissionOps uses Django 5.2 LTS)"; exit 1; }
@@ -62,8 +62,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
 
-test: dev-deps assets browser services
+test: dev-deps assets browser cluster-tools services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Debian's nats-server (event-stream tests), kubectl (kustomize renders), iproute2 (cluster drill).
+cluster-tools:
+	@for tool in nats-server:nats-server kubectl:kubectl ip:iproute2; do \
+	  command -v $${tool%%:*} >/dev/null || test -x /usr/sbin/$${tool%%:*} || missing="$$missing $${tool#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $$missing >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
+	  else sudo apt-get install -y -q $$missing >/dev/null; fi; fi
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services, webhooks
-from .models import Event, Membership, Organization, Webhook, WebhookDelivery
+from .models import Event, EventOutbox, Membership, Organization, Webhook, WebhookDelivery
 
 
 class MembershipInline(admin.TabularInline):
@@ -122,4 +122,23 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EventOutbox)
+class EventOutboxAdmin(admin.ModelAdmin):
+    """Events on their way to the JetStream stream: pending rows are what the relay has yet to send."""
+
+    list_display = ["id", "subject", "created_at", "published_at", "stream_sequence", "attempts", "last_error"]
+    list_filter = [("published_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject"]
+    readonly_fields = [f.name for f in EventOutbox._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .exceptions import DomainError
 from .filters import ScopedFilterSet, UTCDateTimeFilter
 from .models import Event, Membership, Organization, Role
+from .replicas import read_lag_tolerant
 from .tenancy import membership_for, organizations_for, visible_events
 
 
@@ -228,3 +229,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self):
         return visible_events(self.request.user).select_related("organization")
+
+    def list(self, request, *args, **kwargs):
+        # An event list tolerates replica lag.
+        return read_lag_tolerant(lambda: super(EventViewSet, self).list(request, *args, **kwargs), user=request.user)

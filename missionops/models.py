@@ -247,3 +247,29 @@ class ApiKey(models.Model):
 
     def is_usable(self, at) -> bool:
         return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)
+
+
+class EventOutbox(models.Model):
+    """An event waiting to leave on the NATS JetStream stream (missionops.event_stream).
+
+    Written in the transaction that writes the event, so an event exists if and only if its outbox
+    row does; the relay marks it published once JetStream has acknowledged it.
+    """
+
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    stream_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["id"], name="outbox_unpublished", condition=models.Q(published_at__isnull=True))
+        ]
+
+    def __str__(self):
+        state = f"seq {self.stream_sequence}" if self.published_at else "pending"
+        return f"{self.subject} ({state})"

@@ -7,6 +7,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.text import slugify
 
+from . import event_stream
 from .exceptions import ConflictError, DomainError
 from .models import Event, Membership, Organization, Role
 from .tenancy import user_or_none
@@ -25,23 +26,26 @@ def record_event(
     payload: dict | None = None,
     publish: bool = True,
 ) -> Event:
-    """Append one event to the organization's log and, after commit, push it to the `events` topic."""
+    """Append one event to the organization's log (and its event-stream outbox, in the same transaction);
+    after commit, push it to the `events` topic."""
     from . import live
 
     if subject is not None and spacecraft_id is None and subject._meta.label_lower == "spacecraft.spacecraft":
         spacecraft_id = subject.pk
     actor_user = user_or_none(actor)
-    event = Event.objects.create(
-        organization=organization,
-        kind=kind,
-        subject_type=subject._meta.label_lower if subject is not None else "",
-        subject_id=str(subject.pk) if subject is not None else "",
-        subject_repr=str(subject)[:200] if subject is not None else "",
-        spacecraft_id=spacecraft_id,
-        actor=actor_user,
-        actor_repr=str(actor_user or actor or "system")[:150],
-        payload=json_safe(payload or {}),
-    )
+    with transaction.atomic():  # the event and its outbox row (the event stream) commit together
+        event = Event.objects.create(
+            organization=organization,
+            kind=kind,
+            subject_type=subject._meta.label_lower if subject is not None else "",
+            subject_id=str(subject.pk) if subject is not None else "",
+            subject_repr=str(subject)[:200] if subject is not None else "",
+            spacecraft_id=spacecraft_id,
+            actor=actor_user,
+            actor_repr=str(actor_user or actor or "system")[:150],
+            payload=json_safe(payload or {}),
+        )
+        event_stream.enqueue(event)
     if publish and not kind.startswith(SECURITY_PREFIX):  # the audit trail is for admins only
         live.publish("events", event_message(event), organization=organization)
     enqueue_deliveries(event)

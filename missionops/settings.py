@@ -343,3 +343,29 @@ ORBITS_ELEMENT_MAX_AGE_DAYS = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS", default=1
 ORBITS_CONJUNCTION_THRESHOLD_KM = env.float("ORBITS_CONJUNCTION_THRESHOLD_KM", default=5.0)
 ORBITS_CONJUNCTION_CRITICAL_KM = env.float("ORBITS_CONJUNCTION_CRITICAL_KM", default=1.0)
 ORBITS_CONJUNCTION_DAYS = env.float("ORBITS_CONJUNCTION_DAYS", default=7.0)
+# Event stream (missionops.event_stream): with NATS_URL set, every event is written to an outbox in
+# its own transaction and relayed to the JetStream stream NATS_STREAM as `<prefix>.<org>.<kind>`.
+NATS_URL = env("NATS_URL", default="")  # empty: no outbox, no stream
+NATS_STREAM = env("NATS_STREAM", default="MISSIONOPS_EVENTS")
+NATS_SUBJECT_PREFIX = env("NATS_SUBJECT_PREFIX", default="missionops")
+NATS_DUPLICATE_WINDOW_S = env.float("NATS_DUPLICATE_WINDOW_S", default=7200.0)  # a relay resumes within it
+NATS_RELAY_BATCH = env.int("NATS_RELAY_BATCH", default=500)
+NATS_TELEMETRY_MIRROR = env.bool("NATS_TELEMETRY_MIRROR", default=False)  # a stream per spacecraft
+
+# Read replica (missionops.replicas): lag-tolerant reads (series, exports, event lists) go to it
+# while its replay lag is under REPLICA_MAX_LAG_S and it has replayed the reader's own last write.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_S = env.float("REPLICA_MAX_LAG_S", default=5.0)
+REPLICA_STATE_TTL_S = env.float("REPLICA_STATE_TTL_S", default=0.5)  # how long a lag reading is reused
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT_S", default=2)},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["missionops.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "missionops.replicas.ReadYourWritesMiddleware",
+    )

@@ -15,6 +15,8 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.replicas import choose_alias, read_lag_tolerant
+
 from . import payloads, selectors, services
 from .exceptions import PayloadTooLarge
 from .models import Interface, ParameterDefinition
@@ -176,7 +178,10 @@ class SeriesView(APIView):
         q = _query(SeriesQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         definition = selectors.parameter_of(spacecraft, q["parameter"])
-        data = selectors.series(definition=definition, start=q["start"], end=q["end"], max_points=q["max_points"])
+        data = read_lag_tolerant(
+            lambda: selectors.series(definition=definition, start=q["start"], end=q["end"], max_points=q["max_points"]),
+            user=request.user,
+        )
         return Response(SeriesSerializer(data).data)
 
 
@@ -296,16 +301,17 @@ class ExportView(APIView):
             definitions = [known[n] for n in names]
         filename = f"{spacecraft.designation}_{q['start']:%Y%m%dT%H%M%S}_{q['end']:%Y%m%dT%H%M%S}.csv"
         response = StreamingHttpResponse(
-            _csv_stream(spacecraft, definitions, q["start"], q["end"]), content_type="text/csv"
+            _csv_stream(spacecraft, definitions, q["start"], q["end"], choose_alias(user=request.user)),
+            content_type="text/csv",
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
 
-async def _csv_stream(spacecraft, definitions, start, end):
+async def _csv_stream(spacecraft, definitions, start, end, using):
     """An async iterator, so daphne streams it chunk by chunk (a sync one would be buffered)."""
     yield "time,spacecraft,parameter,value\r\n"
-    chunks = selectors.export_chunks(definitions=definitions, start=start, end=end)
+    chunks = selectors.export_chunks(definitions=definitions, start=start, end=end, using=using)
     next_chunk = sync_to_async(lambda: next(chunks, None))
     while (chunk := await next_chunk()) is not None:
         buffer = io.StringIO()

@@ -5,10 +5,10 @@ import math
 import uuid
 
 from django.conf import settings
-from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
+from missionops.replicas import read_connection
 from spacecraft.models import Spacecraft
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -121,7 +121,7 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
         unit_s = 60 if level == "minute" else 3600
         bucket_s = math.ceil(bucket_s / unit_s) * unit_s
     params = {"p": definition.pk, "w": dt.timedelta(seconds=bucket_s), "origin": ORIGIN, "start": start, "end": end}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # the replica inside missionops.replicas.replica_reads
         if level == "raw":
             cursor.execute(
                 """
@@ -227,13 +227,16 @@ def _ceil(moment: dt.datetime, unit: dt.timedelta) -> dt.datetime:
     return floor if floor == moment else floor + unit
 
 
-def export_chunks(*, definitions: list[ParameterDefinition], start, end, chunk_rows: int = 20_000):
+def export_chunks(
+    *, definitions: list[ParameterDefinition], start, end, chunk_rows: int = 20_000, using: str | None = None
+):
     """Raw samples of `definitions` in [start, end), parameter by parameter, time ascending, as lists
-    of (time, definition, value); keyset pagination on the primary key, so memory stays flat."""
+    of (time, definition, value); keyset pagination on the primary key, so memory stays flat.
+    `using`: the database alias to read (missionops.replicas.choose_alias)."""
     for definition in definitions:
         after = None
         while True:
-            with connection.cursor() as cursor:
+            with read_connection(using).cursor() as cursor:
                 cursor.execute(
                     "SELECT time, value FROM telemetry_sample WHERE parameter_id = %s AND time >= %s AND time < %s "
                     "AND (%s::timestamptz IS NULL OR time > %s) ORDER BY time LIMIT %s",

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from anomalies.detection import check_ingested as check_limits
+from missionops import event_stream
 from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
 from missionops.models import Organization
 from spacecraft.config import MAX_EXACT_INT
@@ -26,6 +27,7 @@ from spacecraft.models import ParameterType, Spacecraft
 from . import access, archive, live
 from .definitions import definitions_for, infer_type, valid_parameter_name, with_codes, with_stamps
 from .exceptions import IngestForbidden, TelemetryInputError
+from .mirror import mirror_batches
 from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,9 @@ def store_batch(
                 spacecraft=spacecraft_by_pk, params=params, changed=changed, counts=counts, interface=interface
             )
         )
+        if settings.NATS_TELEMETRY_MIRROR:  # a copy on a JetStream stream per spacecraft, after commit
+            mirrored = mirror_batches(spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values)
+            transaction.on_commit(lambda: event_stream.mirror_telemetry(batches=mirrored))
     return result
 
 

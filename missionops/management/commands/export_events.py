@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from missionops.models import Event, Organization
+from missionops.replicas import replica_reads
 from missionops.services import event_message
 
 
@@ -41,34 +42,44 @@ class Command(BaseCommand):
         if not output:
             self.stdout.ending = ""  # write rows verbatim: they carry their own line endings
         stream = open(output, "w", newline="") if output else self.stdout  # noqa: SIM115 - closed below
-        try:
-            writer = csv.writer(stream) if format == "csv" else None
-            if writer:
-                writer.writerow(
-                    ["created_at", "kind", "subject_type", "subject_id", "subject", "spacecraft", "actor", "payload"]
-                )
-            total = events.count()
-            for event in tqdm(
-                events.iterator(chunk_size=2000), total=total, unit="event", file=self.stderr, disable=None
-            ):
-                message = event_message(event)
+        with replica_reads():  # an export tolerates replica lag (under REPLICA_MAX_LAG_S)
+            try:
+                writer = csv.writer(stream) if format == "csv" else None
                 if writer:
                     writer.writerow(
                         [
-                            message["created_at"],
-                            message["kind"],
-                            message["subject_type"],
-                            message["subject_id"],
-                            message["subject"],
-                            message["spacecraft"] or "",
-                            message["actor"],
-                            json.dumps(message["payload"]),
+                            "created_at",
+                            "kind",
+                            "subject_type",
+                            "subject_id",
+                            "subject",
+                            "spacecraft",
+                            "actor",
+                            "payload",
                         ]
                     )
-                else:
-                    stream.write(json.dumps(message) + "\n")
-        finally:
-            if output:
-                stream.close()
+                total = events.count()
+                for event in tqdm(
+                    events.iterator(chunk_size=2000), total=total, unit="event", file=self.stderr, disable=None
+                ):
+                    message = event_message(event)
+                    if writer:
+                        writer.writerow(
+                            [
+                                message["created_at"],
+                                message["kind"],
+                                message["subject_type"],
+                                message["subject_id"],
+                                message["subject"],
+                                message["spacecraft"] or "",
+                                message["actor"],
+                                json.dumps(message["payload"]),
+                            ]
+                        )
+                    else:
+                        stream.write(json.dumps(message) + "\n")
+            finally:
+                if output:
+                    stream.close()
         if output:
             self.stderr.write(f"wrote {total} events to {output}")
