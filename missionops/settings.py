@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orbits",
     "jobs",
     "telescopes",
+    "planning",
 ]
 
 MIDDLEWARE = [
@@ -285,3 +286,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Mission planning: the oldest element set (days from its epoch) access windows are predicted from.
+PLANNING_MAX_ELEMENT_AGE_DAYS = env.float("PLANNING_MAX_ELEMENT_AGE_DAYS", default=60.0)
