@@ -32,12 +32,13 @@ def build(instance: Instance):
     candidates = instance.candidates()
     allowed = [can_image(sc) for sc in instance.spacecraft]
     fixed = set(instance.fixed)
+    fixed_opps = {oi for oi, _ in fixed}
     x: dict[tuple[int, int], cp_model.IntVar] = {}
     by_opp: dict[int, list] = {}
     by_contact: dict[int, list] = {}
     by_request: dict[int, list] = {}
     for oi, opp in enumerate(instance.opportunities):
-        if not opp.taken and not allowed[opp.spacecraft]:
+        if not opp.taken and not allowed[opp.spacecraft] and oi not in fixed_opps:
             continue
         for ci in candidates[oi]:
             var = model.new_bool_var(f"x{oi}_{ci}")
@@ -99,7 +100,10 @@ def build(instance: Instance):
         mine_by_sc.setdefault(instance.opportunities[oi].spacecraft, []).append(oi)
     for si, mine in mine_by_sc.items():
         _memory(model, instance, si, mine, z, load, chains)
-        _energy(model, instance, si, [oi for oi in mine if not instance.opportunities[oi].taken], z, chains)
+        images = [oi for oi in mine if not instance.opportunities[oi].taken]
+        # Executing images alone are not the planner's choice: the battery rule binds new ones.
+        if allowed[si] and any(oi not in fixed_opps for oi in images):
+            _energy(model, instance, si, images, z, chains)
 
     model.maximize(sum(instance.requests[ri].priority * var for ri, var in served.items()))
     return Model(model, x, z, used, served, chains)

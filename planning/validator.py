@@ -73,7 +73,11 @@ def violations(instance: Instance, assignments: list[tuple[int, int]]) -> list[s
                 break
 
     # Energy: charge in sunlight, drain in eclipse, capped at 100 %; each image costs its share.
+    # Checked where the plan adds images: executing (fixed) ones alone were decided before it.
+    fixed_opps = {oi for oi, _ in instance.fixed}
     for si, images in images_by_sc.items():
+        if all(o in fixed_opps for o in images):
+            continue
         sc = instance.spacecraft[si]
         costs = sorted(opps[o].start_s for o in images)
         soc, lowest, i = min(100.0, sc.soc_pct), min(100.0, sc.soc_pct), 0

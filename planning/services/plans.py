@@ -248,8 +248,10 @@ def _lost(contact: Contact, fleet_rows, start: datetime, lost: set) -> bool:
 
 
 def _keep_executing(instance: Instance, elevations, executing, start, sc_index, request_index) -> dict:
-    """Add the executing slots to the instance as taken opportunities, fixed to their contact
-    when it is still in the instance. Returns opportunity index -> the slot kept."""
+    """Add the executing slots to the instance, fixed to their contact when it is still in the
+    instance (else to the first contact that can carry them). A slot whose image is on board
+    costs no energy and occupies no imaging time any more ("taken"); a commanded one still
+    does. Returns opportunity index -> the slot kept."""
     kept = {}
     for slot in executing:
         if slot.spacecraft_id not in sc_index or slot.request_id not in request_index:
@@ -257,26 +259,33 @@ def _keep_executing(instance: Instance, elevations, executing, start, sc_index, 
         oi = len(instance.opportunities)
         begin = max(0, _seconds(start, slot.start))
         end_s = max(begin, _seconds(start, slot.end))
-        opportunity = Opportunity(
-            request_index[slot.request_id], sc_index[slot.spacecraft_id], begin, end_s, taken=True
-        )
+        taken = slot.state == SlotState.IMAGED or end_s <= 0
+        opportunity = Opportunity(request_index[slot.request_id], sc_index[slot.spacecraft_id], begin, end_s, taken)
         instance.opportunities.append(opportunity)
         elevations.append(slot.elevation_deg)
         kept[oi] = slot
+    instance._candidates = None
+    candidates = instance.candidates()
+    for oi, slot in kept.items():
         downlink = slot.downlink
+        chosen = None
         if downlink is not None and downlink.state == DownlinkState.PLANNED:
-            for ci, contact in enumerate(instance.contacts):
+            for ci in candidates[oi]:
+                contact = instance.contacts[ci]
                 if (
-                    contact.spacecraft == sc_index[slot.spacecraft_id]
-                    and contact.station == downlink.station_id
+                    contact.station == downlink.station_id
                     and contact.start_s <= _seconds(start, downlink.end)
                     and contact.end_s >= _seconds(start, downlink.start)
                 ):
-                    instance.fixed.append((oi, ci))
+                    chosen = ci
                     break
+        if chosen is None and not instance.opportunities[oi].taken and candidates[oi]:
+            chosen = candidates[oi][0]  # a commanded image still happens: it needs a way down
+        if chosen is not None:
+            instance.fixed.append((oi, chosen))
     # Other opportunities of requests already executing are not offered again.
     executing_requests = {instance.opportunities[oi].request for oi in kept}
-    keep = [i for i, o in enumerate(instance.opportunities) if o.taken or o.request not in executing_requests]
+    keep = [i for i, o in enumerate(instance.opportunities) if i in kept or o.request not in executing_requests]
     if len(keep) != len(instance.opportunities):
         remap = {old: new for new, old in enumerate(keep)}
         instance.opportunities = [instance.opportunities[i] for i in keep]
