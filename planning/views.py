@@ -5,8 +5,7 @@ from django.utils import timezone
 
 from jobs.selectors import templates_visible_to
 from missionops.exceptions import DomainError
-from missionops.models import Role
-from missionops.tenancy import organizations_for
+from missionops.models import Organization, Role
 
 from . import selectors, services
 from .forms import ImagingRequestForm
@@ -15,7 +14,7 @@ OPERATE = (Role.OPERATOR, Role.ADMIN)
 
 
 def _form(request, data=None):
-    organizations = organizations_for(request.user).filter(memberships__role__in=OPERATE).distinct()
+    organizations = Organization.objects.filter(memberships__user=request.user, memberships__role__in=OPERATE)
     return ImagingRequestForm(
         data, organizations=organizations, templates=templates_visible_to(request.user).order_by("name")
     )

@@ -15,6 +15,7 @@ from missionops.services import record_event
 from missionops.tenancy import user_or_none
 from orbits import services as orbit_services
 from orbits.models import GroundStation, Pass
+from spacecraft.catalogue import catalogue_for
 from spacecraft.models import Mode, Spacecraft
 
 from .. import access, cpsat, validator
@@ -32,6 +33,7 @@ from ..models import (
     SlotState,
     SpacecraftResources,
 )
+from .execution import IMAGING_COMMAND
 from .requests import set_state
 
 DEFAULT_HORIZON = timedelta(hours=72)
@@ -72,7 +74,7 @@ def _spec(sc: Spacecraft, resources: SpacecraftResources | None) -> SpacecraftSp
         imaging_s=values["imaging_s"],
         charge_pct_per_s=orbit_services.CHARGE_PCT_PER_MIN / 60,
         drain_pct_per_s=orbit_services.ECLIPSE_DRAIN_PCT_PER_MIN / 60,
-        can_image=sc.mode in (Mode.NOMINAL, Mode.STANDBY),
+        can_image=sc.mode in (Mode.NOMINAL, Mode.STANDBY) and IMAGING_COMMAND in catalogue_for(sc.mission_type),
     )
 
 
