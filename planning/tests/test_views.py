@@ -88,4 +88,3 @@ def test_plan_gantt(client, viewer, stranger, org_a, imaging, make_request):
 def test_pages_need_login(client):
     assert client.get("/planning/").status_code == 302
     assert client.get("/planning/plan/").status_code == 302
-
