@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from . import greedy
+from . import bound, greedy
 from .instance import (
     Instance,
     Solution,
@@ -104,6 +104,7 @@ def build(instance: Instance):
         # Executing images alone are not the planner's choice: the battery rule binds new ones.
         if allowed[si] and any(oi not in fixed_opps for oi in images):
             _energy(model, instance, si, images, z, chains)
+            model.add(sum(z[oi] for oi in images) <= bound.max_images(instance, si))  # a cut the LP uses
 
     model.maximize(sum(instance.requests[ri].priority * var for ri, var in served.items()))
     return Model(model, x, z, used, served, chains)
@@ -215,13 +216,15 @@ def solve(
     instance: Instance, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S, workers: int = 2, seed: int = 0
 ) -> Solution:
     """CP-SAT plan of `instance` within `time_limit_s`, hinted (every variable) with the best of
-    the greedy orders. When the solver has no plan at least as good as that hint
-    one in its time, the best greedy plan is returned (solver "greedy-fallback") with the solver's
-    bound. `greedy_value` is the earliest-deadline-first plan's value (the peer)."""
+    the greedy orders. When the solver has no plan at least as good as that hint in its time,
+    the best greedy plan is returned (solver "greedy-fallback"). The bound is the tighter of the
+    solver's and the relaxation's (planning.bound). `greedy_value`: the earliest-deadline-first
+    plan's value (the peer)."""
     began = time.perf_counter()
     plans = {order: greedy.solve(instance, order=order) for order in greedy.ORDERS}
     peer = plans["edf"]
     start = max(plans.values(), key=lambda plan: plan.value)  # the best greedy order, also the fallback
+    relaxed = bound.relaxation_bound(instance, time_limit_s=min(5.0, max(0.5, time_limit_s / 10)), workers=workers)
     built = build(instance)
     built.hint(instance, start.assignments)
     model, x = built.model, built.x
@@ -234,18 +237,23 @@ def solve(
     solver.parameters.cp_model_presolve = False
     status = solver.solve(model)
     status_name = solver.status_name(status)
-    bound = solver.best_objective_bound if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    best_bound = solver.best_objective_bound if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    best_bound = (
+        min(b for b in (best_bound, relaxed) if b is not None) if (best_bound, relaxed) != (None, None) else None
+    )
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignments = [key for key, var in x.items() if solver.value(var)]
         value = sum(instance.requests[instance.opportunities[oi].request].priority for oi, _ in assignments)
         if value >= start.value:
-            return Solution(assignments, value, "cp-sat", time.perf_counter() - began, bound, status_name, peer.value)
+            return Solution(
+                assignments, value, "cp-sat", time.perf_counter() - began, best_bound, status_name, peer.value
+            )
     return Solution(
         start.assignments,
         start.value,
         "greedy-fallback",
         time.perf_counter() - began,
-        bound,
+        best_bound,
         status_name or "UNKNOWN",
         peer.value,
     )

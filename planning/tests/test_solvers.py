@@ -118,3 +118,16 @@ def test_fixed_slots_are_kept_by_both_planners():
     for plan in (greedy.solve(instance), cpsat.solve(instance, time_limit_s=5)):
         assert (oi, candidates[oi][0]) in plan.assignments
         assert validator.violations(instance, plan.assignments) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relaxation_bound_is_never_below_the_optimum(seed):
+    from planning import bound
+
+    instance = generator.random_instance(200 + seed, spacecraft=3, stations=2, requests=30)
+    plan = cpsat.solve(instance, time_limit_s=10)
+    assert plan.status == "OPTIMAL"
+    assert bound.relaxation_bound(instance) >= plan.value
+    for si in range(len(instance.spacecraft)):
+        images = sum(1 for oi, _ in plan.assignments if instance.opportunities[oi].spacecraft == si)
+        assert images <= bound.max_images(instance, si)
