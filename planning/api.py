@@ -73,7 +73,7 @@ class ImagingRequestCreateSerializer(serializers.Serializer):
     template = serializers.IntegerField(help_text="id of the tile job template run on the downlinked image")
 
 
-class CancelSerializer(serializers.Serializer):
+class RequestCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
@@ -107,12 +107,12 @@ class ImagingRequestViewSet(
         created = services.create_request(organization=organization, actor=request.user, **data)
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CancelSerializer, responses=ImagingRequestSerializer, summary="Cancel a request")
+    @extend_schema(request=RequestCancelSerializer, responses=ImagingRequestSerializer, summary="Cancel a request")
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         imaging_request = self.get_object()
         require_role(request.user, imaging_request.organization, *OPERATE, action="cancel this request")
-        serializer = CancelSerializer(data=request.data)
+        serializer = RequestCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         imaging_request = services.cancel_request(
             request=imaging_request, actor=request.user, reason=serializer.validated_data.get("reason", "")
