@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "jobs",
     "telescopes",
     "console",
+    "planning",
 ]
 
 MIDDLEWARE = [
@@ -369,3 +370,5 @@ if DATABASE_REPLICA_URL:
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "missionops.replicas.ReadYourWritesMiddleware",
     )
+# Mission planning: the oldest element set (days from its epoch) access windows are predicted from.
+PLANNING_MAX_ELEMENT_AGE_DAYS = env.float("PLANNING_MAX_ELEMENT_AGE_DAYS", default=60.0)

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("orbits.api_urls")),
     path("", include("jobs.api_urls")),
     path("", include("telescopes.api_urls")),
+    path("", include("planning.api_urls")),
 ]
 
 urlpatterns = [
@@ -42,6 +43,7 @@ urlpatterns = [
     path("", include("orbits.urls")),
     path("", include("jobs.urls")),
     path("", include("telescopes.urls")),
+    path("", include("planning.urls")),
 ]
 
 handler500 = "missionops.views.server_error"

@@ -46,7 +46,7 @@ def demo_fleet(size: int) -> list[tuple]:
 
 # Apps add their own demo data in `<app>/demo.py`: optional `add_arguments(parser)` and
 # `seed(*, organization, actor, log, options, stderr)` (log(str) records one change).
-DEMO_APPS = ["telemetry", "anomalies", "orbits", "jobs", "telescopes"]
+DEMO_APPS = ["telemetry", "anomalies", "orbits", "jobs", "telescopes", "planning"]
 
 
 def demo_modules():
