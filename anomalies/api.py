@@ -25,7 +25,23 @@ from spacecraft.selectors import spacecraft_visible_to
 
 from . import detection, selectors, services
 from .exceptions import AnalysisInputError
-from .models import AlarmState, Anomaly, AnomalyComment, DetectorKind, Severity
+from .models import AlarmState, Anomaly, AnomalyComment, DetectorKind, IsaState, Severity
+
+
+class DetectorRecordSerializer(serializers.Serializer):
+    """One detector that fired on an alarm."""
+
+    kind = serializers.ChoiceField(choices=DetectorKind.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    threshold = serializers.CharField()
+    threshold_value = serializers.FloatField(allow_null=True)
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+    peak_value = serializers.FloatField(allow_null=True)
+    peak_at = serializers.DateTimeField(allow_null=True)
+    critical_since = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField(help_text="Its condition still holds.")
+    cleared_at = serializers.DateTimeField(allow_null=True)
 
 
 class AnomalySerializer(serializers.ModelSerializer):
@@ -41,6 +57,8 @@ class AnomalySerializer(serializers.ModelSerializer):
     resolved_by = username_field("resolved_by")
     assignee = username_field("assignee")
     is_active = serializers.BooleanField(read_only=True)
+    detectors = DetectorRecordSerializer(many=True, read_only=True)
+    isa_state = serializers.ChoiceField(choices=IsaState.choices, read_only=True)
 
     class Meta:
         model = Anomaly
@@ -53,8 +71,10 @@ class AnomalySerializer(serializers.ModelSerializer):
             "subsystem",
             "units",
             "detector",
+            "detectors",
             "severity",
             "state",
+            "isa_state",
             "threshold",
             "threshold_value",
             "message",
@@ -71,6 +91,11 @@ class AnomalySerializer(serializers.ModelSerializer):
             "latching",
             "latched",
             "is_late",
+            "suppressed_by",
+            "returns",
+            "chattering",
+            "activations",
+            "closed_at",
             "escalation_level",
             "escalated_at",
             "acknowledged_by",
@@ -107,7 +132,7 @@ class TimelineItemSerializer(serializers.Serializer):
 
 class AnomalyDetailSerializer(AnomalySerializer):
     # A plain string here, so the state enum belongs to one component (AnomalyStateEnum).
-    state = serializers.CharField(read_only=True, help_text="open, acknowledged, shelved or resolved")
+    state = serializers.CharField(read_only=True, help_text="open, acknowledged, shelved, out_of_service or resolved")
     context = serializers.DictField(read_only=True, help_text="The subsystem's other parameters at onset.")
     comments = CommentSerializer(many=True, read_only=True)
     timeline = serializers.SerializerMethodField()

@@ -21,7 +21,14 @@ from .models import DetectorKind
 logger = logging.getLogger(__name__)
 
 INLINE = (DetectorKind.LIMIT,)
-SWEPT = (DetectorKind.RATE, DetectorKind.FLATLINE, DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
+SWEPT = (
+    DetectorKind.RATE,
+    DetectorKind.FLATLINE,
+    DetectorKind.ZSCORE,
+    DetectorKind.IQR,
+    DetectorKind.EWMA,
+    DetectorKind.FORECAST,
+)
 STATISTICAL = (DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
 
 DEFAULTS = {
@@ -44,7 +51,23 @@ DEFAULTS = {
         "persistence": 3,
         "clear_after": 10,
     },
+    # window_s: the robust line's span (over one 90-minute orbit, so the orbit's swing averages
+    # out); stride_s: how often it is drawn; horizon_s: how far ahead a crossing warns.
+    "forecast": {
+        "enabled": True,
+        "window_s": 7200.0,
+        "stride_s": 300.0,
+        "horizon_s": 21600.0,
+        "min_trend_sigma": 4.0,
+        "persistence": 2,
+        "clear_after": 2,
+    },
 }
+
+# Suppressed by design: alarms of these subsystems in these modes are recorded, never paged
+# (a payload switched off in safe mode is expected to read out of its limits). A parameter's own
+# `suppress_in_modes` (a list of modes, [] for never) overrides its subsystem's.
+SUPPRESS_BY_SUBSYSTEM = {"payload": ("safe", "survival")}
 
 # Per mission profile: what differs from DEFAULTS (slower, quieter GEO buses; noisy CubeSats).
 PROFILE_DEFAULTS = {
@@ -58,6 +81,7 @@ KNOWN = {kind: set(values) for kind, values in DEFAULTS.items()}
 KNOWN["rate"] |= {"max_per_s", "crit_per_s"}
 KNOWN["stale"] |= {"persistence", "clear_after"}
 KNOWN["limit"] |= {"deadband"}
+KNOWN["forecast"] |= {"min_points"}
 
 
 def setting(name: str, default):
@@ -81,6 +105,32 @@ def sweep_lookback_s() -> float:
 def sweep_settle_s() -> float:
     """Samples this recent are left to the next sweep, so in-flight ingests have committed."""
     return float(setting("ANOMALY_SWEEP_SETTLE_S", 5.0))
+
+
+def chatter_count() -> int:
+    """An alarm that returns more than this many times within chatter_window_s is chattering."""
+    return int(setting("ANOMALY_CHATTER_COUNT", 3))
+
+
+def chatter_window_s() -> float:
+    return float(setting("ANOMALY_CHATTER_WINDOW_S", 600.0))
+
+
+def flood_threshold() -> int:
+    """More new alarms than this in flood_window_s is a flood (ISA-18.2: 10 in 10 minutes)."""
+    return int(setting("ANOMALY_FLOOD_ALARMS", 10))
+
+
+def flood_window_s() -> float:
+    return float(setting("ANOMALY_FLOOD_WINDOW_S", 600.0))
+
+
+def suppression(spec: dict, mode: str) -> str:
+    """Why a parameter's alarms are suppressed by design in `mode` ('' when they are not)."""
+    modes = spec.get("suppress_in_modes")
+    if modes is None:
+        modes = SUPPRESS_BY_SUBSYSTEM.get(spec.get("subsystem", ""), ())
+    return f"mode {mode}" if mode and mode in modes else ""
 
 
 def escalate_after_s() -> int:
@@ -149,6 +199,11 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
                 options["max_per_s"] = band * fraction
             options.setdefault("crit_per_s", options["max_per_s"] * factor)
             built[kind] = DETECTOR_CLASSES[kind](**options)
+        elif kind == DetectorKind.FORECAST:
+            if ptype == ParameterType.FLOAT and (limits["warn_low"] is not None or limits["warn_high"] is not None):
+                built[kind] = DETECTOR_CLASSES[kind](
+                    warn_low=limits["warn_low"], warn_high=limits["warn_high"], **options
+                )
         elif ptype == ParameterType.FLOAT:  # counters step and stay: statistics and stuck checks need floats
             built[kind] = DETECTOR_CLASSES[kind](**options)
     return built
@@ -208,6 +263,11 @@ SETTING_BOUNDS = {
     "warn_l": THRESHOLD,
     "crit_l": THRESHOLD,
     "k": THRESHOLD,
+    "window_s": Bounds(60, 30 * 86400),
+    "stride_s": Bounds(1, 86400),
+    "horizon_s": Bounds(60, 30 * 86400),
+    "min_trend_sigma": THRESHOLD,
+    "min_points": Bounds(5, MAX_SAMPLES, whole=True),
 }
 
 

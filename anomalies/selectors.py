@@ -25,14 +25,18 @@ class AnomalyFilter(ScopedFilterSet):
     designation = django_filters.CharFilter(field_name="spacecraft__designation")
     parameter = django_filters.CharFilter(field_name="parameter_name")
     subsystem = django_filters.CharFilter()
-    detector = django_filters.ChoiceFilter(choices=DetectorKind.choices)
+    detector = django_filters.ChoiceFilter(
+        choices=DetectorKind.choices, method="filter_detector", help_text="one of the detectors that fired"
+    )
     since = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte", help_text="started at or after")
     until = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt", help_text="started before")
     active_since = UTCDateTimeFilter(
         method="filter_active_since", help_text="still active at or after: not cleared, or cleared at or after"
     )
     active = django_filters.BooleanFilter(field_name="cleared_at", lookup_expr="isnull", help_text="condition holds")
-    late = django_filters.BooleanFilter(field_name="is_late")
+    late = django_filters.BooleanFilter(field_name="is_late", help_text="found in played-back telemetry")
+    suppressed = django_filters.BooleanFilter(method="filter_suppressed", help_text="suppressed by design")
+    chattering = django_filters.BooleanFilter()
     assignee = django_filters.CharFilter(field_name="assignee__username")
     tag = django_filters.CharFilter(field_name="tags", lookup_expr="contains", method="filter_tag")
 
@@ -51,12 +55,20 @@ class AnomalyFilter(ScopedFilterSet):
             "active_since",
             "active",
             "late",
+            "suppressed",
+            "chattering",
             "assignee",
             "tag",
         ]
 
     def filter_active_since(self, queryset, name, value):
         return queryset.filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=value))
+
+    def filter_detector(self, queryset, name, value):
+        return queryset.filter(detectors__contains=[{"kind": value}])
+
+    def filter_suppressed(self, queryset, name, value):
+        return queryset.exclude(suppressed_by="") if value else queryset.filter(suppressed_by="")
 
     def filter_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip().lower()])
