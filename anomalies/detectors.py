@@ -141,32 +141,46 @@ class LimitDetector(Detector):
 
 
 class RateDetector(Detector):
-    """|dx/dt| above a per-parameter maximum slope (units per second)."""
+    """|dx/dt| above a maximum slope (units per second). Given as `max_per_s`, or as `max_step`: the
+    largest change between two samples, turned into a slope with the series' own median interval,
+    so the same step is caught whether a parameter is sent every second or every minute."""
 
     kind = DetectorKind.RATE
     history = 1
 
-    def __init__(self, *, max_per_s=None, crit_per_s=None, **settings):
+    def __init__(self, *, max_per_s=None, crit_per_s=None, max_step=None, crit_factor=2.0, **settings):
         super().__init__(**settings)
         self.max_per_s, self.crit_per_s = max_per_s, crit_per_s
+        self.max_step, self.crit_factor = max_step, float(crit_factor)
+
+    def thresholds(self, t) -> tuple[float | None, float | None]:
+        if self.max_per_s or not self.max_step:
+            return self.max_per_s, self.crit_per_s
+        steps = np.diff(t)
+        steps = steps[steps > 0]
+        if not len(steps):
+            return None, None
+        warn = self.max_step / float(np.median(steps))
+        return warn, warn * self.crit_factor
 
     def evaluate(self, t, x, *, carry=None):
         n = len(x)
-        names = (f"rate>{self.max_per_s:g}/s", f"rate>{self.crit_per_s or 0:g}/s")
-        if not self.max_per_s or n == 0:
-            return _empty(n, names, (self.max_per_s, self.crit_per_s))
         carry = carry or {}
+        warn, crit_per_s = self.thresholds(
+            np.r_[carry.get("t", np.nan), t][~np.isnan(np.r_[carry.get("t", np.nan), t])]
+        )
+        names = (f"rate>{warn or 0:.3g}/s", f"rate>{crit_per_s or 0:.3g}/s")
+        if not warn or n == 0:
+            return _empty(n, names, (warn, crit_per_s))
         prev_t = np.r_[carry.get("t", np.nan), t[:-1]]
         prev_x = np.r_[carry.get("x", np.nan), x[:-1]]
         dt = t - prev_t
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = np.abs((x - prev_x) / np.where(dt > 0, dt, np.nan))
         slope = np.nan_to_num(slope, nan=0.0)
-        crit = slope > self.crit_per_s if self.crit_per_s else np.zeros(n, bool)
-        level = np.where(crit, CRITICAL, np.where(slope > self.max_per_s, WARNING, 0)).astype(np.int8)
-        return Flags(
-            level, slope, crit.astype(np.int8), names, (self.max_per_s, self.crit_per_s), {"t": t[-1], "x": x[-1]}
-        )
+        crit = slope > crit_per_s if crit_per_s else np.zeros(n, bool)
+        level = np.where(crit, CRITICAL, np.where(slope > warn, WARNING, 0)).astype(np.int8)
+        return Flags(level, slope, crit.astype(np.int8), names, (warn, crit_per_s), {"t": t[-1], "x": x[-1]})
 
 
 class FlatlineDetector(Detector):

@@ -173,6 +173,20 @@ class Anomaly(models.Model):
         return f"{self.spacecraft.designation}/{self.parameter_name} {self.detector} {self.threshold} ({self.severity})"
 
     @property
+    def isa_state_label(self) -> str:
+        return IsaState(self.isa_state).label
+
+    @property
+    def threshold_units(self) -> str:
+        """The unit of `threshold_value`: the parameter's for limits and forecasts, per second for
+        rates, none for the others (σ, IQRs, samples, seconds: the threshold's name says)."""
+        if self.detector in (DetectorKind.LIMIT, DetectorKind.FORECAST):
+            return self.units
+        if self.detector == DetectorKind.RATE:
+            return f"{self.units}/s" if self.units else "/s"
+        return ""
+
+    @property
     def isa_state(self) -> str:
         """The ISA-18.2 state: what the console shows next to the workflow state."""
         if self.state == AlarmState.RESOLVED:
@@ -208,11 +222,7 @@ class Anomaly(models.Model):
     def describe(self) -> str:
         """One line naming the threshold violated, used in every message and page."""
         units = f" {self.units}" if self.units else ""
-        # A threshold is in the parameter's units for limits and forecasts, per second for rates,
-        # and in the detector's own measure (σ, IQRs, samples, seconds) for the others.
-        threshold_units = {DetectorKind.LIMIT: units, DetectorKind.FORECAST: units}.get(self.detector, "")
-        if self.detector == DetectorKind.RATE:
-            threshold_units = f" {self.units}/s" if self.units else "/s"
+        threshold_units = f" {self.threshold_units}" if self.threshold_units else ""
         limit = f" {self.threshold_value:g}{threshold_units}" if self.threshold_value is not None else ""
         peak_units = " s" if self.detector == DetectorKind.STALE else units
         peak = f"; peak {self.peak_value:g}{peak_units}" if self.peak_value is not None else ""

@@ -150,6 +150,17 @@ class Recorder:
             return self.live.get(self.pid)
         return Anomaly.objects.live().select_for_update().filter(parameter_id=self.pid).first()
 
+    def history_alarm(self, episode: Episode) -> Anomaly | None:
+        """The closed playback alarm of this parameter the episode belongs to, if any."""
+        start, end = self.at(episode.started_at), self.at(episode.last_seen) or self.at(episode.started_at)
+        return (
+            Anomaly.objects.select_for_update()
+            .filter(parameter_id=self.pid, is_late=True, closed_at__isnull=False, started_at__lte=end)
+            .filter(last_seen_at__gte=start - dt.timedelta(seconds=config.off_delay_s()))
+            .order_by("-started_at")
+            .first()
+        )
+
     def overlaps_recorded(self, episode: Episode) -> bool:
         """An alarm of this parameter already covers part of the episode (a re-sent batch)."""
         start, end = self.at(episode.started_at), self.at(episode.last_seen)
@@ -165,7 +176,11 @@ class Recorder:
         late = self.is_late(episode)
         alarm = None if self.history else self.live_alarm()
         if alarm is not None and late and not alarm.is_late and self.at(episode.last_seen) < alarm.started_at:
-            # History from before the live condition: a playback alarm of its own.
+            # History from before the live condition: a playback alarm of its own (one per
+            # condition there too: another detector's episode of that time joins it).
+            past = self.history_alarm(episode)
+            if past is not None:
+                return self.merge(past, episode, late=True)
             return self._create(episode, late=True, closed=True)
         if alarm is None:
             if episode.continues:
@@ -332,6 +347,10 @@ class Recorder:
     def _returned(self, anomaly: Anomaly, episode: Episode) -> list[str]:
         """The condition is back before anyone acknowledged its end: the same alarm, once more."""
         start = self.at(episode.first_seen if episode.first_seen is not None else episode.started_at) or self.now
+        if start - anomaly.cleared_at <= dt.timedelta(seconds=config.off_delay_s()) and anomaly.activations:
+            anomaly.cleared_at = None
+            anomaly.activations[-1][1] = None  # within the off-delay: the same activation goes on
+            return []
         anomaly.cleared_at = None
         anomaly.returns += 1
         anomaly.activations = [*anomaly.activations, [_iso(start), None]][-MAX_ACTIVATIONS:]
