@@ -127,6 +127,7 @@ def _apply(
     carry=False,
     live=None,
     late_before_us=None,
+    sink: list | None = None,
 ):
     """Run one detector over a series and apply the samples newer than the cursor, in sample order,
     with the tracker's carried state. Inline checks see only the batch and take the detector's
@@ -152,13 +153,34 @@ def _apply(
     recorder = Recorder(
         target=target, kind=detector.kind, base_us=base, now=now, live=live, late_before_us=late_before_us
     )
-    for episode in episodes:
-        recorder.record(episode)
-    result.add(recorder.result)
+    if sink is not None:
+        sink += [(recorder, episode) for episode in episodes]
+    else:
+        record_in_order([(recorder, episode) for episode in episodes], result)
     result.samples += len(t_us) - start
     cursor.evaluated_until = reading.to_datetime(t_us[-1])
     cursor.state = state.dump()
     cursor.active = state.open or state.run > 0 or any(v is True for v in state.carry.values())
+
+
+def record_in_order(found: list, result: DetectionResult) -> None:
+    """Record one parameter's episodes from several detectors in sample-time order (those carried
+    over from the last sweep first), so its alarm opens, returns and clears as the samples did."""
+
+    def onset(item):
+        recorder, episode = item
+        start = episode.first_seen if episode.continues else episode.started_at
+        if start is None or start != start:
+            return (0, 0.0)
+        return (1, recorder.base_us + start * US)
+
+    recorders = []
+    for recorder, episode in sorted(found, key=onset):
+        recorder.record(episode)
+        if recorder not in recorders:
+            recorders.append(recorder)
+    for recorder in recorders:
+        result.add(recorder.result)
 
 
 def _record_history(target: Target, detector: Detector, t_us, x, behind, *, now, result: DetectionResult) -> None:
@@ -404,49 +426,67 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
         .filter(parameter_id__in=pids)
     }
     late_after_us = int(config.late_after_s() * US)
-    for (pid, kind), cursor in sorted(cursors.items()):
-        target, detector = targets[pid], detectors[pid][kind]
+    by_parameter: dict[int, dict] = {}
+    for (pid, kind), cursor in cursors.items():
+        by_parameter.setdefault(pid, {})[kind] = cursor
+    for pid, mine in sorted(by_parameter.items()):
+        target = targets[pid]
         part = by_pid.get(pid)
         t_us = all_times[part] if part else np.empty(0, np.int64)
         x = all_values[part] if part else np.empty(0)
-        if kind == DetectorKind.STALE:
+        sink: list = []
+        for kind, cursor in sorted(mine.items()):
+            if kind == DetectorKind.STALE:
+                continue
+            detector, item = detectors[pid][kind], pending[pid]
+            late_before_us = item.arrived_us - late_after_us
+            if kind == DetectorKind.FORECAST:
+                _sweep_forecast(
+                    cursor, target, detector, item, now=now, live=live, late_after_us=late_after_us, sink=sink
+                )
+                continue
+            arrived = item.mask(t_us, unchecked_only=kind == DetectorKind.LIMIT)
+            if not arrived.any():
+                continue
+            if cursor.evaluated_until is None:
+                # A parameter's first sweep starts at the first sample that arrived, however old.
+                cursor.evaluated_until = reading.to_datetime(int(t_us[arrived][0]) - 1)
+            behind = arrived & (t_us <= reading.to_us(cursor.evaluated_until))
+            if behind.any():
+                _record_history(target, detector, t_us, x, behind, now=now, result=result)
+            _apply(
+                cursor,
+                target,
+                detector,
+                t_us,
+                x,
+                now=now,
+                result=result,
+                live=live,
+                late_before_us=late_before_us,
+                sink=sink,
+            )
+        record_in_order(sink, result)
+        if DetectorKind.STALE in mine:
             _sweep_stale(
-                cursor, target, detector, t_us, alive, latest.get(pid), now=now, upto=upto, result=result, live=live
+                mine[DetectorKind.STALE],
+                target,
+                detectors[pid][DetectorKind.STALE],
+                t_us,
+                alive,
+                latest.get(pid),
+                now=now,
+                upto=upto,
+                result=result,
+                live=live,
             )
-            continue
-        item = pending[pid]
-        if kind == DetectorKind.FORECAST:
-            _sweep_forecast(
-                cursor, target, detector, item, now=now, result=result, live=live, late_after_us=late_after_us
-            )
-            continue
-        arrived = item.mask(t_us, unchecked_only=kind == DetectorKind.LIMIT)
-        if not arrived.any():
-            continue
-        if cursor.evaluated_until is None:
-            # A parameter's first sweep starts at the first sample that arrived, however old.
-            cursor.evaluated_until = reading.to_datetime(int(t_us[arrived][0]) - 1)
-        behind = arrived & (t_us <= reading.to_us(cursor.evaluated_until))
-        if behind.any():
-            _record_history(target, detector, t_us, x, behind, now=now, result=result)
-        _apply(
-            cursor,
-            target,
-            detector,
-            t_us,
-            x,
-            now=now,
-            result=result,
-            live=live,
-            late_before_us=item.arrived_us - late_after_us,
-        )
     save_cursors(list(cursors.values()))
     _release_arrivals(arrival_ids, upto)
     result.parameters += len(pids)
     return result
 
 
-def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, result, live, late_after_us) -> None:
+def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, live, late_after_us, sink) -> None:
     """Draw the forecast at each stride boundary the arrived samples pass, in time order, with the
     tracker's carried state (a warning opens after `persistence` draws that meet a limit)."""
     first_us = min(first for first, _, _ in item.ranges)
@@ -474,9 +514,7 @@ def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, re
         live=live,
         late_before_us=item.arrived_us - late_after_us,
     )
-    for episode in episodes:
-        recorder.record(episode)
-    result.add(recorder.result)
+    sink += [(recorder, episode) for episode in episodes]
     cursor.evaluated_until = reading.to_datetime(ANCHOR_US + times[-1] * US)
     cursor.state = state.dump()
     cursor.active = state.open or state.run > 0

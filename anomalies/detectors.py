@@ -392,8 +392,8 @@ class ForecastDetector(Detector):
         """The line through samples in [at - window_s, at] and where it meets a limit (None: too
         few samples). `t` in seconds, sorted."""
         lo, hi = np.searchsorted(t, at - self.window_s), np.searchsorted(t, at, side="right")
-        if hi - lo < self.min_points:
-            return None
+        if hi - lo < self.min_points or t[hi - 1] - t[lo] < 0.8 * self.window_s:
+            return None  # too few samples, or they span too little of the window: no line
         step = max(1, (hi - lo) // self.MAX_POINTS)
         tw, xw = t[lo:hi:step] - at, x[lo:hi:step]
         slope, value = theil_sen(tw, xw)

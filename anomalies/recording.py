@@ -299,7 +299,14 @@ class Recorder:
             if anomaly.latched:
                 anomaly.latched = False  # the condition is back
             if anomaly.cleared_at is not None:
-                events += self._returned(anomaly, episode)
+                start = self.at(episode.first_seen if episode.first_seen is not None else episode.started_at)
+                if start is not None and start <= anomaly.cleared_at:
+                    # Another detector's episode that began before the alarm cleared: one activation.
+                    anomaly.cleared_at = None
+                    if anomaly.activations:
+                        anomaly.activations[-1][1] = None
+                else:
+                    events += self._returned(anomaly, episode)
             if not late and anomaly.is_late:
                 anomaly.is_late = False  # the condition goes on in live telemetry: it may page now
         elif entry is None:
