@@ -87,7 +87,7 @@ def fold_episodes(apps, schema_editor):
     Anomaly = apps.get_model("anomalies", "Anomaly")
     Comment = apps.get_model("anomalies", "AnomalyComment")
     now = dt.datetime.now(dt.UTC)
-    for pid in Anomaly.objects.values_list("parameter_id", flat=True).distinct():
+    for pid in sorted(set(Anomaly.objects.order_by().values_list("parameter_id", flat=True))):
         rows = list(Anomaly.objects.filter(parameter_id=pid).order_by("started_at", "id"))
         groups: list[list] = []
         for row in rows:
@@ -105,8 +105,7 @@ def fold_episodes(apps, schema_editor):
             else:
                 keeper.detectors = [_entry(keeper)]
             keeper.activations = [[_iso(keeper.started_at), _iso(keeper.cleared_at)]]
-            if not _live(keeper):
-                keeper.closed_at = keeper.resolved_at or keeper.cleared_at or now
+            keeper.closed_at = None if _live(keeper) else (keeper.resolved_at or keeper.cleared_at or now)
             keeper.save()
 
 
