@@ -22,10 +22,28 @@ from rest_framework.views import APIView
 
 from missionops.api import username_field
 from spacecraft.selectors import spacecraft_visible_to
+from telemetry.models import ParameterDefinition
 
 from . import detection, selectors, services
 from .exceptions import AnalysisInputError
-from .models import AlarmState, Anomaly, AnomalyComment, DetectorKind, Severity
+from .models import AlarmState, Anomaly, AnomalyComment, DetectorKind, IsaState, Severity
+from .recording import Target
+
+
+class DetectorRecordSerializer(serializers.Serializer):
+    """One detector that fired on an alarm."""
+
+    kind = serializers.ChoiceField(choices=DetectorKind.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    threshold = serializers.CharField()
+    threshold_value = serializers.FloatField(allow_null=True)
+    first_at = serializers.DateTimeField()
+    last_at = serializers.DateTimeField()
+    peak_value = serializers.FloatField(allow_null=True)
+    peak_at = serializers.DateTimeField(allow_null=True)
+    critical_since = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField(help_text="Its condition still holds.")
+    cleared_at = serializers.DateTimeField(allow_null=True)
 
 
 class AnomalySerializer(serializers.ModelSerializer):
@@ -41,6 +59,8 @@ class AnomalySerializer(serializers.ModelSerializer):
     resolved_by = username_field("resolved_by")
     assignee = username_field("assignee")
     is_active = serializers.BooleanField(read_only=True)
+    detectors = DetectorRecordSerializer(many=True, read_only=True)
+    isa_state = serializers.ChoiceField(choices=IsaState.choices, read_only=True)
 
     class Meta:
         model = Anomaly
@@ -53,8 +73,10 @@ class AnomalySerializer(serializers.ModelSerializer):
             "subsystem",
             "units",
             "detector",
+            "detectors",
             "severity",
             "state",
+            "isa_state",
             "threshold",
             "threshold_value",
             "message",
@@ -71,6 +93,11 @@ class AnomalySerializer(serializers.ModelSerializer):
             "latching",
             "latched",
             "is_late",
+            "suppressed_by",
+            "returns",
+            "chattering",
+            "activations",
+            "closed_at",
             "escalation_level",
             "escalated_at",
             "acknowledged_by",
@@ -107,7 +134,7 @@ class TimelineItemSerializer(serializers.Serializer):
 
 class AnomalyDetailSerializer(AnomalySerializer):
     # A plain string here, so the state enum belongs to one component (AnomalyStateEnum).
-    state = serializers.CharField(read_only=True, help_text="open, acknowledged, shelved or resolved")
+    state = serializers.CharField(read_only=True, help_text="open, acknowledged, shelved, out_of_service or resolved")
     context = serializers.DictField(read_only=True, help_text="The subsystem's other parameters at onset.")
     comments = CommentSerializer(many=True, read_only=True)
     timeline = serializers.SerializerMethodField()
@@ -211,6 +238,62 @@ CountsSerializer = inline_serializer(
         "active": serializers.IntegerField(),
     },
 )
+
+
+class KpiAlarmSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    designation = serializers.CharField()
+    parameter = serializers.CharField()
+    severity = serializers.CharField()
+    state = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    shelved_until = serializers.DateTimeField(allow_null=True)
+    returns = serializers.IntegerField()
+
+
+class BadActorSerializer(serializers.Serializer):
+    designation = serializers.CharField()
+    parameter = serializers.CharField()
+    alarms = serializers.IntegerField()
+    returns = serializers.IntegerField(allow_null=True)
+    activations = serializers.IntegerField(help_text="alarms plus their returns")
+
+
+class KpiBucketSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    count = serializers.IntegerField()
+
+
+class KpiSerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    bucket_s = serializers.IntegerField()
+    new_alarms = serializers.IntegerField()
+    per_10_min_average = serializers.FloatField()
+    per_10_min_peak = serializers.IntegerField()
+    flood_threshold = serializers.IntegerField()
+    flood_time_pct = serializers.FloatField(
+        help_text="share of 10-minute intervals with more new alarms than the threshold"
+    )
+    series = KpiBucketSerializer(many=True)
+    bad_actors = BadActorSerializer(many=True)
+    standing = KpiAlarmSerializer(many=True, help_text="active for more than 24 h")
+    chattering = KpiAlarmSerializer(many=True)
+    shelved_overdue = KpiAlarmSerializer(many=True, help_text="still shelved past their time")
+
+
+class FloodGroupSerializer(serializers.Serializer):
+    designation = serializers.CharField()
+    group = serializers.CharField(help_text="subsystem")
+    count = serializers.IntegerField()
+
+
+class FloodSerializer(serializers.Serializer):
+    flood = serializers.BooleanField()
+    count = serializers.IntegerField()
+    threshold = serializers.IntegerField()
+    window_min = serializers.IntegerField()
+    groups = FloodGroupSerializer(many=True)
 
 
 def _workflow_schema(summary, request=None, response=AnomalySerializer):
@@ -336,6 +419,30 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         return Response(outcome)
 
+    @extend_schema(
+        summary="Alarm KPIs (ISA-18.2 §16): alarm rate per 10 minutes, time in flood, bad actors, standing, "
+        "chattering and overdue shelved alarms",
+        parameters=[
+            OpenApiParameter("since", dt.datetime, description="ISO 8601 with offset; default: 24 h before until"),
+            OpenApiParameter("until", dt.datetime, description="ISO 8601 with offset; default: now"),
+        ],
+        responses={200: KpiSerializer, 400: None},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def kpis(self, request):
+        since, until = selectors.kpi_range(request.query_params)
+        return Response(KpiSerializer(selectors.alarm_kpis(request.user, since=since, until=until)).data)
+
+    @extend_schema(
+        summary="Whether the console is in flood, with the new alarms grouped by spacecraft and subsystem",
+        responses=FloodSerializer,
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def flood(self, request):
+        return Response(FloodSerializer(selectors.flood_status(request.user)).data)
+
     @extend_schema(summary="Alarm counts for the navigation bar", responses=CountsSerializer, filters=False)
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def counts(self, request):
@@ -396,3 +503,60 @@ class AnalyzeView(APIView):
         if len(matches) != 1:
             raise Http404("no such spacecraft")
         return Response(detection.analyze(spacecraft=matches[0], limit=limit))
+
+
+class ForecastSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    units = serializers.CharField()
+    fitted_at = serializers.DateTimeField()
+    fitted_value = serializers.FloatField()
+    slope_per_s = serializers.FloatField()
+    significant = serializers.BooleanField()
+    limit_name = serializers.CharField(allow_null=True)
+    limit = serializers.FloatField(allow_null=True)
+    crosses_at = serializers.DateTimeField(allow_null=True)
+    warns = serializers.BooleanField()
+    window_s = serializers.FloatField()
+    horizon_s = serializers.FloatField()
+    projection = serializers.ListField(child=serializers.DictField(), help_text="two points: now, and the limit")
+
+
+class ForecastView(APIView):
+    """The time-to-limit forecast of one parameter now: what the telemetry chart draws dashed."""
+
+    @extend_schema(
+        summary="Time-to-limit forecast of one parameter (robust linear fit over its recent window)",
+        parameters=[
+            OpenApiParameter("spacecraft", str, required=True, description="id or designation"),
+            OpenApiParameter("parameter", str, required=True),
+        ],
+        responses={200: ForecastSerializer, 204: None, 400: None, 404: None},
+    )
+    def get(self, request):
+        spacecraft = _visible_spacecraft(request)
+        name = request.query_params.get("parameter", "")
+        if not name:
+            raise AnalysisInputError("required: the parameter's name", field="parameter")
+        definition = ParameterDefinition.objects.filter(spacecraft=spacecraft, name=name).first()
+        if definition is None:
+            raise Http404("no such parameter")
+        specs = detection.current_specs([spacecraft.pk]).get(spacecraft.pk, {})
+        target = Target(definition=definition, spacecraft=spacecraft, spec=detection.spec_of(definition, specs))
+        found = detection.forecast_now(target=target)
+        if found is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(ForecastSerializer(found).data)
+
+
+def _visible_spacecraft(request):
+    ref = request.query_params.get("spacecraft", "")
+    if not ref:
+        raise AnalysisInputError("required: the spacecraft's id or designation", field="spacecraft")
+    scope = spacecraft_visible_to(request.user)
+    try:
+        matches = list(scope.filter(pk=uuid.UUID(ref)))
+    except ValueError:
+        matches = list(scope.filter(designation=ref))
+    if len(matches) != 1:
+        raise Http404("no such spacecraft")
+    return matches[0]

@@ -9,5 +9,6 @@ router.register("anomalies", api.AnomalyViewSet, basename="anomaly")
 
 urlpatterns = [
     path("telemetry/analyze/", api.AnalyzeView.as_view(), name="telemetry-analyze"),
+    path("telemetry/forecast/", api.ForecastView.as_view(), name="telemetry-forecast"),
     *router.urls,
 ]

@@ -21,43 +21,77 @@ from .models import DetectorKind
 logger = logging.getLogger(__name__)
 
 INLINE = (DetectorKind.LIMIT,)
-SWEPT = (DetectorKind.RATE, DetectorKind.FLATLINE, DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
+SWEPT = (
+    DetectorKind.RATE,
+    DetectorKind.FLATLINE,
+    DetectorKind.ZSCORE,
+    DetectorKind.IQR,
+    DetectorKind.EWMA,
+    DetectorKind.FORECAST,
+)
 STATISTICAL = (DetectorKind.ZSCORE, DetectorKind.IQR, DetectorKind.EWMA)
 
 DEFAULTS = {
     # deadband_pct: of the warning band's width; persistence: violating samples in a row to open;
     # clear_after: good samples in a row to clear.
     "limit": {"enabled": True, "deadband_pct": 2.0, "persistence": 2, "clear_after": 3},
-    # band_fraction_per_s: the default max slope, as a fraction of the warning band per second.
-    "rate": {"enabled": True, "band_fraction_per_s": 0.5, "crit_factor": 2.0, "persistence": 1, "clear_after": 3},
+    # band_fraction_per_step: the largest change between two samples, as a fraction of the warning
+    # band (the slope follows from the parameter's median interval); band_fraction_per_s, if set,
+    # gives the slope directly instead.
+    "rate": {
+        "enabled": True,
+        "band_fraction_per_step": 0.45,
+        "crit_factor": 2.0,
+        "persistence": 1,
+        "clear_after": 3,
+    },
     "stale": {"enabled": True, "k": 3.0, "crit_k": 10.0},
     "flatline": {"enabled": True, "min_samples": 8, "persistence": 1, "clear_after": 1},
     "zscore": {"enabled": True, "window": 60, "lag": 0, "warn": 6.0, "crit": 12.0, "persistence": 1, "clear_after": 5},
     "iqr": {"enabled": True, "block": 60, "warn_k": 4.0, "crit_k": 10.0, "persistence": 1, "clear_after": 5},
+    # lag 0 and a tight band: the residual against a lagged mean carries the orbit's swing, which
+    # the average piles up into false alarms on 10 s telemetry (28 episodes per spacecraft-day).
     "ewma": {
         "enabled": True,
         "lam": 0.2,
         "window": 120,
-        "lag": 30,
-        "warn_l": 6.0,
-        "crit_l": 12.0,
+        "lag": 0,
+        "warn_l": 9.0,
+        "crit_l": 18.0,
         "persistence": 3,
         "clear_after": 10,
     },
+    # window_s: the robust line's span (over one 90-minute orbit, so the orbit's swing averages
+    # out); stride_s: how often it is drawn; horizon_s: how far ahead a crossing warns.
+    "forecast": {
+        "enabled": True,
+        "window_s": 7200.0,
+        "stride_s": 300.0,
+        "horizon_s": 21600.0,
+        "min_trend_sigma": 4.0,
+        "persistence": 2,
+        "clear_after": 2,
+    },
 }
+
+# Suppressed by design: alarms of these subsystems in these modes are recorded, never paged
+# (a payload switched off in safe mode is expected to read out of its limits). A parameter's own
+# `suppress_in_modes` (a list of modes, [] for never) overrides its subsystem's.
+SUPPRESS_BY_SUBSYSTEM = {"payload": ("safe", "survival")}
 
 # Per mission profile: what differs from DEFAULTS (slower, quieter GEO buses; noisy CubeSats).
 PROFILE_DEFAULTS = {
     "LEO_IMAGING": {},
     "GNSS": {"ewma": {"window": 180}},
-    "GEO_COMMS": {"zscore": {"window": 120}, "ewma": {"window": 240, "lag": 60}},
-    "CUBESAT": {"zscore": {"warn": 7.0}, "iqr": {"warn_k": 5.0}, "rate": {"band_fraction_per_s": 0.75}},
+    "GEO_COMMS": {"zscore": {"window": 120}, "ewma": {"window": 240}},
+    "CUBESAT": {"zscore": {"warn": 7.0}, "iqr": {"warn_k": 5.0}, "rate": {"band_fraction_per_step": 0.6}},
 }
 
 KNOWN = {kind: set(values) for kind, values in DEFAULTS.items()}
-KNOWN["rate"] |= {"max_per_s", "crit_per_s"}
+KNOWN["rate"] |= {"max_per_s", "crit_per_s", "band_fraction_per_s"}
 KNOWN["stale"] |= {"persistence", "clear_after"}
 KNOWN["limit"] |= {"deadband"}
+KNOWN["forecast"] |= {"min_points"}
 
 
 def setting(name: str, default):
@@ -81,6 +115,38 @@ def sweep_lookback_s() -> float:
 def sweep_settle_s() -> float:
     """Samples this recent are left to the next sweep, so in-flight ingests have committed."""
     return float(setting("ANOMALY_SWEEP_SETTLE_S", 5.0))
+
+
+def off_delay_s() -> float:
+    """A condition back within this long after its alarm cleared continues the same activation
+    (ISA-18.2 off-delay): one fault whose detectors flicker is one alarm, not a dozen returns."""
+    return float(setting("ANOMALY_OFF_DELAY_S", 900.0))
+
+
+def chatter_count() -> int:
+    """An alarm that returns more than this many times within chatter_window_s is chattering."""
+    return int(setting("ANOMALY_CHATTER_COUNT", 3))
+
+
+def chatter_window_s() -> float:
+    return float(setting("ANOMALY_CHATTER_WINDOW_S", 600.0))
+
+
+def flood_threshold() -> int:
+    """More new alarms than this in flood_window_s is a flood (ISA-18.2: 10 in 10 minutes)."""
+    return int(setting("ANOMALY_FLOOD_ALARMS", 10))
+
+
+def flood_window_s() -> float:
+    return float(setting("ANOMALY_FLOOD_WINDOW_S", 600.0))
+
+
+def suppression(spec: dict, mode: str) -> str:
+    """Why a parameter's alarms are suppressed by design in `mode` ('' when they are not)."""
+    modes = spec.get("suppress_in_modes")
+    if modes is None:
+        modes = SUPPRESS_BY_SUBSYSTEM.get(spec.get("subsystem", ""), ())
+    return f"mode {mode}" if mode and mode in modes else ""
 
 
 def escalate_after_s() -> int:
@@ -141,14 +207,24 @@ def build_detectors(spec: dict, *, mission_type: str = "", mode: str = "", kinds
                 deadband = band * pct / 100 if band else 0.0
             built[kind] = DETECTOR_CLASSES[kind](deadband=deadband, **limits, **options)
         elif kind == DetectorKind.RATE:
-            fraction = options.pop("band_fraction_per_s", None)
+            per_s = options.pop("band_fraction_per_s", None)
+            per_step = options.pop("band_fraction_per_step", None)
             factor = options.pop("crit_factor", 2.0)
             if options.get("max_per_s") is None:
-                if not band or not fraction:
+                if not band or not (per_s or per_step):
                     continue
-                options["max_per_s"] = band * fraction
-            options.setdefault("crit_per_s", options["max_per_s"] * factor)
+                if per_s:
+                    options["max_per_s"] = band * per_s
+                else:
+                    options["max_step"], options["crit_factor"] = band * per_step, factor
+            if options.get("max_per_s") is not None:
+                options.setdefault("crit_per_s", options["max_per_s"] * factor)
             built[kind] = DETECTOR_CLASSES[kind](**options)
+        elif kind == DetectorKind.FORECAST:
+            if ptype == ParameterType.FLOAT and (limits["warn_low"] is not None or limits["warn_high"] is not None):
+                built[kind] = DETECTOR_CLASSES[kind](
+                    warn_low=limits["warn_low"], warn_high=limits["warn_high"], **options
+                )
         elif ptype == ParameterType.FLOAT:  # counters step and stay: statistics and stuck checks need floats
             built[kind] = DETECTOR_CLASSES[kind](**options)
     return built
@@ -198,6 +274,7 @@ SETTING_BOUNDS = {
     "deadband_pct": Bounds(0, 100),
     "deadband": Bounds(0, MAX_VALUE, nullable=True),
     "band_fraction_per_s": Bounds(0, MAX_FACTOR),
+    "band_fraction_per_step": Bounds(0, MAX_FACTOR),
     "crit_factor": Bounds(1, MAX_FACTOR),
     "max_per_s": Bounds(0, MAX_VALUE, nullable=True),
     "crit_per_s": Bounds(0, MAX_VALUE, nullable=True),
@@ -208,6 +285,11 @@ SETTING_BOUNDS = {
     "warn_l": THRESHOLD,
     "crit_l": THRESHOLD,
     "k": THRESHOLD,
+    "window_s": Bounds(60, 30 * 86400),
+    "stride_s": Bounds(1, 86400),
+    "horizon_s": Bounds(60, 30 * 86400),
+    "min_trend_sigma": THRESHOLD,
+    "min_points": Bounds(5, MAX_SAMPLES, whole=True),
 }
 
 

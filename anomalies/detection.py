@@ -2,13 +2,14 @@
 statistical, rate, stuck-value and stale detectors, and a read-only analysis for the API.
 
 Each (parameter, detector) has a DetectorCursor holding how far it has been evaluated and the
-tracker's carried state. Only samples newer than the cursor are applied, and cursors are claimed
-with FOR UPDATE (SKIP LOCKED in sweeps), so re-running over the same data, or two sweeps at once,
-never makes a second anomaly for one episode; the constraints on Anomaly are the backstop.
-Telemetry older than `ANOMALY_LATE_AFTER_S` when it arrives is evaluated on its own (no carried
-state), recorded with is_late=True, and never paged or escalated; so are newer samples arriving
-behind the limit cursor (another station's earlier pass), except episodes overlapping one already
-recorded (a re-sent batch). The swept detectors still see only samples newer than their cursors.
+tracker's carried state. Ingest records what it stored (Arrival rows, in its transaction); sweeps
+consume them and apply every arrived sample newer than the cursor once, in sample order, however
+old it is: played-back telemetry is analysed like live telemetry, recorded as playback (is_late)
+and never paged. Samples arriving behind a cursor (another station's earlier pass) are analysed
+on their own and recorded as closed playback alarms, unless an alarm already covers them (a
+re-sent batch). Cursors are claimed with FOR UPDATE (SKIP LOCKED in sweeps), so re-running over
+the same data, or two sweeps at once, never records an episode twice; the one-live-alarm
+constraint on Anomaly is the backstop. Episodes become alarms in `anomalies.recording`.
 """
 
 import datetime as dt
@@ -17,67 +18,23 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from spacecraft.models import ConfigVersion, Spacecraft
 from telemetry.models import LatestValue, ParameterDefinition
 
-from . import config, notify, reading
-from .detectors import CRITICAL, Detector, StaleDetector
+from . import config, reading
+from .detectors import CRITICAL, Detector, ForecastDetector, StaleDetector
 from .episodes import Episode, TrackerState, sliced, track
-from .models import Anomaly, DetectorCursor, DetectorKind, Severity
+from .models import Anomaly, Arrival, DetectorCursor, DetectorKind, Severity
+from .recording import DetectionResult, Recorder, Target, entry_of
 
 logger = logging.getLogger(__name__)
 US = 1_000_000
 ANCHOR_US = reading.to_us(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
-
-
-@dataclass
-class Target:
-    """One parameter as detection sees it: its definition, configuration and spacecraft."""
-
-    definition: ParameterDefinition
-    spacecraft: Spacecraft
-    spec: dict
-
-    @property
-    def latching(self) -> bool:
-        return bool(self.spec.get("latching"))
-
-    def detectors(self, kinds) -> dict[str, Detector]:
-        return config.build_detectors(
-            self.spec, mission_type=self.spacecraft.mission_type, mode=self.spacecraft.mode, kinds=kinds
-        )
-
-
-@dataclass
-class DetectionResult:
-    parameters: int = 0
-    samples: int = 0
-    opened: int = 0
-    updated: int = 0
-    cleared: int = 0
-    skipped_locked: int = 0
-    failed: int = 0  # spacecraft whose sweep raised (logged, rolled back)
-    anomalies: list = field(default_factory=list)
-
-    def add(self, other: "DetectionResult") -> None:
-        for name in ("parameters", "samples", "opened", "updated", "cleared", "skipped_locked", "failed"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.anomalies += other.anomalies
-
-    def as_dict(self) -> dict:
-        return {
-            "parameters": self.parameters,
-            "samples": self.samples,
-            "opened": self.opened,
-            "updated": self.updated,
-            "cleared": self.cleared,
-            "skipped_locked": self.skipped_locked,
-            "failed": self.failed,
-        }
+STALE_FIRST_SWEEP_S = 60.0  # a parameter's first stale sweep raises only silences this recent
+EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # what the archive's µs times count from
 
 
 def current_specs(spacecraft_ids) -> dict:
@@ -115,6 +72,11 @@ def find_episodes(
                 gaps = detector.gaps(t, alive if alive is not None else t, now)
                 found += [(kind, stale_episode(gap)) for gap in gaps]
             continue
+        if isinstance(detector, ForecastDetector):
+            times, ttl, flags = detector.forecasts(t, x, None)
+            episodes, _ = track(times, ttl, flags, persistence=detector.persistence, clear_after=detector.clear_after)
+            found += [(kind, episode) for episode in episodes]
+            continue
         flags = detector.evaluate(t, x)
         episodes, _ = track(t, x, flags, persistence=detector.persistence, clear_after=detector.clear_after)
         found += [(kind, episode) for episode in episodes]
@@ -138,191 +100,7 @@ def stale_episode(gap: dict) -> Episode:
     return episode
 
 
-# --- recording episodes -------------------------------------------------------------------------
-
-
-class Recorder:
-    """Turns tracker episodes into Anomaly rows: create, extend, raise severity, clear or latch."""
-
-    def __init__(
-        self, *, target: Target, kind: str, base_us: int, is_late: bool, now: dt.datetime, live: dict | None = None
-    ):
-        self.target, self.kind, self.base_us, self.is_late, self.now = target, kind, base_us, is_late, now
-        self.result = DetectionResult()
-        self.live = live  # {(parameter id, detector): live Anomaly}, locked by the caller; None: query
-        self.key = (target.definition.pk, kind)
-
-    def at(self, seconds: float | None) -> dt.datetime | None:
-        if seconds is None or seconds != seconds:  # None or NaN
-            return None
-        return reading.to_datetime(self.base_us + seconds * US)
-
-    def record(self, episode: Episode) -> Anomaly | None:
-        if episode.continues:
-            live = self._live()
-            if live is not None:
-                return self._extend(live, episode)
-            if not episode.count:
-                return None
-            # The episode was resolved by an operator meanwhile: what still violates is a new one.
-            episode.started_at = episode.detected_at = episode.first_seen
-        return self._create(episode)
-
-    def overlaps_recorded(self, episode: Episode) -> bool:
-        """An anomaly of this parameter and detector already covers part of the episode."""
-        start, end = self.at(episode.started_at), self.at(episode.last_seen)
-        return (
-            Anomaly.objects.filter(parameter=self.target.definition, detector=self.kind, started_at__lte=end)
-            .filter(Q(cleared_at__isnull=True) | Q(cleared_at__gte=start))
-            .exists()
-        )
-
-    def _live(self) -> Anomaly | None:
-        if self.live is not None:
-            return self.live.get(self.key)
-        return (
-            Anomaly.objects.live()
-            .select_for_update()
-            .filter(parameter=self.target.definition, detector=self.kind)
-            .first()
-        )
-
-    def _create(self, episode: Episode) -> Anomaly | None:
-        target = self.target
-        definition, sc = target.definition, target.spacecraft
-        critical = episode.level >= CRITICAL
-        started = self.at(episode.started_at)
-        anomaly = Anomaly(
-            organization_id=sc.organization_id,
-            spacecraft=sc,
-            parameter=definition,
-            parameter_name=definition.name,
-            subsystem=definition.subsystem,
-            units=definition.units,
-            detector=self.kind,
-            severity=Severity.CRITICAL if critical else Severity.WARNING,
-            threshold=episode.threshold[:32],
-            threshold_value=episode.threshold_value,
-            mode=sc.mode,
-            started_at=started,
-            detected_at=self.at(episode.detected_at),
-            last_seen_at=self.at(episode.last_seen),
-            peak_value=episode.peak_value,
-            peak_at=self.at(episode.peak_at),
-            peak_score=episode.peak_score if np.isfinite(episode.peak_score) else 0.0,
-            sample_count=episode.count,
-            critical_since=self.at(episode.critical_since),
-            latching=target.latching,
-            is_late=self.is_late,
-            context=subsystem_context(definition, started),
-        )
-        if episode.cleared_at is not None:
-            if target.latching and not self.is_late:
-                anomaly.latched = True
-            else:
-                anomaly.cleared_at = self.at(episode.cleared_at)
-        elif self.is_late:
-            anomaly.cleared_at = anomaly.last_seen_at  # history: it ended where the backfill ends
-        anomaly.message = anomaly.describe()[:300]
-        try:
-            with transaction.atomic():
-                anomaly.save()
-        except IntegrityError:
-            # Recorded already (same onset), or a live episode exists the carried state did not know.
-            live = None if self.is_late else self._live()
-            if live is None or live.started_at == started:
-                return None
-            episode.continues = True
-            return self._extend(live, episode)
-        self.result.opened += 1
-        self.result.anomalies.append(anomaly)
-        if self.live is not None and anomaly.cleared_at is None and not self.is_late:
-            self.live[self.key] = anomaly
-        notify.anomaly_changed(anomaly, "anomaly.detected")
-        if anomaly.cleared_at is not None and not self.is_late:
-            notify.anomaly_changed(anomaly, "anomaly.cleared")
-        return anomaly
-
-    def _extend(self, anomaly: Anomaly, episode: Episode) -> Anomaly:
-        changed = {"updated_at"}
-        raised = False
-        if episode.count:
-            last_seen = self.at(episode.last_seen)
-            if last_seen > anomaly.last_seen_at:
-                anomaly.last_seen_at = last_seen
-                changed.add("last_seen_at")
-            anomaly.sample_count += episode.count
-            changed.add("sample_count")
-            if anomaly.latched:
-                anomaly.latched = False  # the condition is back
-                changed.add("latched")
-        if np.isfinite(episode.peak_score) and episode.peak_score > anomaly.peak_score:
-            anomaly.peak_value, anomaly.peak_at, anomaly.peak_score = (
-                episode.peak_value,
-                self.at(episode.peak_at),
-                episode.peak_score,
-            )
-            anomaly.threshold, anomaly.threshold_value = episode.threshold[:32], episode.threshold_value
-            changed |= {"peak_value", "peak_at", "peak_score", "threshold", "threshold_value"}
-        if episode.level >= CRITICAL and anomaly.severity != Severity.CRITICAL:
-            anomaly.severity = Severity.CRITICAL
-            anomaly.critical_since = self.at(episode.critical_since) or self.now
-            changed |= {"severity", "critical_since"}
-            raised = True
-        if changed - {"updated_at", "sample_count", "last_seen_at", "latched"}:
-            anomaly.message = anomaly.describe()[:300]
-            changed.add("message")
-        cleared = False
-        if episode.cleared_at is not None and anomaly.cleared_at is None:
-            if anomaly.latching and anomaly.awaits_acknowledgement:
-                if not anomaly.latched:
-                    anomaly.latched = True
-                    changed.add("latched")
-            else:
-                anomaly.cleared_at, anomaly.latched = self.at(episode.cleared_at), False
-                changed |= {"cleared_at", "latched"}
-                cleared = True
-        anomaly.save(update_fields=sorted(changed))
-        self.result.updated += 1
-        if self.live is not None and anomaly.cleared_at is not None:
-            self.live.pop(self.key, None)
-        if raised:
-            notify.anomaly_changed(anomaly, "anomaly.severity_raised")
-        if cleared:
-            self.result.cleared += 1
-            notify.anomaly_changed(anomaly, "anomaly.cleared")
-        return anomaly
-
-
-def subsystem_context(definition: ParameterDefinition, at: dt.datetime | None) -> dict:
-    """The other parameters of the subsystem at onset: each one's last sample at or before it."""
-    if at is None or not definition.subsystem:
-        return {}
-    others = {
-        d.pk: d
-        for d in ParameterDefinition.objects.filter(
-            spacecraft_id=definition.spacecraft_id, subsystem=definition.subsystem
-        ).exclude(pk=definition.pk)
-    }
-    if not others:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT ON (parameter_id) parameter_id, time, value FROM telemetry_sample "
-            "WHERE parameter_id = ANY(%s) AND time <= %s AND time > %s ORDER BY parameter_id, time DESC",
-            [list(others), at, at - dt.timedelta(minutes=10)],
-        )
-        rows = cursor.fetchall()
-    context = {}
-    for pid, moment, value in rows:
-        d = others[pid]
-        context[d.name] = {
-            "value": d.display_value(value),
-            "units": d.units,
-            "time": moment.isoformat(),
-            "status": d.status_of(value),
-        }
-    return dict(sorted(context.items()))
+# --- applying detectors to series ----------------------------------------------------------------
 
 
 def _claim_cursors(pids: list[int], kinds, *, skip_locked: bool) -> dict:
@@ -337,10 +115,24 @@ def _claim_cursors(pids: list[int], kinds, *, skip_locked: bool) -> dict:
     return {(c.parameter_id, c.detector): c for c in rows}
 
 
-def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, *, now, result, carry=False, live=None):
-    """Run one detector over a series and apply the samples newer than the cursor. Inline checks see
-    only the batch and take the detector's carried state; sweeps read enough history instead.
-    Times are seconds since a fixed anchor, so a carried violation run keeps its onset."""
+def _apply(
+    cursor: DetectorCursor,
+    target: Target,
+    detector: Detector,
+    t_us,
+    x,
+    *,
+    now,
+    result,
+    carry=False,
+    live=None,
+    late_before_us=None,
+    sink: list | None = None,
+):
+    """Run one detector over a series and apply the samples newer than the cursor, in sample order,
+    with the tracker's carried state. Inline checks see only the batch and take the detector's
+    carried state; sweeps read enough history instead. Times are seconds since a fixed anchor, so a
+    carried violation run keeps its onset."""
     base = ANCHOR_US
     t = (t_us - base) / US
     flags = detector.evaluate(t, x, carry=TrackerState.load(cursor.state).carry if carry else None)
@@ -358,47 +150,117 @@ def _apply(cursor: DetectorCursor, target: Target, detector: Detector, t_us, x, 
         clear_after=detector.clear_after,
         state=state,
     )
-    recorder = Recorder(target=target, kind=detector.kind, base_us=base, is_late=False, now=now, live=live)
-    for episode in episodes:
-        recorder.record(episode)
-    result.add(recorder.result)
+    recorder = Recorder(
+        target=target, kind=detector.kind, base_us=base, now=now, live=live, late_before_us=late_before_us
+    )
+    if sink is not None:
+        sink += [(recorder, episode) for episode in episodes]
+    else:
+        record_in_order([(recorder, episode) for episode in episodes], result)
     result.samples += len(t_us) - start
     cursor.evaluated_until = reading.to_datetime(t_us[-1])
     cursor.state = state.dump()
     cursor.active = state.open or state.run > 0 or any(v is True for v in state.carry.values())
 
 
-def _record_late(
-    target: Target, detectors: dict, t_us, x, *, now, result: DetectionResult, skip_recorded: bool = False
-) -> None:
-    """Episodes of samples evaluated on their own (no carried state), recorded as history (is_late).
-    With `skip_recorded`, an episode overlapping one already recorded is skipped: samples behind the
-    cursor may be a re-sent batch, whose episodes, seen without their carried state, can start later
-    than the ones recorded the first time."""
-    base = int(t_us[0])
-    t = (t_us - base) / US
-    for kind, episode in find_episodes(detectors, t, x):
-        recorder = Recorder(target=target, kind=kind, base_us=base, is_late=True, now=now)
-        if skip_recorded and recorder.overlaps_recorded(episode):
+def record_in_order(found: list, result: DetectionResult) -> None:
+    """Record one parameter's episodes from several detectors in sample-time order (those carried
+    over from the last sweep first), so its alarm opens, returns and clears as the samples did."""
+
+    def onset(item):
+        recorder, episode = item
+        start = episode.first_seen if episode.continues else episode.started_at
+        if start is None or start != start:
+            return (0, 0.0)
+        return (1, recorder.base_us + start * US)
+
+    recorders = []
+    for recorder, episode in sorted(found, key=onset):
+        recorder.record(episode)
+        if recorder not in recorders:
+            recorders.append(recorder)
+    for recorder in recorders:
+        result.add(recorder.result)
+
+
+def _record_history(target: Target, detector: Detector, t_us, x, behind, *, now, result: DetectionResult) -> None:
+    """Samples that arrived behind a detector's cursor (another station's earlier pass, a re-sent
+    part of a batch): evaluated on their own, from a fresh state with the history before them, and
+    recorded as closed playback alarms. An episode overlapping an alarm already recorded is skipped:
+    seen without its carried state, a re-sent batch's episode can start later than the first time."""
+    index = np.flatnonzero(behind)
+    first, last = int(index[0]), int(index[-1])
+    lo = max(0, first - detector.history)
+    base = int(t_us[lo])
+    t = (t_us[lo : last + 1] - base) / US
+    segment_start = (t_us[first] - base) / US
+    recorder = Recorder(target=target, kind=detector.kind, base_us=base, now=now, history=True)
+    for _, episode in find_episodes({detector.kind: detector}, t, x[lo : last + 1]):
+        if episode.last_seen < segment_start or recorder.overlaps_recorded(episode):
             continue
         recorder.record(episode)
-        result.add(recorder.result)
+    result.add(recorder.result)
+
+
+def record_arrivals(*, pids, times, checked, arrived_at: dt.datetime) -> None:
+    """One Arrival per parameter (and per limits_checked) of a stored batch, for the sweeps."""
+    rows = []
+    by_pid = reading.split(pids)
+    for pid, part in by_pid.items():
+        for flag in (True, False):
+            mine = times[part][checked[part] == flag]
+            if len(mine):
+                rows.append((pid, int(mine.min()), int(mine.max()), flag))
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO anomalies_arrival (parameter_id, first_time, last_time, arrived_at, limits_checked) "
+            "SELECT u.pid, %s::timestamptz + u.first_us * interval '1 microsecond', "
+            "%s::timestamptz + u.last_us * interval '1 microsecond', %s, u.checked "
+            "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::boolean[]) "
+            "AS u(pid, first_us, last_us, checked)",
+            [
+                EPOCH_2000,
+                EPOCH_2000,
+                arrived_at,
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+            ],
+        )
 
 
 # --- inline, in the ingest transaction -----------------------------------------------------------
 
 
-def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=None) -> DetectionResult:
+def check_ingested(
+    *, spacecraft: dict, params: dict, pids, times, values, now=None, stored: int | None = None
+) -> DetectionResult:
     """Limit checks for one ingested batch (arrays sorted by parameter, then time; times in µs since
-    2000-01-01). Runs inside ingest's transaction: an ingest that rolls back records nothing.
+    2000-01-01), and the batch's Arrival rows for the sweeps. Runs inside ingest's transaction: an
+    ingest that rolls back records nothing. A batch that stored nothing new (`stored` 0: sent
+    again) is not analysed again.
 
-    Fast path, vectorised over the whole batch: if no sample is beyond a limit and no parameter of
-    the batch carries a violation (an active cursor, which also holds the deadband's state), it
-    costs two small queries and returns."""
+    Only live samples ahead of the limit cursor are checked here, in order with the carried state;
+    played-back samples (older than ANOMALY_LATE_AFTER_S) and samples behind the cursor are left to
+    the sweep, which analyses them in sample order. Fast path, vectorised over the whole batch: if
+    no sample is beyond a limit and no parameter carries a violation, it costs two small queries."""
     result = DetectionResult()
-    if not len(pids):
+    if not len(pids) or stored == 0:
         return result
     now = now or timezone.now()
+    late_before = reading.to_us(now) - int(config.late_after_s() * US)
+    checked = times >= late_before
+    result = _check_limits(spacecraft, params, pids, times, values, checked, now=now)
+    record_arrivals(pids=pids, times=times, checked=checked, arrived_at=now)
+    return result
+
+
+def _check_limits(spacecraft: dict, params: dict, pids, times, values, checked, *, now) -> DetectionResult:
+    """The inline half of check_ingested; clears `checked` for the samples it leaves to the sweep."""
+    result = DetectionResult()
     specs = current_specs(spacecraft)
     targets: dict[int, Target] = {}
     for sc_pk, known in params.items():
@@ -436,27 +298,17 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
     if not todo:
         return result
     cursors = _claim_cursors(sorted(todo), [DetectorKind.LIMIT], skip_locked=False)
-    late_before = reading.to_us(now) - int(config.late_after_s() * US)
     by_pid = reading.split(pids)
     for pid in sorted(todo):
         part = by_pid[pid]
         t_us, x = times[part], values[part]
-        target, detector = targets[pid], detectors[pid]
         cursor = cursors[(pid, DetectorKind.LIMIT)]
-        limit, late = {DetectorKind.LIMIT: detector}, t_us < late_before
-        if late.any():
-            _record_late(target, limit, t_us[late], x[late], now=now, result=result)
-        # Recent samples the cursor has passed (another station's earlier pass, a re-sent batch):
-        # _apply would skip them, so they are checked like late data.
-        ahead = ~late
+        ahead = checked[part].copy()
         if cursor.evaluated_until is not None:
-            behind = ahead & (t_us <= reading.to_us(cursor.evaluated_until))
-            if behind.any():
-                _record_late(target, limit, t_us[behind], x[behind], now=now, result=result, skip_recorded=True)
-                ahead &= ~behind
-        t_us, x = t_us[ahead], x[ahead]
-        if len(t_us):
-            _apply(cursor, target, detector, t_us, x, now=now, result=result, carry=True)
+            ahead &= t_us > reading.to_us(cursor.evaluated_until)
+        checked[part] = ahead  # the rest (late, behind the cursor) is the sweep's
+        if ahead.any():
+            _apply(cursor, targets[pid], detectors[pid], t_us[ahead], x[ahead], now=now, result=result, carry=True)
             cursor.save(update_fields=["evaluated_until", "state", "active", "updated_at"])
         result.parameters += 1
     return result
@@ -466,9 +318,11 @@ def check_ingested(*, spacecraft: dict, params: dict, pids, times, values, now=N
 
 
 def sweep(*, now: dt.datetime | None = None, spacecraft=None, progress=None) -> DetectionResult:
-    """Run the swept detectors (rate, stuck value, z-score, IQR, EWMA, stale) over every
-    spacecraft's samples since its cursors, one transaction per spacecraft. Safe to run twice and
-    concurrently: cursors another sweep holds are skipped (SKIP LOCKED), applied samples never are
+    """Run the swept detectors over every sample that arrived since the last sweep, in sample order
+    per parameter, one transaction per spacecraft; and the stale detector over every parameter.
+    Follows what was ingested (Arrival rows), not the wall clock: telemetry played back days late
+    is analysed like live telemetry (and recorded as playback). Safe to run twice and concurrently:
+    arrivals and cursors another sweep holds are skipped (SKIP LOCKED), applied samples never are
     applied again. A spacecraft whose sweep fails is rolled back, logged and counted (`failed`);
     the others are swept all the same."""
     now = now or timezone.now()
@@ -492,54 +346,217 @@ def sweep(*, now: dt.datetime | None = None, spacecraft=None, progress=None) -> 
     return result
 
 
+@dataclass
+class Pending:
+    """The arrivals of one parameter a sweep consumes."""
+
+    ranges: list = field(default_factory=list)  # (first µs, last µs, limits_checked)
+    arrived_us: int = 0
+
+    def mask(self, t_us: np.ndarray, *, unchecked_only: bool = False) -> np.ndarray:
+        inside = np.zeros(len(t_us), bool)
+        for first, last, checked in self.ranges:
+            if unchecked_only and checked:
+                continue
+            inside |= (t_us >= first) & (t_us <= last)
+        return inside
+
+
+def _claim_arrivals(pids: list[int], upto: dt.datetime) -> tuple[dict[int, Pending], list[int]]:
+    rows = list(
+        Arrival.objects.select_for_update(skip_locked=True)
+        .filter(parameter_id__in=pids, first_time__lte=upto)
+        .order_by("id")
+        .values_list("id", "parameter_id", "first_time", "last_time", "arrived_at", "limits_checked")
+    )
+    pending: dict[int, Pending] = {}
+    for _, pid, first, last, arrived, checked in rows:
+        item = pending.setdefault(pid, Pending())
+        item.ranges.append((reading.to_us(first), min(reading.to_us(last), reading.to_us(upto)), checked))
+        item.arrived_us = max(item.arrived_us, reading.to_us(arrived))
+    return pending, [row[0] for row in rows]
+
+
+def _release_arrivals(ids: list[int], upto: dt.datetime) -> None:
+    """Consumed arrivals go; the part of one beyond `upto` (not settled yet) waits for the next sweep."""
+    if not ids:
+        return
+    Arrival.objects.filter(pk__in=ids, last_time__gt=upto).update(first_time=upto + dt.timedelta(microseconds=1))
+    Arrival.objects.filter(pk__in=ids, last_time__lte=upto).delete()
+
+
 def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> DetectionResult:
     result = DetectionResult()
     upto = now - dt.timedelta(seconds=config.sweep_settle_s())
     definitions = list(ParameterDefinition.objects.filter(spacecraft=sc))
     targets = {d.pk: Target(definition=d, spacecraft=sc, spec=spec_of(d, specs)) for d in definitions}
-    kinds = (*config.SWEPT, DetectorKind.STALE)
+    kinds = (DetectorKind.LIMIT, *config.SWEPT, DetectorKind.STALE)
     detectors = {pid: target.detectors(kinds) for pid, target in targets.items()}
     detectors = {pid: built for pid, built in detectors.items() if built}
     if not detectors:
         return result
-    wanted = {(pid, kind) for pid, built in detectors.items() for kind in built}
-    cursors = _claim_cursors(sorted(detectors), kinds, skip_locked=True)
+    pending, arrival_ids = _claim_arrivals(sorted(detectors), upto)
+    wanted = {(pid, DetectorKind.STALE) for pid, built in detectors.items() if DetectorKind.STALE in built}
+    for pid, item in pending.items():
+        for kind in detectors[pid]:
+            if kind == DetectorKind.LIMIT and all(checked for *_, checked in item.ranges):
+                continue  # checked inline, in order, by ingest
+            wanted.add((pid, kind))
+    cursors = _claim_cursors(sorted({pid for pid, _ in wanted}), kinds, skip_locked=True)
     cursors = {key: c for key, c in cursors.items() if key in wanted}
     result.skipped_locked = len(wanted) - len(cursors)
     if not cursors:
+        _release_arrivals(arrival_ids, upto)
         return result
-    lookback = now - dt.timedelta(seconds=config.sweep_lookback_s())
-    earliest = min((c.evaluated_until or lookback) for c in cursors.values())
-    since = max(earliest, lookback - dt.timedelta(days=1)) - dt.timedelta(seconds=config.sweep_history_s())
     pids = sorted({pid for pid, _ in cursors})
-    all_pids, all_times, all_values = reading.read_window(pids, since, upto)
+    starts = [reading.to_datetime(first) for item in pending.values() for first, _, _ in item.ranges]
+    starts += [c.evaluated_until for (_, k), c in cursors.items() if c.evaluated_until and k != DetectorKind.STALE]
+    stale_since = upto - dt.timedelta(seconds=config.sweep_history_s())
+    since = min([*starts, stale_since])
+    needed = max((d.history for built in detectors.values() for d in built.values()), default=0) + 1
+    all_pids, all_times, all_values = reading.read_with_history(pids, since, upto, needed)
     by_pid = reading.split(all_pids)
     alive = np.unique(all_times)
     latest = dict(LatestValue.objects.filter(parameter_id__in=pids).values_list("parameter_id", "time"))
     live = {
-        (a.parameter_id, a.detector): a
+        a.parameter_id: a
         for a in Anomaly.objects.live()
         .select_for_update(of=("self",))
         .select_related("spacecraft", "organization")
         .filter(parameter_id__in=pids)
     }
-    for (pid, kind), cursor in sorted(cursors.items()):
-        target, detector = targets[pid], detectors[pid][kind]
+    late_after_us = int(config.late_after_s() * US)
+    by_parameter: dict[int, dict] = {}
+    for (pid, kind), cursor in cursors.items():
+        by_parameter.setdefault(pid, {})[kind] = cursor
+    for pid, mine in sorted(by_parameter.items()):
+        target = targets[pid]
         part = by_pid.get(pid)
         t_us = all_times[part] if part else np.empty(0, np.int64)
         x = all_values[part] if part else np.empty(0)
-        if cursor.evaluated_until is None:
-            # A first sweep starts at the lookback, not at the beginning of the archive.
-            cursor.evaluated_until = max(lookback, reading.to_datetime(t_us[0] - 1)) if len(t_us) else lookback
-        if kind == DetectorKind.STALE:
-            _sweep_stale(
-                cursor, target, detector, t_us, alive, latest.get(pid), now=now, upto=upto, result=result, live=live
+        sink: list = []
+        for kind, cursor in sorted(mine.items()):
+            if kind == DetectorKind.STALE:
+                continue
+            detector, item = detectors[pid][kind], pending[pid]
+            late_before_us = item.arrived_us - late_after_us
+            if kind == DetectorKind.FORECAST:
+                _sweep_forecast(
+                    cursor, target, detector, item, now=now, live=live, late_after_us=late_after_us, sink=sink
+                )
+                continue
+            arrived = item.mask(t_us, unchecked_only=kind == DetectorKind.LIMIT)
+            if not arrived.any():
+                continue
+            if cursor.evaluated_until is None:
+                # A parameter's first sweep starts at the first sample that arrived, however old.
+                cursor.evaluated_until = reading.to_datetime(int(t_us[arrived][0]) - 1)
+            behind = arrived & (t_us <= reading.to_us(cursor.evaluated_until))
+            if behind.any():
+                _record_history(target, detector, t_us, x, behind, now=now, result=result)
+            _apply(
+                cursor,
+                target,
+                detector,
+                t_us,
+                x,
+                now=now,
+                result=result,
+                live=live,
+                late_before_us=late_before_us,
+                sink=sink,
             )
-        elif len(t_us):
-            _apply(cursor, target, detector, t_us, x, now=now, result=result, live=live)
+        record_in_order(sink, result)
+        if DetectorKind.STALE in mine:
+            _sweep_stale(
+                mine[DetectorKind.STALE],
+                target,
+                detectors[pid][DetectorKind.STALE],
+                t_us,
+                alive,
+                latest.get(pid),
+                now=now,
+                upto=upto,
+                result=result,
+                live=live,
+            )
     save_cursors(list(cursors.values()))
+    _release_arrivals(arrival_ids, upto)
     result.parameters += len(pids)
     return result
+
+
+def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, live, late_after_us, sink) -> None:
+    """Draw the forecast at each stride boundary the arrived samples pass, in time order, with the
+    tracker's carried state (a warning opens after `persistence` draws that meet a limit)."""
+    first_us = min(first for first, _, _ in item.ranges)
+    last_us = max(last for _, last, _ in item.ranges)
+    after = (reading.to_us(cursor.evaluated_until) - ANCHOR_US) / US if cursor.evaluated_until else None
+    start = after if after is not None else (first_us - ANCHOR_US) / US
+    if np.floor((last_us - ANCHOR_US) / US / detector.stride_s) <= np.floor(start / detector.stride_s):
+        return  # no stride boundary passed: nothing to draw yet
+    since = reading.to_datetime(ANCHOR_US + (start - detector.window_s) * US)
+    _, t_us, x = reading.read_window([target.definition.pk], since, reading.to_datetime(last_us))
+    if not len(t_us):
+        return
+    times, ttl, flags = detector.forecasts((t_us - ANCHOR_US) / US, x, start)
+    if not len(times):
+        return
+    state = TrackerState.load(cursor.state)
+    episodes, state = track(
+        times, ttl, flags, persistence=detector.persistence, clear_after=detector.clear_after, state=state
+    )
+    recorder = Recorder(
+        target=target,
+        kind=DetectorKind.FORECAST,
+        base_us=ANCHOR_US,
+        now=now,
+        live=live,
+        late_before_us=item.arrived_us - late_after_us,
+    )
+    sink += [(recorder, episode) for episode in episodes]
+    cursor.evaluated_until = reading.to_datetime(ANCHOR_US + times[-1] * US)
+    cursor.state = state.dump()
+    cursor.active = state.open or state.run > 0
+
+
+def forecast_now(*, target: Target, now: dt.datetime | None = None) -> dict | None:
+    """The forecast line of one parameter at `now` (for the telemetry chart's dashed projection);
+    None when the parameter has no warning limit or too few recent samples."""
+    now = now or timezone.now()
+    detector = target.detectors([DetectorKind.FORECAST]).get(DetectorKind.FORECAST)
+    if detector is None:
+        return None
+    since = now - dt.timedelta(seconds=detector.window_s)
+    _, t_us, x = reading.read_window([target.definition.pk], since, now)
+    if not len(t_us):
+        return None
+    base = int(t_us[-1])
+    found = detector.fit((t_us - base) / US, x, 0.0)
+    if found is None:
+        return None
+    at = reading.to_datetime(base)
+    ttl = found["time_to_limit_s"]
+    reach = ttl if ttl is not None and 0 < ttl <= detector.horizon_s else detector.horizon_s
+    end = at + dt.timedelta(seconds=reach)
+    return {
+        "parameter": target.definition.name,
+        "units": target.definition.units,
+        "fitted_at": at,
+        "fitted_value": found["value"],
+        "slope_per_s": found["slope_per_s"],
+        "significant": found["significant"],
+        "limit_name": found["limit_name"],
+        "limit": found["limit"],
+        "crosses_at": at + dt.timedelta(seconds=ttl) if found["warns"] else None,
+        "warns": found["warns"],
+        "window_s": detector.window_s,
+        "horizon_s": detector.horizon_s,
+        "projection": [
+            {"time": at, "value": found["value"]},
+            {"time": end, "value": found["value"] + found["slope_per_s"] * reach},
+        ],
+    }
 
 
 def save_cursors(cursors: list[DetectorCursor]) -> None:
@@ -562,39 +579,61 @@ def save_cursors(cursors: list[DetectorCursor]) -> None:
 
 def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *, now, upto, result, live) -> None:
     """Gaps are keyed by the parameter's last sample before them, so every sweep that sees a gap
-    names the same episode: opened once, raised to critical when it lasts, cleared when data is back."""
+    names the same one: opened once, raised to critical when it lasts, cleared when data is back.
+    A silence whose onset no sweep could have seen (its last sample arrived played back, or
+    before detection began) is not raised: late data must not page."""
     if not len(t_us) and latest is not None:
         t_us = np.array([reading.to_us(latest)], np.int64)
     if not len(t_us):
         return
     base = int(t_us[0])
     t = (t_us - base) / US
-    gaps = detector.gaps(t, (alive - base) / US, (reading.to_us(upto) - base) / US)
+    upto_us = reading.to_us(upto)
+    gaps = detector.gaps(t, (alive - base) / US, (upto_us - base) / US)
     after = reading.to_us(cursor.evaluated_until) if cursor.evaluated_until else None
-    recorder = Recorder(target=target, kind=DetectorKind.STALE, base_us=base, is_late=False, now=now, live=live)
+    horizon = (cursor.state or {}).get("swept_until") or upto_us - int(STALE_FIRST_SWEEP_S * US)
+    recorder = Recorder(
+        target=target,
+        kind=DetectorKind.STALE,
+        base_us=base,
+        now=now,
+        live=live,
+        late_before_us=upto_us - int(config.late_after_s() * US),
+    )
 
-    def back_at(anomaly: Anomaly) -> Episode:
-        """Clears `anomaly` at the parameter's first sample after its gap began."""
-        i = min(int(np.searchsorted(t_us, reading.to_us(anomaly.started_at), side="right")), len(t) - 1)
-        return Episode(started_at=np.nan, detected_at=np.nan, last_seen=np.nan, cleared_at=float(t[i]))
+    def current() -> tuple[Anomaly | None, dict | None]:
+        alarm = recorder.live_alarm()
+        entry = entry_of(alarm, DetectorKind.STALE) if alarm is not None else None
+        return alarm, (entry if entry and entry["active"] else None)
+
+    def back_at(entry: dict) -> Episode:
+        """Clears the stale record at the parameter's first sample after its gap began."""
+        key_us = reading.to_us(dt.datetime.fromisoformat(entry["key"]))
+        i = min(int(np.searchsorted(t_us, key_us, side="right")), len(t) - 1)
+        return Episode(started_at=np.nan, detected_at=np.nan, last_seen=np.nan, cleared_at=float(t[i]), continues=True)
 
     for gap in gaps:
         if after is not None and gap["ended_at"] is not None and base + gap["ended_at"] * US <= after:
             continue  # ended before this cursor: recorded by an earlier sweep (or before detection began)
         episode = stale_episode(gap)
-        live = recorder._live()
-        if live is not None and live.started_at == recorder.at(episode.started_at):
-            recorder._extend(live, _stale_update(episode))
+        key = recorder.at(episode.started_at).isoformat()
+        alarm, entry = current()
+        if entry is not None and entry.get("key") == key:
+            recorder.merge(alarm, _stale_update(episode), late=False)
             continue
-        if live is not None:
-            recorder._extend(live, back_at(live))
+        if gap["ended_at"] is None and base + gap["started_at"] * US < horizon:
+            continue
+        if entry is not None:
+            recorder.merge(alarm, back_at(entry), late=False)
         recorder.record(episode)
-    live = recorder._live()
-    if live is not None and not any(g["ended_at"] is None for g in gaps) and reading.to_us(live.started_at) < t_us[-1]:
-        recorder._extend(live, back_at(live))
+    alarm, entry = current()
+    if entry is not None and not any(g["ended_at"] is None for g in gaps):
+        if reading.to_us(dt.datetime.fromisoformat(entry["key"])) < t_us[-1]:
+            recorder.merge(alarm, back_at(entry), late=False)
     result.add(recorder.result)
     cursor.evaluated_until = reading.to_datetime(max(int(t_us[-1]), reading.to_us(cursor.evaluated_until or upto)))
-    cursor.active = recorder._live() is not None
+    cursor.state = {"swept_until": upto_us}
+    cursor.active = current()[1] is not None
 
 
 def _stale_update(episode: Episode) -> Episode:

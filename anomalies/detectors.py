@@ -141,32 +141,46 @@ class LimitDetector(Detector):
 
 
 class RateDetector(Detector):
-    """|dx/dt| above a per-parameter maximum slope (units per second)."""
+    """|dx/dt| above a maximum slope (units per second). Given as `max_per_s`, or as `max_step`: the
+    largest change between two samples, turned into a slope with the series' own median interval,
+    so the same step is caught whether a parameter is sent every second or every minute."""
 
     kind = DetectorKind.RATE
     history = 1
 
-    def __init__(self, *, max_per_s=None, crit_per_s=None, **settings):
+    def __init__(self, *, max_per_s=None, crit_per_s=None, max_step=None, crit_factor=2.0, **settings):
         super().__init__(**settings)
         self.max_per_s, self.crit_per_s = max_per_s, crit_per_s
+        self.max_step, self.crit_factor = max_step, float(crit_factor)
+
+    def thresholds(self, t) -> tuple[float | None, float | None]:
+        if self.max_per_s or not self.max_step:
+            return self.max_per_s, self.crit_per_s
+        steps = np.diff(t)
+        steps = steps[steps > 0]
+        if not len(steps):
+            return None, None
+        warn = self.max_step / float(np.median(steps))
+        return warn, warn * self.crit_factor
 
     def evaluate(self, t, x, *, carry=None):
         n = len(x)
-        names = (f"rate>{self.max_per_s:g}/s", f"rate>{self.crit_per_s or 0:g}/s")
-        if not self.max_per_s or n == 0:
-            return _empty(n, names, (self.max_per_s, self.crit_per_s))
         carry = carry or {}
+        warn, crit_per_s = self.thresholds(
+            np.r_[carry.get("t", np.nan), t][~np.isnan(np.r_[carry.get("t", np.nan), t])]
+        )
+        names = (f"rate>{warn or 0:.3g}/s", f"rate>{crit_per_s or 0:.3g}/s")
+        if not warn or n == 0:
+            return _empty(n, names, (warn, crit_per_s))
         prev_t = np.r_[carry.get("t", np.nan), t[:-1]]
         prev_x = np.r_[carry.get("x", np.nan), x[:-1]]
         dt = t - prev_t
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = np.abs((x - prev_x) / np.where(dt > 0, dt, np.nan))
         slope = np.nan_to_num(slope, nan=0.0)
-        crit = slope > self.crit_per_s if self.crit_per_s else np.zeros(n, bool)
-        level = np.where(crit, CRITICAL, np.where(slope > self.max_per_s, WARNING, 0)).astype(np.int8)
-        return Flags(
-            level, slope, crit.astype(np.int8), names, (self.max_per_s, self.crit_per_s), {"t": t[-1], "x": x[-1]}
-        )
+        crit = slope > crit_per_s if crit_per_s else np.zeros(n, bool)
+        level = np.where(crit, CRITICAL, np.where(slope > warn, WARNING, 0)).astype(np.int8)
+        return Flags(level, slope, crit.astype(np.int8), names, (warn, crit_per_s), {"t": t[-1], "x": x[-1]})
 
 
 class FlatlineDetector(Detector):
@@ -287,19 +301,29 @@ class StaleDetector(Detector):
         super().__init__(**settings)
         self.k, self.crit_k, self.expected_interval_s = float(k), float(crit_k), expected_interval_s
 
-    def interval(self, t: np.ndarray) -> float:
+    MIN_SAMPLES = 10  # fewer seen: the interval is not known, so nothing is stale
+    MAX_IRREGULARITY = 4.0  # 90th percentile / median of the intervals: above, sent on events
+
+    def interval(self, t: np.ndarray) -> float | None:
+        """The expected interval: configured, or learnt from the series (the median interval of a
+        parameter sent periodically). None, and no verdict, for a parameter seen too few times or
+        sent on events (a command counter, a boot count): its silence is not a fault."""
         if self.expected_interval_s:
             return float(self.expected_interval_s)
-        if len(t) >= 3:
-            return float(np.median(np.diff(t)))
-        return 1.0
+        if len(t) < self.MIN_SAMPLES:
+            return None
+        steps = np.diff(t)
+        median = float(np.median(steps))
+        if median <= 0 or float(np.percentile(steps, 90)) > self.MAX_IRREGULARITY * median:
+            return None
+        return median
 
     def gaps(self, t: np.ndarray, alive: np.ndarray, now: float) -> list[dict]:
         """Each gap in `t` (and the one from its last sample to `now`) longer than k intervals during
         which `alive` (the spacecraft's other sample times, sorted) shows the link was up."""
-        if len(t) == 0:
+        interval = self.interval(t) if len(t) else None
+        if interval is None:
             return []
-        interval = self.interval(t)
         warn_s, crit_s = self.k * interval, self.crit_k * interval
         ends = np.r_[t[1:], now]
         starts = t
@@ -328,6 +352,99 @@ class StaleDetector(Detector):
         return found
 
 
+def theil_sen(t: np.ndarray, x: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of the robust (Theil-Sen) line: the median of pairwise slopes, so a few
+    outliers or a spike inside the window do not tilt it."""
+    i, j = np.triu_indices(len(t), k=1)
+    dt = t[j] - t[i]
+    ok = dt > 0
+    slope = float(np.median((x[j] - x[i])[ok] / dt[ok]))
+    return slope, float(np.median(x - slope * t))
+
+
+class ForecastDetector(Detector):
+    """Time to limit: a robust line through the last `window_s` of a parameter, evaluated every
+    `stride_s`; a warning when it is significant (its change over the window exceeds
+    `min_trend_sigma` robust standard deviations of the residuals) and meets a warning limit
+    within `horizon_s`. Works on evaluation times, so `forecasts` replaces `evaluate`."""
+
+    kind = DetectorKind.FORECAST
+    MAX_POINTS = 120  # the fit's points: the window is thinned to at most this many
+
+    def __init__(
+        self,
+        *,
+        window_s=7200.0,
+        stride_s=300.0,
+        horizon_s=21600.0,
+        min_trend_sigma=4.0,
+        min_points=20,
+        warn_low=None,
+        warn_high=None,
+        **settings,
+    ):
+        super().__init__(**settings)
+        self.window_s, self.stride_s, self.horizon_s = float(window_s), float(stride_s), float(horizon_s)
+        self.min_trend_sigma, self.min_points = float(min_trend_sigma), max(5, int(min_points))
+        self.warn_low, self.warn_high = warn_low, warn_high
+
+    def fit(self, t: np.ndarray, x: np.ndarray, at: float) -> dict | None:
+        """The line through samples in [at - window_s, at] and where it meets a limit (None: too
+        few samples). `t` in seconds, sorted."""
+        lo, hi = np.searchsorted(t, at - self.window_s), np.searchsorted(t, at, side="right")
+        if hi - lo < self.min_points or t[hi - 1] - t[lo] < 0.8 * self.window_s:
+            return None  # too few samples, or they span too little of the window: no line
+        step = max(1, (hi - lo) // self.MAX_POINTS)
+        tw, xw = t[lo:hi:step] - at, x[lo:hi:step]
+        slope, value = theil_sen(tw, xw)
+        residual = xw - (slope * tw + value)
+        sigma = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+        significant = abs(slope) * self.window_s > self.min_trend_sigma * max(sigma, 1e-12)
+        limit_name, limit, ttl = None, None, None
+        if slope < 0 and self.warn_low is not None and value > self.warn_low:
+            limit_name, limit = "warn_low", self.warn_low
+        elif slope > 0 and self.warn_high is not None and value < self.warn_high:
+            limit_name, limit = "warn_high", self.warn_high
+        if limit is not None and slope != 0:
+            ttl = (limit - value) / slope
+        return {
+            "at": at,
+            "slope_per_s": slope,
+            "value": value,
+            "sigma": sigma,
+            "significant": bool(significant),
+            "limit_name": limit_name,
+            "limit": limit,
+            "time_to_limit_s": ttl,
+            "warns": bool(significant and ttl is not None and 0 < ttl <= self.horizon_s),
+        }
+
+    def forecasts(self, t: np.ndarray, x: np.ndarray, after: float | None) -> tuple[np.ndarray, np.ndarray, Flags]:
+        """Evaluation times (each multiple of stride_s after `after` up to the last sample), the
+        time to limit at each, and their flags (warning where the line meets a limit in time)."""
+        if not len(t):
+            return np.empty(0), np.empty(0), _empty(0)
+        first = t[0] + self.window_s if after is None else after
+        k0 = int(np.floor(first / self.stride_s)) + 1
+        k1 = int(np.floor(t[-1] / self.stride_s))
+        times = np.arange(k0, k1 + 1) * self.stride_s
+        ttl = np.full(len(times), np.inf)
+        level = np.zeros(len(times), np.int8)
+        code = np.zeros(len(times), np.int8)
+        for i, at in enumerate(times.tolist()):
+            found = self.fit(t, x, at)
+            if found and found["warns"]:
+                ttl[i], level[i] = found["time_to_limit_s"], WARNING
+                code[i] = 0 if found["limit_name"] == "warn_low" else 1
+        score = np.where(np.isfinite(ttl), self.horizon_s / np.maximum(ttl, 1.0), 0.0)
+        names = ("forecast warn_low", "forecast warn_high")
+        return (
+            times,
+            np.where(np.isfinite(ttl), ttl, 0.0),
+            Flags(level, score, code, names, (self.warn_low, self.warn_high)),
+        )
+
+
 DETECTOR_CLASSES = {
     cls.kind: cls
     for cls in (
@@ -338,5 +455,6 @@ DETECTOR_CLASSES = {
         ZScoreDetector,
         IQRDetector,
         EWMADetector,
+        ForecastDetector,
     )
 }

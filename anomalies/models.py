@@ -1,10 +1,12 @@
-"""Anomaly episodes, their alarm workflow, and the per-detector cursors the sweeps advance.
+"""Alarms (ISA-18.2), their workflow, and the per-detector cursors the sweeps advance.
 
-An Anomaly is one *episode*: it opens on the first violation that persists, stays one row while the
-condition lasts (peak, sample count, last seen, severity that may rise), and clears after N good
-samples (or is held, latched, until acknowledged). Two constraints make detection idempotent:
-an episode is stored once per (parameter, detector, onset), and a parameter has at most one live
-(not cleared, not resolved) episode per detector, whatever number of sweeps run at once.
+An Anomaly is one *alarm* of one (spacecraft, parameter) condition: it opens on the first detector
+whose violation persists and lives until the parameter is back to normal and the alarm is
+acknowledged (or resolved). Every detector that fires meanwhile is recorded on it (`detectors`:
+kind, threshold, first and last time, peak, whether it still holds); its severity is the highest of
+theirs. A condition that clears and returns before anyone acknowledged it comes back on the same
+row (`returns`; `chattering` once it returns too often). A parameter has at most one live alarm
+(`closed_at` null), whatever number of sweeps run at once.
 """
 
 from django.conf import settings
@@ -26,6 +28,7 @@ class AlarmState(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     SHELVED = "shelved", "Shelved"
+    OUT_OF_SERVICE = "out_of_service", "Out of service"
     RESOLVED = "resolved", "Resolved"
 
 
@@ -37,16 +40,38 @@ class DetectorKind(models.TextChoices):
     ZSCORE = "zscore", "Rolling z-score"
     IQR = "iqr", "IQR fences"
     EWMA = "ewma", "EWMA control chart"
+    FORECAST = "forecast", "Time to limit"
+
+
+class IsaState(models.TextChoices):
+    """The ISA-18.2 alarm states, derived from the workflow state and the condition."""
+
+    NORMAL = "normal", "Normal"
+    UNACKNOWLEDGED = "unacknowledged", "Unacknowledged"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RTN_UNACKNOWLEDGED = "rtn_unacknowledged", "Returned to normal, unacknowledged"
+    SHELVED = "shelved", "Shelved"
+    SUPPRESSED = "suppressed", "Suppressed by design"
+    OUT_OF_SERVICE = "out_of_service", "Out of service"
+
+
+def duration_text(seconds: float) -> str:
+    """3 h 20 min, 12 min, 40 s: how far away a forecast crossing is."""
+    seconds = max(0, int(round(seconds)))
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"
 
 
 SEVERITY_RANK = {Severity.WARNING: 1, Severity.CRITICAL: 2}
-LIVE_EPISODE = Q(cleared_at__isnull=True) & ~Q(state=AlarmState.RESOLVED) & Q(is_late=False)
+LIVE_ALARM = Q(closed_at__isnull=True)
 
 
 class AnomalyQuerySet(models.QuerySet):
     def live(self):
-        """Episodes still accepting samples: not cleared and not resolved."""
-        return self.filter(LIVE_EPISODE)
+        """Alarms still accepting detections: not back to normal and acknowledged, not resolved."""
+        return self.filter(LIVE_ALARM)
 
     def unresolved(self):
         return self.exclude(state=AlarmState.RESOLVED)
@@ -65,7 +90,14 @@ class Anomaly(models.Model):
     parameter_name = models.CharField(max_length=64)
     subsystem = models.CharField(max_length=16, blank=True)
     units = models.CharField(max_length=32, blank=True)
-    detector = models.CharField(max_length=16, choices=DetectorKind.choices)
+    detector = models.CharField(
+        max_length=16, choices=DetectorKind.choices, help_text="The detector shown: the most severe, first."
+    )
+    detectors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Every detector that fired on this alarm: kind, severity, threshold, first/last time, peak, active.",
+    )
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
     state = models.CharField(max_length=16, choices=AlarmState.choices, default=AlarmState.OPEN)
     threshold = models.CharField(max_length=32, help_text="The threshold violated, e.g. crit_high or zscore>6.")
@@ -84,7 +116,16 @@ class Anomaly(models.Model):
     critical_since = models.DateTimeField(null=True, blank=True)
     latching = models.BooleanField(default=False)
     latched = models.BooleanField(default=False, help_text="Back to normal, held until acknowledged.")
-    is_late = models.BooleanField(default=False, help_text="Found in backfilled telemetry: recorded, never paged.")
+    is_late = models.BooleanField(default=False, help_text="Found in played-back telemetry: recorded, never paged.")
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="No longer accepts detections: back to normal and acknowledged, or resolved."
+    )
+    returns = models.PositiveIntegerField(default=0, help_text="Times the condition came back after clearing.")
+    activations = models.JSONField(default=list, blank=True, help_text="[start, end] of each time the condition held.")
+    chattering = models.BooleanField(default=False, help_text="Returned too often in a short time: folded, flagged.")
+    suppressed_by = models.CharField(
+        max_length=64, blank=True, help_text="Suppressed by design (e.g. 'mode safe'): recorded, never paged."
+    )
     context = models.JSONField(default=dict, blank=True, help_text="The subsystem's other parameters at onset.")
     # The alarm workflow.
     acknowledged_by = models.ForeignKey(
@@ -117,7 +158,7 @@ class Anomaly(models.Model):
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["parameter", "detector", "started_at"], name="anomaly_episode_once"),
-            models.UniqueConstraint(fields=["parameter", "detector"], condition=LIVE_EPISODE, name="one_live_episode"),
+            models.UniqueConstraint(fields=["parameter"], condition=LIVE_ALARM, name="one_live_alarm"),
             models.CheckConstraint(
                 condition=~Q(state=AlarmState.SHELVED) | Q(shelved_until__isnull=False), name="shelved_has_until"
             ),
@@ -130,6 +171,36 @@ class Anomaly(models.Model):
 
     def __str__(self):
         return f"{self.spacecraft.designation}/{self.parameter_name} {self.detector} {self.threshold} ({self.severity})"
+
+    @property
+    def isa_state_label(self) -> str:
+        return IsaState(self.isa_state).label
+
+    @property
+    def threshold_units(self) -> str:
+        """The unit of `threshold_value`: the parameter's for limits and forecasts, per second for
+        rates, none for the others (σ, IQRs, samples, seconds: the threshold's name says)."""
+        if self.detector in (DetectorKind.LIMIT, DetectorKind.FORECAST):
+            return self.units
+        if self.detector == DetectorKind.RATE:
+            return f"{self.units}/s" if self.units else "/s"
+        return ""
+
+    @property
+    def isa_state(self) -> str:
+        """The ISA-18.2 state: what the console shows next to the workflow state."""
+        if self.state == AlarmState.RESOLVED:
+            return IsaState.NORMAL
+        if self.state == AlarmState.OUT_OF_SERVICE:
+            return IsaState.OUT_OF_SERVICE
+        if self.suppressed_by:
+            return IsaState.SUPPRESSED
+        if self.state == AlarmState.SHELVED:
+            return IsaState.SHELVED
+        active = self.cleared_at is None
+        if self.state == AlarmState.OPEN:
+            return IsaState.UNACKNOWLEDGED if active and not self.latched else IsaState.RTN_UNACKNOWLEDGED
+        return IsaState.ACKNOWLEDGED if active else IsaState.NORMAL
 
     @property
     def is_open(self) -> bool:
@@ -151,9 +222,18 @@ class Anomaly(models.Model):
     def describe(self) -> str:
         """One line naming the threshold violated, used in every message and page."""
         units = f" {self.units}" if self.units else ""
-        limit = f" {self.threshold_value:g}{units}" if self.threshold_value is not None else ""
-        peak = f"; peak {self.peak_value:g}{units}" if self.peak_value is not None else ""
-        return f"{self.parameter_name} violated {self.threshold}{limit} ({self.detector}){peak}"
+        threshold_units = f" {self.threshold_units}" if self.threshold_units else ""
+        limit = f" {self.threshold_value:g}{threshold_units}" if self.threshold_value is not None else ""
+        peak_units = " s" if self.detector == DetectorKind.STALE else units
+        peak = f"; peak {self.peak_value:g}{peak_units}" if self.peak_value is not None else ""
+        kinds = ", ".join(d["kind"] for d in self.detectors) or self.detector
+        if self.detector == DetectorKind.FORECAST and self.peak_value is not None:
+            limit_name = self.threshold.split()[-1]
+            return (
+                f"{self.parameter_name} will cross {limit_name}{limit} in ~{duration_text(self.peak_value)} "
+                f"(forecast; {kinds})"
+            )
+        return f"{self.parameter_name} violated {self.threshold}{limit} ({kinds}){peak}"
 
 
 class AnomalyComment(models.Model):
@@ -190,6 +270,26 @@ class DetectorCursor(models.Model):
 
     def __str__(self):
         return f"{self.parameter_id}/{self.detector} @ {self.evaluated_until}"
+
+
+class Arrival(models.Model):
+    """Samples of one parameter that arrived and await the sweeps: written in the ingest transaction
+    (only when the batch stored something new), consumed by the next sweep. Sweeps follow these,
+    not the wall clock, so telemetry played back days late is analysed like live telemetry."""
+
+    parameter = models.ForeignKey(ParameterDefinition, on_delete=models.CASCADE, related_name="+")
+    first_time = models.DateTimeField()
+    last_time = models.DateTimeField()
+    arrived_at = models.DateTimeField()
+    limits_checked = models.BooleanField(
+        default=False, help_text="Ingest already ran the limit check on these samples (live, in order)."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["parameter", "id"], name="arrival_parameter")]
+
+    def __str__(self):
+        return f"{self.parameter_id}: {self.first_time} .. {self.last_time}"
 
 
 class AlarmPolicy(models.Model):

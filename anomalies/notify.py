@@ -1,6 +1,6 @@
 """How an anomaly change reaches people: the event log (and its webhooks), live messages on
-`alarms` and `sc.<id>`, and escalation e-mail. Anomalies found in backfilled telemetry are logged
-but never pushed live or mailed: late data must not page anyone."""
+`alarms` and `sc.<id>`, and escalation e-mail. Alarms found in played-back telemetry, and alarms
+suppressed by design, are logged but never pushed live or mailed: they must not page anyone."""
 
 import json
 import logging
@@ -29,6 +29,11 @@ def _fields(anomaly) -> dict:
         "parameter": anomaly.parameter_name,
         "subsystem": anomaly.subsystem,
         "detector": anomaly.detector,
+        "detectors": anomaly.detectors,
+        "isa_state": anomaly.isa_state,
+        "returns": anomaly.returns,
+        "chattering": anomaly.chattering,
+        "suppressed_by": anomaly.suppressed_by,
         "severity": anomaly.severity,
         "state": anomaly.state,
         "threshold": anomaly.threshold,
@@ -56,7 +61,7 @@ def anomaly_changed(anomaly, kind: str, *, actor=None, payload: dict | None = No
         spacecraft_id=anomaly.spacecraft_id,
         payload={**data, **(payload or {})},
     )
-    if anomaly.is_late:
+    if anomaly.is_late or anomaly.suppressed_by:
         return
     body = {"kind": kind, "anomaly": data}
     live.publish("alarms", body, organization=anomaly.organization_id)
@@ -65,7 +70,7 @@ def anomaly_changed(anomaly, kind: str, *, actor=None, payload: dict | None = No
 
 def mail_escalation(anomaly, *, recipients: list[str]) -> None:
     """E-mail the on-call addresses once the escalation commits (a rolled-back one sends nothing)."""
-    if not recipients or anomaly.is_late:
+    if not recipients or anomaly.is_late or anomaly.suppressed_by:
         return
     subject = (
         f"[MissionOps] ESCALATION L{anomaly.escalation_level}: {anomaly.spacecraft.designation} "

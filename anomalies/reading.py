@@ -62,6 +62,27 @@ def read_window(parameter_ids: list[int], since: dt.datetime, until: dt.datetime
     return pids, times, values
 
 
+def read_with_history(parameter_ids: list[int], since: dt.datetime, until: dt.datetime, history: int):
+    """read_window over [since, until] plus, per parameter, the `history` samples before `since`
+    (what window detectors need to judge the first new sample), same order."""
+    pids, times, values = read_window(parameter_ids, since, until)
+    if not parameter_ids or history <= 0:
+        return pids, times, values
+    before = _copy_out(
+        "SELECT p.id, s.time, s.value FROM unnest(%s::integer[]) AS p(id) CROSS JOIN LATERAL ("
+        f" SELECT time, value FROM {archive.TABLE} WHERE parameter_id = p.id AND time < %s"
+        " ORDER BY time DESC LIMIT %s) s",
+        [list(parameter_ids), since, int(history)],
+    )
+    if not len(before[0]):
+        return pids, times, values
+    all_pids, all_times, all_values = (
+        np.concatenate([a, b]) for a, b in zip(before, (pids, times, values), strict=True)
+    )
+    order = np.lexsort((all_times, all_pids))
+    return all_pids[order], all_times[order], all_values[order]
+
+
 def read_recent(parameter_ids: list[int], limit: int):
     """The newest `limit` samples of each parameter, oldest first per parameter."""
     if not parameter_ids:

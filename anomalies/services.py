@@ -44,6 +44,13 @@ def _conflict(anomaly: Anomaly, action: str, allowed) -> AlarmStateError:
     return AlarmStateError(f"cannot {action} anomaly {anomaly.pk}: it is {anomaly.state}, not {wanted}", field="state")
 
 
+def _close_if_normal(anomaly: Anomaly, now: dt.datetime, fields: list[str]) -> None:
+    """Back to normal and acknowledged: the alarm is over; the next excursion is a new alarm."""
+    if anomaly.cleared_at is not None and anomaly.closed_at is None:
+        anomaly.closed_at = now
+        fields.append("closed_at")
+
+
 def _release_latch(anomaly: Anomaly, now: dt.datetime, fields: list[str]) -> bool:
     """A latched anomaly (its condition already over) clears now; the caller saves `fields`."""
     if not anomaly.latched:
@@ -64,6 +71,7 @@ def acknowledge(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | No
     anomaly.state, anomaly.acknowledged_by, anomaly.acknowledged_at = AlarmState.ACKNOWLEDGED, user, now
     fields = ["state", "acknowledged_by", "acknowledged_at", "updated_at"]
     unlatched = _release_latch(anomaly, now, fields)
+    _close_if_normal(anomaly, now, fields)
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.acknowledged", actor=user, payload={"note": note})
     if unlatched:
@@ -111,6 +119,8 @@ def unshelve(*, anomaly: Anomaly, user=None, now: dt.datetime | None = None) -> 
     anomaly.shelved_until = None
     fields = ["state", "shelved_until", "updated_at"]
     unlatched = anomaly.state == AlarmState.ACKNOWLEDGED and _release_latch(anomaly, now, fields)
+    if anomaly.state == AlarmState.ACKNOWLEDGED:
+        _close_if_normal(anomaly, now, fields)
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.unshelved", actor=user, payload={"automatic": user is None})
     if unlatched:
@@ -144,6 +154,9 @@ def resolve(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None =
     anomaly.shelved_until = None
     fields = ["state", "resolved_by", "resolved_at", "shelved_until", "updated_at"]
     _release_latch(anomaly, now, fields)
+    if anomaly.closed_at is None:
+        anomaly.closed_at = now
+        fields.append("closed_at")
     anomaly.save(update_fields=fields)
     notify.anomaly_changed(anomaly, "anomaly.resolved", actor=user, payload={"note": note})
     return anomaly
@@ -272,11 +285,12 @@ def escalate_due(*, now: dt.datetime | None = None) -> list[Anomaly]:
     """Escalate each critical that has stayed unacknowledged past its organization's
     `escalate_after_s` (level n after n periods): an anomaly.escalated event, a live message and a
     mail to the on-call addresses. A conditional UPDATE on the level makes a concurrent or repeated
-    run harmless. Backfilled (late) and shelved anomalies never escalate."""
+    run harmless. One chain per alarm, whatever number of detectors fire on it; played-back (late),
+    suppressed and shelved alarms never escalate."""
     now = now or timezone.now()
     escalated = []
     candidates = Anomaly.objects.filter(
-        severity=Severity.CRITICAL, state=AlarmState.OPEN, is_late=False, critical_since__isnull=False
+        severity=Severity.CRITICAL, state=AlarmState.OPEN, is_late=False, suppressed_by="", critical_since__isnull=False
     ).select_related("spacecraft", "organization")
     policies: dict = {}
     for anomaly in candidates:

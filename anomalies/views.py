@@ -1,13 +1,17 @@
 """The alarm console and anomaly pages. Changes go through the REST API (the same services), so
 the pages hold no rules; `?partial=rows` returns just the list for live refreshes."""
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from missionops.paging import paginate
 from spacecraft.selectors import can_operate, operable_spacecraft_ids, spacecraft_visible_to
 
 from . import selectors
+from .exceptions import AnalysisInputError
 from .models import AlarmState, DetectorKind, Severity
 
 PAGE_ROWS = 50
@@ -38,6 +42,9 @@ def alarms(request):
     table = paginate(request, queryset.by_urgency(), sorts=ALARM_SORTS, default="urgency", per_page=PAGE_ROWS)
     total, rows = table.count, list(table.rows)
     operable = operable_spacecraft_ids(request.user, spacecraft_visible_to(request.user))
+    no_contact = selectors.out_of_contact({a.spacecraft_id for a in rows})
+    for a in rows:
+        a.no_contact_since = no_contact.get(a.spacecraft_id)
     context = {
         "rows": rows,
         "table": table,
@@ -53,6 +60,8 @@ def alarms(request):
         "selected_states": params.getlist("state"),
         "query": request.GET,
         "counts": selectors.alarm_counts(request.user),
+        "flood": selectors.flood_status(request.user),
+        "on_call_missing": selectors.on_call_missing(request.user),
     }
     if request.GET.get("partial") == "rows":
         return render(request, "anomalies/_rows.html", context)
@@ -72,4 +81,23 @@ def anomaly_detail(request, pk):
             "can_operate": can_operate(request.user, anomaly.spacecraft),
             "area": "alarms",
         },
+    )
+
+
+@login_required
+def alarm_kpis(request):
+    """The alarm system's performance (ISA-18.2 §16) over a chosen range (default: the last 24 h)."""
+    error = ""
+    try:
+        since, until = selectors.kpi_range(request.GET)
+    except AnalysisInputError as problem:
+        error = f"{problem.field}: {problem}"
+        until = timezone.now()
+        since = until - dt.timedelta(hours=24)
+    kpis = selectors.alarm_kpis(request.user, since=since, until=until)
+    peak = max((b["count"] for b in kpis["series"]), default=0)
+    return render(
+        request,
+        "anomalies/kpis.html",
+        {"k": kpis, "error": error, "area": "alarms", "peak": max(peak, kpis["flood_threshold"]), "query": request.GET},
     )

@@ -1,31 +1,43 @@
-"""Detection quality and speed of the anomaly detectors.
+"""Alarm quality end to end, through the public API, on labelled simulated faults.
 
-Quality: the telemetry simulator (telemetry/simulator.py) generates the four demo profiles at 1 Hz
-with injected faults of one kind at a time (spike, drift, stuck value, dropout, noise burst), plus
-fault-free days. The detectors run exactly as `analyze` runs them (anomalies.detection.find_episodes,
-per-profile defaults). A fault counts as detected when an episode on its parameter overlaps
-[start, end + grace]; an episode is a true positive when it overlaps some fault that way.
+A labelled set: N spacecraft (default 5) × H hours (default 48) at 10 s, eight float parameters
+each (an orbit's swing plus noise, warning and critical limits), and six fault shapes on every
+spacecraft but the last (which stays fault-free): bias step, variance blow-up, slow drift, stuck
+value, spike burst, dropout, each on its own parameter at a random time (`--seed`). It runs:
 
-Speed: the vectorised detector set against a per-sample Python loop doing the same checks (the
-peer), per core; then a whole sweep including the binary COPY read from PostgreSQL, and the cost of
-the inline limit check in ingest (ingest with the hook vs without, same batches).
+- playback: timestamps days in the past, posted with `POST /api/v1/telemetry/` in 2-hour batches
+  (as a ground station dumps a pass), then the product's sweep (`anomalies.detection.sweep`, what
+  the beat task runs) until nothing is left to analyse;
+- live: timestamps ending now, posted in time order with a sweep after each batch; the server and
+  the sweeps run with ANOMALY_LATE_AFTER_S above the data's age, so every sample takes the live
+  path (inline limit checks, paging rules) — the only way to replay two days "live" in minutes;
+- peer: the same playback data through `GET /api/v1/telemetry/analyze/` (read-only, every detector
+  on its own, one finding per detector episode): what the product offered before alarms.
 
-    .venv/bin/python bench/anomaly_eval.py                      # the figures in README
-    .venv/bin/python bench/anomaly_eval.py --hours 2 --clean-days 0.5 --no-db   # quicker
+Then `GET /api/v1/anomalies/` (or the analysis) is scored: each alarm activation (an alarm's
+`activations`: the first and every return) on a faulted parameter that overlaps the fault
+[start, end + 10 min] is a true positive; a fault is found when one does. Per shape: recall,
+precision (activations on that shape's parameters), F1, median delay (first activation − fault
+start), alarms per found fault; false alarm episodes per spacecraft-day on the fault-free
+spacecraft; the forecast's lead time on drifts (limit crossing − the forecast detector's first
+warning). `--json` ends with one summary line.
 
-Uses DATABASE_URL for the sweep part (a throwaway organization "bench-anomalies", data in 2001-03,
-whose partitions are dropped afterwards).
+    .venv/bin/python bench/anomaly_eval.py --json                 # the figures in bench/README.md
+    .venv/bin/python bench/anomaly_eval.py --hours 12 --seed 3    # a quicker look, other faults
+
+Uses DATABASE_URL (an organization "bench-alarms" whose spacecraft are deleted afterwards).
 """
 
 import argparse
 import datetime as dt
+import json
 import math
 import os
-import random
 import statistics
 import sys
 import time
-import types
+import urllib.parse
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -37,373 +49,368 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-from anomalies.config import build_detectors  # noqa: E402
-from anomalies.detection import find_episodes  # noqa: E402
-from spacecraft.profiles import NOMINAL, PROFILES  # noqa: E402
-from telemetry.models import FaultKind  # noqa: E402
-from telemetry.simulator import SpacecraftSimulator  # noqa: E402
+from bench.server import start_daphne  # noqa: E402
 
-START = dt.datetime(2001, 3, 1, tzinfo=dt.UTC)
-GRACE_S = 30.0
-FAULT_EVERY_S = 360  # one fault per spacecraft every ~6 minutes
-
-
-def simulate(profile: str, seconds: int, *, kind: str | None, seed: int):
-    """{parameter: (t seconds, values)}, all snapshot times, and the injected faults."""
-    sim = SpacecraftSimulator(types.SimpleNamespace(pk=profile), PROFILES[profile], seed=seed)
-    rng = random.Random(seed)
-    series = defaultdict(lambda: ([], []))
-    faults = []
-    next_fault = rng.uniform(60, FAULT_EVERY_S) if kind else math.inf
-    for second in range(seconds):
-        moment = START + dt.timedelta(seconds=second)
-        if second >= next_fault and not sim.faults:
-            fault = sim.inject(moment=moment, kind=FaultKind(kind))
-            faults.append(
-                (
-                    fault.parameter,
-                    fault.kind,
-                    (fault.started_at - START).total_seconds(),
-                    (fault.ended_at - START).total_seconds(),
-                )
-            )
-            next_fault = second + rng.uniform(0.5, 1.5) * FAULT_EVERY_S
-        for name, value in sim.snapshot(moment)["parameters"].items():
-            if isinstance(value, bool | str):
-                continue
-            t, x = series[name]
-            t.append(float(second))
-            x.append(float(value))
-    out = {name: (np.array(t), np.array(x)) for name, (t, x) in series.items()}
-    return out, np.arange(seconds, dtype=float), faults
+STEP_S = 10
+GRACE_S = 600
+ORBIT_S = 5400
+SHAPES = ("bias_step", "variance", "drift", "stuck", "spike_burst", "dropout")
+# name, subsystem, units, mean, scale (σ); limits: warning ±3σ, critical ±4.5σ around the mean.
+PARAMETERS = [
+    ("bus_voltage", "power", "V", 28.0, 0.4),
+    ("battery_soc", "power", "%", 70.0, 3.0),
+    ("battery_temp", "thermal", "degC", 15.0, 1.5),
+    ("panel_temp", "thermal", "degC", 40.0, 4.0),
+    ("wheel_speed", "adcs", "rpm", 2000.0, 60.0),
+    ("gyro_rate", "adcs", "deg/s", 0.0, 0.02),
+    ("tx_power", "comms", "W", 5.0, 0.2),
+    ("payload_current", "payload", "A", 1.2, 0.05),
+]
 
 
-def contradictory(profile: str) -> list[str]:
-    """Parameters whose simulated nominal value lies outside their own warning limits (the
-    simulator models bus_voltage at 28.2 V for every profile): permanently in violation, so they
-    say nothing about detection quality and are left out (listed in the output)."""
-    out = []
-    for name, spec in PROFILES[profile].items():
-        mean = NOMINAL.get(name, (None,))[0]
-        low, high = spec.get("warn_low"), spec.get("warn_high")
-        if mean is not None and ((low is not None and mean < low) or (high is not None and mean > high)):
-            out.append(name)
+def config() -> dict:
+    out = {}
+    for name, subsystem, units, mean, scale in PARAMETERS:
+        out[name] = {
+            "type": "float",
+            "subsystem": subsystem,
+            "units": units,
+            "warn_low": round(mean - 3 * scale, 4),
+            "warn_high": round(mean + 3 * scale, 4),
+            "crit_low": round(mean - 4.5 * scale, 4),
+            "crit_high": round(mean + 4.5 * scale, 4),
+            "suppress_in_modes": [],
+        }
     return out
 
 
-def detect(profile: str, series: dict, alive: np.ndarray, now: float):
-    episodes = []
-    skip = set(contradictory(profile))
+def simulate(hours: float, faulty: bool, rng: np.random.Generator):
+    """{parameter: (times s, values)} and the faults [(parameter, shape, start s, end s, cross s)]."""
+    t = np.arange(0, int(hours * 3600), STEP_S, dtype=float)
+    span = t[-1] + STEP_S
+    series, faults = {}, []
+    shapes = list(rng.permutation(SHAPES)) if faulty else []
+    slots = rng.permutation(len(shapes)) if faulty else []
+    names = list(rng.permutation([p[0] for p in PARAMETERS]))
+    slot_s = span / max(1, len(shapes))
+    for index, (name, _, _, mean, scale) in enumerate(sorted(PARAMETERS, key=lambda p: names.index(p[0]))):
+        phase = rng.uniform(0, 2 * math.pi)
+        x = mean + 0.6 * scale * np.sin(2 * math.pi * t / ORBIT_S + phase) + rng.normal(0, 0.4 * scale, len(t))
+        keep = np.ones(len(t), bool)
+        if index < len(shapes):
+            shape = shapes[index]
+            duration = {
+                "bias_step": rng.uniform(1800, 3600),
+                "variance": rng.uniform(1800, 3600),
+                "drift": rng.uniform(3 * 3600, 4 * 3600),
+                "stuck": rng.uniform(1200, 3600),
+                "spike_burst": 100.0,
+                "dropout": rng.uniform(600, 1800),
+            }[shape]
+            room = slot_s - duration - 3600
+            start = float(slots[index] * slot_s + 1800 + rng.uniform(0, max(room, 1)))
+            start = math.floor(start / STEP_S) * STEP_S
+            end = start + duration
+            inside = (t >= start) & (t < end)
+            cross = None
+            if shape == "bias_step":
+                x[inside] += 2.5 * scale
+            elif shape == "variance":
+                x[inside] += rng.normal(0, 2.0 * scale, inside.sum())
+            elif shape == "drift":
+                # Reaches the warning limit (3σ above the mean) at 70 % of the fault, from the mean.
+                progress = (t[inside] - start) / (0.7 * duration)
+                x[inside] = x[inside] + 3.0 * scale * progress
+                above = np.flatnonzero(inside & (x > mean + 3.0 * scale))
+                cross = float(t[above[0]]) if len(above) else None
+            elif shape == "stuck":
+                x[inside] = x[np.argmax(inside)]
+            elif shape == "spike_burst":
+                burst = np.flatnonzero(inside)[::2][:5]
+                x[burst] += 6.0 * scale
+            elif shape == "dropout":
+                keep &= ~inside
+            faults.append((name, shape, start, end, cross))
+        series[name] = (t[keep], x[keep])
+    return series, faults
+
+
+class Api:
+    def __init__(self, port: int, token: str):
+        self.base, self.token = f"http://127.0.0.1:{port}", token
+
+    def call(self, method: str, path: str, body=None, query=None):
+        url = self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Authorization", f"Token {self.token}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=600) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def alarms(self, designation: str) -> list[dict]:
+        rows, page = [], 1
+        while True:
+            query = {"designation": designation, "ordering": "started_at", "page": page, "state": "open"}
+            query = [*query.items(), *[("state", s) for s in ("acknowledged", "shelved", "resolved")]]
+            data = self.call("GET", "/api/v1/anomalies/", query=query)
+            rows += data["results"]
+            if not data.get("next"):
+                return rows
+            page += 1
+
+
+def post_series(api: Api, designation: str, series: dict, start: dt.datetime, lo: float, hi: float) -> int:
+    """POST the samples with times in [lo, hi) as snapshots; returns how many samples."""
+    by_time: dict[float, dict] = defaultdict(dict)
     for name, (t, x) in series.items():
-        if name in skip:
-            continue
-        detectors = build_detectors(PROFILES[profile][name], mission_type=profile, mode="nominal")
-        for kind, episode in find_episodes(detectors, t, x, alive=alive, now=now):
-            end = episode.cleared_at if episode.cleared_at is not None else episode.last_seen
-            episodes.append((name, kind, episode.started_at, max(end, episode.detected_at), episode.detected_at))
-    return episodes
-
-
-def overlaps(a0, a1, b0, b1) -> bool:
-    return a0 <= b1 and b0 <= a1
-
-
-def score(faults, episodes):
-    """(detected faults, delays, true-positive episodes, per-detector counts)."""
-    detected, delays = 0, []
-    per_detector = defaultdict(lambda: {"episodes": 0, "tp": 0, "hits": 0})
-    by_param = defaultdict(list)
-    for e in episodes:
-        by_param[e[0]].append(e)
-        per_detector[e[1]]["episodes"] += 1
-    tp = 0
-    for e in episodes:
-        if any(f[0] == e[0] and overlaps(e[2], e[3], f[2], f[3] + GRACE_S) for f in faults):
-            tp += 1
-            per_detector[e[1]]["tp"] += 1
-    for parameter, _, start, end in faults:
-        hits = [e for e in by_param[parameter] if overlaps(e[2], e[3], start, end + GRACE_S)]
-        if hits:
-            detected += 1
-            delays.append(max(0.0, min(e[4] for e in hits) - start))
-            for kind in {e[1] for e in hits}:
-                per_detector[kind]["hits"] += 1
-    return detected, delays, tp, per_detector
-
-
-def quality(hours: float, clean_days: float, seed: int) -> None:
-    profiles = list(PROFILES)
-    seconds = int(hours * 3600)
-    print(f"\nDetection quality: {len(profiles)} profiles × {hours:g} h at 1 Hz per fault kind, grace {GRACE_S:g} s")
-    left_out = [f"{p}/{n}" for p in profiles for n in contradictory(p)]
-    print(f"left out (simulated nominal outside the parameter's own limits): {', '.join(left_out) or 'none'}")
-    head = f"{'fault':<12} {'faults':>6} {'found':>6} {'episodes':>8} {'precision':>9} {'recall':>7} {'F1':>6}"
-    print(f"{head} {'median delay s':>14}")
-    detector_rows = defaultdict(dict)
-    for kind in FaultKind.values:
-        faults_n = found = episodes_n = tp = 0
-        delays = []
-        for i, profile in enumerate(profiles):
-            series, alive, faults = simulate(profile, seconds, kind=kind, seed=seed + i)
-            faults = [f for f in faults if f[0] not in contradictory(profile)]
-            episodes = detect(profile, series, alive, now=float(seconds))
-            d, dl, t, per = score(faults, episodes)
-            faults_n, found, episodes_n, tp = faults_n + len(faults), found + d, episodes_n + len(episodes), tp + t
-            delays += dl
-            for det, counts in per.items():
-                row = detector_rows[kind].setdefault(det, {"episodes": 0, "tp": 0, "hits": 0, "faults": 0})
-                for key in ("episodes", "tp", "hits"):
-                    row[key] += counts[key]
-            for row in detector_rows[kind].values():
-                row["faults"] = faults_n
-        precision = tp / episodes_n if episodes_n else 1.0
-        recall = found / faults_n if faults_n else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        delay = statistics.median(delays) if delays else float("nan")
-        row = f"{kind:<12} {faults_n:>6} {found:>6} {episodes_n:>8} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f}"
-        print(f"{row} {delay:>14.1f}")
-
-    print("\nPer detector (episodes it opened, share of them on a fault, share of faults it caught):")
-    kinds = FaultKind.values
-    print(f"{'detector':<10} " + " ".join(f"{k[:11]:>17}" for k in kinds))
-    detectors = sorted({d for rows in detector_rows.values() for d in rows})
-    for det in detectors:
-        cells = []
-        for kind in kinds:
-            row = detector_rows[kind].get(det)
-            if not row or not row["episodes"]:
-                cells.append(f"{'-':>17}")
-                continue
-            cells.append(
-                f"{row['episodes']:>5} p{row['tp'] / row['episodes']:.2f} r{row['hits'] / max(1, row['faults']):.2f}"
-            )
-        print(f"{det:<10} " + " ".join(cells))
-
-    if clean_days <= 0:
-        return
-    print(f"\nFalse alarms on fault-free data: {len(profiles)} spacecraft × {clean_days:g} days at 1 Hz")
-    total, by_detector = 0, defaultdict(int)
-    clean_seconds = int(clean_days * 86400)
-    for i, profile in enumerate(profiles):
-        series, alive, _ = simulate(profile, clean_seconds, kind=None, seed=seed + 100 + i)
-        episodes = detect(profile, series, alive, now=float(clean_seconds))
-        total += len(episodes)
-        for e in episodes:
-            by_detector[e[1]] += 1
-    sc_days = len(profiles) * clean_days
-    detail = ", ".join(f"{k} {v}" for k, v in sorted(by_detector.items())) or "none"
-    print(f"episodes: {total} ({detail}) = {total / sc_days:.2f} false alarms per spacecraft-day")
-
-
-# --- speed ---------------------------------------------------------------------------------------
-
-
-class PythonPeer:
-    """The same checks one sample at a time: limits with deadband, rate, stuck value, rolling
-    z-score (running sums), IQR fences of the previous block, EWMA against a lagged baseline."""
-
-    def __init__(self, d):
-        self.d = d
-
-    def run(self, t, x):
-        d = self.d
-        lim, rate, flat, z, iqr, ew = d["limit"], d["rate"], d["flatline"], d["zscore"], d["iqr"], d["ewma"]
-        wl, wh, cl, ch = lim.limits
-        band = lim.deadband
-        flags = [0] * len(x)
-        in_high = in_low = False
-        prev_t = prev_x = None
-        run = 0
-        zw, s1, s2 = z.window, 0.0, 0.0
-        ew_w, ew_lag, lam = ew.window, ew.lag, ew.lam
-        e1 = e2 = 0.0
-        s = 0.0
-        block, fence = iqr.block, None
-        for i, (ti, xi) in enumerate(zip(t, x, strict=True)):
-            level = 0
-            if wh is not None:
-                in_high = xi > wh or (in_high and xi > wh - band)
-            if wl is not None:
-                in_low = xi < wl or (in_low and xi < wl + band)
-            if in_high or in_low:
-                level = 1
-            if prev_t is not None and ti > prev_t and abs((xi - prev_x) / (ti - prev_t)) > rate.max_per_s:
-                level = max(level, 1)
-            run = run + 1 if xi == prev_x else 1
-            if run >= flat.min_samples:
-                level = max(level, 1)
-            if i >= zw:
-                mean = s1 / zw
-                std = math.sqrt(max(s2 / zw - mean * mean, 0.0))
-                if abs(xi - mean) / max(std, 1e-9) > z.warn:
-                    level = max(level, 1)
-                old = x[i - zw]
-                s1 -= old
-                s2 -= old * old
-            s1 += xi
-            s2 += xi * xi
-            if i % block == 0 and i >= block:
-                ref = sorted(x[i - block : i])
-                q1, q3 = ref[block // 4], ref[(3 * block) // 4]
-                fence = (q1, q3, max(q3 - q1, 1e-9))
-            if fence and max(fence[0] - xi, xi - fence[1]) / fence[2] > iqr.warn_k:
-                level = max(level, 1)
-            j = i - ew_lag
-            if j - ew_w >= 0:
-                mean = e1 / ew_w
-                std = math.sqrt(max(e2 / ew_w - mean * mean, 0.0))
-                r = max(-50.0, min(50.0, (xi - mean) / max(std, 1e-9)))
-                s = (1 - lam) * s + lam * r
-                if abs(s) / ew.sigma > ew.warn_l:
-                    level = max(level, 1)
-                old = x[j - ew_w]
-                e1 -= old
-                e2 -= old * old
-            if j >= 0:
-                e1 += x[j]
-                e2 += x[j] * x[j]
-            flags[i] = level
-            prev_t, prev_x = ti, xi
-        return flags
-
-
-def speed(samples: int) -> None:
-    rng = np.random.default_rng(7)
-    t = np.arange(samples, dtype=float)
-    x = 28.2 + 0.08 * rng.standard_normal(samples)
-    spec = PROFILES["LEO_IMAGING"]["bus_voltage"]
-    detectors = build_detectors(spec, mission_type="LEO_IMAGING", mode="nominal")
-    detectors.pop("stale")
-    find_episodes(detectors, t[:5000], x[:5000])  # warm up
-    started = time.perf_counter()
-    find_episodes(detectors, t, x)
-    vector_s = time.perf_counter() - started
-    peer_n = min(samples, 200_000)
-    started = time.perf_counter()
-    PythonPeer(detectors).run(t[:peer_n].tolist(), x[:peer_n].tolist())
-    peer_s = (time.perf_counter() - started) * samples / peer_n
-    print(f"\nDetector evaluation, one core, {len(detectors)} detectors per sample ({', '.join(detectors)}):")
-    print(f"{'method':<52} {'samples':>10} {'seconds':>8} {'samples/s':>12} {'x peer':>7}")
-    rows = [
-        ("numpy detectors + episode tracking (MissionOps)", vector_s, peer_s / vector_s),
-        ("per-sample Python loop, same checks (peer)", peer_s, 1.0),
+        part = (t >= lo) & (t < hi)
+        for second, value in zip(t[part].tolist(), x[part].tolist(), strict=True):
+            by_time[second][name] = round(value, 6)
+    snapshots = [
+        {"spacecraft": designation, "timestamp": (start + dt.timedelta(seconds=s)).isoformat(), "parameters": p}
+        for s, p in sorted(by_time.items())
     ]
-    for name, secs, ratio in rows:
-        print(f"{name:<52} {samples:>10,} {secs:>8.3f} {samples / secs:>12,.0f} {ratio:>7.1f}")
+    for i in range(0, len(snapshots), 1000):
+        api.call("POST", "/api/v1/telemetry/", snapshots[i : i + 1000])
+    return sum(len(p) for p in by_time.values())
 
 
-def sweep_speed(hours: float) -> None:
-    from django.conf import settings
-    from django.db import connection
+def seconds(text: str | None, start: dt.datetime) -> float | None:
+    return None if text is None else (dt.datetime.fromisoformat(text) - start).total_seconds()
 
-    from anomalies import detection
-    from missionops.models import Organization
-    from missionops.services import create_organization
-    from spacecraft.models import Spacecraft
-    from spacecraft.services import create_spacecraft
-    from telemetry import archive, services
 
-    org = Organization.objects.filter(slug="bench-anomalies").first() or create_organization(
-        name="Bench anomalies", slug="bench-anomalies"
-    )
-    fleet = []
-    for n, profile in enumerate(PROFILES):
-        sc = org.spacecraft.filter(designation=f"BENCH-A{n}").first() or create_spacecraft(
-            organization=org,
-            designation=f"BENCH-A{n}",
-            name=f"Bench {profile}",
-            mission_type=profile,
-            parameters=PROFILES[profile],
-        )
-        fleet.append(sc)
-    sims = [SpacecraftSimulator(sc, PROFILES[sc.mission_type], seed=i) for i, sc in enumerate(fleet)]
-    seconds = int(hours * 3600)
-    scope = services.organization_scope(org)
-    # Only parameters whose simulated nominal lies inside their limits (see `contradictory`).
-    for sim in sims:
-        for name in contradictory(sim.spacecraft.mission_type):
-            sim.parameters = {k: v for k, v in sim.parameters.items() if k != name}
-    batches = []
-    for start in range(0, seconds, 250):
-        batches.append(
-            [
-                sim.snapshot(START + dt.timedelta(seconds=s))
-                for s in range(start, min(seconds, start + 250))
-                for sim in sims
-            ]
-        )
-    # Ingest the same batches into four day ranges, alternating with the inline limit hook and with
-    # it replaced by a no-op; the best of two runs each (the machine is shared).
-    timings = defaultdict(list)
-    original = services.check_limits
-    for shift, label in enumerate(["with inline limit check", "without (hook replaced by a no-op)"] * 2):
-        services.check_limits = original if label.startswith("with ") else (lambda **kw: None)
-        shifted = [
-            [
-                dict(s, timestamp=(dt.datetime.fromisoformat(s["timestamp"]) + dt.timedelta(days=shift)).isoformat())
-                for s in b
-            ]
-            for b in batches
-        ]
-        started = time.perf_counter()
-        stored = sum(services.ingest(snapshots=batch, scope=scope).stored for batch in shifted)
-        timings[label].append((stored, time.perf_counter() - started))
-    services.check_limits = original
-    print(f"\nIngest of {len(batches)} batches of {len(batches[0])} snapshots (inline hook cost, best of 2):")
-    for label, runs in timings.items():
-        stored, secs = min(runs, key=lambda r: r[1])
-        print(f"  {label:<40} {stored:>9,} samples {secs:>7.2f} s {stored / secs:>10,.0f} samples/s")
+def activations(alarm: dict, start: dt.datetime) -> list[tuple[float, float]]:
+    out = []
+    for first, last in alarm["activations"] or [[alarm["started_at"], alarm["cleared_at"]]]:
+        a = seconds(first, start)
+        b = seconds(last, start) if last else seconds(alarm["last_seen_at"], start)
+        out.append((a, max(a, b)))
+    return out
 
-    settings.ANOMALY_SWEEP_LOOKBACK_S = seconds + 600
-    settings.ANOMALY_SWEEP_HISTORY_S = 600
-    from anomalies.models import DetectorCursor
 
-    DetectorCursor.objects.filter(parameter__spacecraft__in=fleet).delete()
-    now = START + dt.timedelta(seconds=seconds + 10)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM telemetry_sample s JOIN telemetry_parameterdefinition d ON d.id = s.parameter_id "
-            "WHERE d.spacecraft_id = ANY(%s) AND s.time >= %s AND s.time < %s",
-            [[sc.pk for sc in fleet], START, now],
-        )
-        rows = cursor.fetchone()[0]
-    started = time.perf_counter()
-    if os.environ.get("PROFILE"):
-        import cProfile
-        import pstats
+def score(truth: dict, found: dict, hours: float, clean: list[str]) -> dict:
+    """truth: {designation: faults}; found: {designation: [(parameter, start s, end s, forecast s)]}."""
+    per = {s: {"faults": 0, "found": 0, "tp": 0, "fp": 0, "delays": [], "matched": []} for s in SHAPES}
+    leads, other_fp = [], 0
+    for designation, events in found.items():
+        faults = {f[0]: f for f in truth.get(designation, [])}
+        for parameter, a, b, _ in events:
+            fault = faults.get(parameter)
+            if fault is None:
+                other_fp += designation not in clean
+                continue
+            _, shape, fs, fe, _ = fault
+            if a <= fe + GRACE_S and b >= fs:
+                per[shape]["tp"] += 1
+            else:
+                per[shape]["fp"] += 1
+    for designation, faults in truth.items():
+        events = found.get(designation, [])
+        for parameter, shape, fs, fe, cross in faults:
+            mine = [e for e in events if e[0] == parameter and e[1] <= fe + GRACE_S and e[2] >= fs]
+            per[shape]["faults"] += 1
+            if mine:
+                per[shape]["found"] += 1
+                per[shape]["delays"].append(max(0.0, min(e[1] for e in mine) - fs))
+                per[shape]["matched"].append(len(mine))
+            if shape == "drift" and cross is not None:
+                warned = [e[3] for e in events if e[0] == parameter and e[3] is not None and e[3] <= cross]
+                if warned:
+                    leads.append(cross - min(warned))
+    clean_events = sum(len(found.get(d, [])) for d in clean)
+    rows = {}
+    for shape, p in per.items():
+        recall = p["found"] / p["faults"] if p["faults"] else 0.0
+        precision = p["tp"] / (p["tp"] + p["fp"]) if p["tp"] + p["fp"] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows[shape] = {
+            "faults": p["faults"],
+            "recall": round(recall, 3),
+            "precision": round(precision, 3),
+            "f1": round(f1, 3),
+            "median_delay_s": round(statistics.median(p["delays"]), 1) if p["delays"] else None,
+            "alarms_per_fault": round(statistics.mean(p["matched"]), 2) if p["matched"] else None,
+        }
+    matched = [m for p in per.values() for m in p["matched"]]
+    return {
+        "shapes": rows,
+        "false_alarms_per_sc_day": round(clean_events / (len(clean) * hours / 24), 2) if clean else None,
+        "unattributed_false_alarms": other_fp,
+        "alarms_per_fault": round(statistics.mean(matched), 2) if matched else None,
+        "forecast_lead_s": round(statistics.median(leads), 1) if leads else None,
+        "forecast_warned": f"{len(leads)}/{sum(1 for f in truth.values() for x in f if x[1] == 'drift')}",
+    }
 
-        profiler = cProfile.Profile()
-        profiler.enable()
-    result = detection.sweep(spacecraft=Spacecraft.objects.filter(pk__in=[sc.pk for sc in fleet]), now=now)
-    elapsed = time.perf_counter() - started
-    if os.environ.get("PROFILE"):
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    print(f"\nWhole sweep over {hours:g} h of {len(fleet)} spacecraft (COPY read + detectors + episodes + cursors):")
+
+def print_table(title: str, result: dict, elapsed: float) -> None:
+    print(f"\n{title} ({elapsed:.0f} s)")
+    print(f"{'shape':<12} {'faults':>6} {'recall':>7} {'precision':>9} {'F1':>6} {'delay s':>8} {'alarms/fault':>12}")
+    for shape, r in result["shapes"].items():
+        delay = "-" if r["median_delay_s"] is None else f"{r['median_delay_s']:.0f}"
+        per = "-" if r["alarms_per_fault"] is None else f"{r['alarms_per_fault']:.2f}"
+        quality = f"{r['recall']:>7.2f} {r['precision']:>9.2f} {r['f1']:>6.2f}"
+        print(f"{shape:<12} {r['faults']:>6} {quality} {delay:>8} {per:>12}")
+    lead = result["forecast_lead_s"]
     print(
-        f"  {rows:,} samples read, {result.opened} episodes opened, {elapsed:.2f} s = {rows / elapsed:,.0f} samples/s"
+        f"false alarm episodes per spacecraft-day (fault-free): {result['false_alarms_per_sc_day']}; "
+        f"other false alarms on faulty spacecraft: {result['unattributed_false_alarms']}; "
+        f"alarms per fault: {result['alarms_per_fault']}; forecast lead on drifts: "
+        f"{'-' if lead is None else f'{lead / 60:.0f} min'} (warned {result['forecast_warned']})"
     )
-    # Clean up: the organization's spacecraft and the bench day partitions.
+
+
+def setup(count: int):
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from missionops.models import Organization, Role
+    from missionops.services import create_organization, set_membership
+    from spacecraft.services import create_spacecraft
+
+    org = Organization.objects.filter(slug="bench-alarms").first()
+    if org is None:
+        org = create_organization(name="Bench alarms", slug="bench-alarms")
+    teardown(org)
+    user, _ = get_user_model().objects.get_or_create(username="bench-alarms-operator")
+    set_membership(organization=org, user=user, role=Role.OPERATOR)
+    token, _ = Token.objects.get_or_create(user=user)
+    fleet = [
+        create_spacecraft(organization=org, designation=f"BENCH-{n + 1}", name=f"Bench {n + 1}", parameters=config())
+        for n in range(count)
+    ]
+    return org, token.key, fleet
+
+
+def teardown(org) -> None:
+    """The bench's spacecraft go, with their telemetry and alarms (the organization and its event
+    log stay: events are immutable)."""
+    from spacecraft.models import Spacecraft
+
     Spacecraft.objects.filter(organization=org).delete()
-    for day in [(START + dt.timedelta(days=n)).date() for n in range(5)]:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {archive.partition_name(day)}")
+
+
+def drain(fleet) -> None:
+    """The product's sweep, run until every arrived sample has been analysed."""
+    from anomalies import detection
+    from anomalies.models import Arrival
+
+    for _ in range(100):
+        detection.sweep(spacecraft=fleet[0].__class__.objects.filter(pk__in=[sc.pk for sc in fleet]))
+        if not Arrival.objects.filter(parameter__spacecraft__in=fleet).exists():
+            return
+
+
+def collect(api: Api, fleet, start: dt.datetime) -> dict:
+    found = {}
+    for sc in fleet:
+        events = []
+        for alarm in api.alarms(sc.designation):
+            forecast = [d["first_at"] for d in alarm["detectors"] if d["kind"] == "forecast"]
+            first_forecast = seconds(min(forecast), start) if forecast else None
+            for a, b in activations(alarm, start):
+                events.append((alarm["parameter"], a, b, first_forecast))
+        found[sc.designation] = events
+    return found
+
+
+def run(mode: str, args, truth_series, truth) -> tuple[dict, float]:
+    org, token, fleet = setup(args.spacecraft)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    span = args.hours * 3600
+    if mode == "live":
+        start = now - dt.timedelta(seconds=span + 60)
+        age = span + 7200
+        os.environ["ANOMALY_LATE_AFTER_S"] = str(age)
+        settings.ANOMALY_LATE_AFTER_S = age
+    else:
+        start = (now - dt.timedelta(days=3)).replace(minute=0, second=0)
+        os.environ.pop("ANOMALY_LATE_AFTER_S", None)
+        settings.ANOMALY_LATE_AFTER_S = 300.0
+    daphne, port = start_daphne()
+    api = Api(port, token)
+    began = time.perf_counter()
+    try:
+        designations = {sc.designation: i for i, sc in enumerate(fleet)}
+        chunk = 7200.0
+        if mode == "live":
+            for lo in np.arange(0, span, chunk):
+                for sc in fleet:
+                    post_series(api, sc.designation, truth_series[designations[sc.designation]], start, lo, lo + chunk)
+                drain(fleet)
+        else:
+            for sc in fleet:
+                for lo in np.arange(0, span, chunk):
+                    post_series(api, sc.designation, truth_series[designations[sc.designation]], start, lo, lo + chunk)
+            drain(fleet)
+        if mode == "peer":
+            found = {}
+            for sc in fleet:
+                report = api.call(
+                    "GET", "/api/v1/telemetry/analyze/", query={"spacecraft": sc.designation, "limit": 100000}
+                )
+                found[sc.designation] = [
+                    (
+                        f["parameter"],
+                        seconds(f["started_at"], start),
+                        seconds(f["cleared_at"] or f["last_seen_at"], start),
+                        seconds(f["started_at"], start) if f["detector"] == "forecast" else None,
+                    )
+                    for f in report["findings"]
+                ]
+        else:
+            found = collect(api, fleet, start)
+        elapsed = time.perf_counter() - began
+        named = {sc.designation: truth[designations[sc.designation]] for sc in fleet}
+        clean = [sc.designation for sc in fleet if not named[sc.designation]]
+        return score(named, found, args.hours, clean), elapsed
+    finally:
+        daphne.terminate()
+        daphne.wait()
+        teardown(org)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hours", type=float, default=6.0, help="hours per profile per fault kind (default 6)")
-    parser.add_argument("--clean-days", type=float, default=1.0, help="fault-free days per profile (default 1)")
-    parser.add_argument("--samples", type=int, default=2_000_000, help="samples for the evaluation speed test")
-    parser.add_argument("--sweep-hours", type=float, default=2.0, help="hours of telemetry for the sweep test")
-    parser.add_argument("--no-db", action="store_true", help="skip the PostgreSQL sweep and ingest parts")
-    parser.add_argument("--seed", type=int, default=1)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hours", type=float, default=48.0)
+    parser.add_argument("--spacecraft", type=int, default=5, help="the last one stays fault-free")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--modes", default="playback,live,peer")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    quality(args.hours, args.clean_days, args.seed)
-    speed(args.samples)
-    if not args.no_db:
-        sweep_speed(args.sweep_hours)
+    rng = np.random.default_rng(args.seed)
+    series, truth = [], []
+    for n in range(args.spacecraft):
+        s, f = simulate(args.hours, n < args.spacecraft - 1, rng)
+        series.append(s)
+        truth.append(f)
+    print(
+        f"{args.spacecraft} spacecraft x {args.hours:g} h at {STEP_S} s, {sum(len(f) for f in truth)} faults "
+        f"(seed {args.seed}); one fault-free spacecraft"
+    )
+    results = {}
+    titles = {
+        "playback": "stored alarms, playback (timestamps 3 days old): POST telemetry, sweeps, GET anomalies",
+        "live": "stored alarms, live (in time order, a sweep after each 2-hour batch)",
+        "peer": "peer: GET /api/v1/telemetry/analyze/ findings on the same playback data (every detector alone)",
+    }
+    for mode in args.modes.split(","):
+        results[mode], elapsed = run(mode, args, series, truth)
+        print_table(titles[mode], results[mode], elapsed)
+    if args.json:
+        summary = {
+            mode: {
+                **{shape: {k: r[k] for k in ("recall", "precision", "f1")} for shape, r in res["shapes"].items()},
+                "false_alarms_per_sc_day": res["false_alarms_per_sc_day"],
+                "alarms_per_fault": res["alarms_per_fault"],
+                "forecast_lead_s": res["forecast_lead_s"],
+            }
+            for mode, res in results.items()
+        }
+        print(json.dumps({"bench": "anomaly_eval", "seed": args.seed, "hours": args.hours, **summary}))
 
 
 if __name__ == "__main__":

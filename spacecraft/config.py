@@ -21,6 +21,7 @@ KNOWN_KEYS = {
     "limits_by_mode",
     "detectors",
     "latching",
+    "suppress_in_modes",
 }
 
 
@@ -76,6 +77,14 @@ def _validate_parameter(name: str, spec) -> dict:
         if not isinstance(spec["latching"], bool):
             raise DomainError("latching must be true or false", field=f"{where}.latching")
         clean["latching"] = spec["latching"]
+    if "suppress_in_modes" in spec:
+        modes = spec["suppress_in_modes"]
+        if not isinstance(modes, list) or not all(m in Mode.values for m in modes):
+            raise DomainError(
+                f"suppress_in_modes must be a list of modes ({', '.join(Mode.values)})",
+                field=f"{where}.suppress_in_modes",
+            )
+        clean["suppress_in_modes"] = sorted(set(modes))
     if "limits_by_mode" in spec:
         by_mode = spec["limits_by_mode"]
         if not isinstance(by_mode, dict):

@@ -139,7 +139,9 @@ def store_batch(
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
         # Limit checks inline, in this transaction (anomalies.detection; vectorised fast path).
-        check_limits(spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values)
+        check_limits(
+            spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values, stored=result.stored
+        )
         result.spacecraft = sorted(sc.designation for sc in spacecraft_by_pk.values())
         counts = _count_per_spacecraft(pids, params)
         transaction.on_commit(

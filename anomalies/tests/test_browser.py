@@ -54,6 +54,7 @@ def long_history(limited):
             detected_at=started_at,
             last_seen_at=cleared_at or started_at,
             cleared_at=cleared_at,
+            closed_at=cleared_at,  # back to normal and acknowledged: history
         )
 
     long_ago = now - dt.timedelta(days=30)

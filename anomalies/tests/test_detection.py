@@ -78,16 +78,22 @@ def test_context_of_subsystem_at_onset(limited, send, t0):
 
 def test_late_backfill_recorded_never_paged(limited, send, django_capture_on_commit_callbacks):
     old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+    send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28, 28, 28]})
+    assert anomalies_of(limited) == []  # played back: the sweep analyses it, in sample order
+    before = Event.objects.count()
     with django_capture_on_commit_callbacks() as callbacks:
-        send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28]})
+        detection.sweep()
     (a,) = anomalies_of(limited)
     assert a.is_late and a.severity == "critical" and a.cleared_at is not None
+    assert a.started_at == old + dt.timedelta(seconds=1)  # the time the samples were taken
+    assert {d["kind"] for d in a.detectors} == {"limit", "rate"}  # one alarm, both detectors on it
     event = Event.objects.get(kind="anomaly.detected")
     assert event.payload["is_late"] is True
-    # Only ingest's own live push and the event log's: nothing on `alarms` or `sc.<id>`.
-    assert len(callbacks) == 2
+    # Only the event log's (one per event): nothing on `alarms` or `sc.<id>`.
+    assert len(callbacks) == Event.objects.count() - before
     # Sending the backfill again records nothing more.
-    send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28]})
+    send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28, 28, 28]})
+    detection.sweep()
     assert Anomaly.objects.count() == 1
 
 
@@ -108,7 +114,9 @@ def test_sweep_twice_same_episode_and_continues(sc_a, send, t0):
 
 def test_stale_parameter_while_spacecraft_talks(sc_a, send, t0):
     start = t0 - dt.timedelta(seconds=60)
-    send(sc_a, start, {"bus_voltage": [28.0] * 10 + [None] * 30 + [28.1] * 10, "battery_soc": [80.0] * 50})
+    wobble = [0.0, 0.1, 0.05, 0.12, 0.02]
+    bus = [28.0 + wobble[i % 5] for i in range(10)] + [None] * 30 + [28.1 + wobble[i % 5] for i in range(10)]
+    send(sc_a, start, {"bus_voltage": bus, "battery_soc": [80.0 + wobble[i % 5] for i in range(50)]})
     now = start + dt.timedelta(seconds=30)
     detection.sweep(now=now)
     (a,) = anomalies_of(sc_a, detector="stale", parameter_name="bus_voltage")
@@ -220,6 +228,8 @@ def test_out_of_order_pass_within_the_late_window_is_checked(make_spacecraft, or
     send(sc, t0, {"bus_v": [28, 33, 33, 28, 28, 28, 28, 28, 28, 28]}, offset_s=20)
     (first,) = anomalies_of(sc)
     send(sc, t0, {"bus_v": [28, 40, 41, 42, 43, 44, 45, 46, 28, 28]})
+    assert len(anomalies_of(sc)) == 1  # behind the cursor: the sweep analyses it
+    detection.sweep()
     earlier, again = anomalies_of(sc)
     assert again.pk == first.pk and not first.is_late
     assert earlier.started_at == t0 + dt.timedelta(seconds=1) and earlier.peak_value == 46
@@ -227,4 +237,5 @@ def test_out_of_order_pass_within_the_late_window_is_checked(make_spacecraft, or
     # Part of either pass sent again (seen alone, its episode starts later): nothing more.
     send(sc, t0, {"bus_v": [42, 43, 44, 45, 46, 28, 28]}, offset_s=3)
     send(sc, t0, {"bus_v": [33, 28, 28]}, offset_s=22)
+    detection.sweep()
     assert len(anomalies_of(sc)) == 2

@@ -53,10 +53,19 @@
       banner.textContent = "NEW CRITICAL: " + anomaly.designation + " " + anomaly.parameter + " — " + anomaly.message;
       window.setTimeout(function () { banner.hidden = true; }, 15000);
     }
-    const original = document.title;
-    document.title = "(!) " + original;
-    window.setTimeout(function () { document.title = original; }, 10000);
+    titleCue();
     beep();
+  }
+
+  // One count in the title, however many cues overlap: "(3!) Alarms", back to the title the page
+  // loaded with once 10 s pass without a new one.
+  const baseTitle = document.title;
+  let unseen = 0, titleTimer = null;
+  function titleCue() {
+    unseen += 1;
+    document.title = "(" + unseen + "!) " + baseTitle;
+    window.clearTimeout(titleTimer);
+    titleTimer = window.setTimeout(function () { unseen = 0; document.title = baseTitle; }, 10000);
   }
 
   // --- the console --------------------------------------------------------------------------
