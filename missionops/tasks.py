@@ -12,6 +12,8 @@ def deliver_webhook(delivery_id: int) -> str | None:
 @shared_task(name="missionops.requeue_stale_deliveries", ignore_result=True, max_retries=0)
 def requeue_stale_deliveries() -> int:
     return webhooks.requeue_stale_deliveries()
+
+
 @shared_task(ignore_result=True, soft_time_limit=60)
 def relay_events() -> int:
     """Relay the event outbox to JetStream (safe beside other relays: rows are claimed SKIP LOCKED,
