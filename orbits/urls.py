@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import views, views_forms
 
 # Dashboard pages of this app.
 urlpatterns = [
     path("orbits/", views.orbit_map, name="orbits"),
     path("orbits/passes/", views.pass_timeline, name="orbits-passes"),
+    path("orbits/stations/", views_forms.stations, name="orbits-stations"),
+    path("orbits/element-sets/", views_forms.tle_import, name="orbits-tle-import"),
 ]
