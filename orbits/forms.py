@@ -40,3 +40,55 @@ class ElementSetImportForm(OrganizationChoiceForm):
         if not (cleaned.get("text") or "").strip():
             self.add_error("text", "paste element sets or choose a file")
         return cleaned
+
+
+class ContactPlanForm(OrganizationChoiceForm):
+    """A contact plan over [start, end] (UTC) for the spacecraft ticked, each with a priority and
+    the volume to downlink; one row of fields per spacecraft of the organization."""
+
+    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Start (UTC)")
+    end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="End (UTC)")
+
+    def __init__(self, *args, spacecraft, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spacecraft = list(spacecraft)
+        for sc in self.spacecraft:
+            self.fields[f"include_{sc.pk}"] = forms.BooleanField(required=False, label=f"{sc.designation} {sc.name}")
+            self.fields[f"priority_{sc.pk}"] = forms.IntegerField(
+                initial=0,
+                min_value=-1000,
+                max_value=1000,
+                widget=forms.NumberInput(attrs={"aria-label": f"{sc.designation} priority"}),
+            )
+            self.fields[f"volume_mbit_{sc.pk}"] = forms.FloatField(
+                initial=100.0,
+                min_value=0.001,
+                max_value=1e9,
+                widget=forms.NumberInput(attrs={"aria-label": f"{sc.designation} volume in Mbit"}),
+            )
+
+    def rows(self):
+        return [
+            (sc, self[f"include_{sc.pk}"], self[f"priority_{sc.pk}"], self[f"volume_mbit_{sc.pk}"])
+            for sc in self.spacecraft
+        ]
+
+    def clean(self):
+        from datetime import UTC
+
+        cleaned = super().clean()
+        for name in ("start", "end"):  # the page speaks UTC
+            if cleaned.get(name) is not None:
+                cleaned[name] = cleaned[name].replace(tzinfo=UTC)
+        cleaned["requests"] = [
+            {
+                "spacecraft": sc,
+                "priority": cleaned.get(f"priority_{sc.pk}") or 0,
+                "volume_bits": int((cleaned.get(f"volume_mbit_{sc.pk}") or 0) * 1_000_000),
+            }
+            for sc in self.spacecraft
+            if cleaned.get(f"include_{sc.pk}")
+        ]
+        if not cleaned["requests"] and not self.errors:
+            raise forms.ValidationError("tick at least one spacecraft")
+        return cleaned

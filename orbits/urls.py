@@ -8,4 +8,5 @@ urlpatterns = [
     path("orbits/passes/", views.pass_timeline, name="orbits-passes"),
     path("orbits/stations/", views_forms.stations, name="orbits-stations"),
     path("orbits/element-sets/", views_forms.tle_import, name="orbits-tle-import"),
+    path("orbits/contact-plans/new/", views_forms.contact_plan_new, name="orbits-contact-plan-new"),
 ]

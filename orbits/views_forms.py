@@ -1,11 +1,14 @@
 """Ground stations and element-set import from the browser: the services and rules the API uses,
 errors next to the field (a TLE's line and column), a preview of an import before it is made."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from missionops.exceptions import DomainError
 from missionops.models import Membership, Role
@@ -13,7 +16,7 @@ from missionops.tenancy import admin_organizations
 from spacecraft.models import Spacecraft
 
 from . import selectors, services, tle_format
-from .forms import ElementSetImportForm, StationForm
+from .forms import ContactPlanForm, ElementSetImportForm, StationForm
 from .models import TLE
 
 
@@ -114,4 +117,41 @@ def tle_import(request):
             "can_import": organizations.exists(),
             "tles": selectors.tles_visible_to(request.user).order_by("-created_at")[:20],
         },
+    )
+
+
+@login_required
+def contact_plan_new(request):
+    """Build a contact plan from the stored passes (operators and admins), then see it on the timeline."""
+    organizations = _operated_organizations(request.user)
+    organization = organizations.first()
+    chosen = request.POST.get("organization") or request.GET.get("organization")
+    if chosen:
+        organization = organizations.filter(slug=chosen).first() or organization
+    fleet = Spacecraft.objects.filter(organization=organization).order_by("designation") if organization else []
+    now = timezone.now().replace(second=0, microsecond=0)
+    initial = {"start": now.strftime("%Y-%m-%dT%H:%M"), "end": (now + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M")}
+    form = ContactPlanForm(request.POST or None, initial=initial, organizations=organizations, spacecraft=fleet)
+    if request.method == "POST":
+        if not organizations.exists():
+            raise PermissionDenied("contact plans are built by operators and admins")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                plan = services.build_contact_plan(
+                    organization=data["organization"],
+                    start=data["start"],
+                    end=data["end"],
+                    requests=data["requests"],
+                    actor=request.user,
+                )
+                unserved = f", {len(plan.unserved)} request(s) not fully served" if plan.unserved else ""
+                messages.success(request, f"contact plan #{plan.pk}: {plan.contacts.count()} contacts{unserved}")
+                return redirect("orbits-passes")
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+    return render(
+        request,
+        "orbits/contact_plan_form.html",
+        {"area": "orbits", "form": form, "can_plan": organizations.exists()},
     )

@@ -96,3 +96,76 @@ def test_import_never_touches_another_organizations_spacecraft(client, stranger,
     client.force_login(stranger)
     body = client.post("/orbits/element-sets/", {"text": ISS_TLE, "action": "import"}).content.decode()
     assert "0 imported" in body and not TLE.objects.exists()
+
+
+@pytest.fixture
+def upcoming_pass(sc_a, station_a):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from orbits.models import Pass
+
+    aos = timezone.now() + dt.timedelta(hours=1)
+    return Pass.objects.create(
+        organization=sc_a.organization,
+        spacecraft=sc_a,
+        station=station_a,
+        aos=aos,
+        los=aos + dt.timedelta(minutes=10),
+        tca=aos + dt.timedelta(minutes=5),
+        max_elevation_deg=40,
+        aos_azimuth_deg=10,
+        los_azimuth_deg=200,
+    )
+
+
+def plan_form(sc, start, end, include=True):
+    body = {"start": start.strftime("%Y-%m-%dT%H:%M"), "end": end.strftime("%Y-%m-%dT%H:%M")}
+    body.update({f"priority_{sc.pk}": "5", f"volume_mbit_{sc.pk}": "10"})
+    if include:
+        body[f"include_{sc.pk}"] = "on"
+    return body
+
+
+def test_operator_builds_a_contact_plan_from_the_passes(client, operator, sc_a, upcoming_pass):
+    import datetime as dt
+
+    from orbits.models import Contact
+
+    client.force_login(operator)
+    assert "Build plan" in client.get("/orbits/contact-plans/new/").content.decode()
+    start = upcoming_pass.aos - dt.timedelta(hours=1)
+    response = client.post("/orbits/contact-plans/new/", plan_form(sc_a, start, start + dt.timedelta(hours=4)))
+    assert response.status_code == 302 and response["Location"] == "/orbits/passes/"
+    contact = Contact.objects.get(spacecraft=sc_a)
+    assert contact.station_id == upcoming_pass.station_id
+    assert contact.plan.requests[str(sc_a.pk)] == {"priority": 5, "volume_bits": 10_000_000}
+
+
+def test_contact_plan_errors_are_named_and_nothing_is_built(client, operator, sc_a, upcoming_pass):
+    import datetime as dt
+
+    from orbits.models import ContactPlan
+
+    client.force_login(operator)
+    start = upcoming_pass.aos
+    backwards = client.post("/orbits/contact-plans/new/", plan_form(sc_a, start, start - dt.timedelta(hours=1)))
+    assert 'id="id_end-error"' in backwards.content.decode() and "end must be after start" in backwards.content.decode()
+    none = client.post("/orbits/contact-plans/new/", plan_form(sc_a, start, start + dt.timedelta(hours=1), False))
+    assert "tick at least one spacecraft" in none.content.decode()
+    assert not ContactPlan.objects.exists()
+
+
+def test_viewers_cannot_build_contact_plans(client, viewer, sc_a, upcoming_pass):
+    import datetime as dt
+
+    client.force_login(viewer)
+    start = upcoming_pass.aos
+    response = client.post("/orbits/contact-plans/new/", plan_form(sc_a, start, start + dt.timedelta(hours=2)))
+    assert response.status_code == 403
+
+
+def test_another_organizations_spacecraft_are_not_offered(client, stranger, sc_a):
+    client.force_login(stranger)
+    assert "SC-001" not in client.get("/orbits/contact-plans/new/").content.decode()
