@@ -188,7 +188,7 @@ def live_server_daphne(transactional_db):
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, timeout_s=60.0)  # daphne imports the whole project: slow on a loaded machine
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -17,6 +17,7 @@ class DocumentForm(forms.Form):
     category = forms.ChoiceField(choices=DocumentCategory.choices)
     spacecraft = forms.ModelChoiceField(queryset=None, required=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), required=False, help_text="Markdown")
+    attachment = forms.FileField(required=False, help_text="optional: a file attached with this version")
 
     def __init__(self, *args, spacecraft_choices, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -57,6 +58,10 @@ def document_detail(request, pk):
     )
 
 
+class AttachmentRefused(Exception):
+    """An attachment the documents service refused: rolls back the document saved with it."""
+
+
 @login_required
 def document_edit(request, pk=None):
     document = _editable(request, pk) if pk else None
@@ -71,22 +76,34 @@ def document_edit(request, pk=None):
         if document
         else {}
     )
-    form = DocumentForm(request.POST or None, initial=initial, spacecraft_choices=choices)
+    form = DocumentForm(request.POST or None, request.FILES or None, initial=initial, spacecraft_choices=choices)
     if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "attachment"}
+        upload = form.cleaned_data.get("attachment")
         try:
-            if document:
-                document = documents.edit_document(document=document, actor=request.user, **form.cleaned_data)
-            else:
-                membership = Membership.objects.filter(user=request.user, role__in=EDITORS).select_related(
-                    "organization"
-                )
-                sc = form.cleaned_data["spacecraft"]
-                organization = sc.organization if sc else (membership.first().organization if membership else None)
-                if organization is None or not membership.filter(organization=organization).exists():
-                    raise PermissionDenied("you need the operator or admin role to write documents")
-                document = documents.create_document(organization=organization, actor=request.user, **form.cleaned_data)
-            messages.success(request, f"saved version {document.version}")
+            # One transaction: a refused attachment leaves no new document or version behind.
+            with transaction.atomic():
+                if document:
+                    document = documents.edit_document(document=document, actor=request.user, **fields)
+                else:
+                    membership = Membership.objects.filter(user=request.user, role__in=EDITORS).select_related(
+                        "organization"
+                    )
+                    sc = fields["spacecraft"]
+                    organization = sc.organization if sc else (membership.first().organization if membership else None)
+                    if organization is None or not membership.filter(organization=organization).exists():
+                        raise PermissionDenied("you need the operator or admin role to write documents")
+                    document = documents.create_document(organization=organization, actor=request.user, **fields)
+                if upload is not None:
+                    try:
+                        documents.attach_file(document=document, upload=upload, actor=request.user)
+                    except DomainError as error:
+                        raise AttachmentRefused(error.message) from error
+            messages.success(request, f"saved version {document.version}" + (f" with {upload.name}" if upload else ""))
             return redirect("spacecraft:document", pk=document.pk)
+        except AttachmentRefused as refused:
+            form.add_error("attachment", str(refused))
+            document = _editable(request, pk) if pk else None
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
     return render(request, "spacecraft/document_form.html", {"form": form, "doc": document, "area": "documents"})

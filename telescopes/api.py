@@ -20,6 +20,7 @@ from spacecraft.selectors import spacecraft_visible_to
 from . import selectors, services, tracking
 from .models import AlpacaDevice, DeviceType, Exposure, ObservationSession, Observatory, Operation, OperationKind
 from .operations import request_operation
+from .status_text import status_words
 
 OPERATE = selectors.OPERATE_ROLES  # as the telescopes page
 OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
@@ -161,6 +162,7 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
 
 class DeviceSerializer(serializers.ModelSerializer):
     observatory = serializers.PrimaryKeyRelatedField(queryset=Observatory.objects.none())
+    status_text = serializers.SerializerMethodField(help_text="`status` in words, as the pages show it.")
 
     class Meta:
         model = AlpacaDevice
@@ -176,6 +178,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "health_status",
             "health_detail",
             "status",
+            "status_text",
             "last_checked_at",
             "last_seen_at",
             "created_at",
@@ -190,6 +193,9 @@ class DeviceSerializer(serializers.ModelSerializer):
             "last_seen_at",
         ]
         validators = []
+
+    def get_status_text(self, device) -> str:
+        return status_words(device.status or {})
 
     def get_fields(self):
         fields = super().get_fields()

@@ -11,6 +11,7 @@ from missionops.services import record_event
 from . import client, discovery
 from .exceptions import DiscoveryError, TelescopeError
 from .models import AlpacaDevice, DeviceType, Observatory
+from .status_text import status_words
 
 OBSERVATORY_FIELDS = (
     "name",
@@ -90,6 +91,7 @@ def device_message(device: AlpacaDevice) -> dict:
         "health_status": device.health_status,
         "health_detail": device.health_detail,
         "status": device.status,
+        "status_text": status_words(device.status or {}),
         "last_checked_at": device.last_checked_at,
     }
 

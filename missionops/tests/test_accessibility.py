@@ -41,6 +41,7 @@ def axe_violations(page) -> list[str]:
     return page.evaluate(RUN_AXE)
 
 
+@pytest.mark.timeout(900)  # some 25 pages, each loaded to network idle and analysed
 @pytest.mark.parametrize(("username", "staff"), [("demo", True), ("operator", False), ("viewer", False)])
 def test_no_serious_axe_violation_on_any_page_as_each_role(
     live_server_daphne, demo_site, browser_page, username, staff
@@ -61,6 +62,7 @@ def test_no_serious_axe_violation_on_any_page_as_each_role(
     assert found == [], "\n".join(found)
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("width", [1024, 390])
 def test_pages_fit_the_screen(live_server_daphne, demo_site, browser_page, width):
     from missionops.management.commands.seed_demo import DEMO_PASSWORD

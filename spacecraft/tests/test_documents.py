@@ -164,3 +164,34 @@ def test_bad_input_and_permissions(api, operator, viewer, stranger, corpus):
     assert api(stranger).patch(f"/api/v1/documents/{doc.pk}/", {"body": "x"}, format="json").status_code == 404
     assert api(stranger).get("/api/v1/documents/", {"q": "battery"}).json()["results"] == []
     assert DocumentVersion.objects.filter(document=doc).count() == 1
+
+
+def test_document_form_saves_an_attachment_with_the_version(client, operator, org_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from spacecraft.models import Document
+
+    client.force_login(operator)
+    upload = SimpleUploadedFile("procedure.txt", b"step 1", content_type="text/plain")
+    response = client.post(
+        "/documents/new/",
+        {"title": "Safe mode recovery", "category": "procedure", "body": "# Steps", "attachment": upload},
+    )
+    document = Document.objects.get(title="Safe mode recovery")
+    assert response.status_code == 302 and [a.name for a in document.attachments.all()] == ["procedure.txt"]
+
+
+def test_a_refused_attachment_leaves_no_document_behind(client, operator, org_a, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from spacecraft import documents
+    from spacecraft.models import Document
+
+    monkeypatch.setattr(documents, "MAX_ATTACHMENT_BYTES", 4)  # the limit, made small
+    client.force_login(operator)
+    upload = SimpleUploadedFile("big.bin", b"0123456789")
+    body = client.post(
+        "/documents/new/", {"title": "Too big", "category": "procedure", "body": "", "attachment": upload}
+    ).content.decode()
+    assert 'id="id_attachment-error"' in body and "attachments are limited" in body
+    assert not Document.objects.filter(title="Too big").exists()
