@@ -1,6 +1,11 @@
-"""seed_demo hook: ground stations and TLEs for the demo fleet. Idempotent."""
+"""seed_demo hook: ground stations and TLEs for the demo fleet. Idempotent (on a given day)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
+
+from django.utils import timezone
+from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
 
 from spacecraft.models import Spacecraft
 
@@ -33,10 +38,29 @@ def seed(*, organization, actor, log, options, stderr):
             )
             log(f"create ground station {name}")
     report = services.import_tles(
-        organization=organization, text=DEMO_TLES.read_text(), source="seed_demo demo.tle", actor=actor
+        organization=organization, text=_demo_text(timezone.now()), source="seed_demo demo.tle", actor=actor
     )
     for item in report.imported:
         designation = Spacecraft.objects.get(pk=item["spacecraft"]).designation
         log(f"import TLE for {designation} (NORAD {item['norad_id']}, epoch {item['epoch']})")
     for item in report.refused:
         stderr.write(f"demo TLE refused: {item['location']}: {item['reason']}\n")
+
+
+def _demo_text(now: datetime) -> str:
+    """The demo fleet's element sets with their epoch moved to `now`'s day (00:00 UTC): they are
+    made-up orbits, and a set months old would be refused by the element-set age limit."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    epoch = (day.replace(tzinfo=None) - datetime(1949, 12, 31)).total_seconds() / 86400
+    lines = [line for line in DEMO_TLES.read_text().splitlines() if line.strip()]
+    out = []
+    for name, line1, line2 in zip(lines[0::3], lines[1::3], lines[2::3], strict=True):
+        base = Satrec.twoline2rv(line1, line2, WGS72)
+        sat = Satrec()
+        sat.sgp4init(
+            WGS72, "i", base.satnum, epoch, base.bstar, base.ndot, 0.0, base.ecco,
+            base.argpo, base.inclo, base.mo, base.no_kozai, base.nodeo,
+        )  # fmt: skip
+        sat.classification, sat.intldesg, sat.elnum, sat.revnum = "U", line1[9:17].strip(), 999, base.revnum
+        out += [name, *export_tle(sat)]
+    return "\n".join(out) + "\n"
