@@ -372,3 +372,11 @@ if DATABASE_REPLICA_URL:
     )
 # Mission planning: the oldest element set (days from its epoch) access windows are predicted from.
 PLANNING_MAX_ELEMENT_AGE_DAYS = env.float("PLANNING_MAX_ELEMENT_AGE_DAYS", default=60.0)
+# Orbits: catalogue sync sources (CelesTrak GP, Space-Track) and their rate limit.
+ORBITS_CELESTRAK_GP_URL = env("ORBITS_CELESTRAK_GP_URL", default="https://celestrak.org/NORAD/elements/gp.php")
+ORBITS_CELESTRAK_GROUPS = env.list("ORBITS_CELESTRAK_GROUPS", default=["active"])
+ORBITS_SPACETRACK_URL = env("ORBITS_SPACETRACK_URL", default="https://www.space-track.org")
+ORBITS_SPACETRACK_IDENTITY = env("ORBITS_SPACETRACK_IDENTITY", default="")
+ORBITS_SPACETRACK_PASSWORD = env("ORBITS_SPACETRACK_PASSWORD", default="")
+ORBITS_CATALOGUE_MIN_INTERVAL_S = env.float("ORBITS_CATALOGUE_MIN_INTERVAL_S", default=7200.0)
+ORBITS_CATALOGUE_TIMEOUT_S = env.float("ORBITS_CATALOGUE_TIMEOUT_S", default=60.0)

@@ -630,12 +630,16 @@ class NextPassView(SpacecraftGeometryView):
 
 class FleetPositionsView(APIView):
     @extend_schema(
-        summary="Positions of all your spacecraft that have a TLE, now", responses=PositionSerializer(many=True)
+        summary="Positions now of all your spacecraft with an element set within its hard age limit",
+        responses=PositionSerializer(many=True),
     )
     def get(self, request):
         fleet = list(spacecraft_visible_to(request.user))
         return Response(
-            [PositionSerializer(position_data(p)).data for p in services.positions(spacecraft=fleet, at=timezone.now())]
+            [
+                PositionSerializer(position_data(p)).data
+                for p in services.positions(spacecraft=fleet, at=timezone.now(), allow_stale=False)
+            ]
         )
 
 

@@ -27,8 +27,8 @@ from . import propagation as prop
 
 MU_KM3_S2 = 398600.8  # WGS72, what SGP4 uses
 SHELL_MARGIN_KM = 50.0
-MAX_RELATIVE_SPEED_KM_S = 16.0  # two objects in opposite low orbits
-TIDAL_KM_S2_PER_KM = 4.0e-6  # |relative acceleration| per km of separation, bounded for LEO (3 μ / r³)
+MAX_RELATIVE_SPEED_KM_S = 22.0  # twice the escape speed near the ground: no two orbits close faster
+TIDAL_KM_S2_PER_KM = 4.5e-6  # |relative acceleration| per km of separation: 3 μ / r³ at 6,500 km
 TCA_TOLERANCE_S = 1e-3
 BLOCK_STEPS = 64
 PARALLEL_MIN_WORK = 2_000_000  # secondaries × steps below which one process is faster
@@ -163,7 +163,7 @@ def screen(
     end: datetime,
     *,
     threshold_km: float = 5.0,
-    step_s: float = 120.0,
+    step_s: float = 180.0,
     processes: int = 1,
 ) -> list[Approach]:
     """Every approach closer than `threshold_km` between a primary and a secondary (TLE line

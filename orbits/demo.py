@@ -1,6 +1,11 @@
-"""seed_demo hook: ground stations and TLEs for the demo fleet. Idempotent."""
+"""seed_demo hook: ground stations and TLEs for the demo fleet. Idempotent (on a given day)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
+
+from django.utils import timezone
+from sgp4.api import WGS72, Satrec
+from sgp4.exporter import export_tle
 
 from spacecraft.models import Spacecraft
 
@@ -33,7 +38,7 @@ def seed(*, organization, actor, log, options, stderr):
             )
             log(f"create ground station {name}")
     report = services.import_tles(
-        organization=organization, text=DEMO_TLES.read_text(), source="seed_demo demo.tle", actor=actor
+        organization=organization, text=_demo_text(timezone.now()), source="seed_demo demo.tle", actor=actor
     )
     for item in report.imported:
         designation = Spacecraft.objects.get(pk=item["spacecraft"]).designation
@@ -49,7 +54,7 @@ def seed_derived_tles(*, organization, actor, log) -> None:
     RAAN shifted) so their passes fall at different times."""
     from .tle_format import checksum
 
-    lines = DEMO_TLES.read_text().splitlines()
+    lines = _demo_text(timezone.now()).splitlines()  # epochs of today, as the fleet's own sets
     base = {int(lines[i + 1][2:7]): (lines[i + 1], lines[i + 2]) for i in range(0, len(lines) - 2, 3)}
     profile_norad = {sc.mission_type: sc.norad_id for sc in Spacecraft.objects.filter(norad_id__in=base)}
     derived = []
@@ -69,3 +74,22 @@ def seed_derived_tles(*, organization, actor, log) -> None:
             organization=organization, text="\n".join(derived), source="seed_demo", actor=actor
         )
         log(f"import {len(report.imported)} derived TLEs for the extra demo spacecraft")
+
+
+def _demo_text(now: datetime) -> str:
+    """The demo fleet's element sets with their epoch moved to `now`'s day (00:00 UTC): they are
+    made-up orbits, and a set months old would be refused by the element-set age limit."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    epoch = (day.replace(tzinfo=None) - datetime(1949, 12, 31)).total_seconds() / 86400
+    lines = [line for line in DEMO_TLES.read_text().splitlines() if line.strip()]
+    out = []
+    for name, line1, line2 in zip(lines[0::3], lines[1::3], lines[2::3], strict=True):
+        base = Satrec.twoline2rv(line1, line2, WGS72)
+        sat = Satrec()
+        sat.sgp4init(
+            WGS72, "i", base.satnum, epoch, base.bstar, base.ndot, 0.0, base.ecco,
+            base.argpo, base.inclo, base.mo, base.no_kozai, base.nodeo,
+        )  # fmt: skip
+        sat.classification, sat.intldesg, sat.elnum, sat.revnum = "U", line1[9:17].strip(), 999, base.revnum
+        out += [name, *export_tle(sat)]
+    return "\n".join(out) + "\n"

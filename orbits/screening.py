@@ -9,7 +9,7 @@ refreshes) the spacecraft's one critical alarm on the `conjunction_miss_km` cond
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from missionops import live
@@ -74,7 +74,6 @@ def import_catalogue(*, text: str, source: str) -> int:
     return len(created) + len(changed)
 
 
-@transaction.atomic
 def screen_conjunctions(
     *,
     organization: Organization,
@@ -86,8 +85,8 @@ def screen_conjunctions(
 ) -> list[Conjunction]:
     """Screen every spacecraft of the organization (with a usable element set) against the
     whole catalogue over [start, start + days]: the approaches under the threshold replace the
-    stored ones with TCA at or after `start`; those under the critical threshold are announced
-    (event + alarm). Returns the stored approaches."""
+    stored ones with TCA at or after `start` in one transaction; those under the critical
+    threshold are announced (event + alarm). Returns the stored approaches."""
     start = start or timezone.now()
     days = days if days is not None else _setting("ORBITS_CONJUNCTION_DAYS", 7.0)
     threshold_km = threshold_km if threshold_km is not None else _setting("ORBITS_CONJUNCTION_THRESHOLD_KM", 5.0)
@@ -110,6 +109,16 @@ def screen_conjunctions(
         threshold_km=threshold_km,
         processes=processes,
     )
+    # The screen runs outside any transaction (minutes for a large catalogue); the replacement
+    # of the stored approaches and the announcements are one transaction.
+    with transaction.atomic():
+        return _store(organization, fleet, tles, catalogue, approaches, start, end, threshold_km, critical_km)
+
+
+def _store(organization, fleet, tles, catalogue, approaches, start, end, threshold_km, critical_km):
+    # Two screens of one organization at once would each delete and each insert: one at a time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"orbits.conjunctions.{organization.pk}"])
     Conjunction.objects.filter(organization=organization, tca__gte=start).delete()
     rows = [
         Conjunction(

@@ -33,3 +33,16 @@ def screen_conjunctions(organization_id: int | None = None) -> int:
     if organization_id is not None:
         organizations = organizations.filter(pk=organization_id)
     return sum(len(screening.screen_conjunctions(organization=org)) for org in organizations)
+
+
+@shared_task(name="orbits.sync_catalogue", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def sync_catalogue() -> int:
+    """Sync the configured catalogue sources; when anything new was stored, screen every
+    organization for conjunctions against it."""
+    from . import catalogue_sync
+
+    results = catalogue_sync.sync_configured()
+    stored = sum(r.stored for r in results if r.status == "stored")
+    if stored:
+        screen_conjunctions.delay()
+    return stored

@@ -375,9 +375,38 @@ def _omm_record(record, location: str) -> ElementSet:
     return ElementSet(norad_id, object_name, line1, line2, tle_epoch, satrec, format="omm", location=location)
 
 
+def parse_omm_xml(text: str) -> ParseResult:
+    """Parse OMM XML (CCSDS NDM, CelesTrak `FORMAT=xml`): one record per <segment>."""
+    from xml.etree import ElementTree
+
+    result = ParseResult()
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        line, column = exc.position
+        result.refused.append(Refusal(f"line {line}", f"invalid XML: {exc}", line=line, column=column + 1))
+        return result
+    for index, segment in enumerate(root.iter("segment"), start=1):
+        location = f"record {index}"
+        fields = {}
+        for part in ("metadata", "data/meanElements", "data/tleParameters"):
+            element = segment.find(part)
+            if element is not None:
+                fields.update((child.tag, (child.text or "").strip()) for child in element)
+        try:
+            result.element_sets.append(_omm_record(fields, location))
+        except TLEFormatError as exc:
+            norad = fields.get("NORAD_CAT_ID", "")
+            norad = int(norad) if norad.isascii() and norad.isdigit() and 0 < int(norad) < NORAD_LIMIT else None
+            result.refused.append(Refusal(location, exc.message, norad_id=norad, field=exc.field))
+    return result
+
+
 def parse(text: str) -> ParseResult:
-    """Text or OMM JSON, told apart by the first non-blank character."""
+    """Text, OMM JSON or OMM XML, told apart by the first non-blank character."""
     stripped = text.lstrip()
+    if stripped[:1] == "<":
+        return parse_omm_xml(text)
     if stripped[:1] in ("[", "{"):
         return parse_omm_json(text)
     return parse_text(text)
