@@ -3,8 +3,9 @@
 from importlib import import_module
 from importlib.util import find_spec
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
@@ -45,11 +46,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+        parser.add_argument(
+            "--demo-superuser",
+            action="store_true",
+            help="make `demo` a superuser (its password is public: refused unless DEMO_SUPERUSER_ALLOWED)",
+        )
         for module in demo_modules():
             if hasattr(module, "add_arguments"):
                 module.add_arguments(parser)
 
-    def handle(self, *args, dry_run=False, **options):
+    def handle(self, *args, dry_run=False, demo_superuser=False, **options):
+        if demo_superuser and not settings.DEMO_SUPERUSER_ALLOWED:
+            raise CommandError(
+                "--demo-superuser is refused here: set DEMO_SUPERUSER_ALLOWED=true (never in production)"
+            )
+        self.demo_superuser = demo_superuser
         self.changes = []
         try:
             with transaction.atomic():
@@ -78,6 +89,7 @@ class Command(BaseCommand):
         admin_user = None
         for username, role, is_superuser in DEMO_USERS:
             user = user_model.objects.filter(username=username).first()
+            is_superuser = is_superuser and self.demo_superuser
             if user is None:
                 user = user_model(username=username, is_staff=is_superuser, is_superuser=is_superuser)
                 user.set_password(DEMO_PASSWORD)
