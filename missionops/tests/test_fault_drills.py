@@ -373,7 +373,8 @@ def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
         cluster.drop()
 
 
-def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, owner):
+@pytest.mark.timeout(600)
+def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, owner, tmp_path):
     """The broker goes away for 15 s while the worker is in the middle of a task; the worker stays
     up, reconnects by itself, and the tasks before, during and after all finish."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -400,15 +401,23 @@ def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, own
     broker_url = f"redis://127.0.0.1:{port}/0"
     redis_proc = start_redis(port)
     env = {**test_database_env(), "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": broker_url}
+    log = (tmp_path / "worker.log").open("w+")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", f"drill{port}@localhost"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
+
+    def output():
+        log.seek(0)
+        return log.read()[-4000:]
+
     sender = Celery(broker=broker_url)
+    deadline = time.monotonic() + 60
+    while not sender.control.ping(timeout=0.5) and time.monotonic() < deadline:
+        pass
     url = f"http://127.0.0.1:{receiver.server_port}/hook"
     hook = webhooks.create_webhook(organization=org_a, name="slow", url=url, event_kinds=["drill."], actor=owner)
 
@@ -426,7 +435,7 @@ def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, own
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
         time.sleep(15)
-        assert worker.poll() is None, worker.stdout.read()[-3000:]
+        assert worker.poll() is None, output()
         redis_proc = start_redis(port)
         second = delivery()
         deadline = time.monotonic() + 60
@@ -434,7 +443,8 @@ def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, own
             WebhookDelivery.objects.get(pk=d.pk).state == DeliveryState.SUCCEEDED for d in (first, second)
         ):
             time.sleep(0.2)
-        assert [WebhookDelivery.objects.get(pk=d.pk).state for d in (first, second)] == ["succeeded"] * 2
+        states = [WebhookDelivery.objects.get(pk=d.pk).state for d in (first, second)]
+        assert states == ["succeeded"] * 2, (states, output())
         assert worker.poll() is None
     finally:
         worker.terminate()
