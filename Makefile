@@ -48,13 +48,13 @@ db: services
 	$(MANAGE) migrate --noinput
 
 run: dev-deps assets db
-	$(MANAGE) seed_demo
+	DEMO_SUPERUSER_ALLOWED=true $(MANAGE) seed_demo --demo-superuser
 	$(MANAGE) collectstatic --noinput -v 0
 	@echo ""
 	@echo "MissionOps is starting at http://$(HOST):$(PORT)/  (demo login: demo / missionops-demo)"
 	@echo "API docs at http://$(HOST):$(PORT)/api/docs/ · admin at http://$(HOST):$(PORT)/admin/ · Ctrl-C stops everything"
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) METRICS_ALLOW_LOOPBACK=true $(PY) -m missionops.supervise Procfile
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:

@@ -3,6 +3,8 @@ rate (HTTP), N live sockets subscribed to the fleet, and API reads, all at once.
 
     .venv/bin/python bench/load.py                       # 15 minutes, 200 sockets, 500 samples/s
     .venv/bin/python bench/load.py --duration 60         # the README figure
+    .venv/bin/python bench/load.py --restarts             # 15 minutes through a PostgreSQL and a Redis
+                                                          # restart, on private instances (bench/restarts.py)
 
 Uses DATABASE_URL / REDIS_URL (organization "bench-load", created if missing). Reports throughput,
 latency p50/p99 and errors per workload, and checks stored == acknowledged samples at the end.
@@ -24,6 +26,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if "--restarts" in sys.argv:  # its own private servers, configured before Django is
+    from bench.restarts import main as restarts_main
+
+    sys.exit(restarts_main(sys.argv[1:]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missionops.settings")
 
 import django  # noqa: E402

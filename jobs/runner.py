@@ -1,6 +1,13 @@
 """The job worker process: claims jobs, runs their workload, keeps their leases alive, samples this
-host's GPUs and sweeps expired leases. `manage.py job_worker` wraps it; run several per host."""
+host's GPUs and sweeps expired leases. `manage.py job_worker` wraps it; run several per host.
 
+A lost database (restart, failover) is waited out, never fatal: claims pause with a doubling
+backoff until it answers again, and a finished job's outcome is settled once it does. Leases keep
+their meaning meanwhile: a job whose lease ran out while the database was away was re-queued by a
+sweeper, and its late outcome is dropped (LeaseLost). The worker heartbeats into the platform's
+component registry as `job_worker:<name>` (missionops.health)."""
+
+import contextlib
 import logging
 import os
 import socket
@@ -9,7 +16,9 @@ import time
 import traceback
 import uuid
 
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+
+from missionops import health
 
 from . import dispatch, inventory, nvml
 from .exceptions import JobCanceled, LeaseLost, PermanentJobError
@@ -19,6 +28,10 @@ from .services import sync_run_slots
 from .workloads import workload_for
 
 logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.5, 10.0
+HEALTH_HEARTBEAT_S = 5.0
 
 
 class RunContext:
@@ -101,6 +114,8 @@ class JobWorker:
         self.lock = threading.Lock()
         self.done = 0
         self.gpus: list[nvml.GpuInfo] = []
+        self.database_failures = 0  # in a row; 0 while the database answers
+        self.database_lost_at: float | None = None
 
     def run(self) -> int:
         """Work until stopped (or idle long enough, or max_jobs done). Returns jobs finished."""
@@ -111,10 +126,19 @@ class JobWorker:
         logger.info("worker %s: %d GPU(s) (%s)", self.name, len(self.gpus), kind)
         background = threading.Thread(target=self._background, name="job-heartbeat", daemon=True)
         background.start()
+        alive = health.start_heartbeat_thread(
+            f"job_worker:{self.name}",
+            kind="job_worker",
+            interval_s=HEALTH_HEARTBEAT_S,
+            detail=f"job worker {self.name}",
+        )
         idle_since = time.monotonic()
         try:
             while not self.stop.is_set() and not self.stop_requested:
-                jobs = dispatch.claim_jobs(claimer=self.claimer, limit=self.batch, kinds=self.kinds)
+                jobs = self._claim()
+                if jobs is None:  # the database is away: _claim waited, try again
+                    idle_since = time.monotonic()
+                    continue
                 if not jobs:
                     if self.exit_when_idle_s is not None and time.monotonic() - idle_since > self.exit_when_idle_s:
                         break
@@ -131,9 +155,52 @@ class JobWorker:
                         self.stop.set()
         finally:
             self.stop.set()
+            alive.set()
             background.join(timeout=5)
-            dispatch.untune_planner()
+            with contextlib.suppress(*DATABASE_ERRORS):
+                dispatch.untune_planner()
         return self.done
+
+    def _claim(self):
+        """Claimed jobs, or None after waiting out a database error (doubling backoff)."""
+        try:
+            jobs = dispatch.claim_jobs(claimer=self.claimer, limit=self.batch, kinds=self.kinds)
+        except DATABASE_ERRORS as error:
+            self._wait_for_database(error)
+            return None
+        if self.database_lost_at is not None:
+            logger.warning("worker %s: database back after %.1f s", self.name, time.monotonic() - self.database_lost_at)
+            self.database_lost_at, self.database_failures = None, 0
+        return jobs
+
+    def _wait_for_database(self, error) -> None:
+        self.database_failures += 1
+        if self.database_lost_at is None:
+            self.database_lost_at = time.monotonic()
+        delay = min(RECONNECT_MAX_S, RECONNECT_FIRST_S * 2 ** (self.database_failures - 1))
+        logger.warning("worker %s: database unavailable (%s); retrying in %.1f s", self.name, error, delay)
+        with contextlib.suppress(Exception):
+            connection.close()  # a broken connection is replaced on the next query
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not self.stop_requested:
+            time.sleep(min(0.1, delay))
+
+    def _settle(self, operation, **kwargs) -> None:
+        """Record a job's outcome, waiting out a lost database (the lease decides if it still counts)."""
+        failures = 0
+        while True:
+            try:
+                operation(**kwargs)
+                return
+            except LeaseLost:
+                logger.warning("job %s: lease lost before it could be settled", kwargs.get("job_id"))
+                return
+            except DATABASE_ERRORS as error:
+                failures += 1
+                if self.stop_requested and failures > 3:
+                    logger.warning("job %s: stopping with its outcome unsettled; its lease expires", kwargs["job_id"])
+                    return
+                self._wait_for_database(error)
 
     def request_stop(self) -> None:
         """Finish the job in hand, then exit. Safe in a signal handler because it takes no lock:
@@ -146,26 +213,21 @@ class JobWorker:
             if ctx.cancel_requested:
                 raise JobCanceled(f"job {job.pk} canceled before it started")
             result = workload_for(job.kind).run(ctx, job.params)
-            dispatch.complete_job(job_id=job.pk, worker=self.name, result=result, artifacts=ctx.artifacts)
         except JobCanceled:
-            self._quietly(dispatch.stop_canceled_job, job_id=job.pk, worker=self.name)
+            self._settle(dispatch.stop_canceled_job, job_id=job.pk, worker=self.name)
         except LeaseLost:
             logger.warning("job %s: lease lost, dropping it (another worker may run it)", job.pk)
         except Exception as error:
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
             logger.info("job %s attempt %s failed: %s", job.pk, job.attempts, detail)
             permanent = isinstance(error, PermanentJobError)
-            self._quietly(dispatch.fail_job, job_id=job.pk, worker=self.name, error=detail, permanent=permanent)
+            self._settle(dispatch.fail_job, job_id=job.pk, worker=self.name, error=detail, permanent=permanent)
+        else:
+            self._settle(dispatch.complete_job, job_id=job.pk, worker=self.name, result=result, artifacts=ctx.artifacts)
         finally:
             with self.lock:
                 self.current.pop(job.pk, None)
             self.done += 1
-
-    def _quietly(self, operation, **kwargs):
-        try:
-            operation(**kwargs)
-        except LeaseLost:
-            logger.warning("job %s: lease lost before it could be settled", kwargs.get("job_id"))
 
     def _background(self) -> None:
         """Heartbeats for every held job; GPU samples and lease sweeps on their own periods."""
@@ -182,6 +244,7 @@ class JobWorker:
                         ctx.lease_lost = True
                     except Exception:
                         logger.exception("heartbeat of job %s failed", ctx.job_id)
+                        close_old_connections()  # a connection the database dropped is replaced
                 now = time.monotonic()
                 try:
                     if self.sample_s and now >= next_sample:

@@ -1,6 +1,8 @@
 """Shared API pieces: the exception handler, pagination, tenancy helpers, events and organizations."""
 
 import django_filters
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import OuterRef, Subquery
@@ -26,6 +28,9 @@ def exception_handler(exc, context):
             body["field"] = exc.field
             body["errors"] = {exc.field: [exc.message]}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # a form or multipart body past DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": f"request body larger than {limit} bytes (the limit)"}, status=413)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": "; ".join(exc.messages), "errors": getattr(exc, "message_dict", {})}, status=400)
     if isinstance(exc, IntegrityError):

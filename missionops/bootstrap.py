@@ -5,6 +5,7 @@ Exit status 1 with one clear sentence (and the command that fixes it) when somet
 """
 
 import os
+import secrets
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,8 +22,21 @@ START_REDIS = (
 )
 
 
+def ensure_secret_key(env_file: Path) -> None:
+    """The settings refuse to start without SECRET_KEY: give this checkout a random one, once."""
+    existing = env_file.read_text() if env_file.exists() else ""
+    if os.environ.get("SECRET_KEY") or any(line.startswith("SECRET_KEY=") for line in existing.splitlines()):
+        return
+    with env_file.open("a") as out:
+        out.write(
+            ("\n" if existing and not existing.endswith("\n") else "") + f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+        )
+    print(f"wrote a random SECRET_KEY to {env_file}")
+
+
 def main() -> int:
     env_file = Path(__file__).resolve().parent.parent / ".env"
+    ensure_secret_key(env_file)
     if env_file.exists():
         environ.Env.read_env(env_file)
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/missionops")

@@ -28,6 +28,7 @@ FORGET_AFTER_S = 24 * 3600  # an Unhealthy component silent this long leaves the
 # not fail the readiness probe.
 INGEST_LAG_DEGRADED_S = 60.0
 MQTT_BRIDGE = "mqtt_bridge"
+JOB_WORKER = "job_worker"  # the kind job workers register with
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,18 @@ def check_mqtt_bridge():
     return entry["status"], entry["detail"]
 
 
+def check_job_workers():
+    """Job workers heartbeat as `job_worker:<name>`: with none alive, queued jobs wait (Degraded)."""
+    try:
+        workers = [e for e in registered_components().values() if e.get("kind") == JOB_WORKER]
+    except redis.RedisError as exc:
+        return UNKNOWN, f"component registry unavailable: {exc}"[:300]
+    alive = sum(1 for e in workers if e["status"] == HEALTHY)
+    if not alive:
+        return DEGRADED, "no job worker alive: queued jobs wait (is `manage.py job_worker` running?)"
+    return HEALTHY, f"{alive} job worker(s) alive"
+
+
 CHECKS = {
     "database": check_database,
     "redis": check_redis,
@@ -115,6 +128,7 @@ CHECKS = {
     "celery": check_celery,
     "ingest_lag": check_ingest_lag,
     MQTT_BRIDGE: check_mqtt_bridge,
+    "job_workers": check_job_workers,
 }
 
 
@@ -132,7 +146,7 @@ def platform_health() -> dict:
         registry = {}
         logger.warning("component registry unavailable: %s", exc)
     for name, entry in registry.items():
-        if name != MQTT_BRIDGE:
+        if name != MQTT_BRIDGE and entry.get("kind") != JOB_WORKER:
             components[f"component:{name}"] = {"status": entry["status"], "latency_ms": 0.0, "detail": entry["detail"]}
     return {"status": overall_status(c["status"] for c in components.values()), "components": components}
 

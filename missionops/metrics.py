@@ -5,6 +5,7 @@ Fleet-wide gauges (spacecraft by mode, open anomalies, jobs, queue depth, GPUs) 
 database and Redis at scrape time, so every process agrees on them.
 """
 
+import hmac
 import ipaddress
 
 import redis
@@ -102,8 +103,10 @@ def register_domain_collector():
 
 def _allowed(request) -> bool:
     token = getattr(settings, "METRICS_TOKEN", "")
-    if token:
-        return request.headers.get("Authorization", "") == f"Bearer {token}"
+    if token and hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return True
+    if not getattr(settings, "METRICS_ALLOW_LOOPBACK", False):
+        return False
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:
@@ -111,7 +114,9 @@ def _allowed(request) -> bool:
 
 
 def metrics_view(request):
-    """Prometheus text format. Loopback only, or `Authorization: Bearer $METRICS_TOKEN`."""
+    """Prometheus text format: `Authorization: Bearer $METRICS_TOKEN` (or loopback, where opened)."""
     if not _allowed(request):
-        return HttpResponseForbidden("metrics: loopback only, or set METRICS_TOKEN and send it as a bearer token")
+        return HttpResponseForbidden(
+            "metrics: send METRICS_TOKEN as a bearer token (or set METRICS_ALLOW_LOOPBACK=true for loopback)"
+        )
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,8 +21,14 @@ env = environ.Env(
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdef")
 DEBUG = env("DEBUG")
+# No key, no start (outside DEBUG): a hard-coded key would sign every session of every install.
+# `make services` (run by `make run` / `make test`) writes a random one to .env.
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is not set: set it in the environment or .env (DEBUG is false)")
+    SECRET_KEY = "dev-only-insecure-key-debug-true-0123456789abcdef"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"])
 
@@ -60,13 +68,13 @@ MIDDLEWARE = [
     "missionops.middleware.RejectNulBytesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # before WhiteNoise: static files too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "missionops.throttling.LoginLockoutMiddleware",
     "missionops.middleware.DatabaseUnavailableMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -136,14 +144,17 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Everything the dashboard loads is served by us (no CDN); inline scripts are the page glue.
+# Everything the dashboard loads is served by us (no CDN). Inline scripts run only with the
+# per-response nonce (templates: nonce="{{ request.csp_nonce }}"); sockets and fetches go to our
+# own origin only ('self' covers ws:/wss: to it). Inline style attributes stay allowed.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'unsafe-inline'"],
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        "connect-src": ["'self'"],
         "worker-src": ["'self'", "blob:"],  # ReDoc renders in a worker made from a blob
         "frame-ancestors": ["'none'"],
         "object-src": ["'none'"],
@@ -201,6 +212,12 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["missionops.filters.ScopedFilterBackend"],
+    # JSON bodies: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and API_MAX_JSON_DEPTH levels (400).
+    "DEFAULT_PARSER_CLASSES": [
+        "missionops.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "missionops.api.exception_handler",
@@ -260,13 +277,33 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env("CELERY_TASK_ALWAYS_EAGER")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Survive a Redis restart: reconnect for ever (never exit), notice a dead socket within seconds,
+# and let a task that was running when the connection dropped be redelivered (acks_late tasks).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
+}
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 
 # Mode rules: below these battery states of charge a spacecraft is forced into safe / survival.
 # Per-spacecraft thresholds override them; these are the defaults for new spacecraft.
 SAFE_MODE_SOC_PCT = env("SAFE_MODE_SOC_PCT")
 SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
-METRICS_TOKEN = env("METRICS_TOKEN", default="")  # empty: /metrics answers loopback only
+# /metrics answers `Authorization: Bearer $METRICS_TOKEN`; without a token it answers nobody
+# unless METRICS_ALLOW_LOOPBACK=true opens it to loopback clients (`make run` does, for Prometheus).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=False)
+# seed_demo --demo-superuser (a superuser whose password is in the README) only where allowed.
+DEMO_SUPERUSER_ALLOWED = env.bool("DEMO_SUPERUSER_ALLOWED", default=DEBUG)
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 
 # Telemetry (the code has these defaults; listed here so they are discoverable).

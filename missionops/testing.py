@@ -16,6 +16,8 @@ import pytest
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CHANNELS_PREFIX", "missionops-test")
+os.environ.setdefault("SECRET_KEY", "tests-only-key-" + "0" * 40)  # settings refuse to start without one
+os.environ.setdefault("METRICS_ALLOW_LOOPBACK", "true")
 # Outbound calls in tests go to local fixture servers (production allows public addresses only).
 os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
 os.environ.setdefault("CACHE_PREFIX", f"missionops-test-{os.getpid()}")  # fresh throttle counters per run

@@ -1,11 +1,12 @@
 import sys
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -35,6 +36,19 @@ def server_error(request):
         if request.path.startswith("/api/")
         else (HttpResponseServerError("<h1>Server error</h1><p>The error was logged.</p>"))
     )
+
+
+def bad_request(request, exception=None):
+    """handler400: an oversized body is a JSON 413 naming the limit on every endpoint (pages too)."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse({"detail": f"request body larger than {limit} bytes (the limit)"}, status=413)
+    if isinstance(exception, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return JsonResponse({"detail": f"more than {limit} form fields (the limit)"}, status=413)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "bad request"}, status=400)
+    return HttpResponseBadRequest("<h1>Bad request</h1>")
 
 
 def favicon(request):

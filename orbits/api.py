@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +27,7 @@ from missionops.exceptions import DomainError
 from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.ids import decimal_id
 from missionops.models import Role
+from missionops.parsers import LimitedJSONParser
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import element_sets, geojson, passes, predictions, propagation, selectors, services
@@ -119,7 +120,7 @@ class TLEFilter(ScopedFilterSet):
 class TLEViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = TLESerializer
     filterset_class = TLEFilter
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         return selectors.tles_visible_to(self.request.user).order_by("spacecraft_id", "-epoch")

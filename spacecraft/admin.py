@@ -42,8 +42,21 @@ class SpacecraftAdmin(GuardedModelAdmin):
     ]
     list_filter = ["organization", "mission_type", "mode", "constellation"]
     search_fields = ["designation", "name", "norad_id"]
-    readonly_fields = ["mode", "battery_soc_pct", "memory_used_pct", "updated_at", "created_at"]
+    readonly_fields = ["mode", "battery_soc_pct", "memory_used_pct", "runtime", "updated_at", "created_at"]
     inlines = [ConfigVersionInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        """On change only what update_spacecraft saves is editable: a field shown editable and
+        then silently kept (the organization, live state) would lie to the admin."""
+        fixed = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fixed
+        others = [
+            f.name
+            for f in self.model._meta.concrete_fields
+            if f.editable and f.name not in services.REGISTRY_FIELDS and f.name not in fixed and not f.primary_key
+        ]
+        return fixed + others
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -6,11 +6,12 @@ from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
 from missionops.models import Role
+from missionops.parsers import LimitedJSONParser
 
 from . import documents
 from .api_commands import SpacecraftField
@@ -109,7 +110,7 @@ class DocumentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = DocumentSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         if self.action == "list":

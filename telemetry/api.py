@@ -155,6 +155,9 @@ class SeriesSerializer(serializers.Serializer):
     level = serializers.ChoiceField(
         choices=["raw", "minute", "hour"], help_text="raw rows, minute roll-ups or hour roll-ups (by bucket width)"
     )
+    fallback = serializers.CharField(
+        help_text="why a coarser level than the bucket width asks for is shown (raw rows expired), else empty"
+    )
     t = serializers.ListField(child=serializers.DateTimeField(), help_text="bucket starts")
     min = serializers.ListField(child=serializers.FloatField())
     max = serializers.ListField(child=serializers.FloatField())

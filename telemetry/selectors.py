@@ -117,6 +117,13 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
     span_s = (end - start).total_seconds()
     bucket_s = max(1, math.ceil(span_s / (max_points - 1)))
     level = series_level(bucket_s)
+    fallback = ""
+    if level == "raw" and (expired := _raw_expired_before(definition, start, end)):
+        # Raw rows of [start, horizon) are gone: minute roll-ups keep them (min/max/avg per minute).
+        level, fallback = (
+            "minute",
+            (f"raw samples before {expired.isoformat()} were removed by retention: minute roll-ups shown"),
+        )
     if level != "raw":
         unit_s = 60 if level == "minute" else 3600
         bucket_s = math.ceil(bucket_s / unit_s) * unit_s
@@ -146,12 +153,35 @@ def series(*, definition: ParameterDefinition, start: dt.datetime, end: dt.datet
         "bucket_s": bucket_s,
         "source": "raw" if level == "raw" else "rollup",
         "level": level,
+        "fallback": fallback,
         "t": [r[0] for r in rows],
         "min": [r[1] for r in rows],
         "max": [r[2] for r in rows],
         "avg": [r[3] for r in rows],
         "count": [r[4] for r in rows],
     }
+
+
+def _raw_expired_before(definition: ParameterDefinition, start: dt.datetime, end: dt.datetime):
+    """The retention horizon, when [start, end) reaches before it, no raw row is left there and
+    minute roll-ups are; else None (raw rows are still the better answer)."""
+    from .models import RetentionPolicy
+
+    policy = RetentionPolicy.objects.filter(organization_id=definition.spacecraft.organization_id).first()
+    days = policy.raw_days if policy else getattr(settings, "TELEMETRY_RAW_RETENTION_DAYS", 30)
+    horizon = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    if start >= horizon:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM telemetry_sample WHERE parameter_id = %(p)s"
+            " AND time >= %(s)s AND time < %(e)s),"
+            " EXISTS (SELECT 1 FROM telemetry_minute_rollup WHERE parameter_id = %(p)s"
+            " AND bucket >= %(ms)s AND bucket < %(e)s)",
+            {"p": definition.pk, "s": start, "e": min(end, horizon), "ms": _floor(start, MINUTE)},
+        )
+        raw_left, rolled_up = cursor.fetchone()
+    return horizon if rolled_up and not raw_left else None
 
 
 # [start, end) in disjoint parts: raw [start, m0) and [m1, end), the partial minutes at the edges;

@@ -295,3 +295,162 @@ def test_database_outage_answers_503_then_recovers_by_itself(operator, operator_
     finally:
         daphne.terminate()
         daphne.wait(timeout=10)
+
+
+def shell(env: dict, code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+SUBMIT = (
+    "from missionops.models import Organization; from jobs.services import submit_jobs;"
+    "submit_jobs(organization=Organization.objects.get(name='Drill'), actor=None,"
+    " specs=[{{'kind': 'sleep', 'params': {{'duration_s': 0.2, 'steps': 2}}}}] * {n})"
+)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("pg_createcluster"),
+    reason="needs root and Debian's postgresql-common to make a private cluster",
+)
+@pytest.mark.timeout(600)
+def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
+    import psycopg
+
+    cluster = PrivateCluster()
+    log = (tmp_path / "worker.log").open("w+")
+    worker = None
+    try:
+        env = {**os.environ, "DATABASE_URL": cluster.url, "PYTHONUNBUFFERED": "1"}
+        subprocess.run([sys.executable, "-m", "missionops.bootstrap"], cwd=ROOT, env=env, check=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+        shell(env, "from missionops.services import create_organization; create_organization(name='Drill')")
+        shell(env, SUBMIT.format(n=20))
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "job_worker", "--poll-s", "0.1", "--sweep-s", "2", "--sample-s", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def output():
+            log.seek(0)
+            return log.read()[-3000:]
+
+        def counts():
+            with psycopg.connect(cluster.url.replace("postgres://", "postgresql://"), connect_timeout=2) as db:
+                return dict(db.execute("SELECT state, count(*) FROM jobs_job GROUP BY state").fetchall())
+
+        deadline = time.monotonic() + 60
+        while counts().get("succeeded", 0) < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        cluster.ctl("stop")  # mid-queue: jobs in hand, claims failing
+        time.sleep(5)
+        assert worker.poll() is None, output()
+        cluster.ctl("start")
+        shell(env, SUBMIT.format(n=20))
+        deadline = time.monotonic() + 90
+        while counts().get("succeeded", 0) < 40 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert counts() == {"succeeded": 40}, (counts(), output())
+        assert worker.poll() is None  # the same process, reconnected by itself
+        assert "database back after" in output()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        cluster.drop()
+
+
+@pytest.mark.timeout(600)
+def test_celery_worker_survives_a_redis_restart_with_a_task_in_flight(org_a, owner, tmp_path):
+    """The broker goes away for 15 s while the worker is in the middle of a task; the worker stays
+    up, reconnects by itself, and the tasks before, during and after all finish."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from celery import Celery
+
+    from missionops import webhooks
+    from missionops.models import DeliveryState, WebhookDelivery
+    from missionops.services import record_event
+
+    class SlowReceiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(3)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), SlowReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    port = free_port()
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    redis_proc = start_redis(port)
+    env = {**test_database_env(), "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": broker_url}
+    log = (tmp_path / "worker.log").open("w+")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "missionops", "worker", "--pool=solo", "-n", f"drill{port}@localhost"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def output():
+        log.seek(0)
+        return log.read()[-4000:]
+
+    sender = Celery(broker=broker_url)
+    deadline = time.monotonic() + 60
+    while not sender.control.ping(timeout=0.5) and time.monotonic() < deadline:
+        pass
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    hook = webhooks.create_webhook(organization=org_a, name="slow", url=url, event_kinds=["drill."], actor=owner)
+
+    def delivery():
+        record_event(organization=org_a, kind="drill.tick", payload={})
+        made = WebhookDelivery.objects.filter(webhook=hook).order_by("-id").first()
+        sender.send_task("missionops.tasks.deliver_webhook", args=[made.pk])
+        return made
+
+    try:
+        first = delivery()
+        deadline = time.monotonic() + 30
+        while WebhookDelivery.objects.get(pk=first.pk).attempts == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the worker has it in hand now (the receiver answers in 3 s)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(15)
+        assert worker.poll() is None, output()
+        redis_proc = start_redis(port)
+        second = delivery()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(
+            WebhookDelivery.objects.get(pk=d.pk).state == DeliveryState.SUCCEEDED for d in (first, second)
+        ):
+            time.sleep(0.2)
+        states = [WebhookDelivery.objects.get(pk=d.pk).state for d in (first, second)]
+        assert states == ["succeeded"] * 2, (states, output())
+        assert worker.poll() is None
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        redis_proc.terminate()
+        receiver.shutdown()

@@ -196,3 +196,27 @@ def test_pending_minutes_before_the_range_do_not_force_raw(operator, sc_a):
     for span, level in ((dt.timedelta(hours=20), "minute"), (dt.timedelta(days=60), "hour")):
         data = selectors.series(definition=definition, start=day, end=day + span, max_points=100)
         assert data["level"] == level and sum(data["count"]) == 600
+
+
+def test_a_raw_series_whose_raw_rows_expired_falls_back_to_minute_rollups(operator, sc_a, api):
+    """Retention dropped the raw rows of an old hour: the series says so and shows its roll-ups."""
+    from django.utils import timezone
+
+    start = (timezone.now() - dt.timedelta(days=40)).replace(second=0, microsecond=0)
+    ingest_cluster(operator, start, 360, step_s=10)  # one hour, 6 samples a minute
+    definition = sc_a.parameter_definitions.get(name="battery_temp")
+    services.roll_up(limit=1_000_000)
+    end = start + dt.timedelta(hours=1)
+    kept = selectors.series(definition=definition, start=start, end=end, max_points=1000)
+    assert kept["level"] == "raw" and sum(kept["count"]) == 360 and kept["fallback"] == ""
+    with connection.cursor() as cursor:  # what retention does to an expired day partition
+        cursor.execute("DELETE FROM telemetry_sample WHERE parameter_id = %s", [definition.pk])
+    data = selectors.series(definition=definition, start=start, end=end, max_points=1000)
+    assert data["level"] == "minute" and data["bucket_s"] == 60 and sum(data["count"]) == 360
+    assert "removed by retention" in data["fallback"]
+    assert len(data["t"]) == 60 and max(data["max"]) == max(kept["max"])
+    answer = api(operator).get(
+        "/api/v1/telemetry/series/",
+        {"spacecraft": "SC-001", "parameter": "battery_temp", "start": iso(start), "end": iso(end)},
+    )
+    assert answer.status_code == 200 and answer.json()["level"] == "minute" and answer.json()["fallback"]

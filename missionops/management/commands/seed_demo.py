@@ -3,6 +3,7 @@
 from importlib import import_module
 from importlib.util import find_spec
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -65,14 +66,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fleet-size", type=int, default=len(DEMO_FLEET), help="spacecraft to seed (default 4, at most 200)"
         )
+        parser.add_argument(
+            "--demo-superuser",
+            action="store_true",
+            help="make `demo` a superuser (its password is public: refused unless DEMO_SUPERUSER_ALLOWED)",
+        )
         for module in demo_modules():
             if hasattr(module, "add_arguments"):
                 module.add_arguments(parser)
 
-    def handle(self, *args, dry_run=False, fleet_size=DEFAULT_FLEET_SIZE, **options):
+    def handle(self, *args, dry_run=False, fleet_size=DEFAULT_FLEET_SIZE, demo_superuser=False, **options):
         if not 1 <= fleet_size <= FLEET_SIZE_MAX:
             raise CommandError(f"--fleet-size must be between 1 and {FLEET_SIZE_MAX}, got {fleet_size}")
+        if demo_superuser and not settings.DEMO_SUPERUSER_ALLOWED:
+            raise CommandError(
+                "--demo-superuser is refused here: set DEMO_SUPERUSER_ALLOWED=true (never in production)"
+            )
         self.fleet_size = fleet_size
+        self.demo_superuser = demo_superuser
         self.changes = []
         try:
             with transaction.atomic():
@@ -101,6 +112,7 @@ class Command(BaseCommand):
         admin_user = None
         for username, role, is_superuser in DEMO_USERS:
             user = user_model.objects.filter(username=username).first()
+            is_superuser = is_superuser and self.demo_superuser
             if user is None:
                 user = user_model(username=username, is_staff=is_superuser, is_superuser=is_superuser)
                 user.set_password(DEMO_PASSWORD)
