@@ -266,6 +266,7 @@ class EventOutbox(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "event outbox"
         indexes = [
             models.Index(fields=["id"], name="outbox_unpublished", condition=models.Q(published_at__isnull=True))
         ]

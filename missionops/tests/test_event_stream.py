@@ -336,3 +336,15 @@ def test_telemetry_is_mirrored_to_a_stream_per_spacecraft_once(nats_url, setting
     assert [s[0] for s in messages[0]["samples"]] == ["bus_voltage"] * 3
     assert [s[2] for s in messages[0]["samples"]] == [28.0, 29.0, 30.0]
     assert messages[0]["samples"][0][1] == epoch.isoformat()
+
+
+def test_outbox_admin_lists_rows_read_only(admin_client, org_a, settings):
+    settings.NATS_URL = "nats://127.0.0.1:1"
+    event = record_event(organization=org_a, kind="mode.changed")
+    row = EventOutbox.objects.get(event=event)
+    page = admin_client.get("/admin/missionops/eventoutbox/?published_at__isempty=1")
+    assert page.status_code == 200 and b"missionops.org-a.mode.changed" in page.content
+    assert admin_client.get(f"/admin/missionops/eventoutbox/{row.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/missionops/eventoutbox/add/").status_code == 403
+    assert admin_client.post(f"/admin/missionops/eventoutbox/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert EventOutbox.objects.filter(pk=row.pk).exists()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def replica_settings(settings):
         cursor.execute("SELECT pg_wal_replay_resume()")
 
 
-def wait_replayed(timeout_s: float = 20.0) -> None:
+def wait_replayed(timeout_s: float = 60.0) -> None:
     """Until the replica has replayed everything the primary has written so far."""
     from missionops.replicas import PRIMARY_LSN_SQL, replica_state
 
@@ -145,6 +146,24 @@ def pause_replay() -> None:
 def resume_replay() -> None:
     with connections["replica"].cursor() as cursor:
         cursor.execute("SELECT pg_wal_replay_resume()")
+
+
+@contextmanager
+def replay_delayed(seconds: int = 15):
+    """The replica applies each commit `seconds` after it was made (recovery_min_apply_delay): it
+    lags, within the limit, yet nothing stops half-way (a paused replay can hold a lock that blocks
+    readers until it resumes)."""
+    conf = Path(os.environ["MO_REPLICA_PGDATA"]) / "postgresql.conf"
+    original = conf.read_text()
+    conf.write_text(original + f"\nrecovery_min_apply_delay = '{seconds}s'\n")
+    with connections["replica"].cursor() as cursor:
+        cursor.execute("SELECT pg_reload_conf()")
+    try:
+        yield
+    finally:
+        conf.write_text(original)
+        with connections["replica"].cursor() as cursor:
+            cursor.execute("SELECT pg_reload_conf()")
 
 
 def read_stream(response) -> str:
@@ -205,16 +224,15 @@ def test_replica_lag_past_the_limit_reads_from_the_primary(replica_settings, org
 @both
 def test_replica_read_your_writes_for_the_writer_only(replica_settings, api, owner, viewer, org_a):
     wait_replayed()
-    pause_replay()  # the replica lags (within the limit): it has not replayed what follows
-    response = api(owner).post(
-        "/api/v1/webhooks/", {"name": "ops", "url": "http://127.0.0.1:9/hook", "event_kinds": ["*"]}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    # The writer reads the primary (its write is not on the replica yet): its event is there.
-    assert "webhook.created" in event_kinds(api(owner))
-    # A teammate who wrote nothing reads the lagging replica: the event is not there yet.
-    assert "webhook.created" not in event_kinds(api(viewer))
-    resume_replay()
+    with replay_delayed():  # the replica lags (within the limit): it has not replayed what follows
+        response = api(owner).post(
+            "/api/v1/webhooks/", {"name": "ops", "url": "http://127.0.0.1:9/hook", "event_kinds": ["*"]}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        # The writer reads the primary (its write is not on the replica yet): its event is there.
+        assert "webhook.created" in event_kinds(api(owner))
+        # A teammate who wrote nothing reads the lagging replica: the event is not there yet.
+        assert "webhook.created" not in event_kinds(api(viewer))
     wait_replayed()
     assert "webhook.created" in event_kinds(api(viewer))
     assert "webhook.created" in event_kinds(api(owner))
@@ -239,17 +257,16 @@ def test_replica_series_and_exports_read_the_replica(replica_settings, api, view
 
     store(0)
     wait_replayed()
-    pause_replay()
-    store(10)  # on the primary only
-    assert choose_alias(user=viewer) == REPLICA
     query = f"spacecraft=SC-001&parameter=bus_voltage&start={epoch:%Y-%m-%dT%H:%M:%SZ}&end=2026-01-01T00:01:00Z"
-    series = api(viewer).get(f"/api/v1/telemetry/series/?{query}&max_points=100")
-    assert series.status_code == 200, series.content
-    assert sum(series.json()["count"]) == 10  # what the replica has
-    export = api(viewer).get(f"/api/v1/telemetry/export/?{query}&parameter=bus_voltage")
-    assert export.status_code == 200
-    assert len(read_stream(export).splitlines()) == 1 + 10  # header + what the replica has
-    resume_replay()
+    with replay_delayed():
+        store(10)  # on the primary only, for now
+        assert choose_alias(user=viewer) == REPLICA
+        series = api(viewer).get(f"/api/v1/telemetry/series/?{query}&max_points=100")
+        assert series.status_code == 200, series.content
+        assert sum(series.json()["count"]) == 10  # what the replica has
+        export = api(viewer).get(f"/api/v1/telemetry/export/?{query}&parameter=bus_voltage")
+        assert export.status_code == 200
+        assert len(read_stream(export).splitlines()) == 1 + 10  # header + what the replica has
     wait_replayed()
     series = api(viewer).get(f"/api/v1/telemetry/series/?{query}&max_points=100")
     assert sum(series.json()["count"]) == 20
