@@ -54,3 +54,21 @@ def test_a_request_name_is_drawn_as_text(live_server_daphne, viewer, request_nam
     page.locator("#planning-map .leaflet-interactive").last.hover()
     page.wait_for_timeout(500)
     assert page.evaluate("window.__xss") is None
+
+
+@pytest.fixture
+def pending_request(make_request):
+    return make_request(10.0, 20.0, name="Watched target")
+
+
+def test_request_state_follows_live(live_server_daphne, viewer, pending_request, browser_page):
+    from planning.models import RequestState
+    from planning.services import set_state
+
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, viewer.username, "/planning/")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=15_000)
+    row = f'#request-table tr[data-id="{pending_request.pk}"] [data-f="state"]'
+    assert page.inner_text(row).startswith("Pending")
+    in_thread(lambda: set_state(pending_request, RequestState.PLANNED))
+    page.wait_for_function(f"document.querySelector('{row}').textContent.startsWith('Planned')", timeout=10_000)
