@@ -72,6 +72,8 @@ def demo_pages() -> list[str]:
         "/telescopes/",
         "/telescopes/health/",
         "/events/",
+        "/planning/",
+        "/planning/plan/",
         "/webhooks/",
         "/api-keys/",
         "/health/",

@@ -134,3 +134,12 @@ def test_bad_horizon_and_time_limit(org_a):
         services.compute_plan(organization=org_a, time_limit_s=0)
     assert error.value.field == "time_limit_s"
     assert not Plan.objects.exists()
+
+
+def test_tasks_replan_only_stale_organizations(org_a, imaging, make_request):
+    from planning import tasks
+
+    make_request(imaging["lat"], imaging["lon"])
+    assert tasks.replan() == 1
+    assert tasks.replan() == 0  # nothing new since
+    assert tasks.advance_plans()["commanded"] == 0  # the slot is hours away

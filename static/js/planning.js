@@ -18,11 +18,14 @@
     L.geoJSON(land, {style: {color: "#5f7fa8", weight: 0.6, fillColor: "#23466e", fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
   });
 
+  // Names are whatever an operator typed: a tooltip gets an element with text, never a string
+  // (Leaflet puts a string in with innerHTML).
+  function text(value) { const span = document.createElement("span"); span.textContent = value; return span; }
   const targets = JSON.parse(document.getElementById("planning-targets").textContent);
   const markers = {};
   targets.forEach(function (t) {
     markers[t.id] = L.circleMarker([t.lat, t.lon], {radius: t.polygon ? 7 : 5, color: "#fff", weight: 1, fillColor: COLOURS[t.state] || "#ccc", fillOpacity: 0.9})
-      .bindTooltip(document.createTextNode(t.name + " (" + t.state + ")").textContent).addTo(map);
+      .bindTooltip(text(t.name + " (" + t.state + ")")).addTo(map);
   });
   JSON.parse(document.getElementById("planning-tracks").textContent).forEach(function (id) {
     fetch("/api/v1/spacecraft/" + id + "/ground-track/?minutes_before=0&minutes_after=190", {credentials: "same-origin"})
