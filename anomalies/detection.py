@@ -393,9 +393,12 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
     kinds = (DetectorKind.LIMIT, *config.SWEPT, DetectorKind.STALE)
     detectors = {pid: target.detectors(kinds) for pid, target in targets.items()}
     detectors = {pid: built for pid, built in detectors.items() if built}
+    # Every parameter's arrivals are consumed, those without a detector too (they would pile up).
+    pending, arrival_ids = _claim_arrivals(sorted(targets), upto)
+    pending = {pid: item for pid, item in pending.items() if pid in detectors}
     if not detectors:
+        _release_arrivals(arrival_ids, upto)
         return result
-    pending, arrival_ids = _claim_arrivals(sorted(detectors), upto)
     wanted = {(pid, DetectorKind.STALE) for pid, built in detectors.items() if DetectorKind.STALE in built}
     for pid, item in pending.items():
         for kind in detectors[pid]:

@@ -143,7 +143,8 @@ class LimitDetector(Detector):
 class RateDetector(Detector):
     """|dx/dt| above a maximum slope (units per second). Given as `max_per_s`, or as `max_step`: the
     largest change between two samples, turned into a slope with the series' own median interval,
-    so the same step is caught whether a parameter is sent every second or every minute."""
+    so the same step is caught whether a parameter is sent every second or every minute (and a
+    sample must also change by at least `max_step`)."""
 
     kind = DetectorKind.RATE
     history = 1
@@ -178,8 +179,15 @@ class RateDetector(Detector):
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = np.abs((x - prev_x) / np.where(dt > 0, dt, np.nan))
         slope = np.nan_to_num(slope, nan=0.0)
-        crit = slope > crit_per_s if crit_per_s else np.zeros(n, bool)
-        level = np.where(crit, CRITICAL, np.where(slope > warn, WARNING, 0)).astype(np.int8)
+        over_warn, over_crit = slope > warn, (slope > crit_per_s if crit_per_s else np.zeros(n, bool))
+        if self.max_step and not self.max_per_s:
+            # A step is a change between two samples: one sent faster than usual (a pass at 1 Hz
+            # after history at 10 s) must change by as much, not merely as fast.
+            step = np.abs(np.nan_to_num(x - prev_x, nan=0.0))
+            over_warn &= step > self.max_step
+            over_crit &= step > self.max_step * self.crit_factor
+        level = np.where(over_crit, CRITICAL, np.where(over_warn, WARNING, 0)).astype(np.int8)
+        crit = over_crit
         return Flags(level, slope, crit.astype(np.int8), names, (warn, crit_per_s), {"t": t[-1], "x": x[-1]})
 
 

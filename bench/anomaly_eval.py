@@ -384,6 +384,7 @@ def demo(minutes: float) -> dict:
 
     from anomalies import detection, services
     from anomalies.models import Anomaly
+    from spacecraft.models import Spacecraft
     from telemetry.models import InjectedFault
 
     call_command("seed_demo", verbosity=0)
@@ -404,16 +405,17 @@ def demo(minutes: float) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    fleet = Spacecraft.objects.filter(organization__slug="demo")
     try:
         while simulator.poll() is None:
-            detection.sweep()
+            detection.sweep(spacecraft=fleet)
             services.escalate_due()
             services.unshelve_due()
             time.sleep(15)
     finally:
         simulator.terminate()
         simulator.wait()
-    detection.sweep()
+    detection.sweep(spacecraft=fleet)
     ended = dt.datetime.now(dt.UTC)
     new = Anomaly.objects.filter(
         spacecraft__organization__slug="demo", is_late=False, suppressed_by="", created_at__gte=began
