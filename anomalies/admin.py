@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from . import services
 from .exceptions import AlarmPermissionError, AlarmStateError
-from .models import AlarmPolicy, Anomaly, AnomalyComment, DetectorCursor
+from .models import AlarmPolicy, Anomaly, AnomalyComment, Arrival, DetectorCursor
 
 
 class CommentInline(admin.TabularInline):
@@ -42,6 +42,7 @@ class AnomalyAdmin(admin.ModelAdmin):
         "spacecraft",
         "parameter_name",
         "detector",
+        "detector_kinds",
         "severity",
         "state",
         "threshold",
@@ -51,8 +52,11 @@ class AnomalyAdmin(admin.ModelAdmin):
         "cleared_at",
         "escalation_level",
         "is_late",
+        "suppressed_by",
+        "returns",
+        "chattering",
     ]
-    list_filter = ["state", "severity", "detector", "is_late", "latched", "subsystem", "organization"]
+    list_filter = ["state", "severity", "detector", "is_late", "chattering", "latched", "subsystem", "organization"]
     search_fields = ["parameter_name", "spacecraft__designation", "message", "tags"]
     date_hierarchy = "started_at"
     list_select_related = ["spacecraft"]
@@ -61,6 +65,10 @@ class AnomalyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
+
+    @admin.display(description="detectors")
+    def detector_kinds(self, obj):
+        return ", ".join(d["kind"] for d in obj.detectors)
 
     def has_add_permission(self, request):
         return False
@@ -76,3 +84,14 @@ class DetectorCursorAdmin(admin.ModelAdmin):
     list_display = ["parameter", "detector", "evaluated_until", "active", "updated_at"]
     list_filter = ["detector", "active"]
     readonly_fields = ["parameter", "detector", "evaluated_until", "state", "active", "updated_at"]
+
+
+@admin.register(Arrival)
+class ArrivalAdmin(admin.ModelAdmin):
+    """Samples ingested and not swept yet (the sweep consumes them every 15 s)."""
+
+    list_display = ["parameter", "first_time", "last_time", "arrived_at", "limits_checked"]
+    readonly_fields = ["parameter", "first_time", "last_time", "arrived_at", "limits_checked"]
+
+    def has_add_permission(self, request):
+        return False

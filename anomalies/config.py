@@ -61,14 +61,17 @@ DEFAULTS = {
         "persistence": 3,
         "clear_after": 10,
     },
-    # window_s: the robust line's span (over one 90-minute orbit, so the orbit's swing averages
-    # out); stride_s: how often it is drawn; horizon_s: how far ahead a crossing warns.
+    # window_s: the robust line's span, through the series averaged over smooth_s (one 90-minute
+    # orbit, so the orbit's swing averages out); stride_s: how often it is drawn; horizon_s: how
+    # far ahead a crossing warns; min_trend_sigma: the change over the window, in robust standard
+    # deviations of the samples around the average, that makes a trend.
     "forecast": {
         "enabled": True,
-        "window_s": 7200.0,
+        "window_s": 3600.0,
+        "smooth_s": 5400.0,
         "stride_s": 300.0,
         "horizon_s": 21600.0,
-        "min_trend_sigma": 4.0,
+        "min_trend_sigma": 1.5,
         "persistence": 2,
         "clear_after": 2,
     },
@@ -287,6 +290,7 @@ SETTING_BOUNDS = {
     "k": THRESHOLD,
     "window_s": Bounds(60, 30 * 86400),
     "stride_s": Bounds(1, 86400),
+    "smooth_s": Bounds(0, 30 * 86400),
     "horizon_s": Bounds(60, 30 * 86400),
     "min_trend_sigma": THRESHOLD,
     "min_points": Bounds(5, MAX_SAMPLES, whole=True),

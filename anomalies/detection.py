@@ -393,9 +393,12 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
     kinds = (DetectorKind.LIMIT, *config.SWEPT, DetectorKind.STALE)
     detectors = {pid: target.detectors(kinds) for pid, target in targets.items()}
     detectors = {pid: built for pid, built in detectors.items() if built}
+    # Every parameter's arrivals are consumed, those without a detector too (they would pile up).
+    pending, arrival_ids = _claim_arrivals(sorted(targets), upto)
+    pending = {pid: item for pid, item in pending.items() if pid in detectors}
     if not detectors:
+        _release_arrivals(arrival_ids, upto)
         return result
-    pending, arrival_ids = _claim_arrivals(sorted(detectors), upto)
     wanted = {(pid, DetectorKind.STALE) for pid, built in detectors.items() if DetectorKind.STALE in built}
     for pid, item in pending.items():
         for kind in detectors[pid]:
@@ -495,7 +498,7 @@ def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, li
     start = after if after is not None else (first_us - ANCHOR_US) / US
     if np.floor((last_us - ANCHOR_US) / US / detector.stride_s) <= np.floor(start / detector.stride_s):
         return  # no stride boundary passed: nothing to draw yet
-    since = reading.to_datetime(ANCHOR_US + (start - detector.window_s) * US)
+    since = reading.to_datetime(ANCHOR_US + (start - detector.window_s - detector.smooth_s) * US)
     _, t_us, x = reading.read_window([target.definition.pk], since, reading.to_datetime(last_us))
     if not len(t_us):
         return
@@ -527,7 +530,7 @@ def forecast_now(*, target: Target, now: dt.datetime | None = None) -> dict | No
     detector = target.detectors([DetectorKind.FORECAST]).get(DetectorKind.FORECAST)
     if detector is None:
         return None
-    since = now - dt.timedelta(seconds=detector.window_s)
+    since = now - dt.timedelta(seconds=detector.window_s + detector.smooth_s)
     _, t_us, x = reading.read_window([target.definition.pk], since, now)
     if not len(t_us):
         return None

@@ -143,7 +143,8 @@ class LimitDetector(Detector):
 class RateDetector(Detector):
     """|dx/dt| above a maximum slope (units per second). Given as `max_per_s`, or as `max_step`: the
     largest change between two samples, turned into a slope with the series' own median interval,
-    so the same step is caught whether a parameter is sent every second or every minute."""
+    so the same step is caught whether a parameter is sent every second or every minute (and a
+    sample must also change by at least `max_step`)."""
 
     kind = DetectorKind.RATE
     history = 1
@@ -178,8 +179,15 @@ class RateDetector(Detector):
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = np.abs((x - prev_x) / np.where(dt > 0, dt, np.nan))
         slope = np.nan_to_num(slope, nan=0.0)
-        crit = slope > crit_per_s if crit_per_s else np.zeros(n, bool)
-        level = np.where(crit, CRITICAL, np.where(slope > warn, WARNING, 0)).astype(np.int8)
+        over_warn, over_crit = slope > warn, (slope > crit_per_s if crit_per_s else np.zeros(n, bool))
+        if self.max_step and not self.max_per_s:
+            # A step is a change between two samples: one sent faster than usual (a pass at 1 Hz
+            # after history at 10 s) must change by as much, not merely as fast.
+            step = np.abs(np.nan_to_num(x - prev_x, nan=0.0))
+            over_warn &= step > self.max_step
+            over_crit &= step > self.max_step * self.crit_factor
+        level = np.where(over_crit, CRITICAL, np.where(over_warn, WARNING, 0)).astype(np.int8)
+        crit = over_crit
         return Flags(level, slope, crit.astype(np.int8), names, (warn, crit_per_s), {"t": t[-1], "x": x[-1]})
 
 
@@ -363,10 +371,11 @@ def theil_sen(t: np.ndarray, x: np.ndarray) -> tuple[float, float]:
 
 
 class ForecastDetector(Detector):
-    """Time to limit: a robust line through the last `window_s` of a parameter, evaluated every
-    `stride_s`; a warning when it is significant (its change over the window exceeds
-    `min_trend_sigma` robust standard deviations of the residuals) and meets a warning limit
-    within `horizon_s`. Works on evaluation times, so `forecasts` replaces `evaluate`."""
+    """Time to limit: a robust line through the last `window_s` of a parameter averaged over
+    `smooth_s`, drawn every `stride_s`; a warning when it is significant (its change over the
+    window exceeds `min_trend_sigma` robust standard deviations of the samples around the average,
+    and the recent half agrees) and meets a warning limit within `horizon_s`. Works on evaluation
+    times, so `forecasts` replaces `evaluate`."""
 
     kind = DetectorKind.FORECAST
     MAX_POINTS = 120  # the fit's points: the window is thinned to at most this many
@@ -374,10 +383,11 @@ class ForecastDetector(Detector):
     def __init__(
         self,
         *,
-        window_s=7200.0,
+        window_s=3600.0,
+        smooth_s=5400.0,
         stride_s=300.0,
         horizon_s=21600.0,
-        min_trend_sigma=4.0,
+        min_trend_sigma=1.5,
         min_points=20,
         warn_low=None,
         warn_high=None,
@@ -385,21 +395,39 @@ class ForecastDetector(Detector):
     ):
         super().__init__(**settings)
         self.window_s, self.stride_s, self.horizon_s = float(window_s), float(stride_s), float(horizon_s)
+        self.smooth_s = float(smooth_s)
         self.min_trend_sigma, self.min_points = float(min_trend_sigma), max(5, int(min_points))
         self.warn_low, self.warn_high = warn_low, warn_high
 
     def fit(self, t: np.ndarray, x: np.ndarray, at: float) -> dict | None:
-        """The line through samples in [at - window_s, at] and where it meets a limit (None: too
-        few samples). `t` in seconds, sorted."""
-        lo, hi = np.searchsorted(t, at - self.window_s), np.searchsorted(t, at, side="right")
-        if hi - lo < self.min_points or t[hi - 1] - t[lo] < 0.8 * self.window_s:
+        """The line through the last `window_s` before `at` of the series averaged over `smooth_s`
+        (one orbit: its swing averages out), and where it meets a limit (None: too few samples).
+        `t` in seconds, sorted."""
+        span = self.window_s + self.smooth_s
+        lo, hi = np.searchsorted(t, at - span), np.searchsorted(t, at, side="right")
+        if hi - lo < self.min_points or t[hi - 1] - t[lo] < 0.8 * span:
             return None  # too few samples, or they span too little of the window: no line
-        step = max(1, (hi - lo) // self.MAX_POINTS)
-        tw, xw = t[lo:hi:step] - at, x[lo:hi:step]
-        slope, value = theil_sen(tw, xw)
-        residual = xw - (slope * tw + value)
+        tt, xx = t[lo:hi], x[lo:hi]
+        sums = np.r_[0.0, np.cumsum(xx - xx[0])]
+        first = np.searchsorted(tt, tt - self.smooth_s)
+        index = np.arange(len(tt))
+        smooth = (sums[index + 1] - sums[first]) / (index + 1 - first) + xx[0]
+        inside = np.flatnonzero(tt >= at - self.window_s)
+        step = max(1, len(inside) // self.MAX_POINTS)
+        pick = inside[::step]
+        tw, sw = tt[pick] - at, smooth[pick]
+        slope, value = theil_sen(tw, sw)
+        value += slope * self.smooth_s / 2  # the average lags half its span behind the samples
+        residual = xx[inside] - smooth[inside]
         sigma = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
         significant = abs(slope) * self.window_s > self.min_trend_sigma * max(sigma, 1e-12)
+        if significant:
+            # A trend, not a step: the window's recent half must slope the same way, about as much
+            # (a level that jumped and stayed tilts one line through both, not the recent half).
+            half = tw >= -self.window_s / 2
+            if half.sum() >= 5:
+                recent, _ = theil_sen(tw[half], sw[half])
+                significant = recent * slope > 0 and 0.5 <= recent / slope <= 2.0
         limit_name, limit, ttl = None, None, None
         if slope < 0 and self.warn_low is not None and value > self.warn_low:
             limit_name, limit = "warn_low", self.warn_low
@@ -424,7 +452,7 @@ class ForecastDetector(Detector):
         time to limit at each, and their flags (warning where the line meets a limit in time)."""
         if not len(t):
             return np.empty(0), np.empty(0), _empty(0)
-        first = t[0] + self.window_s if after is None else after
+        first = t[0] + self.window_s + self.smooth_s if after is None else after
         k0 = int(np.floor(first / self.stride_s)) + 1
         k1 = int(np.floor(t[-1] / self.stride_s))
         times = np.arange(k0, k1 + 1) * self.stride_s

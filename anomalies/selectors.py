@@ -226,12 +226,13 @@ def alarm_kpis(user, *, since: dt.datetime, until: dt.datetime, now: dt.datetime
     threshold = config.flood_threshold()
     total = sum(counts.values())
     bad_actors = list(
-        in_range.values(designation=F("spacecraft__designation"), parameter=F("parameter_name"))
-        .annotate(alarms=Count("id"), returns=Sum("returns"))
+        in_range.values(designation=F("spacecraft__designation"), name=F("parameter_name"))
+        .annotate(alarms=Count("id"), returned=Sum("returns"))
         .order_by()
     )
     for row in bad_actors:
-        row["activations"] = row["alarms"] + (row["returns"] or 0)
+        row["parameter"], row["returns"] = row.pop("name"), row.pop("returned") or 0
+        row["activations"] = row["alarms"] + row["returns"]
     bad_actors.sort(key=lambda r: (-r["activations"], r["designation"], r["parameter"]))
 
     def rows(queryset):

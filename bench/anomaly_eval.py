@@ -24,6 +24,7 @@ warning). `--json` ends with one summary line.
 
     .venv/bin/python bench/anomaly_eval.py --json                 # the figures in bench/README.md
     .venv/bin/python bench/anomaly_eval.py --hours 12 --seed 3    # a quicker look, other faults
+    .venv/bin/python bench/anomaly_eval.py --demo-minutes 30 --json   # the make-run demo's alarm rate
 
 Uses DATABASE_URL (an organization "bench-alarms" whose spacecraft are deleted afterwards).
 """
@@ -373,6 +374,70 @@ def run(mode: str, args, truth_series, truth) -> tuple[dict, float]:
         teardown(org)
 
 
+def demo(minutes: float) -> dict:
+    """`make run`'s demo as it runs: seed_demo, then the Procfile's simulator (1 Hz, its default
+    fault rate) for `minutes`, with the beat's sweep, escalation and unshelve every 15 s; then the
+    alarms that reached the console per 10 minutes (the KPI selector's count)."""
+    import subprocess
+
+    from django.core.management import call_command
+
+    from anomalies import detection, services
+    from anomalies.models import Anomaly
+    from spacecraft.models import Spacecraft
+    from telemetry.models import InjectedFault
+
+    call_command("seed_demo", verbosity=0)
+    began = dt.datetime.now(dt.UTC)
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "simulate",
+            "--organization",
+            "demo",
+            "--rate",
+            "1",
+            "--duration",
+            str(minutes * 60),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    fleet = Spacecraft.objects.filter(organization__slug="demo")
+    try:
+        while simulator.poll() is None:
+            detection.sweep(spacecraft=fleet)
+            services.escalate_due()
+            services.unshelve_due()
+            time.sleep(15)
+    finally:
+        simulator.terminate()
+        simulator.wait()
+    detection.sweep(spacecraft=fleet)
+    ended = dt.datetime.now(dt.UTC)
+    new = Anomaly.objects.filter(
+        spacecraft__organization__slug="demo", is_late=False, suppressed_by="", created_at__gte=began
+    )
+    buckets = [0] * max(1, math.ceil((ended - began).total_seconds() / 600))
+    for created in new.values_list("created_at", flat=True):
+        buckets[min(len(buckets) - 1, int((created - began).total_seconds() // 600))] += 1
+    faults = InjectedFault.objects.filter(spacecraft__organization__slug="demo", started_at__gte=began).count()
+    result = {
+        "minutes": round((ended - began).total_seconds() / 60, 1),
+        "faults_injected": faults,
+        "new_alarms": new.count(),
+        "per_10_min": buckets,
+        "max_per_10_min": max(buckets),
+    }
+    print(
+        f"\ndemo ({result['minutes']} min, 4 spacecraft at 1 Hz): {faults} faults injected, "
+        f"{result['new_alarms']} new alarms; per 10 minutes: {buckets} (flood: more than 10)"
+    )
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hours", type=float, default=48.0)
@@ -380,7 +445,13 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--modes", default="playback,live,peer")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--demo-minutes", type=float, default=0, help="run the make-run demo this long instead")
     args = parser.parse_args()
+    if args.demo_minutes:
+        result = demo(args.demo_minutes)
+        if args.json:
+            print(json.dumps({"bench": "anomaly_eval", "demo": result}))
+        return
     rng = np.random.default_rng(args.seed)
     series, truth = [], []
     for n in range(args.spacecraft):

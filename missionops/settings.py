@@ -329,6 +329,13 @@ JOBS_TILE_INPUT_MAX_BYTES = env.int("JOBS_TILE_INPUT_MAX_BYTES", default=160 * 1
 ANOMALY_LATE_AFTER_S = env.float("ANOMALY_LATE_AFTER_S", default=300.0)
 ANOMALY_ESCALATE_AFTER_S = env.float("ANOMALY_ESCALATE_AFTER_S", default=900.0)
 ANOMALY_ON_CALL_EMAILS = env.list("ANOMALY_ON_CALL_EMAILS", default=[])
+# Alarm management (ISA-18.2): off-delay, chattering, flood, out-of-contact (README "Alarms").
+ANOMALY_OFF_DELAY_S = env.float("ANOMALY_OFF_DELAY_S", default=900.0)
+ANOMALY_CHATTER_COUNT = env.int("ANOMALY_CHATTER_COUNT", default=3)
+ANOMALY_CHATTER_WINDOW_S = env.float("ANOMALY_CHATTER_WINDOW_S", default=600.0)
+ANOMALY_FLOOD_ALARMS = env.int("ANOMALY_FLOOD_ALARMS", default=10)
+ANOMALY_FLOOD_WINDOW_S = env.float("ANOMALY_FLOOD_WINDOW_S", default=600.0)
+ANOMALY_CONTACT_LOST_S = env.float("ANOMALY_CONTACT_LOST_S", default=120.0)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="missionops@localhost")
 

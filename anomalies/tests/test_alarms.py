@@ -210,3 +210,13 @@ def test_migration_folds_episodes_of_one_condition(limited, send, t0, operator):
     assert folded.pk == limit.pk and {d["kind"] for d in folded.detectors} == {"limit", "zscore"}
     assert folded.severity == "critical" and folded.closed_at is None
     assert folded.comments.count() == 1 and not Anomaly.objects.filter(pk=zscore.pk).exists()
+
+
+def test_arrivals_of_parameters_without_detectors_are_consumed(make_spacecraft, org_a, send):
+    params = {"mode_word": {"subsystem": "obc", "type": "enum", "enum_values": ["A", "B"], "detectors": {}}}
+    params["mode_word"]["detectors"] = {"stale": {"enabled": False}}
+    sc = make_spacecraft(org_a, "SC-ENUM", parameters=params)
+    send(sc, dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=30), {"mode_word": ["A", "B"]})
+    assert Arrival.objects.exists()
+    detection.sweep()
+    assert not Arrival.objects.exists()

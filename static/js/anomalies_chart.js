@@ -51,5 +51,56 @@
     };
   }
 
-  window.MissionOpsAnomalies = {shading: shading, fetchEpisodes: fetchEpisodes};
+  function fetchForecast(spacecraft, parameter) {
+    const query = new URLSearchParams({spacecraft: spacecraft, parameter: parameter});
+    return fetch("/api/v1/telemetry/forecast/?" + query.toString(), {credentials: "same-origin"})
+      .then(function (r) { return r.status === 200 ? r.json() : null; })
+      .catch(function () { return null; });
+  }
+
+  function duration(seconds) {
+    const minutes = Math.round(seconds / 60), h = Math.floor(minutes / 60), m = minutes % 60;
+    return h ? h + " h" + (m ? " " + m + " min" : "") : m + " min";
+  }
+
+  // The time-to-limit forecast as a dashed line from the fitted value now towards the limit it
+  // meets (clipped to the chart), with the crossing named at the right edge.
+  function forecast(spacecraft, parameter) {
+    let line = null;
+    return {
+      hooks: {
+        init: [function (u) {
+          fetchForecast(spacecraft, parameter).then(function (f) {
+            if (f && f.warns) { line = f; u.redraw(false); }
+          });
+        }],
+        draw: [function (u) {
+          if (!line) return;
+          const [a, b] = line.projection;
+          const t0 = Date.parse(a.time) / 1000, t1 = Date.parse(b.time) / 1000;
+          const ctx = u.ctx, xmax = u.scales.x.max;
+          const tEnd = Math.min(t1, xmax), vEnd = a.value + (b.value - a.value) * ((tEnd - t0) / Math.max(1, t1 - t0));
+          ctx.save();
+          ctx.strokeStyle = "rgba(215,155,29,.95)";
+          ctx.lineWidth = 2;
+          ctx.setLineDash([6, 4]);
+          ctx.beginPath();
+          ctx.moveTo(u.valToPos(t0, "x", true), u.valToPos(a.value, "y", true));
+          ctx.lineTo(u.valToPos(tEnd, "x", true), u.valToPos(vEnd, "y", true));
+          ctx.stroke();
+          ctx.setLineDash([]);
+          ctx.fillStyle = "rgba(215,155,29,.95)";
+          ctx.font = "12px sans-serif";
+          ctx.textAlign = "right";
+          const left = (Date.parse(line.crosses_at) - Date.now()) / 1000;
+          ctx.fillText("→ " + line.limit_name + " " + line.limit + " in ~" + duration(Math.max(0, left)),
+                       u.bbox.left + u.bbox.width - 4, u.bbox.top + 14);
+          ctx.restore();
+        }],
+      },
+    };
+  }
+
+  window.MissionOpsAnomalies = {shading: shading, fetchEpisodes: fetchEpisodes, forecast: forecast,
+                                fetchForecast: fetchForecast};
 })();

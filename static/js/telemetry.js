@@ -168,7 +168,9 @@
         {label: "max" + units, stroke: "rgba(78,161,255,.45)", width: 1},
       ],
       bands: [{series: [3, 1], fill: "rgba(78,161,255,.12)"}],
-      plugins: window.MissionOpsAnomalies ? [window.MissionOpsAnomalies.shading(scId, selected)] : [],
+      plugins: window.MissionOpsAnomalies
+        ? [window.MissionOpsAnomalies.shading(scId, selected), window.MissionOpsAnomalies.forecast(scId, selected)]
+        : [],
       cursor: {drag: {x: true, y: false, setScale: false}},
       hooks: {
         setSelect: [function (u) {

@@ -11,9 +11,10 @@ from spacecraft.models import Spacecraft
 
 class Command(BaseCommand):
     help = (
-        "Run the rate, stuck-value, z-score, IQR, EWMA and stale detectors over samples since each "
-        "parameter's cursor; then escalate due criticals and unshelve due alarms. Safe to run while "
-        "the beat sweep runs (cursors are claimed with SKIP LOCKED)."
+        "Run the detectors (limits on played-back samples, rate, stuck value, z-score, IQR, EWMA, "
+        "forecast) over every sample ingested since the last sweep, however old, and the stale "
+        "detector over every parameter; then escalate due criticals and unshelve due alarms. Safe to "
+        "run while the beat sweep runs (arrivals and cursors are claimed with SKIP LOCKED)."
     )
 
     def add_arguments(self, parser):

@@ -30,7 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=1.0, help="snapshots per second per spacecraft")
         parser.add_argument("--duration", type=float, default=0, help="seconds to run (0: until interrupted)")
         parser.add_argument(
-            "--fault-rate", type=float, default=1 / 120, help="faults per spacecraft-second (0 disables)"
+            "--fault-rate",
+            type=float,
+            default=1 / 900,
+            help="faults per spacecraft-second (0 disables); the default, one per spacecraft every 15 minutes, "
+            "shows a fault every few minutes on the demo fleet and stays under the alarm-flood rate",
         )
         parser.add_argument("--fault", choices=FaultKind.values, help="inject only this kind of fault")
         parser.add_argument("--fault-log", default="", help="append the fault log (JSON lines) to this file")
