@@ -172,7 +172,7 @@ def _raw_expired_before(definition: ParameterDefinition, start: dt.datetime, end
     horizon = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     if start >= horizon:
         return None
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM telemetry_sample WHERE parameter_id = %(p)s"
             " AND time >= %(s)s AND time < %(e)s),"
