@@ -86,8 +86,14 @@ class IngestConsumer(AsyncWebsocketConsumer):
 def _unwrap(data, batch_id):
     """(snapshots, batch id) of an envelope `{"id", "snapshots"}`, a snapshot or a list."""
     if isinstance(data, dict) and "snapshots" in data:
-        snapshots = data["snapshots"]
-        return (snapshots if isinstance(snapshots, list) else [snapshots]), data.get("id", batch_id)
+        snapshots, given = data["snapshots"], data.get("id", batch_id)
+        try:  # the reply echoes it as JSON (MessagePack can send bytes or a timestamp)
+            json.dumps(given)
+        except (TypeError, ValueError):
+            raise TelemetryInputError(
+                "the envelope's id must be JSON: a string, a number, a list or an object"
+            ) from None
+        return (snapshots if isinstance(snapshots, list) else [snapshots]), given
     return payloads.as_batch(data), batch_id
 
 

@@ -138,6 +138,9 @@ async def test_msgpack_socket_takes_binary_frames_as_messagepack(token, sc_a, no
     assert (error["status"], error["field"]) == (400, "items[1].parameters.battery_soc")
     await communicator.send_to(bytes_data=b"\xc1")
     assert "not MessagePack" in json.loads(await communicator.receive_from(timeout=10))["detail"]
+    await communicator.send_to(bytes_data=msgpack.packb({"id": b"\x00", "snapshots": items}, datetime=True))
+    error = json.loads(await communicator.receive_from(timeout=10))
+    assert (error["status"], error["id"]) == (400, 4) and "envelope's id" in error["detail"]
     later = batch(sc_a, now_minute + dt.timedelta(minutes=1))
     await communicator.send_to(text_data=json.dumps(later))  # text frames stay JSON
     assert json.loads(await communicator.receive_from(timeout=10))["stored"] == 9
