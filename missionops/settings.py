@@ -326,3 +326,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Telescope sessions: the first exposure starts once the mount is this close to the target.
+TELESCOPE_ON_TARGET_DEG = env.float("TELESCOPE_ON_TARGET_DEG", default=1.0)
