@@ -226,14 +226,33 @@ def main(argv: list[str]) -> int:
         port = free_port()
         commands = {
             "web": [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
-            "worker": [PY, "-m", "celery", "-A", "missionops", "worker", "--concurrency=2", "-n", f"load{port}@%h"],
+            "worker": [
+                PY,
+                "-m",
+                "celery",
+                "-A",
+                "missionops",
+                "worker",
+                "--concurrency=2",
+                "-n",
+                f"load{port}@localhost",
+            ],
             "beat": [PY, "-m", "celery", "-A", "missionops", "beat", "-s", str(logs / "beat-schedule")]
             + ["--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
             "jobworker": [PY, "manage.py", "job_worker", "--poll-s", "0.2", "--sample-s", "0"],
         }
-        for name, command in commands.items():
-            out = (logs / f"{name}.log").open("w")
-            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # Under the supervisor `make run` uses (missionops.supervise): what exits is started again.
+        procfile = logs / "Procfile"
+        procfile.write_text("".join(f"{name}: {' '.join(command)}\n" for name, command in commands.items()))
+        supervisor_log = logs / "supervisor.log"
+        processes["supervisor"] = subprocess.Popen(
+            [PY, "-m", "missionops.supervise", str(procfile)],
+            cwd=ROOT,
+            env=env,
+            stdout=supervisor_log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_port(port, timeout_s=180)
         base = f"http://127.0.0.1:{port}"
         epoch = datetime(2026, 1, 1, tzinfo=UTC)
@@ -348,6 +367,11 @@ def main(argv: list[str]) -> int:
                 ),
             },
             "processes_exited": [name for name, proc in processes.items() if proc.poll() is not None],
+            "restarted_by_supervisor": [
+                line.split("exited: ")[1].split(" ")[0]
+                for line in supervisor_log.read_text().splitlines()
+                if "exited: " in line
+            ],
             "logs": str(logs),
         }
         if not args.json:
@@ -364,6 +388,7 @@ def main(argv: list[str]) -> int:
                 print(phase, summary[phase])
             print("errors during the run (outages included):", summary["errors"])
             print("processes that exited:", summary["processes_exited"] or "none")
+            print("restarted by the supervisor:", summary["restarted_by_supervisor"] or "none")
         print(json.dumps(summary, default=str))
         ok = (
             stored == counters["accepted"]
@@ -375,7 +400,7 @@ def main(argv: list[str]) -> int:
     finally:
         for proc in processes.values():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGTERM)
         for proc in processes.values():
             try:
                 proc.wait(timeout=20)

@@ -27,7 +27,7 @@ def supervisord_conf(processes: list[tuple[str, str]], *, run_dir: Path, startse
     """A supervisord configuration: each process restarted whenever it exits (a few seconds of
     backoff when it keeps failing at once), logs interleaved on this terminal."""
     sections = [
-        "[supervisord]\nnodaemon=true\nlogfile=/dev/null\nlogfile_maxbytes=0\n"
+        "[supervisord]\nnodaemon=true\nlogfile=/dev/stdout\nlogfile_maxbytes=0\n"
         f"pidfile={run_dir}/supervisord.pid\nchildlogdir={run_dir}\n",
         f"[unix_http_server]\nfile={run_dir}/supervisor.sock\n",
         f"[supervisorctl]\nserverurl=unix://{run_dir}/supervisor.sock\n",

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -230,7 +231,7 @@ def advance_session(*, session_id: int, now: datetime | None = None) -> float | 
             _finish(session, SessionStatus.COMPLETED)
             return None
         sample = _step(session, telescope, now)
-        _exposures(session, now)
+        _exposures(session, now, sample)
     except Exception as error:
         explained = client.explain(error, session.telescope)
         _finish(session, SessionStatus.FAILED, error=explained.message)
@@ -262,7 +263,8 @@ def _step(session: ObservationSession, telescope, now: datetime) -> dict:
         "az": round(az, 4),
         "error_deg": None,
     }
-    if track.altitude_deg[0] >= session.observatory.horizon_limit_deg and session.pointing:
+    # Every sample counts, the first one too (the mount may still be far from the target then).
+    if track.altitude_deg[0] >= session.observatory.horizon_limit_deg:
         sample["error_deg"] = round(astro.separation_deg(alt, az, track.altitude_deg[0], track.azimuth_deg[0]), 4)
     next_alt, next_az = float(track.altitude_deg[1]), float(track.azimuth_deg[1])
     if next_alt >= session.observatory.horizon_limit_deg:
@@ -273,7 +275,7 @@ def _step(session: ObservationSession, telescope, now: datetime) -> dict:
     return sample
 
 
-def _exposures(session: ObservationSession, now: datetime) -> None:
+def _exposures(session: ObservationSession, now: datetime, sample: dict) -> None:
     if session.camera is None or session.exposure_every_s <= 0:
         return
     if session.pending_exposure:
@@ -281,6 +283,11 @@ def _exposures(session: ObservationSession, now: datetime) -> None:
         return
     if session.last_exposure_at and (now - session.last_exposure_at).total_seconds() < session.exposure_every_s:
         return
+    on_target_deg = getattr(settings, "TELESCOPE_ON_TARGET_DEG", 1.0)
+    if session.last_exposure_at is None and (sample["error_deg"] is None or sample["error_deg"] > on_target_deg):
+        sample["note"] = f"first exposure waits for the mount to be within {on_target_deg:g}° of the target"
+        return
+    sample["exposure"] = "started"
     camera = client.client_for(session.camera)
     camera.BinX = camera.BinY = 1
     camera.StartX = camera.StartY = 0
