@@ -13,7 +13,7 @@ requests are spaced `SPACETRACK_SPACING_S` apart, and every query keeps the 2-ho
 
 Each query's state (last attempt, validators, outcome) is a `CatalogueSync` row, locked while
 the query runs so that two workers never ask twice. Outbound HTTP goes through `http_request`,
-the one place to swap for the platform's SSRF-guarded client.
+which uses the platform's SSRF-guarded client (`missionops.outbound`).
 """
 
 import time
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from missionops import outbound
 from missionops.models import Organization
 from spacecraft.models import Spacecraft
 
@@ -51,22 +51,32 @@ def _setting(name: str):
     return getattr(settings, name, DEFAULTS[name])
 
 
-def http_request(method: str, url: str, *, session=None, headers=None, data=None, timeout_s: float):
-    """The one outbound HTTP call of the catalogue sync (swap for the SSRF-guarded client).
-    Returns (status, headers, body bytes); raises CatalogueSyncError when nothing came back."""
-    client = session or requests
+def http_request(method: str, url: str, *, cookies: dict | None = None, headers=None, data=None, timeout_s: float):
+    """The one outbound HTTP call of the catalogue sync, through the platform's SSRF-guarded client
+    (no loopback, private or metadata address unless allowed, no redirects). Returns (status,
+    headers with lower-case names, body bytes); `cookies` is kept up to date from Set-Cookie.
+    Raises CatalogueSyncError when nothing usable came back."""
+    headers = dict(headers or {})
+    body = None
+    if data is not None:
+        body = urlencode(data).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     try:
-        with client.request(
-            method, url, headers=headers or {}, data=data, timeout=timeout_s, stream=True, allow_redirects=False
-        ) as response:
-            body = b""
-            for chunk in response.iter_content(1 << 16):
-                body += chunk
-                if len(body) > MAX_PAYLOAD_BYTES:
-                    raise CatalogueSyncError(f"{url}: answer larger than {MAX_PAYLOAD_BYTES} bytes")
-            return response.status_code, response.headers, body
-    except requests.RequestException as exc:
-        raise CatalogueSyncError(f"{url}: {exc.__class__.__name__}: {exc}") from None
+        answer = outbound.request(
+            method, url, body=body, headers=headers, timeout_s=timeout_s, max_body_bytes=MAX_PAYLOAD_BYTES + 1
+        )
+    except outbound.OutboundRefused as exc:
+        raise CatalogueSyncError(f"{url}: {exc.message}", field="source") from None
+    except outbound.OutboundError as exc:
+        raise CatalogueSyncError(f"{url}: {exc}") from None
+    if len(answer.body) > MAX_PAYLOAD_BYTES:
+        raise CatalogueSyncError(f"{url}: answer larger than {MAX_PAYLOAD_BYTES} bytes")
+    if cookies is not None and "set-cookie" in answer.headers:
+        name, _, rest = answer.headers["set-cookie"].partition("=")
+        cookies[name.strip()] = rest.split(";", 1)[0].strip()
+    return answer.status, answer.headers, answer.body
 
 
 @dataclass
@@ -144,8 +154,8 @@ def sync_celestrak(*, group: str | None = None, catnr: int | None = None, fmt: s
                 raise CatalogueFormatError(f"{url}: {text.strip()[:200]}", field="payload")
             result.stored = screening.import_catalogue(text=text, source=f"celestrak {query}")
             result.status = "stored"
-            row.etag = answer_headers.get("ETag", "")[:200]
-            row.last_modified = answer_headers.get("Last-Modified", "")[:100]
+            row.etag = answer_headers.get("etag", "")[:200]
+            row.last_modified = answer_headers.get("last-modified", "")[:100]
     except (CatalogueSyncError, CatalogueFormatError) as exc:
         result.detail = exc.message
         _finish(row, result, now=now)
@@ -160,7 +170,7 @@ class SpaceTrack:
         self.base_url = (base_url or _setting("ORBITS_SPACETRACK_URL")).rstrip("/")
         self.identity = identity if identity is not None else _setting("ORBITS_SPACETRACK_IDENTITY")
         self.password = password if password is not None else _setting("ORBITS_SPACETRACK_PASSWORD")
-        self.session = requests.Session()
+        self.cookies: dict[str, str] = {}  # the login session
         self.last_request = 0.0
         self.timeout_s = float(_setting("ORBITS_CATALOGUE_TIMEOUT_S"))
 
@@ -169,7 +179,7 @@ class SpaceTrack:
         if wait > 0:
             time.sleep(wait)
         self.last_request = time.monotonic()
-        return http_request(method, self.base_url + path, session=self.session, data=data, timeout_s=self.timeout_s)
+        return http_request(method, self.base_url + path, cookies=self.cookies, data=data, timeout_s=self.timeout_s)
 
     def login(self) -> None:
         if not self.identity or not self.password:

@@ -192,6 +192,24 @@ def test_unreachable_source_is_a_sync_error(settings):
         catalogue_sync.sync_celestrak(group="active")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/gp.php",
+        "http://10.0.0.8/gp.php",
+        "http://169.254.169.254/gp.php",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
+def test_sources_go_through_the_ssrf_guard(settings, url):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # tests allow loopback for their fixture servers
+    settings.ORBITS_CELESTRAK_GP_URL = url
+    with pytest.raises(CatalogueSyncError, match="resolves to a") as refused:
+        catalogue_sync.sync_celestrak(group="active")
+    assert refused.value.field == "source"
+    assert CatalogueObject.objects.count() == 0
+
+
 def test_spacetrack_login_gp_and_history(fixture_server, org_a, make_spacecraft):
     spacecraft = make_spacecraft(org_a, "SC-HIST", norad_id=90001)
     results = catalogue_sync.sync_spacetrack(history_for=org_a)
