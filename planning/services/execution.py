@@ -14,10 +14,19 @@ from jobs.models import JobState
 from missionops.exceptions import DomainError
 from missionops.services import record_event
 from spacecraft import commanding
-from spacecraft.models import CommandState, ReleaseMode
+from spacecraft import services as spacecraft_services
+from spacecraft.models import CommandState, ReleaseMode, Spacecraft
 
 from ..exceptions import RequestStateError
-from ..models import Downlink, DownlinkState, ImagingRequest, ImagingSlot, RequestState, SlotState
+from ..models import (
+    Downlink,
+    DownlinkState,
+    ImagingRequest,
+    ImagingSlot,
+    RequestState,
+    SlotState,
+    SpacecraftResources,
+)
 from .requests import footprint_of, set_state
 
 IMAGING_COMMAND = "capture_image"
@@ -109,6 +118,7 @@ def _follow_command(slot: ImagingSlot, now: datetime) -> None:
 def _finish_downlink(downlink: Downlink) -> None:
     downlink.state = DownlinkState.DONE
     downlink.save(update_fields=["state"])
+    freed_bits = 0
     for slot in (
         downlink.slots.select_for_update(of=("self",))
         .filter(state=SlotState.IMAGED)
@@ -123,6 +133,22 @@ def _finish_downlink(downlink: Downlink) -> None:
         )
         set_state(request, RequestState.DOWNLINKED, downlink=downlink.pk, station=downlink.station_id)
         submit_tile_job(request=request)
+        freed_bits += request.volume_bits
+    if freed_bits:
+        _free_memory(downlink, freed_bits)
+
+
+def _free_memory(downlink: Downlink, bits: int) -> None:
+    """The downlinked images leave the spacecraft's memory: its `memory_used_pct` falls by their
+    share of the memory capacity the planner counts with (never below 0)."""
+    capacity = (
+        SpacecraftResources.objects.filter(spacecraft_id=downlink.spacecraft_id)
+        .values_list("memory_capacity_bits", flat=True)
+        .first()
+    ) or SpacecraftResources.DEFAULTS["memory_capacity_bits"]
+    spacecraft = Spacecraft.objects.select_for_update().get(pk=downlink.spacecraft_id)
+    used = max(0.0, spacecraft.memory_used_pct - 100.0 * bits / capacity)
+    spacecraft_services.update_state(spacecraft=spacecraft, memory_used_pct=used, reason="images downlinked")
 
 
 def submit_tile_job(*, request: ImagingRequest):

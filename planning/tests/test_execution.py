@@ -154,3 +154,28 @@ def test_chain_with_real_workers(celery_worker_process, org_a, imaging, make_req
     services.advance_plans()
     request.refresh_from_db()
     assert request.state == RequestState.PROCESSED
+
+
+def test_downlink_frees_the_images_memory(org_a, imaging, make_request):
+    from planning.models import SpacecraftResources
+    from spacecraft import services as spacecraft_services
+
+    request, slot = _planned(org_a, imaging, make_request)
+    spacecraft = imaging["spacecraft"]
+    SpacecraftResources.objects.update_or_create(
+        spacecraft=spacecraft, defaults={"memory_capacity_bits": request.volume_bits * 10}
+    )
+    services.advance_plans(now=slot.start)
+    slot.refresh_from_db()
+    for command in Command.objects.filter(spacecraft=spacecraft).order_by("pk"):
+        commanding.transmit(command_id=command.pk)
+    services.advance_plans(now=slot.end)
+    spacecraft_services.update_state(spacecraft=spacecraft, memory_used_pct=25.0)
+    services.advance_plans(now=slot.downlink.end)
+    spacecraft.refresh_from_db()
+    request.refresh_from_db()
+    assert request.state == RequestState.DOWNLINKED
+    assert spacecraft.memory_used_pct == pytest.approx(15.0)  # one image of a tenth of the memory
+    services.advance_plans(now=slot.downlink.end)  # idempotent: nothing is freed twice
+    spacecraft.refresh_from_db()
+    assert spacecraft.memory_used_pct == pytest.approx(15.0)

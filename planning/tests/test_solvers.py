@@ -131,3 +131,33 @@ def test_relaxation_bound_is_never_below_the_optimum(seed):
     for si in range(len(instance.spacecraft)):
         images = sum(1 for oi, _ in plan.assignments if instance.opportunities[oi].spacecraft == si)
         assert images <= bound.max_images(instance, si)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_bound_is_never_below_the_optimum(seed):
+    from planning import bound
+
+    instance = generator.random_instance(300 + seed, spacecraft=3, stations=2, requests=30)
+    plan = cpsat.solve(instance, time_limit_s=10)
+    assert plan.status == "OPTIMAL"
+    assert validator.violations(instance, plan.assignments) == []
+    candidates_only = bound.lp_bound(instance)
+    assert candidates_only >= plan.value - 1e-6
+    assert bound.lp_bound(instance, any_contact=True) >= candidates_only - 1e-6
+    # Every request's weight is the trivial bound; the LP is never looser than it.
+    assert candidates_only <= sum(r.priority for r in instance.requests) + 1e-6
+
+
+def test_lp_bound_counts_nothing_without_a_downlink_after_the_image():
+    from planning import bound
+
+    instance = Instance(
+        horizon_s=3600,
+        spacecraft=[Spacecraft("S", 10**10, 100.0, 20.0, 5.0, 30, 0.0, 0.0, [(0, 3600, True)])],
+        requests=[Request("R1", 7, 0, 3600, 10**9), Request("R2", 3, 0, 3600, 10**9)],
+        opportunities=[Opportunity(0, 0, 100, 120), Opportunity(1, 0, 2000, 2020)],
+        contacts=[Contact(0, "G", 1000, 1600, 10**10)],
+    )
+    # R2 is imaged after the only contact: it can never come down, so the bound is R1's weight.
+    assert bound.lp_bound(instance) == pytest.approx(7.0)
+    assert bound.lp_bound(instance, any_contact=True) == pytest.approx(7.0)
