@@ -12,8 +12,8 @@ made afresh; it never touches the development or test databases."""
 
 import argparse
 import json
-import re
 import os
+import re
 import socket
 import statistics
 import subprocess
