@@ -13,6 +13,7 @@ made afresh; it never touches the development or test databases."""
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -183,7 +184,7 @@ def main():
         peer_demo, peer_large = demo["/login/"], large["/login/"]
         print(f"{'page':34} {'demo ms':>9} {'40 sc + events ms':>18} {'× login (peer)':>15}")
         for path in paths:
-            shown = path if len(path) <= 34 else path[:31] + "…"
+            shown = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "<id>", path)
             print(f"{shown:34} {demo[path]:9.0f} {large[path]:18.0f} {large[path] / peer_large:15.1f}")
         print(f"peer: /login/ {peer_demo:.0f} ms (demo), {peer_large:.0f} ms (large)")
     summary = {

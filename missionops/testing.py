@@ -194,7 +194,11 @@ def live_server_daphne(transactional_db):
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # open sockets hold its graceful shutdown
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture

@@ -17,8 +17,21 @@
         if (!r.ok) throw new Error(data.detail || JSON.stringify(data));
         return data;
       });
-    }).then(function (op) { say("operation " + op.id + " (" + op.kind + ") " + op.status); showOperation(op); })
+    }).then(function (op) { if (message) message.dataset.op = op.id; sayOperation(op); showOperation(op); })
       .catch(function (err) { say("refused: " + err.message); });
+  }
+
+  // The message about the operation just asked for follows it to its end, then goes away: an
+  // "operation 4 (expose) pending" line never outlives the operation.
+  const FINISHED = ["succeeded", "failed", "cancelled", "timed_out"];
+  let clearTimer = null;
+  function sayOperation(op) {
+    if (!message || String(message.dataset.op) !== String(op.id)) return;
+    say("operation " + op.id + " (" + (op.operation || op.kind) + ") " + op.status + (op.error ? ": " + op.error : ""));
+    window.clearTimeout(clearTimer);
+    if (FINISHED.indexOf(op.status) >= 0) {
+      clearTimer = window.setTimeout(function () { say(""); delete message.dataset.op; }, op.status === "succeeded" ? 5000 : 15000);
+    }
   }
 
   function showDevice(d) {
@@ -26,7 +39,7 @@
     if (!row) return;
     row.querySelector('[data-field="light"]').className = "light light-" + String(d.health_status).toLowerCase();
     row.querySelector('[data-field="health"]').textContent = d.health_status + " " + (d.health_detail || "");
-    row.querySelector('[data-field="status"]').textContent = Object.entries(d.status || {}).map(function ([k, v]) { return k + "=" + v; }).join(" ");
+    row.querySelector('[data-field="status"]').textContent = d.status_text || "—";
     if (d.last_checked_at) row.querySelector('[data-field="checked"]').textContent = String(d.last_checked_at).slice(11, 19);
     const pointing = document.querySelector('[data-pointing="' + d.id + '"]');
     const s = d.status || {};
@@ -98,7 +111,7 @@
 
   MissionOpsLive.subscribe("telescopes", function (msg) {
     if (msg.kind === "device") showDevice(msg);
-    if (msg.kind === "operation") showOperation(msg);
+    if (msg.kind === "operation") { showOperation(msg); sayOperation(msg); }
     if (msg.kind === "exposure") showExposure(msg);
     if (msg.kind === "session") {
       const row = document.getElementById("session-" + msg.id);
