@@ -13,6 +13,7 @@ NumPy disagree."""
 
 import argparse
 import importlib
+import json
 import sys
 import threading
 import time
@@ -113,6 +114,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048, 4096])
     parser.add_argument("--tiles", type=int, default=3, help="timed tiles per size and backend")
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     args = parser.parse_args()
 
     import numpy as np
@@ -139,8 +141,10 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     mismatch = False
+    summary = {"cupy": cupy is not None, "sizes": {}}
     for size in args.sizes:
         cpu_s, on_cpu = timed(tile, np, size, args.tiles, lambda: None)
+        summary["sizes"][size] = {"numpy_s": round(cpu_s, 4)}
         row = f"{size:>6} px {cpu_s:>9.3f} {60 / cpu_s:>10.1f}"
         if cupy is not None:
             with UtilizationSampler(nvml, gpus) as sampler:
@@ -149,8 +153,11 @@ def main() -> int:
                 difference = f"{compare(on_cpu, on_gpu):.1e}"
             except AssertionError as error:
                 difference, mismatch = f"DIFFERS: {error}", True
+            summary["sizes"][size].update(cupy_s=round(gpu_s, 4), speedup=round(cpu_s / gpu_s, 2))
             row += f" {gpu_s:>9.3f} {60 / gpu_s:>10.1f} {cpu_s / gpu_s:>8.1f}x {difference:>13} {sampler.peak:>11.0f}"
         print(row)
+    if args.json:
+        print(json.dumps(summary))
     return 1 if mismatch else 0
 
 

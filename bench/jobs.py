@@ -12,6 +12,7 @@ Runs against its own database (BENCH_DATABASE_URL, default .../missionops_bench_
 on first use; it never touches the development or test databases."""
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -347,6 +348,7 @@ def main():
     parser.add_argument("--tiles", type=int, default=8, help="tile jobs (0: skip)")
     parser.add_argument("--tile-px", type=int, default=512)
     parser.add_argument("--tile-workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     args = parser.parse_args()
 
     ensure_database()
@@ -434,6 +436,17 @@ def main():
     print_table(rows, args)
     ideal = next((row for row in rows if row.label == IDEAL_SKIP), None)
     print_bound(median_run(runs[ALONE]), median_run(runs[rounds[1].label]), args.workers, ideal)
+    if args.json:
+        summary = {
+            row.label: {
+                "rate": round(row.rate, 1),
+                "unit": row.unit,
+                "vs_peer": round(row.ratios[len(row.ratios) // 2], 3) if row.ratios else None,
+                "double_claims": row.double,
+            }
+            for row in rows
+        }
+        print(json.dumps(summary))
 
 
 IDEAL_SKIP, IDEAL_PEER = "ideal queue (pgbench), SKIP LOCKED", "ideal peer: FOR UPDATE"

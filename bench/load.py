@@ -165,6 +165,7 @@ async def sockets(base, key, sc_id, count, stop_at, stats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=900, help="seconds (default 900 = 15 min)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--rate", type=float, default=500, help="samples/s ingested over HTTP")
     parser.add_argument("--batch", type=int, default=50, help="samples per ingest request")
@@ -243,6 +244,17 @@ def main():
     print(f"bench/load.py: {elapsed:.0f} s on {os.cpu_count()} cores, target {args.rate:.0f} samples/s")
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+    if args.json:
+        summary = {
+            "duration_s": round(elapsed, 1),
+            "samples_acknowledged": acked[0],
+            "samples_stored": stored,
+            "lost": acked[0] - stored,
+            "sockets_connected": socket_stats["connected"],
+            "socket_messages_per_s": round(socket_stats["messages"] / elapsed, 1),
+            "socket_errors": socket_stats["errors"],
+        }
+        print(json.dumps(summary))
     return 0 if acked[0] == stored else 1
 
 
