@@ -202,7 +202,8 @@ def test_rate_default_is_a_step_of_the_band_at_the_series_own_interval():
     assert flags.names[0] == "rate>0.3/s"  # 3 units per 10 s interval
     # Sent faster for a while (1 Hz after 10 s history): small changes are no step, however fast.
     fast = np.r_[t, 100 + np.arange(1, 11.0)]
-    assert not detector.evaluate(fast, np.r_[x, 12 + np.array([0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0])]).level[10:].any()
+    dither = 12 + np.array([0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0])
+    assert not detector.evaluate(fast, np.r_[x, dither]).level[10:].any()
 
 
 def test_stale_learns_the_interval_or_stays_off():
