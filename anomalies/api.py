@@ -33,7 +33,8 @@ from .recording import Target
 class DetectorRecordSerializer(serializers.Serializer):
     """One detector that fired on an alarm."""
 
-    kind = serializers.ChoiceField(choices=DetectorKind.choices)
+    # A plain string in the schema: an enum named "kind" would collide with other apps' "kind" enums.
+    kind = serializers.CharField(help_text="the detector: " + ", ".join(DetectorKind.values))
     severity = serializers.ChoiceField(choices=Severity.choices)
     threshold = serializers.CharField()
     threshold_value = serializers.FloatField(allow_null=True)

@@ -199,10 +199,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "SpacecraftModeEnum": "spacecraft.models.Mode",
-        "DetectorKindEnum": "anomalies.models.DetectorKind",
-    },
+    "ENUM_NAME_OVERRIDES": {"SpacecraftModeEnum": "spacecraft.models.Mode"},
 }
 
 CHANNEL_LAYERS = {
