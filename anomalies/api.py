@@ -362,6 +362,20 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def unshelve(self, request, pk=None):
         return self._done(services.unshelve(anomaly=self.get_object(), user=request.user))
 
+    @_workflow_schema("Take an alarm out of service (e.g. its sensor under maintenance)", NoteSerializer)
+    @action(detail=True, methods=["post"], url_path="remove-from-service")
+    def remove_from_service(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        anomaly = services.remove_from_service(anomaly=self.get_object(), user=request.user, note=data["note"])
+        return self._done(anomaly)
+
+    @_workflow_schema("Return an out-of-service alarm to service (open again)", NoteSerializer)
+    @action(detail=True, methods=["post"], url_path="return-to-service")
+    def return_to_service(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        anomaly = services.return_to_service(anomaly=self.get_object(), user=request.user, note=data["note"])
+        return self._done(anomaly)
+
     @_workflow_schema("Resolve an alarm (final)", NoteSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
