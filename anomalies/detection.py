@@ -634,7 +634,10 @@ def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *
         if reading.to_us(dt.datetime.fromisoformat(entry["key"])) < t_us[-1]:
             recorder.merge(alarm, back_at(entry), late=False)
     result.add(recorder.result)
-    cursor.evaluated_until = reading.to_datetime(max(int(t_us[-1]), reading.to_us(cursor.evaluated_until or upto)))
+    # The last sample seen, not the sweep's clock: a gap in samples that arrive a little late is
+    # still ahead of the cursor when they do.
+    previous = reading.to_us(cursor.evaluated_until) if cursor.evaluated_until else int(t_us[-1])
+    cursor.evaluated_until = reading.to_datetime(max(int(t_us[-1]), previous))
     cursor.state = {"swept_until": upto_us}
     cursor.active = current()[1] is not None
 
