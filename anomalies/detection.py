@@ -303,10 +303,16 @@ def _check_limits(spacecraft: dict, params: dict, pids, times, values, checked, 
         part = by_pid[pid]
         t_us, x = times[part], values[part]
         cursor = cursors[(pid, DetectorKind.LIMIT)]
-        ahead = checked[part].copy()
+        live = checked[part].copy()
+        ahead = live.copy()
         if cursor.evaluated_until is not None:
             ahead &= t_us > reading.to_us(cursor.evaluated_until)
-        checked[part] = ahead  # the rest (late, behind the cursor) is the sweep's
+        behind = live & ~ahead
+        if behind.any():
+            # Recent samples behind the cursor (another station's earlier pass): checked now, on
+            # their own, and recorded as playback unless an alarm already covers them.
+            _record_history(targets[pid], detectors[pid], t_us, x, behind, now=now, result=result)
+        # Played-back samples are the sweep's (in sample order, with the other detectors).
         if ahead.any():
             _apply(cursor, targets[pid], detectors[pid], t_us[ahead], x[ahead], now=now, result=result, carry=True)
             cursor.save(update_fields=["evaluated_until", "state", "active", "updated_at"])
