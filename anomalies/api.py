@@ -33,7 +33,8 @@ from .recording import Target
 class DetectorRecordSerializer(serializers.Serializer):
     """One detector that fired on an alarm."""
 
-    kind = serializers.ChoiceField(choices=DetectorKind.choices)
+    # A plain string in the schema: an enum named "kind" would collide with other apps' "kind" enums.
+    kind = serializers.CharField(help_text="the detector: " + ", ".join(DetectorKind.values))
     severity = serializers.ChoiceField(choices=Severity.choices)
     threshold = serializers.CharField()
     threshold_value = serializers.FloatField(allow_null=True)
@@ -360,6 +361,20 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def unshelve(self, request, pk=None):
         return self._done(services.unshelve(anomaly=self.get_object(), user=request.user))
+
+    @_workflow_schema("Take an alarm out of service (e.g. its sensor under maintenance)", NoteSerializer)
+    @action(detail=True, methods=["post"], url_path="remove-from-service")
+    def remove_from_service(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        anomaly = services.remove_from_service(anomaly=self.get_object(), user=request.user, note=data["note"])
+        return self._done(anomaly)
+
+    @_workflow_schema("Return an out-of-service alarm to service (open again)", NoteSerializer)
+    @action(detail=True, methods=["post"], url_path="return-to-service")
+    def return_to_service(self, request, pk=None):
+        data = self._input(NoteSerializer)
+        anomaly = services.return_to_service(anomaly=self.get_object(), user=request.user, note=data["note"])
+        return self._done(anomaly)
 
     @_workflow_schema("Resolve an alarm (final)", NoteSerializer)
     @action(detail=True, methods=["post"])

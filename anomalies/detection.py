@@ -303,10 +303,16 @@ def _check_limits(spacecraft: dict, params: dict, pids, times, values, checked, 
         part = by_pid[pid]
         t_us, x = times[part], values[part]
         cursor = cursors[(pid, DetectorKind.LIMIT)]
-        ahead = checked[part].copy()
+        live = checked[part].copy()
+        ahead = live.copy()
         if cursor.evaluated_until is not None:
             ahead &= t_us > reading.to_us(cursor.evaluated_until)
-        checked[part] = ahead  # the rest (late, behind the cursor) is the sweep's
+        behind = live & ~ahead
+        if behind.any():
+            # Recent samples behind the cursor (another station's earlier pass): checked now, on
+            # their own, and recorded as playback unless an alarm already covers them.
+            _record_history(targets[pid], detectors[pid], t_us, x, behind, now=now, result=result)
+        # Played-back samples are the sweep's (in sample order, with the other detectors).
         if ahead.any():
             _apply(cursor, targets[pid], detectors[pid], t_us[ahead], x[ahead], now=now, result=result, carry=True)
             cursor.save(update_fields=["evaluated_until", "state", "active", "updated_at"])
@@ -634,7 +640,10 @@ def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *
         if reading.to_us(dt.datetime.fromisoformat(entry["key"])) < t_us[-1]:
             recorder.merge(alarm, back_at(entry), late=False)
     result.add(recorder.result)
-    cursor.evaluated_until = reading.to_datetime(max(int(t_us[-1]), reading.to_us(cursor.evaluated_until or upto)))
+    # The last sample seen, not the sweep's clock: a gap in samples that arrive a little late is
+    # still ahead of the cursor when they do.
+    previous = reading.to_us(cursor.evaluated_until) if cursor.evaluated_until else int(t_us[-1])
+    cursor.evaluated_until = reading.to_datetime(max(int(t_us[-1]), previous))
     cursor.state = {"swept_until": upto_us}
     cursor.active = current()[1] is not None
 

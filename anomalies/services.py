@@ -128,6 +128,33 @@ def unshelve(*, anomaly: Anomaly, user=None, now: dt.datetime | None = None) -> 
     return anomaly
 
 
+@transaction.atomic
+def remove_from_service(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None = None) -> Anomaly:
+    """open, acknowledged or shelved → out of service (ISA-18.2: e.g. a sensor under maintenance):
+    shown, never escalated, until returned to service. A note should say why."""
+    anomaly = _locked(anomaly)
+    _require_operator(user, anomaly)
+    if anomaly.state not in (AlarmState.OPEN, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED):
+        raise _conflict(anomaly, "take out of service", [AlarmState.OPEN, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED])
+    anomaly.state, anomaly.shelved_until = AlarmState.OUT_OF_SERVICE, None
+    anomaly.save(update_fields=["state", "shelved_until", "updated_at"])
+    notify.anomaly_changed(anomaly, "anomaly.out_of_service", actor=user, payload={"note": note})
+    return anomaly
+
+
+@transaction.atomic
+def return_to_service(*, anomaly: Anomaly, user, note: str = "") -> Anomaly:
+    """out of service → open: back in service, it waits for an acknowledgement again."""
+    anomaly = _locked(anomaly)
+    _require_operator(user, anomaly)
+    if anomaly.state != AlarmState.OUT_OF_SERVICE:
+        raise _conflict(anomaly, "return to service", [AlarmState.OUT_OF_SERVICE])
+    anomaly.state = AlarmState.OPEN
+    anomaly.save(update_fields=["state", "updated_at"])
+    notify.anomaly_changed(anomaly, "anomaly.returned_to_service", actor=user, payload={"note": note})
+    return anomaly
+
+
 def unshelve_due(*, now: dt.datetime | None = None) -> int:
     """Unshelve every alarm whose shelf time is over; returns how many. Idempotent."""
     now = now or timezone.now()

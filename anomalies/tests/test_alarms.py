@@ -220,3 +220,16 @@ def test_arrivals_of_parameters_without_detectors_are_consumed(make_spacecraft, 
     assert Arrival.objects.exists()
     detection.sweep()
     assert not Arrival.objects.exists()
+
+
+def test_out_of_service_and_back(alarm, api, operator, viewer, stranger, org_a):
+    services.set_policy(organization=org_a, on_call_emails=["oncall@example.org"], escalate_after_s=1)
+    assert api(viewer).post(f"{URL}{alarm.pk}/remove-from-service/", {}, format="json").status_code == 403
+    assert api(stranger).post(f"{URL}{alarm.pk}/remove-from-service/", {}, format="json").status_code == 404
+    r = api(operator).post(f"{URL}{alarm.pk}/remove-from-service/", {"note": "sensor swap"}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "out_of_service" and r.json()["isa_state"] == "out_of_service"
+    assert services.escalate_due(now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)) == []
+    assert api(operator).post(f"{URL}{alarm.pk}/remove-from-service/", {}, format="json").status_code == 409
+    r = api(operator).post(f"{URL}{alarm.pk}/return-to-service/", {}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "open"
+    assert api(operator).post(f"{URL}{alarm.pk}/return-to-service/", {}, format="json").status_code == 409

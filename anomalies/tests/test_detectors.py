@@ -163,7 +163,8 @@ def test_build_detectors_defaults_profile_and_per_mode_limits():
     assert built["limit"].limits == (26, 31, None, None)
     assert built["zscore"].warn == 8
     assert "iqr" not in built
-    assert built["rate"].max_per_s == (31 - 26) * 0.75  # CubeSat profile default
+    assert built["rate"].max_step == (31 - 26) * 0.6  # CubeSat profile default: a step, not a slope
+    assert "forecast" in built and built["forecast"].warn_low == 26
     assert build_detectors(spec, mode="nominal")["limit"].limits[1] == 30
     counter = build_detectors({"type": "int"})
     assert set(counter) == {"stale"}
@@ -190,3 +191,28 @@ def test_config_validates_detector_settings():
         with pytest.raises(DomainError) as error:
             validate_parameters({"v": {**base, "detectors": detectors}})
         assert error.value.field == field
+
+
+def test_rate_default_is_a_step_of_the_band_at_the_series_own_interval():
+    detector = RateDetector(max_step=3.0, crit_factor=2.0)
+    t = np.arange(0, 100, 10.0)
+    x = np.array([0, 1, 0, 1, 0, 5, 5, 5, 12, 12], float)  # a 5-unit step, then a 7-unit one
+    flags = detector.evaluate(t, x)
+    assert flags.level.tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 2, 0]
+    assert flags.names[0] == "rate>0.3/s"  # 3 units per 10 s interval
+    # Sent faster for a while (1 Hz after 10 s history): small changes are no step, however fast.
+    fast = np.r_[t, 100 + np.arange(1, 11.0)]
+    dither = 12 + np.array([0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0, 0.9, 0])
+    assert not detector.evaluate(fast, np.r_[x, dither]).level[10:].any()
+
+
+def test_stale_learns_the_interval_or_stays_off():
+    from anomalies.detectors import StaleDetector
+
+    stale = StaleDetector()
+    assert stale.gaps(np.array([0.0, 1.0, 2.0]), np.arange(0, 100.0), 100.0) == []  # too few to know
+    events = np.array([0, 3, 4, 40, 41, 90, 200, 201, 400, 900.0])  # sent on events
+    assert stale.gaps(events, np.arange(0, 1000.0), 1000.0) == []
+    regular = np.arange(0, 50.0)
+    (gap,) = stale.gaps(regular, np.arange(0, 100.0), 100.0)
+    assert gap["threshold"] == "stale>3x1s" and gap["ended_at"] is None

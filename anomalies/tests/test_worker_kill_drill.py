@@ -87,7 +87,9 @@ def test_worker_killed_mid_sweep_then_next_sweep_completes_without_duplicates(sc
     finally:
         worker.kill()
         worker.wait(timeout=10)
-    episodes = Anomaly.objects.filter(spacecraft=sc_a, parameter_name="payload_temp", detector="flatline")
+    episodes = Anomaly.objects.filter(
+        spacecraft=sc_a, parameter_name="payload_temp", detectors__contains=[{"kind": "flatline"}]
+    )
     assert episodes.count() == 1
     keys = list(Anomaly.objects.filter(spacecraft=sc_a).values_list("parameter_name", "detector", "started_at"))
     assert len(keys) == len(set(keys))
