@@ -178,7 +178,7 @@ def conjunction_message(c: Conjunction) -> dict:
 def _announce_critical(c: Conjunction, critical_km: float) -> None:
     """An event, and the spacecraft's one live alarm on `conjunction_miss_km` (opened, or its
     peak lowered when this approach is closer)."""
-    from anomalies.models import AlarmState, Anomaly, DetectorKind, Severity
+    from anomalies.models import Anomaly, DetectorKind, Severity
     from telemetry.models import ParameterDefinition
 
     message = conjunction_message(c)
@@ -195,12 +195,22 @@ def _announce_critical(c: Conjunction, critical_km: float) -> None:
         f"conjunction with NORAD {c.secondary_norad_id} {c.secondary_name} at {c.tca:%Y-%m-%d %H:%M:%S} UTC: "
         f"miss {c.miss_distance_km * 1000:.0f} m"
     )[:300]
-    live_alarm = (
-        Anomaly.objects.select_for_update()
-        .filter(parameter=parameter, detector=DetectorKind.LIMIT, cleared_at__isnull=True, is_late=False)
-        .exclude(state=AlarmState.RESOLVED)
-        .first()
-    )
+    entry = {  # this approach as the alarm's limit detector record (one alarm per condition)
+        "kind": DetectorKind.LIMIT.value,
+        "severity": Severity.CRITICAL.value,
+        "threshold": "crit_low",
+        "threshold_value": critical_km,
+        "first_at": now.isoformat(),
+        "last_at": now.isoformat(),
+        "peak_value": c.miss_distance_km,
+        "peak_at": c.tca.isoformat(),
+        "peak_score": 0.0,
+        "critical_since": now.isoformat(),
+        "active": True,
+        "cleared_at": None,
+        "key": now.isoformat(),
+    }
+    live_alarm = Anomaly.objects.live().select_for_update().filter(parameter=parameter).first()
     if live_alarm is None:
         Anomaly.objects.create(
             organization=c.organization,
@@ -209,6 +219,7 @@ def _announce_critical(c: Conjunction, critical_km: float) -> None:
             parameter_name=ALARM_PARAMETER,
             units="km",
             detector=DetectorKind.LIMIT,
+            detectors=[entry],
             severity=Severity.CRITICAL,
             threshold="crit_low",
             threshold_value=critical_km,
@@ -223,9 +234,16 @@ def _announce_critical(c: Conjunction, critical_km: float) -> None:
         )
     else:
         live_alarm.last_seen_at = now
-        fields = ["last_seen_at"]
+        fields = ["last_seen_at", "detectors"]
+        record = next((e for e in live_alarm.detectors if e.get("kind") == entry["kind"]), None)
+        if record is None:
+            live_alarm.detectors = [*live_alarm.detectors, entry]
+        else:
+            record["last_at"], record["active"] = entry["last_at"], True
         if live_alarm.peak_value is None or c.miss_distance_km < live_alarm.peak_value:
             live_alarm.peak_value, live_alarm.peak_at, live_alarm.message = c.miss_distance_km, c.tca, text
             fields += ["peak_value", "peak_at", "message"]
+            if record is not None:
+                record["peak_value"], record["peak_at"] = entry["peak_value"], entry["peak_at"]
         live_alarm.save(update_fields=fields)
     live.publish("alarms", {"kind": "conjunction.critical", **message}, organization=c.organization)

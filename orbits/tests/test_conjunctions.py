@@ -139,11 +139,13 @@ def test_screening_stores_approaches_with_events_and_one_alarm(screened, org_a):
     assert Event.objects.filter(kind="conjunction.critical").count() == len(critical)
     alarm = Anomaly.objects.get(spacecraft=spacecraft, parameter_name="conjunction_miss_km")
     assert alarm.severity == "critical" and alarm.peak_value == pytest.approx(min(r.miss_distance_km for r in rows))
+    assert [(d["kind"], d["severity"]) for d in alarm.detectors] == [("limit", "critical")]  # one alarm, its record
     again = screening.screen_conjunctions(
         organization=org_a, start=EPOCH, days=0.5, threshold_km=5.0, critical_km=4.0, processes=1
     )
     assert len(again) == len(rows) == Conjunction.objects.count()  # replaced, not doubled
     assert Anomaly.objects.filter(spacecraft=spacecraft, parameter_name="conjunction_miss_km").count() == 1
+    assert len(Anomaly.objects.get(spacecraft=spacecraft, parameter_name="conjunction_miss_km").detectors) == 1
 
 
 @pytest.mark.django_db
