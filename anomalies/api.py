@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from missionops.api import username_field
+from missionops.replicas import read_lag_tolerant
 from spacecraft.selectors import spacecraft_visible_to
 from telemetry.models import ParameterDefinition
 
@@ -447,7 +448,11 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def kpis(self, request):
         since, until = selectors.kpi_range(request.query_params)
-        return Response(KpiSerializer(selectors.alarm_kpis(request.user, since=since, until=until)).data)
+        # KPIs tolerate replica lag (under REPLICA_MAX_LAG_S): read them there when one is set.
+        kpis = read_lag_tolerant(
+            lambda: selectors.alarm_kpis(request.user, since=since, until=until), user=request.user
+        )
+        return Response(KpiSerializer(kpis).data)
 
     @extend_schema(
         summary="Whether the console is in flood, with the new alarms grouped by spacecraft and subsystem",

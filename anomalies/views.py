@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from missionops.paging import paginate
+from missionops.replicas import read_lag_tolerant
 from spacecraft.selectors import can_operate, operable_spacecraft_ids, spacecraft_visible_to
 
 from . import selectors
@@ -94,7 +95,7 @@ def alarm_kpis(request):
         error = f"{problem.field}: {problem}"
         until = timezone.now()
         since = until - dt.timedelta(hours=24)
-    kpis = selectors.alarm_kpis(request.user, since=since, until=until)
+    kpis = read_lag_tolerant(lambda: selectors.alarm_kpis(request.user, since=since, until=until), user=request.user)
     peak = max((b["count"] for b in kpis["series"]), default=0)
     return render(
         request,

@@ -274,6 +274,34 @@ def test_replica_series_and_exports_read_the_replica(replica_settings, api, view
 
 @inner
 @both
+def test_replica_alarm_kpis_read_the_replica(replica_settings, api, viewer, sc_a, org_a):
+    from django.utils import timezone
+
+    from anomalies.models import Anomaly
+    from telemetry.models import ParameterDefinition
+
+    definition, _ = ParameterDefinition.objects.get_or_create(
+        spacecraft=sc_a, name="kpi_probe", defaults={"type": "float", "subsystem": "power"}
+    )
+    wait_replayed()
+    url = "/api/v1/anomalies/kpis/"
+    assert api(viewer).get(url).json()["new_alarms"] == 0
+    with replay_delayed():
+        now = timezone.now()
+        Anomaly.objects.create(
+            organization=org_a, spacecraft=sc_a, parameter=definition, parameter_name="kpi_probe",
+            subsystem="power", detector="limit", detectors=[], threshold="warn_high", message="probe",
+            started_at=now, detected_at=now, last_seen_at=now,
+        )  # fmt: skip
+        answer = api(viewer).get(url)
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["new_alarms"] == 0  # the replica has not replayed it yet
+    wait_replayed()
+    assert api(viewer).get(url).json()["new_alarms"] == 1
+
+
+@inner
+@both
 def test_replica_down_reads_fall_back_to_the_primary(replica_settings, api, viewer, org_a):
     from missionops.replicas import REPLICA, choose_alias, replica_state
     from missionops.services import record_event
