@@ -21,7 +21,7 @@ def test_pages_need_login(client, db):
 def test_login_page_and_logout(client, viewer):
     assert client.get("/login/").status_code == 200
     response = client.post("/login/", {"username": "viewer", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/fleet/"
+    assert response.status_code == 302 and response["Location"] == "/"  # the overview
     assert client.post("/logout/").status_code == 302
     assert client.get("/fleet/").status_code == 302
 
