@@ -233,6 +233,22 @@ def celery_worker_process(transactional_db):
             proc.kill()
 
 
+@pytest.fixture(autouse=True)
+def _no_login_lockout_left_behind():
+    """Sign-in lockouts live in Redis for LOGIN_LOCKOUT_S, across tests: a test that provokes one
+    must not refuse every later test of the run that signs in as that user from 127.0.0.1."""
+    yield
+    from django.core.cache import cache
+
+    from missionops.throttling import _client
+
+    try:
+        for key in _client().scan_iter(match=cache.make_key("login:*")):
+            _client().delete(key)
+    except Exception:  # Redis stopped by a fault drill: nothing is kept there then either
+        pass
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_test_connections(django_db_setup, django_db_blocker):
     """Socket tests leave connections open in channels' worker threads; close them so the
