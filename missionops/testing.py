@@ -249,6 +249,65 @@ def _no_login_lockout_left_behind():
         pass
 
 
+def _pool_connections_out() -> int:
+    """Connections of the default pool not back in it, less the one this (main) thread holds."""
+    from django.db import connections
+
+    wrapper = connections["default"]
+    pool = type(wrapper)._connection_pools.get("default") if hasattr(type(wrapper), "_connection_pools") else None
+    if pool is None:
+        return 0
+    stats = pool.get_stats()
+    held_here = 1 if wrapper.connection is not None else 0
+    return stats.get("pool_size", 0) - stats.get("pool_available", 0) - held_here
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_connection_leaked():
+    """A thread that ends without closing its database connection keeps it checked out of the
+    process's pool for good: eight of those and every later threaded test waits 3 s for a
+    connection and fails far from the cause (the clean-clone run of 2026-12-07). Fail the test that
+    leaks instead."""
+    before = _pool_connections_out()
+    yield
+    deadline = time.monotonic() + 2.0  # a connection being opened or returned in the background
+    while (leaked := _pool_connections_out() - before) > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if leaked > 0:
+        pytest.fail(
+            f"{leaked} pooled database connection(s) left checked out by a thread of this test: "
+            "close it in the thread (missionops.testing.in_thread does)"
+        )
+
+
+def in_thread(function, *args, timeout_s: float = 10.0, **kwargs):
+    """Run `function(*args, **kwargs)` in its own thread on its own database connection, closed
+    when it ends; returns its value or raises what it raised. For ORM work while Playwright's
+    event loop runs in the test's thread (Django refuses synchronous ORM calls under one)."""
+    import threading
+
+    from django.db import connections
+
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # handed to the test, not lost in the thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise TimeoutError(f"{getattr(function, '__name__', function)} still running after {timeout_s} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_test_connections(django_db_setup, django_db_blocker):
     """Socket tests leave connections open in channels' worker threads; close them so the

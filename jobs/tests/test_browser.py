@@ -1,13 +1,12 @@
 """The job page in real headless Chromium against a real daphne: it reloads once when the job it
 shows succeeds (for the quick-look and result), and never on its own for a job already finished."""
 
-import threading
 import time
 
 import pytest
 
 from jobs import dispatch
-from missionops.testing import log_in
+from missionops.testing import in_thread, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,15 +16,6 @@ def stays_loaded(page, seconds: float) -> bool:
     page.evaluate("window.__sameDocument = true")
     time.sleep(seconds)
     return page.evaluate("window.__sameDocument === true")
-
-
-def in_thread(function, **kwargs):
-    """ORM work while Playwright's event loop runs in this thread (Django refuses it here)."""
-    outcome = {}
-    worker = threading.Thread(target=lambda: outcome.update(value=function(**kwargs)))
-    worker.start()
-    worker.join(10)
-    return outcome["value"]
 
 
 @pytest.fixture

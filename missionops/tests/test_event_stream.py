@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connections, transaction
 
 from missionops import event_stream
 from missionops.models import Event, EventOutbox
@@ -181,9 +181,12 @@ def test_relays_side_by_side_publish_every_event_exactly_once(nats_url, org_a):
     results = []
 
     def run():
-        with event_stream.StreamClient() as client:
-            results.append(event_stream.relay_outbox(client=client, limit=7))
-            results.append(event_stream.relay_all(client=client))
+        try:
+            with event_stream.StreamClient() as client:
+                results.append(event_stream.relay_outbox(client=client, limit=7))
+                results.append(event_stream.relay_all(client=client))
+        finally:
+            connections.close_all()  # left open, it stays checked out of the pool for the run
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for thread in threads:

@@ -1,23 +1,12 @@
 """The planning page in real headless Chromium against a real daphne: the target drawn on the
 map goes into the request form; names operators typed are drawn as text."""
 
-import threading
-
 import pytest
 
-from missionops.testing import log_in
+from missionops.testing import in_thread, log_in
 from planning.models import ImagingRequest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def in_thread(function, **kwargs):
-    """ORM work while Playwright's event loop runs in this thread (Django refuses it here)."""
-    outcome = {}
-    worker = threading.Thread(target=lambda: outcome.update(value=function(**kwargs)))
-    worker.start()
-    worker.join(10)
-    return outcome["value"]
 
 
 def test_draw_a_polygon_target_and_create_the_request(live_server_daphne, operator, template_a, browser_page):
