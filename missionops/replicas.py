@@ -8,8 +8,9 @@ and every write, stays on the primary. The replica is chosen only while
 - it answers and streams from the primary, with a replay lag (`pg_last_xact_replay_timestamp`,
   0 when it has replayed all it received) of at most REPLICA_MAX_LAG_S, and
 - it has replayed the last write of the user who is reading (read-your-writes): after a write
-  request `ReadYourWritesMiddleware` stores the primary's WAL position for that user (in the cache,
-  so every web host sees it), and the replica must have replayed past it.
+  request `ReadYourWritesMiddleware` stores the primary's WAL insert position for that user (in the
+  cache, so every web host sees it: past their commit even when it was asynchronous), and the
+  replica must have replayed past it.
 
 Otherwise the read goes to the primary. A replica reading is reused for REPLICA_STATE_TTL_S; a
 read that fails on the replica meanwhile (`read_lag_tolerant`) is run again on the primary.
@@ -48,7 +49,21 @@ SELECT CASE
        END,
        (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint
 """
-PRIMARY_LSN_SQL = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+# On the primary: the WAL position just past every transaction committed so far, in bytes. The
+# insert position, not pg_current_wal_lsn(): that is the *write* position, and a commit made with
+# synchronous_commit = off (a server, role or transaction setting) returns before its commit record
+# is written, so a replica that has replayed up to the write position may not show that commit yet
+# (read-your-writes then served the writer a replica without their write). When the last record
+# ended exactly at a WAL page (or segment) boundary, the insert position points past the next
+# page's header, where no record ends: a replica that has replayed up to the boundary has it all.
+PRIMARY_LSN_SQL = """
+SELECT CASE
+         WHEN lsn % pg_size_bytes(current_setting('wal_segment_size')) = 40 THEN lsn - 40  -- long header
+         WHEN lsn % current_setting('wal_block_size')::bigint = 24 THEN lsn - 24  -- short page header
+         ELSE lsn
+       END
+FROM (SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint AS lsn) AS inserted
+"""
 
 
 @dataclass(frozen=True)

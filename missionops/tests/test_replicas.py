@@ -126,7 +126,8 @@ def replica_settings(settings):
 
 
 def wait_replayed(timeout_s: float = 60.0) -> None:
-    """Until the replica has replayed everything the primary has written so far."""
+    """Until the replica has replayed every transaction the primary has committed so far (its WAL
+    position as read-your-writes reads it: PRIMARY_LSN_SQL)."""
     from missionops.replicas import PRIMARY_LSN_SQL, replica_state
 
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
@@ -198,6 +199,26 @@ def test_replica_a_streaming_replica_serves_lag_tolerant_reads(replica_settings,
     assert Event.objects.all().db == DEFAULT_DB_ALIAS  # outside: the primary
     with transaction.atomic():
         assert choose_alias() == DEFAULT_DB_ALIAS  # a transaction reads its own writes
+
+
+@inner
+@both
+def test_replica_caught_up_with_the_primary_shows_its_last_commit(replica_settings, org_a):
+    """The primary of this run commits asynchronously (synchronous_commit = off, as a server, role
+    or transaction may): a commit returns before its commit record is written. A replica that has
+    replayed up to the primary's WAL position read right after it must still show it; with the
+    write position (pg_current_wal_lsn) it did not, most times, and read-your-writes served the
+    writer a replica without their write."""
+    from missionops.models import Event
+    from missionops.replicas import REPLICA, replica_reads
+    from missionops.services import record_event
+
+    for written in range(1, 6):
+        record_event(organization=org_a, kind="mode.changed")
+        wait_replayed()
+        with replica_reads() as alias:
+            assert alias == REPLICA
+            assert Event.objects.filter(kind="mode.changed").count() == written
 
 
 @inner
