@@ -63,6 +63,7 @@ browser:
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
 
 test: dev-deps assets browser cluster-tools services
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Debian's nats-server (event-stream tests), kubectl (kustomize renders), iproute2 (cluster drill).
@@ -74,6 +75,7 @@ cluster-tools:
 	  else sudo apt-get install -y -q $$missing >/dev/null; fi; fi
 
 lint:
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 

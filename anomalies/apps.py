@@ -5,3 +5,12 @@ class AnomaliesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "anomalies"
     verbose_name = "Anomalies"
+
+    def ready(self):
+        from spacecraft.config import register_parameter_setting
+        from telemetry.signals import samples_stored
+
+        from . import config, detection
+
+        register_parameter_setting(key="detectors", validate=config.validate_detectors)
+        samples_stored.connect(detection.check_stored_batch, dispatch_uid="anomalies.limits")

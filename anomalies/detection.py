@@ -235,6 +235,18 @@ def record_arrivals(*, pids, times, checked, arrived_at: dt.datetime) -> None:
 # --- inline, in the ingest transaction -----------------------------------------------------------
 
 
+def check_stored_batch(*, batch, **kwargs) -> DetectionResult:
+    """Receiver of telemetry.signals.samples_stored (connected in AnomaliesConfig.ready)."""
+    return check_ingested(
+        spacecraft=batch.spacecraft,
+        params=batch.params,
+        pids=batch.pids,
+        times=batch.times,
+        values=batch.values,
+        stored=batch.stored,
+    )
+
+
 def check_ingested(
     *, spacecraft: dict, params: dict, pids, times, values, now=None, stored: int | None = None
 ) -> DetectionResult:

@@ -14,7 +14,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from missionops.exceptions import DomainError
-from missionops.models import Membership, Organization, Role
+from missionops.models import OPERATING_ROLES, Membership, Organization
 from spacecraft.selectors import can_operate
 
 from . import config, notify
@@ -217,7 +217,7 @@ def assign(*, anomaly: Anomaly, user, username: str | None) -> Anomaly:
                 organization_id=anomaly.organization_id,
                 user__username=username,
                 user__is_active=True,
-                role__in=[Role.OPERATOR, Role.ADMIN],
+                role__in=OPERATING_ROLES,
             )
             .select_related("user")
             .first()

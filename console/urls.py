@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("", views.overview, name="home"),
     path("overview/", views.overview, name="overview"),
+    path("events/", views.events, name="events"),
 ]

@@ -3,8 +3,7 @@ artifacts), GPUs, templates and usage. Viewsets call services and selectors, not
 
 import datetime as dt
 
-import django_filters
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -30,18 +29,15 @@ from missionops.api import (
     roles_text,
     username_field,
 )
-from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
-from missionops.ids import decimal_id
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES
 from missionops.tenancy import roles_by_organization
 
 from . import selectors, services
 from .exceptions import JobParamsError
-from .geo import bbox_intersects, parse_bbox
+from .filters import JobFilter
 from .models import Gpu, Job, JobArtifact, JobKind, JobLog, JobState
 from .schedules import cron_of
 
-OPERATE = (Role.OPERATOR, Role.ADMIN)
 JOB_VERBS = {"destroy": "delete", "cancel": "cancel", "retry": "retry"}
 
 
@@ -142,33 +138,6 @@ class JobLogSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "level", "attempt", "message"]
 
 
-class JobFilter(ScopedFilterSet):
-    state = django_filters.MultipleChoiceFilter(choices=JobState.choices)
-    kind = django_filters.ChoiceFilter(choices=JobKind.choices)
-    organization = django_filters.CharFilter(field_name="organization__slug")
-    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    q = django_filters.CharFilter(method="filter_text", help_text="text in name, error or worker; or a job id")
-    bbox = django_filters.CharFilter(
-        method="filter_bbox",
-        help_text="minlon,minlat,maxlon,maxlat: footprints intersecting it (minlon > maxlon crosses 180°)",
-    )
-
-    class Meta:
-        model = Job
-        fields = ["state", "kind", "organization", "template", "created_after", "created_before", "q", "bbox"]
-
-    def filter_text(self, queryset, name, value):
-        match = Q(name__icontains=value) | Q(error__icontains=value) | Q(worker__icontains=value)
-        job_id = decimal_id(value.strip())
-        if job_id is not None:
-            match |= Q(pk=job_id)
-        return queryset.filter(match)
-
-    def filter_bbox(self, queryset, name, value):
-        return queryset.filter(bbox_intersects(*parse_bbox(value)))
-
-
 @extend_schema_view(
     list=extend_schema(summary="Jobs of your organizations, newest first (cursor pagination)"),
     retrieve=extend_schema(summary="One job"),
@@ -201,14 +170,14 @@ class JobViewSet(
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
         if self.action in JOB_VERBS:
-            require_role(request.user, obj.organization, *OPERATE, action=f"{JOB_VERBS[self.action]} this job")
+            require_role(request.user, obj.organization, *OPERATING_ROLES, action=f"{JOB_VERBS[self.action]} this job")
 
     def create(self, request, *args, **kwargs):
         serializer = JobCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         spec = dict(serializer.validated_data)
         organization = organization_for_create(
-            request.user, spec.pop("organization", None), roles=OPERATE, action="submit jobs"
+            request.user, spec.pop("organization", None), roles=OPERATING_ROLES, action="submit jobs"
         )
         job = services.submit_jobs(organization=organization, actor=request.user, specs=[spec])[0]
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
@@ -226,7 +195,7 @@ class JobViewSet(
         serializer = JobBatchSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         organization = organization_for_create(
-            request.user, serializer.validated_data.get("organization"), roles=OPERATE, action="submit jobs"
+            request.user, serializer.validated_data.get("organization"), roles=OPERATING_ROLES, action="submit jobs"
         )
         specs = [dict(spec) for spec in serializer.validated_data["jobs"]]
         jobs = services.submit_jobs(organization=organization, actor=request.user, specs=specs, batch=True)
@@ -250,16 +219,19 @@ class JobViewSet(
         }
         skipped = {str(pk): "not found" for pk in ids if pk not in jobs}
         roles = roles_by_organization(request.user, {j.organization_id for j in jobs.values()})  # one query
-        allowed, needed = [], roles_text(OPERATE)
+        allowed, needed = [], roles_text(OPERATING_ROLES)
         for job in jobs.values():
-            if roles.get(job.organization_id) in OPERATE:
+            if roles.get(job.organization_id) in OPERATING_ROLES:
                 allowed.append(job)
             else:
                 skipped[str(job.pk)] = f"you need the {needed} role in organization '{job.organization.slug}'"
         if not allowed and jobs:
             refused = next(iter(jobs.values()))
             raise RoleRequired(
-                refused.organization, OPERATE, action=f"{verb} these jobs", held=roles.get(refused.organization_id)
+                refused.organization,
+                OPERATING_ROLES,
+                action=f"{verb} these jobs",
+                held=roles.get(refused.organization_id),
             )
         done = []
         if verb == "delete":
@@ -490,12 +462,12 @@ class JobTemplateViewSet(viewsets.ModelViewSet):
         super().check_object_permissions(request, obj)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             verb = {"submit": "submit jobs from", "destroy": "delete"}.get(self.action, "change")
-            require_role(request.user, obj.organization, *OPERATE, action=f"{verb} this template")
+            require_role(request.user, obj.organization, *OPERATING_ROLES, action=f"{verb} this template")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         organization = organization_for_create(
-            self.request.user, data.pop("organization", None), roles=OPERATE, action="save job templates"
+            self.request.user, data.pop("organization", None), roles=OPERATING_ROLES, action="save job templates"
         )
         serializer.instance = services.save_template(organization=organization, actor=self.request.user, **data)
 

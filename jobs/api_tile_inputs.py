@@ -9,9 +9,10 @@ from rest_framework.response import Response
 
 from missionops.api import NewestFirstCursorPagination, organization_for_create, require_role, username_field
 from missionops.filters import ScopedFilterSet
+from missionops.models import OPERATING_ROLES
 
 from . import selectors, tile_inputs
-from .api import OPERATE, OrganizationSlugField
+from .api import OrganizationSlugField
 from .models import TileInput
 from .workloads.npz import MAX_SIDE_PX
 
@@ -86,14 +87,14 @@ class TileInputViewSet(
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
         if self.action == "destroy":
-            require_role(request.user, obj.organization, *OPERATE, action="delete this tile input")
+            require_role(request.user, obj.organization, *OPERATING_ROLES, action="delete this tile input")
 
     def create(self, request, *args, **kwargs):
         serializer = TileInputUploadSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         organization = organization_for_create(
-            request.user, data.get("organization"), roles=OPERATE, action="upload tile inputs"
+            request.user, data.get("organization"), roles=OPERATING_ROLES, action="upload tile inputs"
         )
         upload = data["file"]
         tile_inputs.check_upload_size(upload.size)  # before reading an oversized file into memory

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 
 from missionops.ids import decimal_id
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES
 from missionops.tenancy import has_role, organizations_for
 
 from .models import Gpu, GpuSample, Job, JobState, JobTemplate, TileInput, UsageDay
@@ -25,7 +25,7 @@ def tile_inputs_visible_to(user) -> QuerySet[TileInput]:
 
 
 def can_operate_jobs(user, organization) -> bool:
-    return has_role(user, organization, Role.OPERATOR, Role.ADMIN)
+    return has_role(user, organization, *OPERATING_ROLES)
 
 
 def organization_id_for_job_topic(user, ident: str) -> int | None:

@@ -10,9 +10,9 @@ from missionops.models import Organization
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
 
-from .exceptions import JobParamsError, TileInputInUse, TileInputUnavailable
+from .exceptions import JobParamsError, TileInputInUse
 from .models import TERMINAL_STATES, Job, JobKind, JobTemplate, TileInput
-from .workloads.npz import BANDS, BandArchive, read_band_archive
+from .workloads.npz import BANDS, read_band_archive
 
 # A full 4096 x 4096 four-band uint16 tile is 128 MiB uncompressed; float bands that size need
 # numpy.savez_compressed. The whole file is held in memory by the web process and the worker.
@@ -101,15 +101,3 @@ def delete_tile_input(*, tile_input: TileInput, actor) -> None:
         payload={"id": tile_input.pk, "name": tile_input.name, "sha256": tile_input.sha256},
     )
     tile_input.delete()
-
-
-def load_tile_input(*, organization_id: int, input_id: int) -> tuple[TileInput, BandArchive]:
-    """A tile job's input with its bands (the worker's read), only from the job's own organization.
-    Raises TileInputUnavailable when it was deleted after the job was submitted."""
-    tile_input = TileInput.objects.filter(organization_id=organization_id, pk=input_id).first()
-    if tile_input is None:
-        raise TileInputUnavailable(f"tile input {input_id} no longer exists (deleted after the job was submitted)")
-    data = bytes(tile_input.data)
-    if hashlib.sha256(data).hexdigest() != tile_input.sha256:
-        raise TileInputUnavailable(f"tile input {input_id} {tile_input.name!r} is damaged: its sha256 does not match")
-    return tile_input, read_band_archive(data, scale=tile_input.scale)

@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from missionops.exceptions import DomainError
-from missionops.models import Membership
+from missionops.models import OPERATING_ROLES, Membership
 from missionops.paging import paginate
 
 from . import selectors, tile_inputs
-from .api import OPERATE, JobFilter
 from .exceptions import JobParamsError
+from .filters import JobFilter
 from .models import JobKind, JobState
 
 JOB_SORTS = {
@@ -48,7 +48,7 @@ def jobs_page(request):
         jobs, error = [], f"{refused.field}: {refused.message}"
     operated = [
         m.organization
-        for m in Membership.objects.filter(user=request.user, role__in=OPERATE).select_related("organization")
+        for m in Membership.objects.filter(user=request.user, role__in=OPERATING_ROLES).select_related("organization")
     ]
     can_operate = bool(operated)
     footprints = [
@@ -83,7 +83,7 @@ def jobs_page(request):
 @login_required
 @require_POST
 def tile_input_upload(request):
-    memberships = Membership.objects.filter(user=request.user, role__in=OPERATE).select_related("organization")
+    memberships = Membership.objects.filter(user=request.user, role__in=OPERATING_ROLES).select_related("organization")
     operated = {m.organization.slug: m.organization for m in memberships}
     slug = request.POST.get("organization") or (next(iter(operated)) if len(operated) == 1 else "")
     if slug not in operated:

@@ -9,10 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from missionops.exceptions import DomainError
-from missionops.models import Membership, Organization
+from missionops.models import OPERATING_ROLES, Membership, Organization
 
 from . import services
-from .api import OPERATE
 from .forms import JobSubmitForm
 from .models import JobTemplate
 
@@ -36,7 +35,7 @@ def _template_initial(template: JobTemplate) -> dict:
 @login_required
 def submit_job(request):
     organizations = Organization.objects.filter(
-        pk__in=Membership.objects.filter(user=request.user, role__in=OPERATE).values("organization_id")
+        pk__in=Membership.objects.filter(user=request.user, role__in=OPERATING_ROLES).values("organization_id")
     )
     templates = JobTemplate.objects.filter(organization__in=organizations).order_by("name")
     chosen = (

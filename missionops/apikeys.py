@@ -5,15 +5,15 @@ import hashlib
 import logging
 import secrets
 import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from . import live
+from .apikey_cache import current_generation
 from .exceptions import ConflictError, DomainError
 from .models import ApiKey, ApiScope, Membership, Organization, Role
 from .services import record_event, set_membership
@@ -113,8 +113,7 @@ def rotate_api_key(*, key: ApiKey, actor=None, grace: timedelta = DEFAULT_ROTATI
 
 @transaction.atomic
 def revoke_api_key(*, key: ApiKey, actor=None, reason: str = "") -> ApiKey:
-    from .live import access_changed
-
+    """Revoke now: the key's service user is deactivated and its open sockets close."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at:
         raise ConflictError(f"key {key.prefix} is already revoked", field="key")
@@ -123,7 +122,7 @@ def revoke_api_key(*, key: ApiKey, actor=None, reason: str = "") -> ApiKey:
     key.service_user.is_active = False
     key.service_user.save(update_fields=["is_active"])
     Membership.objects.filter(user=key.service_user).delete()
-    access_changed(key.service_user_id)  # its open sockets close
+    live.access_changed(key.service_user_id)  # its open sockets close
     payload = {"prefix": key.prefix, **({"reason": reason} if reason else {})}
     record_event(organization=key.organization, kind="security.key.revoked", subject=key, actor=actor, payload=payload)
     return key
@@ -143,6 +142,11 @@ def revoke_keys_beyond(*, organization: Organization, creator, role: Role | None
     return [revoke_api_key(key=key, actor=actor, reason=why) for key in beyond]
 
 
+def revoke_keys_of_changed_member(*, organization, user, role, actor=None, **kwargs) -> None:
+    """Receiver of services.membership_changed (connected in MissionOpsConfig.ready)."""
+    revoke_keys_beyond(organization=organization, creator=user, role=role, actor=actor)
+
+
 def authenticate_key(plaintext: str) -> ApiKey | None:
     """The usable key for `plaintext`, with last_used_at refreshed (at most once a minute).
 
@@ -155,7 +159,7 @@ def authenticate_key(plaintext: str) -> ApiKey | None:
     if not plaintext or not plaintext.startswith(KEY_PREFIX):
         return None
     digest = hash_key(plaintext)
-    generation = _generation()  # read before the row: a change committed after it bumps it again
+    generation = current_generation()  # read before the row: a change committed after it bumps it again
     cached = _keys.get(digest)
     if cached is not None and generation is not None and cached[1] == generation and cached[2] > time.monotonic():
         key = cached[0]
@@ -180,29 +184,6 @@ def authenticate_key(plaintext: str) -> ApiKey | None:
 # (see _lent), so nothing a request caches on it (permissions) outlives the request.
 _keys: dict[str, tuple[ApiKey, str, float]] = {}
 MAX_CACHED_KEYS = 10_000
-GENERATION = "apikeys:generation"
-
-
-def _generation() -> str | None:
-    try:
-        return str(cache.get_or_set(GENERATION, lambda: uuid.uuid4().hex, timeout=None))
-    except Exception:  # the shared cache is down: no key is taken from this process's cache
-        logger.warning("API key cache: the shared generation is unreadable", exc_info=True)
-        return None
-
-
-def keys_changed() -> None:
-    """Every process forgets its cached keys: now, and again when the current transaction commits
-    (a request that read the old row meanwhile cached it under the first new generation)."""
-    _bump_generation()
-    transaction.on_commit(_bump_generation)
-
-
-def _bump_generation() -> None:
-    try:
-        cache.set(GENERATION, uuid.uuid4().hex, timeout=None)
-    except Exception:  # cached keys then live out API_KEY_CACHE_S
-        logger.warning("API key cache: the shared generation could not be changed", exc_info=True)
 
 
 def _lent(key: ApiKey) -> ApiKey:

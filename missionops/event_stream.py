@@ -30,6 +30,7 @@ from django.utils import timezone
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
+from .events import event_message
 from .models import Event, EventOutbox
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ def subject_for(*, organization_slug: str, kind: str) -> str:
     return f"{settings.NATS_SUBJECT_PREFIX}.{token(organization_slug)}.{kind_tokens}"
 
 
+def enqueue_for(*, event: Event, **kwargs) -> None:
+    """Receiver of events.event_recorded (connected in MissionOpsConfig.ready)."""
+    enqueue(event)
+
+
 def enqueue(event: Event) -> EventOutbox | None:
     """Queue `event` for the stream in the current transaction (the caller's atomic block) and wake
     listening relays when it commits (NOTIFY is delivered on commit, never on rollback)."""
@@ -71,7 +77,6 @@ def enqueue(event: Event) -> EventOutbox | None:
 
 def stream_message(event: Event) -> dict:
     """What a stream consumer receives: the event as the API shows it, plus its organization."""
-    from .services import event_message
 
     return {**event_message(event), "organization": event.organization.slug}
 

@@ -76,7 +76,9 @@ def check_channel_layer():
 
 
 def check_celery():
-    from missionops.celery import app
+    from celery import (
+        current_app as app,  # the project's app (missionops/__init__ loads it); celery.py imports this module
+    )
 
     replies = app.control.ping(timeout=settings.HEALTH_CHECK_TIMEOUT_S) or []
     workers = sorted(name for reply in replies for name in reply)

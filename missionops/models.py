@@ -6,11 +6,17 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 
+from .apikey_cache import keys_changed
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
     OPERATOR = "operator", "Operator"
     ADMIN = "admin", "Admin"
+
+
+# The roles that may act (command, operate devices, submit jobs, edit documents), not only look.
+OPERATING_ROLES = (Role.OPERATOR, Role.ADMIN)
 
 
 class Organization(models.Model):
@@ -43,7 +49,7 @@ class Membership(models.Model):
 
     @property
     def can_operate(self) -> bool:
-        return self.role in (Role.OPERATOR, Role.ADMIN)
+        return self.role in OPERATING_ROLES
 
     @property
     def is_admin(self) -> bool:
@@ -193,8 +199,6 @@ class ApiKeyQuerySet(models.QuerySet):
 
 
 def _keys_changed():
-    from .apikeys import keys_changed
-
     keys_changed()
 
 

@@ -82,6 +82,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "missionops.urls"
 ASGI_APPLICATION = "missionops.asgi.application"
+# Apps' WebSocket routes, after the platform's /ws/live/ (missionops.routing).
+WEBSOCKET_ROUTES = ["telemetry.routing.websocket_urlpatterns"]
 
 TEMPLATES = [
     {

@@ -24,7 +24,6 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
-    path("events/", views.events, name="events"),
     path("webhooks/", views.webhook_list, name="webhooks"),
     path("api-keys/", views.api_keys, name="api-keys"),
     path("webhooks/<int:pk>/test/", views.webhook_test, name="webhook-test"),

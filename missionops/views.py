@@ -9,19 +9,16 @@ from django.db.models import Prefetch
 from django.http import HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import apikeys, webhooks
-from .event_text import describe
 from .exceptions import DomainError
-from .forms import ApiKeyForm, EventFilterForm, WebhookForm
+from .forms import ApiKeyForm, WebhookForm
 from .health import UNHEALTHY, platform_health
 from .ids import decimal_id
-from .models import ApiKey, Event, Webhook, WebhookDelivery
-from .paging import paginate
-from .tenancy import admin_organizations, visible_events
+from .models import ApiKey, Webhook, WebhookDelivery
+from .tenancy import admin_organizations
 
 
 def server_error(request):
@@ -61,46 +58,6 @@ def health(request):
     """Public liveness/readiness probe: 200 unless a component is Unhealthy (then 503)."""
     report = platform_health()
     return JsonResponse(report, status=503 if report["status"] == UNHEALTHY else 200)
-
-
-def event_link(event: Event) -> str:
-    """Where an event's subject lives on the dashboard ('' when it has no page)."""
-    if event.subject_type == "anomalies.anomaly" and event.subject_id:
-        return reverse("anomaly-detail", args=[event.subject_id])
-    if event.subject_type == "spacecraft.document" and event.subject_id:
-        return reverse("spacecraft:document", args=[event.subject_id])
-    if event.spacecraft_id:
-        anchor = "#commands" if event.subject_type == "spacecraft.command" else ""
-        return reverse("spacecraft:detail", args=[event.spacecraft_id]) + anchor
-    if event.subject_type == "missionops.webhook":
-        return reverse("webhooks")
-    return ""
-
-
-@login_required
-def events(request):
-    from spacecraft.selectors import spacecraft_visible_to
-
-    form = EventFilterForm(request.GET or None, spacecraft_choices=spacecraft_visible_to(request.user))
-    found = visible_events(request.user).select_related("organization")
-    if form.is_valid():
-        kind, spacecraft = form.cleaned_data["kind"], form.cleaned_data["spacecraft"]
-        if kind:
-            found = found.filter(kind__startswith=kind) if kind.endswith(".") else found.filter(kind=kind)
-        if spacecraft:
-            found = found.filter(spacecraft_id=spacecraft.pk)
-        if form.cleaned_data["since"]:
-            found = found.filter(created_at__gte=form.cleaned_data["since"])
-        if form.cleaned_data["until"]:
-            found = found.filter(created_at__lt=form.cleaned_data["until"])
-    table = paginate(
-        request,
-        found,
-        sorts={"time": "created_at", "kind": "kind", "subject": "subject_repr", "actor": "actor_repr"},
-        default="-time",
-    )
-    rows = [(event, event_link(event), describe(event)) for event in table.rows]
-    return render(request, "missionops/events.html", {"rows": rows, "table": table, "form": form, "area": "events"})
 
 
 @login_required

@@ -19,8 +19,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from . import outbound
+from .events import event_message, record_event
 from .exceptions import ConflictError, DomainError
 from .models import DeliveryState, Event, Webhook, WebhookDelivery
 from .tenancy import user_or_none
@@ -50,7 +52,6 @@ def validate_event_kinds(kinds) -> list[str]:
 
 @transaction.atomic
 def create_webhook(*, organization, name: str, url: str, event_kinds: list[str], actor=None) -> Webhook:
-    from .services import record_event
 
     if not url.startswith(("http://", "https://")):
         raise DomainError("url must be http:// or https://", field="url")
@@ -74,7 +75,6 @@ def create_webhook(*, organization, name: str, url: str, event_kinds: list[str],
 
 @transaction.atomic
 def update_webhook(*, webhook: Webhook, actor=None, **changes) -> Webhook:
-    from .services import record_event
 
     if "event_kinds" in changes:
         validate_event_kinds(changes["event_kinds"])
@@ -98,6 +98,11 @@ def update_webhook(*, webhook: Webhook, actor=None, **changes) -> Webhook:
     return webhook
 
 
+def enqueue_deliveries_for(*, event: Event, **kwargs) -> None:
+    """Receiver of events.event_recorded (connected in MissionOpsConfig.ready)."""
+    enqueue_deliveries(event)
+
+
 def enqueue_deliveries(event: Event) -> None:
     """Called by record_event: one delivery per active webhook that wants this kind, sent by
     Celery after commit (a rolled-back event sends nothing)."""
@@ -112,13 +117,11 @@ def enqueue_deliveries(event: Event) -> None:
 
 
 def _schedule(delivery_id: int, countdown: float) -> None:
-    from .tasks import deliver_webhook
-
-    deliver_webhook.apply_async(args=[delivery_id], countdown=countdown)
+    # By name: the tasks module imports this one, never the reverse.
+    import_string("missionops.tasks.deliver_webhook").apply_async(args=[delivery_id], countdown=countdown)
 
 
 def body_for(event: Event) -> bytes:
-    from .services import event_message
 
     return json.dumps({"event": event_message(event)}, separators=(",", ":"), sort_keys=True).encode()
 
@@ -188,7 +191,6 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
 
 @transaction.atomic
 def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookDelivery:
-    from .services import record_event
 
     webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
     delivery.status_code, delivery.response_excerpt, delivery.latency_ms = status, excerpt[:500], latency_ms
@@ -240,7 +242,6 @@ def requeue_stale_deliveries() -> int:
 def redeliver(*, delivery: WebhookDelivery, actor=None) -> WebhookDelivery:
     """Send a finished delivery (dead-lettered or succeeded) again from a fresh attempt count,
     with the same Idempotency-Key; one still in flight is refused (409)."""
-    from .services import record_event
 
     delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("webhook").get(pk=delivery.pk)
     if delivery.state in IN_FLIGHT:
@@ -265,7 +266,6 @@ def redeliver(*, delivery: WebhookDelivery, actor=None) -> WebhookDelivery:
 @transaction.atomic
 def send_test(*, webhook: Webhook, actor=None) -> WebhookDelivery:
     """Record a `webhook.test` event and deliver it to this webhook only."""
-    from .services import record_event
 
     event = record_event(
         organization=webhook.organization,

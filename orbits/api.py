@@ -26,7 +26,7 @@ from missionops.api import UserOrganizationField, organization_for_create, requi
 from missionops.exceptions import DomainError
 from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.ids import decimal_id
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES, Role
 from missionops.parsers import LimitedJSONParser
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -137,7 +137,7 @@ class TLEViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         if data["create_missing"]:
             roles, action = (Role.ADMIN,), "import TLEs that register new spacecraft (create_missing)"
         else:
-            roles, action = (Role.ADMIN, Role.OPERATOR), "import TLEs"
+            roles, action = OPERATING_ROLES, "import TLEs"
         organization = organization_for_create(request.user, data.get("organization"), roles=roles, action=action)
         report = services.import_tles(
             organization=organization,
@@ -442,7 +442,7 @@ class ContactPlanViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         organization = organization_for_create(
-            self.request.user, data.get("organization"), roles=(Role.ADMIN, Role.OPERATOR), action="build contact plans"
+            self.request.user, data.get("organization"), roles=OPERATING_ROLES, action="build contact plans"
         )
         visible = {sc.pk: sc for sc in spacecraft_visible_to(self.request.user).filter(organization=organization)}
         requests = []

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from missionops.exceptions import DomainError
-from missionops.models import Membership, Role
+from missionops.models import OPERATING_ROLES, Membership
 from missionops.tenancy import admin_organizations
 from spacecraft.models import Spacecraft
 
@@ -24,7 +24,7 @@ def _operated_organizations(user):
     from missionops.models import Organization
 
     return Organization.objects.filter(
-        pk__in=Membership.objects.filter(user=user, role__in=(Role.ADMIN, Role.OPERATOR)).values("organization_id")
+        pk__in=Membership.objects.filter(user=user, role__in=OPERATING_ROLES).values("organization_id")
     )
 
 

@@ -11,12 +11,10 @@ from rest_framework.response import Response
 
 from missionops.api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create, require_role
 from missionops.filters import ScopedFilterSet
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES
 
 from . import selectors, services
 from .models import Downlink, ImagingRequest, ImagingSlot, Plan, RequestState
-
-OPERATE = (Role.OPERATOR, Role.ADMIN)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -102,7 +100,7 @@ class ImagingRequestViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         organization = organization_for_create(
-            request.user, data.pop("organization", None), roles=OPERATE, action="create imaging requests"
+            request.user, data.pop("organization", None), roles=OPERATING_ROLES, action="create imaging requests"
         )
         created = services.create_request(organization=organization, actor=request.user, **data)
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
@@ -111,7 +109,7 @@ class ImagingRequestViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         imaging_request = self.get_object()
-        require_role(request.user, imaging_request.organization, *OPERATE, action="cancel this request")
+        require_role(request.user, imaging_request.organization, *OPERATING_ROLES, action="cancel this request")
         serializer = RequestCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         imaging_request = services.cancel_request(
@@ -231,7 +229,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         organization = organization_for_create(
-            request.user, data.get("organization"), roles=OPERATE, action="compute plans"
+            request.user, data.get("organization"), roles=OPERATING_ROLES, action="compute plans"
         )
         plan = services.compute_plan(
             organization=organization,
@@ -247,7 +245,7 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"], url_path="lost-contact")
     def lost_contact(self, request, pk=None):
         plan = self.get_object()
-        require_role(request.user, plan.organization, *OPERATE, action="report lost contacts")
+        require_role(request.user, plan.organization, *OPERATING_ROLES, action="report lost contacts")
         serializer = LostSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         downlink = Downlink.objects.filter(plan=plan, pk=serializer.validated_data["downlink"]).first()

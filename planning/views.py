@@ -5,16 +5,14 @@ from django.utils import timezone
 
 from jobs.selectors import templates_visible_to
 from missionops.exceptions import DomainError
-from missionops.models import Organization, Role
+from missionops.models import OPERATING_ROLES, Organization
 
 from . import selectors, services
 from .forms import ImagingRequestForm
 
-OPERATE = (Role.OPERATOR, Role.ADMIN)
-
 
 def _form(request, data=None):
-    organizations = Organization.objects.filter(memberships__user=request.user, memberships__role__in=OPERATE)
+    organizations = Organization.objects.filter(memberships__user=request.user, memberships__role__in=OPERATING_ROLES)
     return ImagingRequestForm(
         data, organizations=organizations, templates=templates_visible_to(request.user).order_by("name")
     )

@@ -10,14 +10,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES
 from missionops.parsers import LimitedJSONParser
 
 from . import documents
 from .api_commands import SpacecraftField
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
 
-EDITORS = (Role.OPERATOR, Role.ADMIN)
 READS = ("retrieve", "versions", "attachment")
 EDIT_VERBS = {"publish": "publish", "attach": "attach files to"}
 
@@ -146,12 +145,12 @@ class DocumentViewSet(
         super().check_object_permissions(request, obj)
         if self.action not in READS:
             verb = EDIT_VERBS.get(self.action, "edit")
-            require_role(request.user, obj.organization, *EDITORS, action=f"{verb} this document")
+            require_role(request.user, obj.organization, *OPERATING_ROLES, action=f"{verb} this document")
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         organization = organization_for_create(
-            self.request.user, data.pop("organization", None), roles=EDITORS, action="create documents"
+            self.request.user, data.pop("organization", None), roles=OPERATING_ROLES, action="create documents"
         )
         serializer.instance = documents.create_document(organization=organization, actor=self.request.user, **data)
 

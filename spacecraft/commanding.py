@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from missionops import live
 from missionops.exceptions import ConflictError, DomainError
@@ -15,6 +16,7 @@ from missionops.tenancy import user_or_none
 from . import services
 from .catalogue import validate_command
 from .models import Command, CommandState, Mode, ReleaseMode, Spacecraft
+from .signals import command_executed
 
 
 class CommandStateError(ConflictError):
@@ -164,15 +166,14 @@ def cancel_command(*, command: Command, actor, reason: str = "") -> Command:
 @transaction.atomic
 def release_command(*, command: Command) -> Command:
     """Queued → released, then hand the command to a Celery worker after commit."""
-    from .tasks import transmit_command
-
     command = _locked(command)
     if command.state != CommandState.QUEUED:
         return command  # idempotent: already on its way
     if command.awaiting_approval:
         raise CommandStateError(f"command {command.pk} awaits a second operator's approval")
     _transition(command, CommandState.RELEASED, at_field="released_at")
-    transaction.on_commit(lambda: transmit_command.delay(command.pk))
+    task = import_string("spacecraft.tasks.transmit_command")  # by name: the tasks module imports this one
+    transaction.on_commit(lambda: task.delay(command.pk))
     return command
 
 
@@ -294,24 +295,8 @@ def execute_on_runtime(command: Command) -> dict:
         runtime[name] = args
     runtime["commands_executed"] = runtime.get("commands_executed", 0) + 1
     Spacecraft.objects.filter(pk=spacecraft.pk).update(runtime=runtime)
-    _runtime_telemetry(spacecraft, runtime)
+    command_executed.send(sender=Spacecraft, spacecraft=spacecraft, runtime=runtime)  # telemetry reports it
     return result
-
-
-def _runtime_telemetry(spacecraft: Spacecraft, runtime: dict) -> None:
-    """What the on-board software reports after a command, through the real ingest path (same
-    transaction: a failed command stores none of it)."""
-    from telemetry import services as telemetry
-
-    parameters = {
-        "commands_executed": runtime["commands_executed"],
-        "payload_on": bool(runtime.get("payload_on", False)),
-        "boot_count": runtime.get("boot_count", 0),
-    }
-    if "images_captured" in runtime:
-        parameters["images_captured"] = runtime["images_captured"]
-    snapshot = {"spacecraft": str(spacecraft.pk), "timestamp": timezone.now().isoformat(), "parameters": parameters}
-    telemetry.ingest(snapshots=[snapshot], scope=telemetry.organization_scope(spacecraft.organization))
 
 
 def waits_for(command: Command, *, now=None) -> dict | None:

@@ -10,6 +10,16 @@ from .models import Mode, ParameterType, Subsystem
 PARAMETER_NAME = re.compile(r"\A[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would let a trailing newline in
 MAX_EXACT_INT = 2**53  # larger integers lose digits as doubles (the database, JavaScript clients)
 LIMIT_KEYS = ("warn_low", "warn_high", "crit_low", "crit_high")
+# Keys of a parameter's configuration that another app owns and validates (the anomalies app's
+# "detectors"), registered from its AppConfig.ready: key -> validate(value, where) -> clean value.
+_settings_of_other_apps: dict = {}
+
+
+def register_parameter_setting(*, key: str, validate) -> None:
+    """Let another app own one key of a parameter's configuration, validated with the rest."""
+    _settings_of_other_apps[key] = validate
+
+
 KNOWN_KEYS = {
     "subsystem",
     "units",
@@ -19,7 +29,6 @@ KNOWN_KEYS = {
     "enum_values",
     "expected_interval_s",
     "limits_by_mode",
-    "detectors",
     "latching",
     "suppress_in_modes",
 }
@@ -40,7 +49,7 @@ def _validate_parameter(name: str, spec) -> dict:
         )
     if not isinstance(spec, dict):
         raise DomainError("a parameter definition must be an object", field=where)
-    unknown = sorted(set(spec) - KNOWN_KEYS)
+    unknown = sorted(set(spec) - KNOWN_KEYS - set(_settings_of_other_apps))
     if unknown:
         raise DomainError(f"unknown key {unknown[0]!r}", field=f"{where}.{unknown[0]}")
     subsystem = spec.get("subsystem")
@@ -97,10 +106,9 @@ def _validate_parameter(name: str, spec) -> dict:
             if not isinstance(mode_limits, dict) or set(mode_limits) - set(LIMIT_KEYS):
                 raise DomainError(f"mode limits take only {', '.join(LIMIT_KEYS)}", field=mode_where)
             clean["limits_by_mode"][mode] = _validate_limits(mode_limits, mode_where, ptype)
-    if "detectors" in spec:
-        from anomalies.config import validate_detectors  # the anomalies app owns detector settings
-
-        clean["detectors"] = validate_detectors(spec["detectors"], f"{where}.detectors")
+    for key, validate in _settings_of_other_apps.items():
+        if key in spec:
+            clean[key] = validate(spec[key], f"{where}.{key}")
     return clean
 
 

@@ -8,17 +8,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from missionops.exceptions import DomainError
-from missionops.models import Membership, Role
+from missionops.models import OPERATING_ROLES, Membership
 
 from . import documents, selectors
 from .forms import DocumentForm, SearchForm
 
-EDITORS = (Role.OPERATOR, Role.ADMIN)
-
 
 def _editable(request, pk):
     document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
-    if not Membership.objects.filter(user=request.user, organization=document.organization, role__in=EDITORS).exists():
+    if not Membership.objects.filter(
+        user=request.user, organization=document.organization, role__in=OPERATING_ROLES
+    ).exists():
         raise PermissionDenied("you need the operator or admin role to change documents")
     return document
 
@@ -42,7 +42,7 @@ def document_list(request):
 def document_detail(request, pk):
     document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
     can_edit = Membership.objects.filter(
-        user=request.user, organization=document.organization, role__in=EDITORS
+        user=request.user, organization=document.organization, role__in=OPERATING_ROLES
     ).exists()
     return render(
         request,
@@ -86,7 +86,7 @@ def document_edit(request, pk=None):
                 if document:
                     document = documents.edit_document(document=document, actor=request.user, **fields)
                 else:
-                    membership = Membership.objects.filter(user=request.user, role__in=EDITORS).select_related(
+                    membership = Membership.objects.filter(user=request.user, role__in=OPERATING_ROLES).select_related(
                         "organization"
                     )
                     sc = fields["spacecraft"]

@@ -5,3 +5,10 @@ class TelemetryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "telemetry"
     verbose_name = "Telemetry"
+
+    def ready(self):
+        from spacecraft.signals import command_executed
+
+        from . import services
+
+        command_executed.connect(services.record_runtime_telemetry, dispatch_uid="telemetry.runtime")

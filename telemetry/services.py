@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from anomalies.detection import check_ingested as check_limits
 from missionops import event_stream
 from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
 from missionops.models import Organization
@@ -29,6 +28,7 @@ from .definitions import definitions_for, infer_type, valid_parameter_name, with
 from .exceptions import IngestForbidden, TelemetryInputError
 from .mirror import mirror_batches
 from .models import InjectedFault, Interface, ParameterDefinition, RetentionPolicy
+from .signals import StoredBatch, samples_stored
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +138,11 @@ def store_batch(
             archive.mark_pending_minutes(cursor, times)
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
-        # Limit checks inline, in this transaction (anomalies.detection; vectorised fast path).
-        check_limits(
+        # Limit checks inline, in this transaction (the anomalies app's receiver; vectorised fast path).
+        batch = StoredBatch(
             spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values, stored=result.stored
         )
+        samples_stored.send(sender=StoredBatch, batch=batch)
         result.spacecraft = sorted(sc.designation for sc in spacecraft_by_pk.values())
         counts = _count_per_spacecraft(pids, params)
         transaction.on_commit(
@@ -616,3 +617,17 @@ def apply_retention(*, now: dt.datetime | None = None) -> dict:
                 " SELECT 1 FROM telemetry_parameterdefinition d WHERE d.id = r.parameter_id)"
             )
     return {"dropped_partitions": dropped, "deleted_rows": deleted}
+
+
+def record_runtime_telemetry(*, spacecraft, runtime: dict, **kwargs) -> None:
+    """Receiver of spacecraft.signals.command_executed: what the on-board software reports after a
+    command, through the real ingest path (same transaction: a failed command stores none of it)."""
+    parameters = {
+        "commands_executed": runtime["commands_executed"],
+        "payload_on": bool(runtime.get("payload_on", False)),
+        "boot_count": runtime.get("boot_count", 0),
+    }
+    if "images_captured" in runtime:
+        parameters["images_captured"] = runtime["images_captured"]
+    snapshot = {"spacecraft": str(spacecraft.pk), "timestamp": timezone.now().isoformat(), "parameters": parameters}
+    ingest(snapshots=[snapshot], scope=organization_scope(spacecraft.organization))

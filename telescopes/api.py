@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
 from missionops.filters import ScopedFilterSet
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES, Role
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, services, tracking
@@ -22,7 +22,6 @@ from .models import AlpacaDevice, DeviceType, Exposure, ObservationSession, Obse
 from .operations import request_operation
 from .status_text import status_words
 
-OPERATE = selectors.OPERATE_ROLES  # as the telescopes page
 OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
 
 
@@ -253,7 +252,7 @@ class DeviceViewSetBase(viewsets.GenericViewSet):
         require_role(
             self.request.user,
             device.observatory.organization,
-            *OPERATE,
+            *OPERATING_ROLES,
             action=f"{verb} this {device.device_type}",
         )
         return device
@@ -562,7 +561,7 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         require_role(
             self.request.user,
             observatory.organization,
-            *OPERATE,
+            *OPERATING_ROLES,
             action="start observation sessions at this observatory",
         )
         spacecraft = spacecraft_visible_to(self.request.user).filter(pk=data.pop("spacecraft_id")).first()
@@ -576,6 +575,6 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def abort(self, request, pk=None):
         session = self.get_object()
-        require_role(request.user, session.observatory.organization, *OPERATE, action="abort this session")
+        require_role(request.user, session.observatory.organization, *OPERATING_ROLES, action="abort this session")
         session = tracking.abort_session(session=session, actor=request.user)
         return Response(SessionSerializer(session, context=self.get_serializer_context()).data)

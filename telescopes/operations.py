@@ -18,6 +18,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from missionops import live
 from missionops.services import record_event
@@ -137,9 +138,9 @@ def request_operation(
         )
         _publish(operation)
         if enqueue:
-            from .tasks import advance_operation_task
-
-            transaction.on_commit(lambda: advance_operation_task.delay(operation.pk))
+            # By name: the tasks module imports this one, never the reverse.
+            task = import_string("telescopes.tasks.advance_operation_task")
+            transaction.on_commit(lambda: task.delay(operation.pk))
     return operation
 
 

@@ -2,12 +2,10 @@
 
 from django.db.models import QuerySet
 
-from missionops.models import Role
+from missionops.models import OPERATING_ROLES
 from missionops.tenancy import organizations_for, roles_by_organization
 
 from .models import AlpacaDevice, Exposure, ObservationSession, Observatory, Operation
-
-OPERATE_ROLES = (Role.OPERATOR, Role.ADMIN)  # may operate an observatory's devices (the API checks the same)
 
 
 def observatories_visible_to(user) -> QuerySet[Observatory]:
@@ -49,7 +47,7 @@ def telescopes_overview(user) -> list[dict]:
             "observatory": observatory,
             "devices": list(observatory.devices.all()),
             "operations": [op for op in recent if op.device.observatory_id == observatory.pk],
-            "can_operate": roles.get(observatory.organization_id) in OPERATE_ROLES,
+            "can_operate": roles.get(observatory.organization_id) in OPERATING_ROLES,
         }
         for observatory in observatories
     ]

@@ -14,6 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from missionops import live
 from missionops.services import record_event
@@ -141,11 +142,9 @@ def start_session(
         )
         _publish(session)
         if enqueue:
-            from .tasks import advance_session_task
-
-            transaction.on_commit(
-                lambda: advance_session_task.apply_async((session.pk,), eta=start - timedelta(seconds=5))
-            )
+            # By name: the tasks module imports this one, never the reverse.
+            task = import_string("telescopes.tasks.advance_session_task")
+            transaction.on_commit(lambda: task.apply_async((session.pk,), eta=start - timedelta(seconds=5)))
     return session
 
 

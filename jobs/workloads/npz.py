@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import JobParamsError
-from .tile import BANDS
+from .bands import BANDS
 
 MAX_SIDE_PX = 4096
 INTEGER_DTYPES = ("uint8", "uint16")

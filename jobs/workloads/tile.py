@@ -11,10 +11,10 @@ import numpy as np
 
 from ..exceptions import JobParamsError
 from ..geo import footprint_bbox
+from .bands import BANDS
 from .params import choice, number, only_known
 from .png import encode_png
 
-BANDS = ("blue", "green", "red", "nir")
 QUICKLOOK_MAX_PX = 256
 HISTOGRAM_BINS = 20
 
@@ -259,7 +259,7 @@ def run(ctx, params) -> dict:
 
 
 def _uploaded_source(ctx, input_id: int) -> tuple[UploadedBands, dict]:
-    from ..tile_inputs import load_tile_input
+    from .inputs import load_tile_input  # the database only where a job reads an upload
 
     ctx.progress(1.0, f"reading tile input {input_id}")
     # A deleted input raises TileInputUnavailable, a PermanentJobError: the job fails once, no retries.

@@ -47,7 +47,7 @@ def axe_violations(page) -> list[str]:
 def test_no_serious_axe_violation_on_any_page_as_each_role(
     live_server_daphne, demo_site, browser_page, username, staff
 ):
-    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+    from console.management.commands.seed_demo import DEMO_PASSWORD
 
     page, base = browser_page, live_server_daphne
     log_in(page, base, username, password=DEMO_PASSWORD)
@@ -66,7 +66,7 @@ def test_no_serious_axe_violation_on_any_page_as_each_role(
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("width", [1024, 390])
 def test_pages_fit_the_screen(live_server_daphne, demo_site, browser_page, width):
-    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+    from console.management.commands.seed_demo import DEMO_PASSWORD
 
     page, base = browser_page, live_server_daphne
     page.set_viewport_size({"width": width, "height": 800})
@@ -85,7 +85,7 @@ def test_pages_fit_the_screen(live_server_daphne, demo_site, browser_page, width
 
 
 def test_keyboard_skip_link_and_phone_menu(live_server_daphne, demo_site, browser_page):
-    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+    from console.management.commands.seed_demo import DEMO_PASSWORD
 
     page, base = browser_page, live_server_daphne
     page.set_viewport_size({"width": 390, "height": 800})
@@ -112,7 +112,7 @@ def forty(transactional_db):
 
 
 def test_overview_with_forty_spacecraft(live_server_daphne, forty, browser_page):
-    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+    from console.management.commands.seed_demo import DEMO_PASSWORD
 
     page, base = browser_page, live_server_daphne
     errors = []

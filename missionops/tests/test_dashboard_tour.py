@@ -123,7 +123,7 @@ def open_alarms() -> None:
 
 @pytest.mark.timeout(900)  # some 25 pages to network idle: past pytest.ini's 300 s on a loaded machine
 def test_every_dashboard_page_draws_on_the_demo_data(live_server_daphne, demo, browser_page):
-    from missionops.management.commands.seed_demo import DEMO_PASSWORD
+    from console.management.commands.seed_demo import DEMO_PASSWORD
 
     user, pages = demo
     page, base = browser_page, live_server_daphne
