@@ -740,7 +740,7 @@ def pool_sweep(org, crafts, sizes, requests):
 # Stage -> the functions whose cumulative time it is (qualified by file suffix and name).
 PROFILE_STAGES = [
     ("database connect", [("django/db/backends/base/base.py", "connect")]),
-    ("auth (API key -> organization, scopes)", [("missionops/authentication.py", "authenticate")]),
+    ("auth (API key -> organization, scopes)", [("missionops/api_authentication.py", "authenticate")]),
     ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode"), ("telemetry/payloads.py", "decode_as")]),
     (
         "resolve spacecraft + definitions",

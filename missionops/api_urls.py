@@ -1,7 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from .api import EventViewSet, OrganizationViewSet
-from .api_keys import ApiKeyViewSet
+from .api_apikeys import ApiKeyViewSet
 from .api_webhooks import WebhookViewSet
 
 router = SimpleRouter()

@@ -26,11 +26,13 @@ DEFAULT_ROTATION_GRACE = timedelta(hours=24)
 
 
 def hash_key(key: str) -> str:
+    """The stored form of a key: its SHA-256 (the plaintext is never stored)."""
     # Keys carry 256 bits of randomness: a plain SHA-256 is enough (no dictionary to attack).
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def role_for_scopes(scopes: list[str]) -> Role:
+    """The role a key's service user gets for its scopes (the widest one it needs)."""
     if ApiScope.ADMIN in scopes:
         return Role.ADMIN
     if ApiScope.OPERATE in scopes or ApiScope.INGEST in scopes:
@@ -39,6 +41,7 @@ def role_for_scopes(scopes: list[str]) -> Role:
 
 
 def validate_scopes(scopes) -> list[str]:
+    """The scopes, checked and in canonical order; DomainError naming `scopes` otherwise."""
     if not isinstance(scopes, list) or not scopes or any(s not in ApiScope.values for s in scopes):
         raise DomainError(f"scopes: a non-empty list of {', '.join(ApiScope.values)}", field="scopes")
     return sorted(set(scopes), key=ApiScope.values.index)

@@ -7,8 +7,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from .auth import BrowserOriginValidator, SocketAuthStack  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
+from .socket_auth import BrowserOriginValidator, SocketAuthStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

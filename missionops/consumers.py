@@ -4,9 +4,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 
-from .auth import socket_scope_allows
 from .live import TopicRefused, access_group, groups_for_subscription
 from .metrics import LIVE_SOCKETS
+from .socket_auth import socket_scope_allows
 
 MAX_TOPICS = 200
 

@@ -207,7 +207,7 @@ class ApiKey(models.Model):
 
     Each key acts through its own service user (a member of the organization with the role its
     scopes imply), so every organization and object-permission check applies to keys unchanged;
-    the scopes then narrow what the key may do (missionops.authentication.ApiKeyScope).
+    the scopes then narrow what the key may do (missionops.api_authentication.ApiKeyScope).
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")

@@ -29,6 +29,7 @@ membership_changed = Signal()
 
 @transaction.atomic
 def create_organization(*, name: str, slug: str = "") -> Organization:
+    """A new organization with its viewers and operators permission groups."""
     slug = slug or slugify(name)
     if not slug:
         raise DomainError("organization name must contain letters or digits", field="name")
@@ -70,6 +71,7 @@ def set_membership(*, organization: Organization, user, role: Role, actor=None) 
 
 @transaction.atomic
 def remove_membership(*, membership: Membership, actor=None) -> None:
+    """Remove `membership`: the member's groups, keys beyond their standing and open sockets go."""
     organization, user = membership.organization, membership.user
     membership_changed.send(sender=Membership, organization=organization, user=user, role=None, actor=actor)
     live.access_changed(user.pk)

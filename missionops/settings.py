@@ -195,13 +195,13 @@ MEDIA_ROOT = BASE_DIR / "media"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "missionops.authentication.ApiKeyAuthentication",
+        "missionops.api_authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "missionops.authentication.ApiKeyScope",
+        "missionops.api_authentication.ApiKeyScope",
     ],
     # Per key / per user; the ingest scope is generous, everything else sane (429 + Retry-After).
     "DEFAULT_THROTTLE_CLASSES": ["missionops.throttling.PrincipalRateThrottle"],
@@ -307,6 +307,8 @@ METRICS_ALLOW_LOOPBACK = env.bool("METRICS_ALLOW_LOOPBACK", default=False)
 # seed_demo --demo-superuser (a superuser whose password is in the README) only where allowed.
 DEMO_SUPERUSER_ALLOWED = env.bool("DEMO_SUPERUSER_ALLOWED", default=DEBUG)
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
+# The Redis key of the component registry; empty: one per channel prefix (missionops.health).
+HEALTH_REGISTRY_KEY = env("HEALTH_REGISTRY_KEY", default="") or None
 
 # Telemetry (the code has these defaults; listed here so they are discoverable).
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=8 * 1024 * 1024)
@@ -325,6 +327,8 @@ JOBS_SIMULATED_GPUS = env.int("JOBS_SIMULATED_GPUS", default=2)
 JOBS_GPU_BACKEND = env("JOBS_GPU_BACKEND", default="auto")  # auto | simulated
 JOBS_RETRY_BACKOFF_S = env.float("JOBS_RETRY_BACKOFF_S", default=5.0)
 JOBS_RETRY_BACKOFF_MAX_S = env.float("JOBS_RETRY_BACKOFF_MAX_S", default=600.0)
+# false in benchmarks that measure the queue without the live path (bench/jobs_settings.py).
+JOBS_LIVE_PUBLISH = env.bool("JOBS_LIVE_PUBLISH", default=True)
 JOBS_TILE_INPUT_MAX_BYTES = env.int("JOBS_TILE_INPUT_MAX_BYTES", default=160 * 1024 * 1024)  # one uploaded .npz
 
 # Anomalies: samples older than ANOMALY_LATE_AFTER_S are backfill (recorded, never paged).
@@ -338,6 +342,12 @@ ANOMALY_CHATTER_WINDOW_S = env.float("ANOMALY_CHATTER_WINDOW_S", default=600.0)
 ANOMALY_FLOOD_ALARMS = env.int("ANOMALY_FLOOD_ALARMS", default=10)
 ANOMALY_FLOOD_WINDOW_S = env.float("ANOMALY_FLOOD_WINDOW_S", default=600.0)
 ANOMALY_CONTACT_LOST_S = env.float("ANOMALY_CONTACT_LOST_S", default=120.0)
+# The sweep: how far back it analyses played-back samples, how far back it looks for unanalysed
+# arrivals, and how long it lets a batch settle before it analyses it.
+ANOMALY_SWEEP_HISTORY_S = env.float("ANOMALY_SWEEP_HISTORY_S", default=900.0)
+ANOMALY_SWEEP_LOOKBACK_S = env.float("ANOMALY_SWEEP_LOOKBACK_S", default=900.0)
+ANOMALY_SWEEP_SETTLE_S = env.float("ANOMALY_SWEEP_SETTLE_S", default=5.0)
+ANOMALY_MAIL_FROM = env("ANOMALY_MAIL_FROM", default="")  # empty: DEFAULT_FROM_EMAIL
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="missionops@localhost")
 

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from .authentication import ApiKeyScope
+from .api_authentication import ApiKeyScope
 from .models import ApiKey
 
 logger = logging.getLogger(__name__)

@@ -30,19 +30,18 @@ from .tenancy import user_or_none
 IN_FLIGHT = (DeliveryState.PENDING, DeliveryState.RETRYING)
 
 
-def setting(name: str, default):
-    return getattr(settings, name, default)
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
+def sign(*, secret: str, timestamp: str, body: bytes) -> str:
+    """The X-MissionOps-Signature of a delivery: HMAC-SHA256 over "timestamp.body"."""
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+def verify(*, secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    """Whether `signature` is the one `sign` gives (what a receiver checks), in constant time."""
+    return hmac.compare_digest(sign(secret=secret, timestamp=timestamp, body=body), signature)
 
 
 def validate_event_kinds(kinds) -> list[str]:
+    """The event kinds a webhook subscribes to (a kind, a prefix ending in ".", or "*")."""
     if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) and k for k in kinds):
         raise DomainError(
             'event_kinds must be a non-empty list such as ["mode.changed", "command.", "*"]', field="event_kinds"
@@ -52,7 +51,7 @@ def validate_event_kinds(kinds) -> list[str]:
 
 @transaction.atomic
 def create_webhook(*, organization, name: str, url: str, event_kinds: list[str], actor=None) -> Webhook:
-
+    """A webhook to a public http(s) URL (SSRF-checked), announced in the event log."""
     if not url.startswith(("http://", "https://")):
         raise DomainError("url must be http:// or https://", field="url")
     outbound.check_url(url)
@@ -75,7 +74,7 @@ def create_webhook(*, organization, name: str, url: str, event_kinds: list[str],
 
 @transaction.atomic
 def update_webhook(*, webhook: Webhook, actor=None, **changes) -> Webhook:
-
+    """Change a webhook's fields (URL checked again), announced in the event log."""
     if "event_kinds" in changes:
         validate_event_kinds(changes["event_kinds"])
     if "url" in changes and not changes["url"].startswith(("http://", "https://")):
@@ -122,17 +121,18 @@ def _schedule(delivery_id: int, countdown: float) -> None:
 
 
 def body_for(event: Event) -> bytes:
-
+    """The JSON body posted for `event` (compact, sorted keys: what the signature covers)."""
     return json.dumps({"event": event_message(event)}, separators=(",", ":"), sort_keys=True).encode()
 
 
 def backoff_s(*, attempts: int) -> float:
     """Wait before the next attempt after `attempts` failed ones: doubling, capped."""
-    base, cap = setting("WEBHOOK_RETRY_BASE_S", 10), setting("WEBHOOK_RETRY_MAX_S", 3600)
+    base, cap = settings.WEBHOOK_RETRY_BASE_S, settings.WEBHOOK_RETRY_MAX_S
     return min(base * 2 ** (attempts - 1), cap)
 
 
 def idempotency_key(delivery: WebhookDelivery) -> str:
+    """The Idempotency-Key header of a delivery: the same on every retry of it."""
     return f"missionops-delivery-{delivery.pk}"
 
 
@@ -157,7 +157,7 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
             delivery.error = "webhook disabled before this attempt"
             delivery.save(update_fields=["state", "next_attempt_at", "error"])
             return delivery
-        timeout_s = setting("WEBHOOK_TIMEOUT_S", 10)
+        timeout_s = settings.WEBHOOK_TIMEOUT_S
         delivery.attempts += 1
         # The sweep leaves an attempt in progress alone until this lease runs out.
         delivery.next_attempt_at = timezone.now() + timedelta(seconds=timeout_s + 30)
@@ -171,7 +171,7 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
         "X-MissionOps-Event": delivery.event.kind,
         "X-MissionOps-Delivery": str(delivery.pk),
         "X-MissionOps-Timestamp": timestamp,
-        "X-MissionOps-Signature": sign(webhook.secret, timestamp, body),
+        "X-MissionOps-Signature": sign(secret=webhook.secret, timestamp=timestamp, body=body),
     }
     started = time.monotonic()
     status, excerpt, error = None, "", ""
@@ -199,14 +199,14 @@ def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookD
     if ok:
         delivery.state, delivery.delivered_at, delivery.next_attempt_at = DeliveryState.SUCCEEDED, timezone.now(), None
         webhook.consecutive_failures = 0
-    elif delivery.attempts < setting("WEBHOOK_MAX_ATTEMPTS", 5):
+    elif delivery.attempts < settings.WEBHOOK_MAX_ATTEMPTS:
         backoff = backoff_s(attempts=delivery.attempts)
         delivery.state, delivery.next_attempt_at = DeliveryState.RETRYING, timezone.now() + timedelta(seconds=backoff)
         transaction.on_commit(lambda: _schedule(delivery.pk, countdown=backoff))
     else:
         delivery.state, delivery.next_attempt_at = DeliveryState.DEAD_LETTER, None
         webhook.consecutive_failures += 1
-        if webhook.is_active and webhook.consecutive_failures >= setting("WEBHOOK_DISABLE_AFTER", 3):
+        if webhook.is_active and webhook.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER:
             webhook.is_active = False
             webhook.disabled_reason = (
                 f"disabled after {webhook.consecutive_failures} failed deliveries (last: {error})"[:300]
@@ -225,7 +225,7 @@ def _record_attempt(delivery, *, status, excerpt, error, latency_ms) -> WebhookD
 def requeue_stale_deliveries() -> int:
     """Reconciliation: queue again every delivery still pending or retrying WEBHOOK_STALE_AFTER_S
     after it was due (its task was lost, or its worker died mid-attempt). Returns how many."""
-    deadline = timezone.now() - timedelta(seconds=setting("WEBHOOK_STALE_AFTER_S", 120))
+    deadline = timezone.now() - timedelta(seconds=settings.WEBHOOK_STALE_AFTER_S)
     with transaction.atomic():
         stale = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))

@@ -24,6 +24,7 @@ class CommandStateError(ConflictError):
 
 
 def command_message(command: Command) -> dict:
+    """The live shape of a command (the spacecraft page's command queue)."""
     return {
         "kind": "command",
         "id": command.pk,
@@ -150,6 +151,7 @@ def approve_command(*, command: Command, actor) -> Command:
 
 @transaction.atomic
 def cancel_command(*, command: Command, actor, reason: str = "") -> Command:
+    """Cancel a queued or released command; anything later raises CommandStateError."""
     command = _locked(command)
     if command.state not in (CommandState.QUEUED, CommandState.RELEASED):
         raise CommandStateError(f"command {command.pk} is {command.state}; only queued or released commands cancel")
@@ -222,7 +224,7 @@ def expire_unacknowledged(*, now=None) -> int:
     return expired
 
 
-def in_contact(spacecraft: Spacecraft, at) -> bool:
+def in_contact(*, spacecraft: Spacecraft, at) -> bool:
     """Whether the contact plan (orbits app) has this spacecraft in contact at `at`."""
     try:
         contact_model = apps.get_model("orbits", "Contact")
@@ -239,7 +241,7 @@ def release_at_contact(*, now=None) -> int:
     )
     released = 0
     for command in waiting.order_by("priority", "created_at"):
-        if command.awaiting_approval or not in_contact(command.spacecraft, now):
+        if command.awaiting_approval or not in_contact(spacecraft=command.spacecraft, at=now):
             continue
         release_command(command=command)
         released += 1

@@ -26,10 +26,12 @@ MARK_START, MARK_STOP = "\x02", "\x03"
 
 
 def snippet_html(snippet: str) -> str:
+    """A search snippet as HTML: escaped, with the match marks as <mark>."""
     return escape(snippet or "").replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>")
 
 
 def render_markdown(body: str) -> str:
+    """A document body as sanitized HTML (nh3: no script, links rel=noopener)."""
     return nh3.clean(_markdown.render(body or ""), link_rel="noopener noreferrer")
 
 
@@ -114,6 +116,7 @@ def edit_document(*, document: Document, actor=None, **changes) -> Document:
 
 @transaction.atomic
 def publish_document(*, document: Document, actor=None) -> Document:
+    """Publish the document's current version (once; a published version raises ConflictError)."""
     document = Document.objects.select_for_update().get(pk=document.pk)
     if document.state == DocumentState.PUBLISHED:
         raise ConflictError(f"version {document.version} is already published", field="state")
@@ -133,6 +136,7 @@ def publish_document(*, document: Document, actor=None) -> Document:
 
 @transaction.atomic
 def attach_file(*, document: Document, upload, actor=None) -> DocumentAttachment:
+    """Attach an uploaded file to a document (size-limited), announced in the event log."""
     if upload.size > MAX_ATTACHMENT_BYTES:
         raise DomainError(f"attachments are limited to {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB", field="file")
     attachment = DocumentAttachment.objects.create(
@@ -154,6 +158,7 @@ def attach_file(*, document: Document, upload, actor=None) -> DocumentAttachment
 
 
 def documents_visible_to(user) -> QuerySet[Document]:
+    """Documents of the organizations `user` belongs to."""
     return Document.objects.filter(organization__in=organizations_for(user)).select_related(
         "spacecraft", "organization"
     )

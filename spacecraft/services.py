@@ -24,6 +24,7 @@ REGISTRY_FIELDS = (
 
 
 def state_message(spacecraft: Spacecraft) -> dict:
+    """The live shape of a spacecraft's state (mode, energy, memory) for the fleet pages."""
     return {
         "id": str(spacecraft.pk),
         "designation": spacecraft.designation,
@@ -129,6 +130,7 @@ def update_spacecraft(*, spacecraft: Spacecraft, actor=None, **fields) -> Spacec
 
 @transaction.atomic
 def delete_spacecraft(*, spacecraft: Spacecraft, actor=None) -> None:
+    """Delete a spacecraft with its history, announced in the event log first."""
     record_event(
         organization=spacecraft.organization,
         kind="spacecraft.deleted",
@@ -256,6 +258,7 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
 
 @transaction.atomic
 def create_constellation(*, organization: Organization, name: str, description: str = "", actor=None) -> Constellation:
+    """A new constellation in an organization, announced in the event log."""
     if Constellation.objects.filter(organization=organization, name=name).exists():
         raise ConflictError(f"constellation {name!r} already exists", field="name")
     constellation = Constellation.objects.create(organization=organization, name=name, description=description)
@@ -265,6 +268,7 @@ def create_constellation(*, organization: Organization, name: str, description: 
 
 @transaction.atomic
 def update_constellation(*, constellation: Constellation, actor=None, **fields) -> Constellation:
+    """Rename or describe a constellation, announced in the event log."""
     name = fields.get("name", constellation.name)
     if (
         Constellation.objects.filter(organization=constellation.organization, name=name)
@@ -284,6 +288,7 @@ def update_constellation(*, constellation: Constellation, actor=None, **fields) 
 
 @transaction.atomic
 def delete_constellation(*, constellation: Constellation, actor=None) -> None:
+    """Delete a constellation (its spacecraft stay, without one), announced in the event log."""
     record_event(
         organization=constellation.organization, kind="constellation.deleted", subject=constellation, actor=actor
     )

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from missionops.auth import socket_scope_allows
 from missionops.exceptions import DomainError
+from missionops.socket_auth import socket_scope_allows
 
 from . import payloads, services
 from .exceptions import PayloadTooLarge, TelemetryInputError

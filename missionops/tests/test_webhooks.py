@@ -75,10 +75,9 @@ def test_delivery_is_signed_and_verifiable(receiver, org_a, owner, sc_a, celery_
     [request] = r.requests
     headers, body = request["headers"], request["body"]
     assert headers["x-missionops-event"] == "mode.changed"
-    assert webhooks.verify(hook.secret, headers["x-missionops-timestamp"], body, headers["x-missionops-signature"])
-    assert not webhooks.verify(
-        "another-secret", headers["x-missionops-timestamp"], body, headers["x-missionops-signature"]
-    )
+    timestamp, signature = headers["x-missionops-timestamp"], headers["x-missionops-signature"]
+    assert webhooks.verify(secret=hook.secret, timestamp=timestamp, body=body, signature=signature)
+    assert not webhooks.verify(secret="another-secret", timestamp=timestamp, body=body, signature=signature)
     assert json.loads(body)["event"]["payload"]["to"] == "survival"
     delivery = WebhookDelivery.objects.get(webhook=hook)
     assert delivery.status_code == 200 and delivery.latency_ms > 0 and delivery.response_excerpt == "ok"

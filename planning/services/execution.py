@@ -48,9 +48,9 @@ def _slot_event(slot: ImagingSlot, kind: str, **payload) -> None:
 
 def _retry_or_expire(request: ImagingRequest, reason: str, now: datetime) -> None:
     if request.deadline <= now:
-        set_state(request, RequestState.EXPIRED, reason=f"{reason}; deadline passed")
+        set_state(request=request, state=RequestState.EXPIRED, reason=f"{reason}; deadline passed")
     else:
-        set_state(request, RequestState.PENDING, reason=f"{reason}; to be planned again")
+        set_state(request=request, state=RequestState.PENDING, reason=f"{reason}; to be planned again")
 
 
 def _command_slot(slot: ImagingSlot, now: datetime) -> None:
@@ -92,7 +92,7 @@ def _follow_command(slot: ImagingSlot, now: datetime) -> None:
         slot.state = SlotState.IMAGED
         slot.save(update_fields=["state"])
         _slot_event(slot, "imaged", command=command.pk)
-        set_state(slot.request, RequestState.IMAGED, spacecraft=str(slot.spacecraft_id), slot=slot.pk)
+        set_state(request=slot.request, state=RequestState.IMAGED, spacecraft=str(slot.spacecraft_id), slot=slot.pk)
         if slot.downlink is None or slot.downlink.state != DownlinkState.PLANNED or slot.downlink.end <= now:
             # Its contact is gone: the image waits on board for the next plan to find another.
             record_event(
@@ -131,7 +131,7 @@ def _finish_downlink(downlink: Downlink) -> None:
             .select_related("organization", "template")
             .get(pk=slot.request_id)
         )
-        set_state(request, RequestState.DOWNLINKED, downlink=downlink.pk, station=downlink.station_id)
+        set_state(request=request, state=RequestState.DOWNLINKED, downlink=downlink.pk, station=downlink.station_id)
         submit_tile_job(request=request)
         freed_bits += request.volume_bits
     if freed_bits:
@@ -156,7 +156,7 @@ def submit_tile_job(*, request: ImagingRequest):
     jobs app refuses fails the request with its reason."""
     template = request.template
     if template is None:
-        set_state(request, RequestState.FAILED, reason="its tile job template was deleted")
+        set_state(request=request, state=RequestState.FAILED, reason="its tile job template was deleted")
         return None
     try:
         with transaction.atomic():
@@ -176,7 +176,7 @@ def submit_tile_job(*, request: ImagingRequest):
                 ],
             )[0]
     except DomainError as refused:
-        set_state(request, RequestState.FAILED, reason=f"tile job refused: {refused.message}")
+        set_state(request=request, state=RequestState.FAILED, reason=f"tile job refused: {refused.message}")
         return None
     request.tile_job = job
     request.save(update_fields=["tile_job", "updated_at"])
@@ -221,16 +221,20 @@ def advance_plans(*, now: datetime | None = None) -> dict:
     )
     for request in with_jobs:
         if request.tile_job.state == JobState.SUCCEEDED:
-            set_state(request, RequestState.PROCESSED, job=request.tile_job_id)
+            set_state(request=request, state=RequestState.PROCESSED, job=request.tile_job_id)
             counts["processed"] += 1
         elif request.tile_job.state in (JobState.FAILED, JobState.CANCELED):
-            set_state(request, RequestState.FAILED, reason=f"tile job {request.tile_job_id} {request.tile_job.state}")
+            set_state(
+                request=request,
+                state=RequestState.FAILED,
+                reason=f"tile job {request.tile_job_id} {request.tile_job.state}",
+            )
     late = ImagingRequest.objects.select_for_update(skip_locked=True).filter(
         state__in=(RequestState.PENDING, RequestState.PLANNED, RequestState.IMAGED), deadline__lte=now
     )
     for request in late.select_related("organization"):
         request.slots.filter(state=SlotState.PLANNED).update(state=SlotState.SUPERSEDED)
-        set_state(request, RequestState.EXPIRED, reason="deadline passed before its data came down")
+        set_state(request=request, state=RequestState.EXPIRED, reason="deadline passed before its data came down")
         counts["expired"] += 1
     return counts
 

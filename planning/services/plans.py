@@ -56,6 +56,7 @@ def element_sets(spacecraft: list[Spacecraft]) -> dict:
 
 
 def max_element_age() -> timedelta:
+    """The oldest element set (from its epoch) the planner predicts access from."""
     return timedelta(days=getattr(settings, "PLANNING_MAX_ELEMENT_AGE_DAYS", 60))
 
 
@@ -356,9 +357,11 @@ def _store(plan, instance, assignments, elevations, fleet_rows, stations, reques
             slot.save(update_fields=["plan", "downlink"])
     for request in requests:
         if request.state == RequestState.PENDING and request.pk in planned_requests:
-            set_state(request, RequestState.PLANNED, actor=actor, plan=plan.pk)
+            set_state(request=request, state=RequestState.PLANNED, actor=actor, plan=plan.pk)
         elif request.state == RequestState.PLANNED and request.pk not in planned_requests:
-            set_state(request, RequestState.PENDING, actor=actor, plan=plan.pk, reason="not in the new plan")
+            set_state(
+                request=request, state=RequestState.PENDING, actor=actor, plan=plan.pk, reason="not in the new plan"
+            )
 
 
 def triggers_since_last_plan(organization: Organization) -> list[str]:

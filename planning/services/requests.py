@@ -19,7 +19,7 @@ MAX_WINDOW = timedelta(days=30)
 POINT_FOOTPRINT_DEG = 0.05  # half-width of the tile footprint around a point target
 
 
-def set_state(request: ImagingRequest, state: str, *, actor=None, reason: str = "", **payload) -> ImagingRequest:
+def set_state(*, request: ImagingRequest, state: str, actor=None, reason: str = "", **payload) -> ImagingRequest:
     """Move a request to `state`, saving only what changed, with an `imaging_request.<state>` event."""
     previous = request.state
     if previous == state:
@@ -177,4 +177,4 @@ def cancel_request(*, request: ImagingRequest, actor, reason: str = "") -> Imagi
     if not request.can_cancel():
         raise RequestStateError(f"request {request.pk} is {request.state} and cannot be canceled", field="state")
     request.slots.filter(state=SlotState.PLANNED).update(state=SlotState.SUPERSEDED)
-    return set_state(request, RequestState.CANCELED, actor=actor, reason=reason or "canceled by operator")
+    return set_state(request=request, state=RequestState.CANCELED, actor=actor, reason=reason or "canceled by operator")

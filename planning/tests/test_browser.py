@@ -59,5 +59,5 @@ def test_request_state_follows_live(live_server_daphne, viewer, pending_request,
     page.wait_for_selector('#live-status[data-state="live"]', timeout=15_000)
     row = f'#request-table tr[data-id="{pending_request.pk}"] [data-f="state"]'
     assert page.inner_text(row).startswith("Pending")
-    in_thread(lambda: set_state(pending_request, RequestState.PLANNED))
+    in_thread(lambda: set_state(request=pending_request, state=RequestState.PLANNED))
     page.wait_for_function(f"document.querySelector('{row}').textContent.startsWith('Planned')", timeout=10_000)

@@ -57,7 +57,7 @@ class ApiKeyScope(permissions.BasePermission):
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     """Documents API keys in the OpenAPI schema (Swagger UI's Authorize button)."""
 
-    target_class = "missionops.authentication.ApiKeyAuthentication"
+    target_class = "missionops.api_authentication.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
