@@ -173,7 +173,7 @@ def authenticate_key(plaintext: str) -> ApiKey | None:
         elif generation is not None:
             if len(_keys) >= MAX_CACHED_KEYS:
                 _keys.clear()
-            _keys[digest] = (key, generation, time.monotonic() + getattr(settings, "API_KEY_CACHE_S", 60.0))
+            _keys[digest] = (key, generation, time.monotonic() + settings.API_KEY_CACHE_S)
     now = timezone.now()
     if key is None or not key.is_usable(now):
         return None

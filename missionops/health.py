@@ -158,7 +158,7 @@ def platform_health() -> dict:
 
 def _registry_key() -> str:
     """Per deployment (and per test run): the channel layer's prefix, unless set explicitly."""
-    explicit = getattr(settings, "HEALTH_REGISTRY_KEY", None)
+    explicit = settings.HEALTH_REGISTRY_KEY
     if explicit:
         return explicit
     prefix = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("prefix", "missionops")

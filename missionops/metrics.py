@@ -102,10 +102,10 @@ def register_domain_collector():
 
 
 def _allowed(request) -> bool:
-    token = getattr(settings, "METRICS_TOKEN", "")
+    token = settings.METRICS_TOKEN
     if token and hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return True
-    if not getattr(settings, "METRICS_ALLOW_LOOPBACK", False):
+    if not settings.METRICS_ALLOW_LOOPBACK:
         return False
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback

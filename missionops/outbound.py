@@ -67,7 +67,7 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 def allowed_networks() -> list:
-    return [ipaddress.ip_network(net, strict=False) for net in getattr(settings, "OUTBOUND_ALLOWED_NETWORKS", [])]
+    return [ipaddress.ip_network(net, strict=False) for net in settings.OUTBOUND_ALLOWED_NETWORKS]
 
 
 def address_refusal(address: str) -> str | None:

@@ -57,7 +57,7 @@ def element_sets(spacecraft: list[Spacecraft]) -> dict:
 
 def max_element_age() -> timedelta:
     """The oldest element set (from its epoch) the planner predicts access from."""
-    return timedelta(days=getattr(settings, "PLANNING_MAX_ELEMENT_AGE_DAYS", 60))
+    return timedelta(days=settings.PLANNING_MAX_ELEMENT_AGE_DAYS)
 
 
 def _spec(sc: Spacecraft, resources: SpacecraftResources | None) -> SpacecraftSpec:
