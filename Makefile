@@ -29,12 +29,11 @@ dev-deps: $(VENV)/.stamp-dev
 # Browser libraries come from the npm registry at set-up time, never from a CDN at run time.
 static/vendor/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p static/vendor/leaflet static/vendor/uplot static/vendor/world-atlas static/vendor/topojson static/vendor/htmx
+	mkdir -p static/vendor/leaflet static/vendor/uplot static/vendor/world-atlas static/vendor/topojson
 	cp -r node_modules/leaflet/dist/. static/vendor/leaflet/
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css static/vendor/uplot/
 	cp node_modules/world-atlas/countries-110m.json node_modules/world-atlas/land-110m.json static/vendor/world-atlas/
 	cp node_modules/topojson-client/dist/topojson-client.min.js static/vendor/topojson/
-	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
 	mkdir -p static/vendor/axe-core && cp node_modules/axe-core/axe.min.js static/vendor/axe-core/
 	touch $@
 

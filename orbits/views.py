@@ -13,14 +13,19 @@ from .forms import PredictForm
 
 @login_required
 def orbit_map(request):
+    stations = selectors.stations_visible_to(request.user)
+    spacecraft = spacecraft_visible_to(request.user).filter(tles__isnull=False).distinct()
+    # What orbits_map.js draws, as json_script data (escaped by Django, not by hand).
+    stations_data = [
+        {"id": s.pk, "name": s.name, "lat": s.latitude_deg, "lon": s.longitude_deg, "min_el": s.min_elevation_deg}
+        for s in stations
+    ]
+    spacecraft_data = [{"id": str(sc.pk), "designation": sc.designation} for sc in spacecraft]
+    context = {"area": "orbits", "stations": stations, "spacecraft": spacecraft}
     return render(
         request,
         "orbits/map.html",
-        {
-            "area": "orbits",
-            "stations": selectors.stations_visible_to(request.user),
-            "spacecraft": spacecraft_visible_to(request.user).filter(tles__isnull=False).distinct(),
-        },
+        {**context, "stations_data": stations_data, "spacecraft_data": spacecraft_data},
     )
 
 

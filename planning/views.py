@@ -45,11 +45,22 @@ def request_list(request):
                     messages.success(request, f"request {created.name!r} is pending; the planner takes it next")
                     return redirect("planning")
     requests = selectors.requests_visible_to(request.user).order_by("-created_at")[:200]
-    return render(
-        request,
-        "planning/requests.html",
-        {"area": "planning", "form": form, "requests": requests, "plan": selectors.current_plan(request.user)},
-    )
+    plan = selectors.current_plan(request.user)
+    # What planning.js draws, as json_script data (escaped by Django, not by hand).
+    targets = [
+        {
+            "id": r.pk,
+            "name": r.name,
+            "state": r.state,
+            "lat": r.target_latitude_deg,
+            "lon": r.target_longitude_deg,
+            "polygon": r.target.get("type") == "Polygon",
+        }
+        for r in requests
+    ]
+    tracks = sorted({str(pk) for pk in plan.slots.values_list("spacecraft_id", flat=True)}) if plan else []
+    context = {"area": "planning", "form": form, "requests": requests, "plan": plan}
+    return render(request, "planning/requests.html", {**context, "targets": targets, "tracks": tracks})
 
 
 def _band(start, end, origin, span_s):

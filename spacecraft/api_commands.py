@@ -43,6 +43,7 @@ class CommandSerializer(serializers.ModelSerializer):
     approved_by = username_field("approved_by")
     canceled_by = username_field("canceled_by")
     awaiting_approval = serializers.BooleanField(read_only=True)
+    can_cancel = serializers.BooleanField(read_only=True, help_text="Whether it may still be canceled (not sent yet).")
     waits_for = serializers.SerializerMethodField(
         help_text="A queued next-contact command: the scheduled contact that releases it (station, aos, los, plan)."
     )
@@ -63,6 +64,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "critical",
             "state",
             "awaiting_approval",
+            "can_cancel",
             "created_by",
             "approved_by",
             "canceled_by",

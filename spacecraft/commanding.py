@@ -31,6 +31,7 @@ def command_message(command: Command) -> dict:
         "name": command.name,
         "state": command.state,
         "awaiting_approval": command.awaiting_approval,
+        "can_cancel": command.can_cancel,
         "failure_reason": command.failure_reason,
         "result": command.result,
         "finished_at": command.finished_at.isoformat() if command.finished_at else None,
@@ -153,7 +154,7 @@ def approve_command(*, command: Command, actor) -> Command:
 def cancel_command(*, command: Command, actor, reason: str = "") -> Command:
     """Cancel a queued or released command; anything later raises CommandStateError."""
     command = _locked(command)
-    if command.state not in (CommandState.QUEUED, CommandState.RELEASED):
+    if not command.can_cancel:
         raise CommandStateError(f"command {command.pk} is {command.state}; only queued or released commands cancel")
     return _transition(
         command,

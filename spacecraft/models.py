@@ -174,6 +174,7 @@ class Command(models.Model):
     """One telecommand in a spacecraft's queue. Every transition is timed and recorded as an event."""
 
     FINAL_STATES = (CommandState.EXECUTED, CommandState.FAILED, CommandState.TIMED_OUT, CommandState.CANCELED)
+    CANCELABLE_STATES = (CommandState.QUEUED, CommandState.RELEASED)
 
     spacecraft = models.ForeignKey(Spacecraft, on_delete=models.CASCADE, related_name="commands")
     name = models.CharField(max_length=64)
@@ -216,6 +217,11 @@ class Command(models.Model):
     @property
     def awaiting_approval(self) -> bool:
         return self.critical and self.approved_by_id is None and self.state == CommandState.QUEUED
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether the command may still be canceled (it has not been sent)."""
+        return self.state in self.CANCELABLE_STATES
 
 
 class DocumentCategory(models.TextChoices):

@@ -4,23 +4,7 @@
   "use strict";
   const API = "/api/v1/anomalies/";
 
-  function csrf() {
-    const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-
-  function post(path, body) {
-    return fetch(path, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
-      body: JSON.stringify(body || {}),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) throw new Error(data.detail || JSON.stringify(data.errors || data) || r.statusText);
-        return data;
-      });
-    });
-  }
+  const post = window.MissionOpsApi.postJSON;  // rejects with the API's detail as its message
 
   function say(text, isError) {
     const el = document.getElementById("alarm-result");

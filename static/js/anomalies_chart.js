@@ -7,7 +7,8 @@
  * critical, amber for warning, open-ended while an episode is still active. */
 (function () {
   "use strict";
-  const FILL = {critical: "rgba(214,69,69,.22)", warning: "rgba(215,155,29,.18)"};
+  const C = window.MissionOpsTheme.colour;
+  const FILL = {critical: C("--band-critical"), warning: C("--band-warning")};
 
   function fetchEpisodes(spacecraft, parameter, min, max) {
     // Only episodes overlapping [min, max], newest first: oldest first, a long history filled the
@@ -81,7 +82,7 @@
           const ctx = u.ctx, xmax = u.scales.x.max;
           const tEnd = Math.min(t1, xmax), vEnd = a.value + (b.value - a.value) * ((tEnd - t0) / Math.max(1, t1 - t0));
           ctx.save();
-          ctx.strokeStyle = "rgba(215,155,29,.95)";
+          ctx.strokeStyle = C("--forecast");
           ctx.lineWidth = 2;
           ctx.setLineDash([6, 4]);
           ctx.beginPath();
@@ -89,7 +90,7 @@
           ctx.lineTo(u.valToPos(tEnd, "x", true), u.valToPos(vEnd, "y", true));
           ctx.stroke();
           ctx.setLineDash([]);
-          ctx.fillStyle = "rgba(215,155,29,.95)";
+          ctx.fillStyle = C("--forecast");
           ctx.font = "12px sans-serif";
           ctx.textAlign = "right";
           const left = (Date.parse(line.crosses_at) - Date.now()) / 1000;

@@ -3,28 +3,15 @@
  * MissionOpsLive topics `jobs`, `gpus` and `job.<id>`; REST polling covers a lost socket. */
 (function () {
   "use strict";
+  const C = window.MissionOpsTheme.colour;
 
-  function csrf() {
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
-      body: JSON.stringify(body || {}),
-    }).then(function (r) { return r.json().then(function (data) { return {ok: r.ok, status: r.status, data: data}; }); });
-  }
+  const post = window.MissionOpsApi.postJSON;  // rejects with the API's detail as its message
+  const getJSON = window.MissionOpsApi.getJSON;
 
   // An ISO time (socket message or REST) as the pages print it: "2026-12-04 22:19:08" (UTC).
   function utc(iso) {
     const when = iso ? new Date(iso) : null;
     return when && !isNaN(when) ? when.toISOString().slice(0, 19).replace("T", " ") : "—";
-  }
-
-  function getJSON(url) {
-    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); });
   }
 
   function updateRow(msg) {
@@ -51,13 +38,13 @@
     if (!rows.length) return null;
     const ids = rows.map(function (r) { return Number(r.dataset.gpu); });
     const series = [{}].concat(ids.map(function (id, i) {
-      return {label: rows[i].textContent.trim().split(" ").slice(0, 2).join(" "), stroke: ["#4aa3ff", "#ffb347", "#7bd88f", "#ff6b6b"][i % 4], width: 1.5};
+      return {label: rows[i].textContent.trim().split(" ").slice(0, 2).join(" "), stroke: C("--series-" + (i % 4 + 1)), width: 1.5};
     }));
     const width = Math.max(260, panel.clientWidth - 30);
     const util = [[]].concat(ids.map(function () { return []; }));
     const mem = [[]].concat(ids.map(function () { return []; }));
     // Time ticks at least 90 px apart: uPlot's default spacing crowds "hh:mm:ss" labels at a panel's width.
-    const axes = [{stroke: "#8a98a8", grid: {stroke: "#2b3540"}, space: 90}, {stroke: "#8a98a8", grid: {stroke: "#2b3540"}, size: 60}];
+    const axes = [{stroke: C("--axis"), grid: {stroke: C("--grid")}, space: 90}, {stroke: C("--axis"), grid: {stroke: C("--grid")}, size: 60}];
     const utilPlot = new uPlot({title: "Utilization %", width: width, height: 150, series: series, axes: axes, scales: {y: {range: [0, 100]}}}, util, document.getElementById("gpu-util-chart"));
     const memPlot = new uPlot({title: "Memory used MB", width: width, height: 150, series: series, axes: axes}, mem, document.getElementById("gpu-mem-chart"));
     function push(at, byId) {
@@ -105,16 +92,16 @@
       const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: MissionOpsGeo.unwrapLand(f.geometry)}; });
       // Beneath the footprints and deaf to the mouse: drawn over them (it loads later), the land took
       // their hover and click wherever a footprint lay on land.
-      L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#556", weight: 1, fillOpacity: 0.25}, interactive: false}).addTo(map).bringToBack();
+      L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: C("--map-land-dim"), weight: 1, fillOpacity: 0.25}, interactive: false}).addTo(map).bringToBack();
     }).catch(function () {});
-    const colours = {succeeded: "#3fb950", failed: "#f85149", running: "#4aa3ff", canceled: "#888"};
+    const colours = {succeeded: C("--job-succeeded"), failed: C("--job-failed"), running: C("--job-running"), canceled: C("--job-canceled")};
     const bounds = [];
     data.forEach(function (j) {
       // Only polygons are accepted on submission; anything else is left off the map, not allowed
       // to stop the rest of the page.
       if (!j.footprint || j.footprint.type !== "Polygon" || !Array.isArray(j.footprint.coordinates[0])) return;
       const ring = MissionOpsGeo.unwrapRing(j.footprint.coordinates[0]).map(function (p) { return [p[1], p[0]]; });
-      const shape = L.polygon(ring, {color: colours[j.state] || "#ffb347", weight: 1}).addTo(map);
+      const shape = L.polygon(ring, {color: colours[j.state] || C("--highlight"), weight: 1}).addTo(map);
       const tip = document.createElement("span");  // as text: a string tooltip is set with innerHTML
       tip.textContent = j.name + " · " + j.state;
       shape.bindTooltip(tip);
@@ -128,7 +115,7 @@
       if (!e.originalEvent.shiftKey) return;
       map.dragging.disable(); start = e.latlng;
       if (rect) rect.remove();
-      rect = L.rectangle([start, start], {color: "#ffb347", weight: 1}).addTo(map);
+      rect = L.rectangle([start, start], {color: C("--highlight"), weight: 1}).addTo(map);
     });
     map.on("mousemove", function (e) { if (start) rect.setBounds([start, e.latlng]); });
     map.on("mouseup", function (e) {
@@ -154,12 +141,11 @@
       button.addEventListener("click", function () {
         const ids = Array.from(document.querySelectorAll("input.pick:checked")).map(function (c) { return Number(c.value); });
         if (!ids.length) return;
-        post("/api/v1/jobs/bulk/", {action: button.dataset.bulk, ids: ids}).then(function (r) {
-          const out = document.getElementById("bulk-result");
-          out.textContent = r.ok ? (button.dataset.bulk + ": " + r.data.done.length + " done, " + Object.keys(r.data.skipped).length + " skipped")
-            : (r.data.detail || "refused");
-          if (r.ok && button.dataset.bulk === "delete") r.data.done.forEach(function (id) { const row = document.getElementById("job-" + id); if (row) row.remove(); });
-        });
+        const out = document.getElementById("bulk-result");
+        post("/api/v1/jobs/bulk/", {action: button.dataset.bulk, ids: ids}).then(function (done) {
+          out.textContent = button.dataset.bulk + ": " + done.done.length + " done, " + Object.keys(done.skipped).length + " skipped";
+          if (button.dataset.bulk === "delete") done.done.forEach(function (id) { const row = document.getElementById("job-" + id); if (row) row.remove(); });
+        }).catch(function (err) { out.textContent = err.message || "refused"; });
       });
     });
   }
@@ -295,14 +281,19 @@
     document.querySelectorAll("[data-action]").forEach(function (button) {
       button.addEventListener("click", function () {
         const seen = snapshots;
-        post("/api/v1/jobs/" + id + "/" + button.dataset.action + "/").then(function (r) {
-          document.getElementById("action-result").textContent = r.ok ? button.dataset.action + " requested" : (r.data.detail || "refused");
+        const out = document.getElementById("action-result");
+        post("/api/v1/jobs/" + id + "/" + button.dataset.action + "/").then(function (job) {
+          out.textContent = button.dataset.action + " requested";
           // As for a fetch: a live snapshot that came in meanwhile is newer than this answer.
-          if (r.ok && snapshots === seen) show(r.data);
-        });
+          if (snapshots === seen) show(job);
+        }).catch(function (err) { out.textContent = err.message || "refused"; });
       });
     });
   }
 
   window.MissionOpsJobs = {queuePage: queuePage, detailPage: detailPage};
+  // The page says which it is on this script's tag (no inline script under the CSP).
+  const tag = document.currentScript;
+  if (tag && tag.dataset.page === "queue") queuePage();
+  if (tag && tag.dataset.page === "detail") detailPage(Number(tag.dataset.job), Number(tag.dataset.lastLog), tag.dataset.state);
 })();

@@ -2,6 +2,7 @@
    bbox typed (or from a template) is drawn. */
 (function () {
   "use strict";
+  const C = window.MissionOpsTheme.colour;
   const el = document.getElementById("submit-map"), input = document.getElementById("submit-bbox");
   if (!el || !input || !window.L) return;
   const map = L.map(el, {worldCopyJump: true, boxZoom: false}).setView([20, 0], 1);
@@ -10,21 +11,21 @@
     const land = topojson.feature(topo, topo.objects.land);
     const features = land.type === "FeatureCollection" ? land.features : [land];
     const geometries = features.map(function (f) { return {type: "Feature", properties: {}, geometry: MissionOpsGeo.unwrapLand(f.geometry)}; });
-    L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: "#8a98a8", weight: 1, fillColor: "#2b3540", fillOpacity: 0.8}, interactive: false}).addTo(map).bringToBack();
+    L.geoJSON({type: "FeatureCollection", features: geometries}, {style: {color: C("--axis"), weight: 1, fillColor: C("--grid"), fillOpacity: 0.8}, interactive: false}).addTo(map).bringToBack();
   }).catch(function () {});
   let rect = null, start = null;
   function drawFromInput() {
     const parts = input.value.split(",").map(Number);
     if (parts.length !== 4 || parts.some(isNaN)) return;
     const bounds = [[parts[1], parts[0]], [parts[3], parts[2]]];
-    if (rect) rect.setBounds(bounds); else rect = L.rectangle(bounds, {color: "#f0b429", weight: 2}).addTo(map);
+    if (rect) rect.setBounds(bounds); else rect = L.rectangle(bounds, {color: C("--selection"), weight: 2}).addTo(map);
     map.fitBounds(bounds, {maxZoom: 6});
   }
   map.on("mousedown", function (e) {
     if (!e.originalEvent.shiftKey) return;
     map.dragging.disable(); start = e.latlng;
     if (rect) rect.remove();
-    rect = L.rectangle([start, start], {color: "#f0b429", weight: 2}).addTo(map);
+    rect = L.rectangle([start, start], {color: C("--selection"), weight: 2}).addTo(map);
   });
   map.on("mousemove", function (e) { if (start) rect.setBounds([start, e.latlng]); });
   map.on("mouseup", function (e) {

@@ -3,6 +3,7 @@
  * down) and ground tracks from /api/v1/spacecraft/<id>/ground-track/. */
 (function () {
   "use strict";
+  const C = window.MissionOpsTheme.colour;
   const EARTH_RADIUS_M = 6371000, ORBIT_KM = 550;
   const el = document.getElementById("orbit-map");
   const stations = JSON.parse(document.getElementById("orbit-stations-data").textContent);
@@ -16,7 +17,7 @@
     const land = {type: "FeatureCollection", features: countries.features.map(function (f) {
       return {type: "Feature", properties: {}, geometry: f.geometry && MissionOpsGeo.unwrapLand(f.geometry)};
     }).filter(function (f) { return f.geometry; })};
-    L.geoJSON(land, {style: {color: "#5f7fa8", weight: 0.6, fillColor: "#23466e", fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
+    L.geoJSON(land, {style: {color: C("--map-land-edge"), weight: 0.6, fillColor: C("--map-land"), fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
   });
 
   // Earth central angle seen from a station above its minimum elevation for a given orbit height.
@@ -33,7 +34,7 @@
     return span;
   }
   stations.forEach(function (st) {
-    L.circle([st.lat, st.lon], {radius: footprintRadiusM(st.min_el), color: "#7fd1ae", weight: 1, fillOpacity: 0.07}).addTo(map);
+    L.circle([st.lat, st.lon], {radius: footprintRadiusM(st.min_el), color: C("--map-station"), weight: 1, fillOpacity: 0.07}).addTo(map);
     L.marker([st.lat, st.lon], {icon: L.divIcon({className: "sc-marker", html: label("▲ " + st.name), iconSize: null})}).addTo(map);
   });
 
@@ -64,7 +65,7 @@
         .then(function (fc) {
           if (!fc) return;
           if (tracks[sc.id]) map.removeLayer(tracks[sc.id]);
-          tracks[sc.id] = L.geoJSON(fc, {style: {color: "#ffd24a", weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map);
+          tracks[sc.id] = L.geoJSON(fc, {style: {color: C("--map-track"), weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map);
         });
     });
   }

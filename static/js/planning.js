@@ -7,15 +7,17 @@
   "use strict";
   const el = document.getElementById("planning-map");
   if (!el) return;
-  const COLOURS = {pending: "#e0b422", planned: "#4a90e2", imaged: "#a46be0", downlinked: "#2eb37c", processed: "#2eb37c",
-                   failed: "#e05555", expired: "#a0a0a0", canceled: "#a0a0a0"};
+  const C = window.MissionOpsTheme.colour;
+  const COLOURS = {pending: C("--request-pending"), planned: C("--request-planned"), imaged: C("--request-imaged"),
+                   downlinked: C("--request-done"), processed: C("--request-done"), failed: C("--request-failed"),
+                   expired: C("--request-gone"), canceled: C("--request-gone")};
   const map = L.map(el, {worldCopyJump: false, minZoom: 1, maxBounds: [[-90, -200], [90, 200]]}).setView([20, 0], 2);
   fetch(el.dataset.atlas).then(function (r) { return r.json(); }).then(function (atlas) {
     const countries = topojson.feature(atlas, atlas.objects.countries);
     const land = {type: "FeatureCollection", features: countries.features.map(function (f) {
       return {type: "Feature", properties: {}, geometry: f.geometry && MissionOpsGeo.unwrapLand(f.geometry)};
     }).filter(function (f) { return f.geometry; })};
-    L.geoJSON(land, {style: {color: "#5f7fa8", weight: 0.6, fillColor: "#23466e", fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
+    L.geoJSON(land, {style: {color: C("--map-land-edge"), weight: 0.6, fillColor: C("--map-land"), fillOpacity: 1}, interactive: false}).addTo(map).bringToBack();
   });
 
   // Names are whatever an operator typed: a tooltip gets an element with text, never a string
@@ -24,13 +26,13 @@
   const targets = JSON.parse(document.getElementById("planning-targets").textContent);
   const markers = {};
   targets.forEach(function (t) {
-    markers[t.id] = L.circleMarker([t.lat, t.lon], {radius: t.polygon ? 7 : 5, color: "#fff", weight: 1, fillColor: COLOURS[t.state] || "#ccc", fillOpacity: 0.9})
+    markers[t.id] = L.circleMarker([t.lat, t.lon], {radius: t.polygon ? 7 : 5, color: C("--marker-edge"), weight: 1, fillColor: COLOURS[t.state] || C("--request-gone"), fillOpacity: 0.9})
       .bindTooltip(text(t.name + " (" + t.state + ")")).addTo(map);
   });
   JSON.parse(document.getElementById("planning-tracks").textContent).forEach(function (id) {
     fetch("/api/v1/spacecraft/" + id + "/ground-track/?minutes_before=0&minutes_after=190", {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (fc) { if (fc) L.geoJSON(fc, {style: {color: "#ffd24a", weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map); });
+      .then(function (fc) { if (fc) L.geoJSON(fc, {style: {color: C("--map-track"), weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map); });
   });
 
   // Drawing the new request's target.
@@ -39,7 +41,7 @@
   let vertices = [], drawn = null;
   function show(geometry) {
     if (drawn) map.removeLayer(drawn);
-    drawn = geometry ? L.geoJSON(geometry, {style: {color: "#ff7f2a", weight: 2}, pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 6, color: "#ff7f2a"}); }}).addTo(map) : null;
+    drawn = geometry ? L.geoJSON(geometry, {style: {color: C("--drawing"), weight: 2}, pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 6, color: C("--drawing")}); }}).addTo(map) : null;
     if (field) field.value = geometry ? JSON.stringify(geometry) : "";
     if (readout) readout.textContent = geometry ? geometry.type + " " + JSON.stringify(geometry.coordinates).slice(0, 80) : "";
   }

@@ -3,6 +3,7 @@
  */
 (function () {
   "use strict";
+  const C = window.MissionOpsTheme.colour;
   const root = document.getElementById("tm-values");
   const scId = root.dataset.spacecraft;
   const API = "/api/v1/telemetry/";
@@ -160,14 +161,14 @@
     const opts = {
       width: el.clientWidth || 800, height: 320,
       scales: {x: {time: true, min: range.start.getTime() / 1000, max: range.end.getTime() / 1000}},
-      axes: [{stroke: "#8a98a8", grid: {stroke: "#2b3540"}}, {stroke: "#8a98a8", grid: {stroke: "#2b3540"}, size: 60}],
+      axes: [{stroke: C("--axis"), grid: {stroke: C("--grid")}}, {stroke: C("--axis"), grid: {stroke: C("--grid")}, size: 60}],
       series: [
         {},
-        {label: "min" + units, stroke: "rgba(78,161,255,.45)", width: 1},
-        {label: "avg" + units, stroke: "#4ea1ff", width: 2},
-        {label: "max" + units, stroke: "rgba(78,161,255,.45)", width: 1},
+        {label: "min" + units, stroke: C("--series-edge"), width: 1},
+        {label: "avg" + units, stroke: C("--series-main"), width: 2},
+        {label: "max" + units, stroke: C("--series-edge"), width: 1},
       ],
-      bands: [{series: [3, 1], fill: "rgba(78,161,255,.12)"}],
+      bands: [{series: [3, 1], fill: C("--series-band")}],
       plugins: window.MissionOpsAnomalies
         ? [window.MissionOpsAnomalies.shading(scId, selected), window.MissionOpsAnomalies.forecast(scId, selected)]
         : [],
@@ -203,4 +204,10 @@
   loadLatest().catch(function (e) { root.innerHTML = "<p class=\"error\"></p>"; root.firstChild.textContent = String(e); });
   MissionOpsLive.subscribe("sc." + scId, onLive, {poll: loadLatest});
   window.MissionOpsTelemetry = {reload: loadSeries, rows: rows, chartTimer: chartTimer};
+})();
+
+// The spacecraft picker opens the chosen spacecraft's page.
+(function () {
+  const pick = document.getElementById("tm-spacecraft");
+  if (pick) pick.addEventListener("change", function (e) { window.location = e.target.value; });
 })();

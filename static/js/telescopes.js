@@ -3,21 +3,12 @@
 (function () {
   "use strict";
   const message = document.getElementById("telescopes-message");
-  const csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value;
 
   function say(text) { if (message) message.textContent = text; }
 
   function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
-      body: JSON.stringify(body || {}),
-    }).then(function (r) {
-      return r.json().then(function (data) {
-        if (!r.ok) throw new Error(data.detail || JSON.stringify(data));
-        return data;
-      });
-    }).then(function (op) { if (message) message.dataset.op = op.id; sayOperation(op); showOperation(op); })
+    return window.MissionOpsApi.postJSON(url, body)
+      .then(function (op) { if (message) message.dataset.op = op.id; sayOperation(op); showOperation(op); })
       .catch(function (err) { say("refused: " + err.message); });
   }
 
