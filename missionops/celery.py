@@ -36,9 +36,10 @@ def _register_worker_heartbeats(**kwargs):
 @signals.worker_process_shutdown.connect
 def _flush_live_messages(**kwargs):
     # Prefork children end with os._exit, which skips atexit: send what is still queued first.
-    from . import live
+    from . import live, shared_metrics
 
     live.flush()
+    shared_metrics.flush()
 
 
 @signals.worker_process_init.connect

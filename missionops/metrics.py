@@ -1,6 +1,7 @@
 """Prometheus metrics: process metrics from django-prometheus plus MissionOps domain metrics.
 
-Counters and histograms (ingest, sockets) are per process: the web process serves /metrics.
+Ingest counters and histograms are summed over every process (missionops.shared_metrics: web,
+workers, the MQTT bridge and the simulator all ingest). Live sockets are per web process.
 Fleet-wide gauges (spacecraft by mode, open anomalies, jobs, queue depth, GPUs) are read from the
 database and Redis at scrape time, so every process agrees on them.
 """
@@ -13,13 +14,18 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpResponse, HttpResponseForbidden
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-SAMPLES_INGESTED = Counter("missionops_samples_ingested_total", "Telemetry samples stored", ["interface"])
-INGEST_DURATION = Histogram(
+from .shared_metrics import SharedCounter, SharedHistogram, SharedMetricsCollector
+from .shared_metrics import flush as flush_shared_metrics
+
+SAMPLES_INGESTED = SharedCounter(
+    "missionops_samples_ingested_total", "Telemetry samples stored, by every process", ["interface"]
+)
+INGEST_DURATION = SharedHistogram(
     "missionops_ingest_duration_seconds",
-    "Time to validate and store one ingest batch",
+    "Time to validate and store one ingest batch, in every process",
     ["interface"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
@@ -98,6 +104,7 @@ def register_domain_collector():
     global _registered
     if not _registered:
         REGISTRY.register(DomainCollector())
+        REGISTRY.register(SharedMetricsCollector())
         _registered = True
 
 
@@ -119,4 +126,5 @@ def metrics_view(request):
         return HttpResponseForbidden(
             "metrics: send METRICS_TOKEN as a bearer token (or set METRICS_ALLOW_LOOPBACK=true for loopback)"
         )
+    flush_shared_metrics()  # this process's last second too
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -28,13 +28,16 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
-from prometheus_client import Counter
+
+from .shared_metrics import SharedCounter
 
 logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 T = TypeVar("T")
-READS = Counter("missionops_replica_reads_total", "Lag-tolerant reads by where they went", ["target", "reason"])
+READS = SharedCounter(
+    "missionops_replica_reads_total", "Lag-tolerant reads by where they went, in every process", ["target", "reason"]
+)
 
 _read_alias: contextvars.ContextVar[str | None] = contextvars.ContextVar("missionops_read_alias", default=None)
 
