@@ -4,6 +4,7 @@ database going away under the API. Nothing here is mocked."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -372,3 +373,69 @@ def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
             except subprocess.TimeoutExpired:
                 worker.kill()
         cluster.drop()
+
+
+def test_celery_worker_under_the_supervisor_runs_tasks_after_a_redis_restart(tmp_path, monkeypatch):
+    """Issue 22: a Celery worker exited after a Redis restart. It still can: kombu 5.7 (latest) fails
+    restoring the unacknowledged messages of the lost connection ("'NoneType' object has no attribute
+    'hostname'", an unrecoverable error) and the worker shuts down warm. So `make run` runs it under
+    a supervisor that starts it again (missionops.supervise). Here the Procfile's worker runs two
+    long acks-late tasks when its private Redis stops for 15 s; after Redis is back, new tasks run
+    and the supervisor is still up."""
+    from celery import Celery
+
+    redis_port = free_port()
+    redis_proc = start_redis(redis_port)
+    url = f"redis://127.0.0.1:{redis_port}/0"
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):  # Celery reads these before its arguments
+        monkeypatch.delenv(name, raising=False)
+    env = {
+        **test_database_env(),
+        "REDIS_URL": url,
+        "CELERY_BROKER_URL": url,
+        "CELERY_RESULT_BACKEND": url,
+        "CACHE_PREFIX": f"celery-drill-{os.getpid()}",
+    }
+    log = tmp_path / "worker.log"
+    worker = (
+        f"{sys.executable} -m celery -A missionops worker --concurrency=2 -Q drill -I missionops.tests.drill_tasks "
+        f"-n drill-{os.getpid()}@%h --loglevel=INFO --logfile={log}"
+    )
+    (tmp_path / "Procfile").write_text(f"worker: {worker}\n")
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "missionops.supervise", str(tmp_path / "Procfile")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    client = Celery("drill", broker=url, backend=url)
+
+    def answered() -> bool:
+        try:
+            return any(f"drill-{os.getpid()}@" in w for reply in client.control.ping(timeout=1.0) for w in reply)
+        except Exception:  # noqa: BLE001 - Redis coming back
+            return False
+
+    def wait_for(condition, what: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.2)
+
+    try:
+        wait_for(answered, "the worker did not come up", 90)
+        for _ in range(2):
+            client.send_task("drill.sleep", args=[20], queue="drill")
+        wait_for(lambda: log.read_text().count("received") >= 2, "the worker did not receive the tasks", 60)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(15)
+        redis_proc = start_redis(redis_port)
+        # An empty Redis has lost the queue bindings: the worker declares them again when it is back
+        # (a publish before that goes nowhere; the webhook deliveries' sweep covers those).
+        wait_for(answered, "no worker answered after the restart", 120)
+        after = [client.send_task("drill.sleep", args=[0.1], queue="drill") for _ in range(5)]
+        assert [r.get(timeout=120) for r in after] == [0.1] * 5
+        assert supervisor.poll() is None
+    finally:
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        supervisor.wait(timeout=60)
+        redis_proc.terminate()
