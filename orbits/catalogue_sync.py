@@ -212,8 +212,10 @@ class SpaceTrack:
 
 
 def sync_spacetrack(*, client: SpaceTrack | None = None, history_for: Organization | None = None, now=None):
-    """The `gp` class into the catalogue, and, with `history_for`, the `gp_history` of each of
-    that organization's spacecraft into its element-set history. Returns SyncResults."""
+    """Sync Space-Track's `gp` class into the catalogue; returns SyncResults.
+
+    With `history_for`, the `gp_history` of each of that organization's spacecraft goes into its
+    element-set history."""
     now = now or timezone.now()
     client = client or SpaceTrack()
     results = []
@@ -258,8 +260,9 @@ def sync_spacetrack(*, client: SpaceTrack | None = None, history_for: Organizati
 
 
 def sync_configured(*, progress=None, now=None) -> list[SyncResult]:
-    """Every configured source: the CelesTrak groups, and Space-Track's `gp` when credentials
-    are set. A failed query is recorded and the others still run."""
+    """Sync every configured source: the CelesTrak groups, and Space-Track's `gp` when credentials are set.
+
+    A failed query is recorded and the others still run."""
     results = []
     for group in _setting("ORBITS_CELESTRAK_GROUPS"):
         try:

@@ -24,6 +24,7 @@ DEMO_STATIONS = [
 
 
 def seed(*, organization, actor, log, options, stderr):
+    """Seed the demo ground stations and element sets of `organization` (`seed_demo`)."""
     for name, lat, lon, alt, min_el, rate in DEMO_STATIONS:
         if not GroundStation.objects.filter(organization=organization, name=name).exists():
             services.create_station(
@@ -49,8 +50,9 @@ def seed(*, organization, actor, log, options, stderr):
 
 
 def seed_derived_tles(*, organization, actor, log) -> None:
-    """Element sets for the demo spacecraft past the four of demo.tle (`seed_demo --fleet-size N`,
-    NORAD ids 90005 up): each a copy of its profile's set, spread along the orbit (mean anomaly and
+    """Seed element sets for the demo spacecraft past the four of demo.tle (`seed_demo --fleet-size N`).
+
+    NORAD ids 90005 up: each a copy of its profile's set, spread along the orbit (mean anomaly and
     RAAN shifted) so their passes fall at different times."""
     from .tle_format import checksum
 

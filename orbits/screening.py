@@ -31,9 +31,10 @@ def _setting(name: str, default: float) -> float:
 
 @transaction.atomic
 def import_catalogue(*, text: str, source: str) -> int:
-    """Store the element sets of `text` (TLE or OMM JSON) as catalogue objects, keeping for each
-    NORAD id the newest epoch. All or nothing: a payload with any set refused stores nothing and
-    raises CatalogueFormatError naming the first fault. Returns how many objects changed."""
+    """Store the element sets of `text` (TLE or OMM JSON) as catalogue objects; returns how many changed.
+
+    For each NORAD id the newest epoch is kept. All or nothing: a payload with any set refused
+    stores nothing and raises CatalogueFormatError naming the first fault."""
     parsed = tle_format.parse(text)
     if parsed.refused:
         first = parsed.refused[0]
@@ -83,8 +84,9 @@ def screen_conjunctions(
     critical_km: float | None = None,
     processes: int = 2,
 ) -> list[Conjunction]:
-    """Screen every spacecraft of the organization (with a usable element set) against the
-    whole catalogue over [start, start + days]: the approaches under the threshold replace the
+    """Screen the organization's spacecraft against the catalogue over [start, start + days].
+
+    Every spacecraft with a usable element set: the approaches under the threshold replace the
     stored ones with TCA at or after `start` in one transaction; those under the critical
     threshold are announced (event + alarm). Returns the stored approaches."""
     start = start or timezone.now()

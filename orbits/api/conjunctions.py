@@ -1,0 +1,65 @@
+"""Conjunctions: predicted close approaches with catalogue objects."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
+
+from .. import selectors
+from ..models import Conjunction
+from .fields import FiniteFloatField
+
+
+class ConjunctionSerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    miss_distance_km = FiniteFloatField(allow_null=True)
+    radial_km = FiniteFloatField(allow_null=True, help_text="along the primary's position vector")
+    in_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's motion, in its orbit plane")
+    cross_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's orbit normal")
+    relative_speed_km_s = FiniteFloatField(allow_null=True)
+
+    class Meta:
+        model = Conjunction
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "tle",
+            "secondary_norad_id",
+            "secondary_name",
+            "secondary_epoch",
+            "tca",
+            "miss_distance_km",
+            "radial_km",
+            "in_track_km",
+            "cross_track_km",
+            "relative_speed_km_s",
+            "critical",
+            "screened_at",
+        ]
+
+
+class ConjunctionFilter(ScopedFilterSet):
+    spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
+    secondary_norad_id = django_filters.NumberFilter()
+    critical = django_filters.BooleanFilter()
+    start = UTCDateTimeFilter(field_name="tca", lookup_expr="gte", help_text="TCA at or after")
+    end = UTCDateTimeFilter(field_name="tca", lookup_expr="lte", help_text="TCA at or before")
+    max_miss_km = django_filters.NumberFilter(field_name="miss_distance_km", lookup_expr="lte")
+
+    class Meta:
+        model = Conjunction
+        fields = ["spacecraft", "secondary_norad_id", "critical", "start", "end", "max_miss_km"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Predicted close approaches of your spacecraft with catalogue objects, by TCA"),
+    retrieve=extend_schema(summary="One close approach"),
+)
+class ConjunctionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ConjunctionSerializer
+    filterset_class = ConjunctionFilter
+
+    def get_queryset(self):
+        return selectors.conjunctions_visible_to(self.request.user).order_by("tca", "id")

@@ -1,0 +1,38 @@
+"""Orbit operations: TLE import, ground stations, pass computation, fleet propagation, contact
+plans. Import from here: `from orbits import services` / `from orbits.services import ...`."""
+
+from .contacts import build_contact_plan
+from .elements import ImportReport, current_tle, current_tles, import_tles
+from .fleet import (
+    CHARGE_PCT_PER_MIN,
+    ECLIPSE_DRAIN_PCT_PER_MIN,
+    Position,
+    position_message,
+    positions,
+    propagate_fleet,
+)
+from .passes import PASS_HORIZON, announce_passes, lock_passes, pass_message, recompute_passes
+from .stations import STATION_FIELDS, create_station, delete_station, update_station
+
+__all__ = [
+    "CHARGE_PCT_PER_MIN",
+    "ECLIPSE_DRAIN_PCT_PER_MIN",
+    "PASS_HORIZON",
+    "STATION_FIELDS",
+    "ImportReport",
+    "Position",
+    "announce_passes",
+    "build_contact_plan",
+    "create_station",
+    "current_tle",
+    "current_tles",
+    "delete_station",
+    "import_tles",
+    "lock_passes",
+    "pass_message",
+    "position_message",
+    "positions",
+    "propagate_fleet",
+    "recompute_passes",
+    "update_station",
+]
