@@ -759,7 +759,7 @@ PROFILE_STAGES = [
         "latest values + roll-up marks",
         [("telemetry/services/sample_writes.py", "update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
     ),
-    ("limit checks", [("anomalies/detection.py", "check_ingested")]),
+    ("limit checks", [("anomalies/limit_checks.py", "check_ingested")]),
     ("live push + rate counters", [("telemetry/live_values.py", "after_ingest")]),
     ("throttles", [("rest_framework/views.py", "check_throttles")]),
     ("commit", [("django/db/backends/base/base.py", "commit")]),

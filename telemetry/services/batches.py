@@ -87,7 +87,9 @@ def store_batch(
         archive.ensure_partitions_for_us(validation.snapshot_times(snapshots, time_cache))
         try:
             with connection.cursor() as cursor:
-                chunks = validation.validated_chunks(snapshots, by_ref, params, result, time_cache)
+                chunks = validation.validated_chunks(
+                    snapshots=snapshots, by_ref=by_ref, params=params, result=result, time_cache=time_cache
+                )
                 pids, times, values, stored = sample_writes.validate_and_copy(cursor=cursor, chunks=chunks)
         except OverflowError:  # an integer no double holds
             validation.raise_inexact_number(snapshots)

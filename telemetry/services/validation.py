@@ -111,7 +111,7 @@ def snapshot_times(snapshots, time_cache: dict) -> np.ndarray:
     return np.fromiter(time_cache.values(), dtype=np.int64, count=len(time_cache))
 
 
-def validated_chunks(snapshots, by_ref, params, result, time_cache: dict):
+def validated_chunks(*, snapshots, by_ref, params, result, time_cache: dict):
     """The hot loop: one pass, type checks inline, times once per snapshot (repeated afterwards).
     Yields (pids, times, values) arrays of about COPY_CHUNK samples, in snapshot order, and
     NEEDS_DB before it registers an undeclared parameter."""
