@@ -10,7 +10,7 @@ class AnomaliesConfig(AppConfig):
         from spacecraft.config import register_parameter_setting
         from telemetry.signals import samples_stored
 
-        from . import config, detection
+        from . import config, limit_checks
 
         register_parameter_setting(key="detectors", validate=config.validate_detectors)
-        samples_stored.connect(detection.check_stored_batch, dispatch_uid="anomalies.limits")
+        samples_stored.connect(limit_checks.check_stored_batch, dispatch_uid="anomalies.limits")

@@ -15,8 +15,25 @@ from django.conf import settings
 from spacecraft.config import LIMIT_KEYS
 from spacecraft.models import ParameterType
 
-from .detectors import DETECTOR_CLASSES, Detector, StaleDetector
+from .detector_base import Detector
+from .forecast_detector import ForecastDetector
 from .models import DetectorKind
+from .sample_detectors import EWMADetector, FlatlineDetector, IQRDetector, LimitDetector, RateDetector, ZScoreDetector
+from .stale_detector import StaleDetector
+
+DETECTOR_CLASSES = {
+    cls.kind: cls
+    for cls in (
+        LimitDetector,
+        RateDetector,
+        StaleDetector,
+        FlatlineDetector,
+        ZScoreDetector,
+        IQRDetector,
+        EWMADetector,
+        ForecastDetector,
+    )
+}
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detectors import CRITICAL, Flags
+from .detector_base import CRITICAL, Flags
 
 
 @dataclass

@@ -11,30 +11,19 @@ from django.db import connection
 
 from telemetry import archive
 
-ROW = np.dtype(
-    [
-        ("nfields", ">i2"),
-        ("len_parameter", ">i4"),
-        ("parameter_id", ">i4"),
-        ("len_time", ">i4"),
-        ("time", ">i8"),
-        ("len_value", ">i4"),
-        ("value", ">f8"),
-    ]
-)
-HEADER = 19  # signature (11) + flags (4) + extension length (4)
+# telemetry.archive owns the binary COPY format; reading COPY TO output uses the same header and rows.
+HEADER, TRAILER = len(archive.COPY_HEADER), len(archive.COPY_TRAILER)
 
 
 def _parse(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    body = data[HEADER:-2]  # the trailer is int16 -1
-    rows = np.frombuffer(body, dtype=ROW)
+    rows = np.frombuffer(data[HEADER:-TRAILER], dtype=archive.ROW_DTYPE)
     return rows["parameter_id"].astype(np.int64), rows["time"].astype(np.int64), rows["value"].astype(np.float64)
 
 
 def _copy_out(sql: str, params: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with connection.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
         data = b"".join(bytes(block) for block in copy)
-    if len(data) <= HEADER + 2:
+    if len(data) <= HEADER + TRAILER:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     return _parse(data)
 

@@ -24,7 +24,7 @@ from spacecraft.models import Spacecraft
 from telemetry.models import ParameterDefinition
 
 from . import config, notify, reading
-from .detectors import CRITICAL, Detector
+from .detector_base import CRITICAL, Detector
 from .episodes import Episode
 from .models import SEVERITY_RANK, Anomaly, DetectorKind, Severity
 

@@ -3,7 +3,7 @@ actions, escalation of unacknowledged criticals, and each organization's alarm p
 
 Every operation locks the anomaly row, checks the transition against its current state (409
 naming it otherwise) and the user's `operate_spacecraft` permission (403), records an event and
-pushes a live message. Detection itself lives in `anomalies.detection`.
+pushes a live message. Detection itself lives in `anomalies.limit_checks` (inline) and `anomalies.sweeps`.
 """
 
 import datetime as dt
@@ -191,6 +191,7 @@ def resolve(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None =
 
 @transaction.atomic
 def add_comment(*, anomaly: Anomaly, user, text: str) -> AnomalyComment:
+    """Add an operator's comment (1 to 4000 characters) and announce it."""
     anomaly = _locked(anomaly)
     _require_operator(user, anomaly)
     text = (text or "").strip()
@@ -235,6 +236,7 @@ def assign(*, anomaly: Anomaly, user, username: str | None) -> Anomaly:
 
 @transaction.atomic
 def set_tags(*, anomaly: Anomaly, user, tags: list[str]) -> Anomaly:
+    """Replace the anomaly's tags (lowercased, deduplicated, sorted) and announce it."""
     anomaly = _locked(anomaly)
     _require_operator(user, anomaly)
     clean = sorted({str(t).strip().lower() for t in tags if str(t).strip()})
@@ -295,6 +297,7 @@ def policy_for(organization_id) -> AlarmPolicy:
 def set_policy(
     *, organization: Organization, on_call_emails: list[str], escalate_after_s: int, max_escalation_level: int = 3
 ) -> AlarmPolicy:
+    """Create or replace the organization's escalation policy."""
     if escalate_after_s < 1:
         raise DomainError("escalate_after_s must be at least 1", field="escalate_after_s")
     policy, _ = AlarmPolicy.objects.update_or_create(

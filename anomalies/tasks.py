@@ -2,12 +2,12 @@
 
 from celery import shared_task
 
-from . import detection, services
+from . import services, sweeps
 
 
 @shared_task(name="anomalies.sweep", autoretry_for=(Exception,), max_retries=2, retry_backoff=True)
 def sweep() -> dict:
-    return detection.sweep().as_dict()
+    return sweeps.sweep().as_dict()
 
 
 @shared_task(name="anomalies.escalate", autoretry_for=(Exception,), max_retries=3, retry_backoff=True)

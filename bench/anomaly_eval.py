@@ -6,7 +6,7 @@ spacecraft but the last (which stays fault-free): bias step, variance blow-up, s
 value, spike burst, dropout, each on its own parameter at a random time (`--seed`). It runs:
 
 - playback: timestamps days in the past, posted with `POST /api/v1/telemetry/` in 2-hour batches
-  (as a ground station dumps a pass), then the product's sweep (`anomalies.detection.sweep`, what
+  (as a ground station dumps a pass), then the product's sweep (`anomalies.sweeps.sweep`, what
   the beat task runs) until nothing is left to analyse;
 - live: timestamps ending now, posted in time order with a sweep after each batch; the server and
   the sweeps run with ANOMALY_LATE_AFTER_S above the data's age, so every sample takes the live
@@ -321,11 +321,11 @@ def teardown(org) -> None:
 
 def drain(fleet) -> None:
     """The product's sweep, run until every arrived sample has been analysed."""
-    from anomalies import detection
+    from anomalies import sweeps
     from anomalies.models import Arrival
 
     for _ in range(100):
-        detection.sweep(spacecraft=fleet[0].__class__.objects.filter(pk__in=[sc.pk for sc in fleet]))
+        sweeps.sweep(spacecraft=fleet[0].__class__.objects.filter(pk__in=[sc.pk for sc in fleet]))
         if not Arrival.objects.filter(parameter__spacecraft__in=fleet).exists():
             return
 
@@ -407,7 +407,7 @@ def demo(minutes: float) -> dict:
 
     from django.core.management import call_command
 
-    from anomalies import detection, services
+    from anomalies import services, sweeps
     from anomalies.models import Anomaly
     from spacecraft.models import Spacecraft
     from telemetry.models import InjectedFault
@@ -433,14 +433,14 @@ def demo(minutes: float) -> dict:
     fleet = Spacecraft.objects.filter(organization__slug="demo")
     try:
         while simulator.poll() is None:
-            detection.sweep(spacecraft=fleet)
+            sweeps.sweep(spacecraft=fleet)
             services.escalate_due()
             services.unshelve_due()
             time.sleep(15)
     finally:
         simulator.terminate()
         simulator.wait()
-    detection.sweep(spacecraft=fleet)
+    sweeps.sweep(spacecraft=fleet)
     ended = dt.datetime.now(dt.UTC)
     new = Anomaly.objects.filter(
         spacecraft__organization__slug="demo", is_late=False, suppressed_by="", created_at__gte=began

@@ -57,7 +57,7 @@ from missionops import live as platform_live  # noqa: E402
 from missionops.models import Organization  # noqa: E402
 from missionops.services import create_organization  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
-from telemetry import archive, selectors, services  # noqa: E402
+from telemetry import archive, live_values, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
 
 SPACECRAFT, PARAMETERS = 4, 20
@@ -633,7 +633,7 @@ def end_to_end(args, org, crafts, service_rate):
         )
         rows.append(
             (
-                f"  requests shown / sent (at most one push per {1000 * services.live.interval_s():.0f} ms per topic)",
+                f"  requests shown / sent (at most one push per {1000 * live_values.interval_s():.0f} ms per topic)",
                 f"{live['seen']} / {live['sent']}",
                 "",
                 "",
@@ -744,20 +744,23 @@ PROFILE_STAGES = [
     ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode"), ("telemetry/payloads.py", "decode_as")]),
     (
         "resolve spacecraft + definitions",
-        [("telemetry/services.py", "_resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
+        [("telemetry/services/validation.py", "resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
     ),
-    ("validation (per-sample checks)", [("telemetry/services.py", "_validated_chunks")]),
+    ("validation (per-sample checks)", [("telemetry/services/validation.py", "validated_chunks")]),
     ("partition check", [("telemetry/archive.py", "ensure_partitions_for_us")]),
     (
         "store samples (COPY; one INSERT up to 200)",
-        [("telemetry/services.py", "_validate_and_copy"), ("telemetry/services.py", "_insert_samples")],
+        [
+            ("telemetry/services/sample_writes.py", "validate_and_copy"),
+            ("telemetry/services/sample_writes.py", "insert_samples"),
+        ],
     ),
     (
         "latest values + roll-up marks",
-        [("telemetry/services.py", "_update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
+        [("telemetry/services/sample_writes.py", "update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
     ),
-    ("limit checks", [("anomalies/detection.py", "check_ingested")]),
-    ("live push + rate counters", [("telemetry/live.py", "after_ingest")]),
+    ("limit checks", [("anomalies/limit_checks.py", "check_ingested")]),
+    ("live push + rate counters", [("telemetry/live_values.py", "after_ingest")]),
     ("throttles", [("rest_framework/views.py", "check_throttles")]),
     ("commit", [("django/db/backends/base/base.py", "commit")]),
     ("response (render)", [("rest_framework/response.py", "rendered_content")]),

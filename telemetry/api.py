@@ -224,7 +224,7 @@ class LatestView(APIView):
     def get(self, request):
         q = _query(SpacecraftQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
-        from .live import ingest_rates
+        from .live_values import ingest_rates
 
         return Response(
             {

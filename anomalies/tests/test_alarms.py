@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.core import mail
 
-from anomalies import detection, selectors, services
+from anomalies import selectors, services, sweeps
 from anomalies.models import AlarmState, Anomaly, AnomalyComment, Arrival, IsaState
 from spacecraft.models import Mode
 
@@ -44,7 +44,7 @@ def stepped(make_spacecraft, org_a):
 def test_one_alarm_per_condition_with_every_detector(stepped, send, api, viewer):
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=200)
     send(stepped, start, {"bus_v": series(120) + [41.0] * 4 + series(20)})
-    detection.sweep()
+    sweeps.sweep()
     (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
     kinds = {d["kind"] for d in alarm.detectors}
     assert {"limit", "rate", "zscore"} <= kinds  # one row, every detector that fired recorded on it
@@ -68,7 +68,7 @@ def test_playback_is_analysed_once_in_sample_order(stepped, send):
     values = series(150) + [28.3] * 30 + series(60)
     send(stepped, old, {"bus_v": values})
     assert Arrival.objects.exists()
-    first = detection.sweep()
+    first = sweeps.sweep()
     assert not Arrival.objects.exists()
     (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
     assert alarm.is_late and alarm.detector == "flatline"
@@ -76,7 +76,7 @@ def test_playback_is_analysed_once_in_sample_order(stepped, send):
     before = list(Anomaly.objects.values_list("pk", "sample_count", "last_seen_at", "detectors"))
     send(stepped, old, {"bus_v": values})  # re-ingested: stores nothing, analyses nothing
     assert not Arrival.objects.exists()
-    again = detection.sweep()
+    again = sweeps.sweep()
     assert list(Anomaly.objects.values_list("pk", "sample_count", "last_seen_at", "detectors")) == before
     assert first.opened == 1 and again.opened == 0
 
@@ -86,7 +86,7 @@ def test_playback_split_across_batches_is_one_alarm(stepped, send):
     values = series(150) + [28.3] * 40 + series(60)
     send(stepped, old, {"bus_v": values[:170]})
     send(stepped, old + dt.timedelta(seconds=170), {"bus_v": values[170:]})
-    detection.sweep()
+    sweeps.sweep()
     (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
     assert alarm.cleared_at is not None and alarm.returns == 0
 
@@ -95,7 +95,7 @@ def test_late_data_never_pages(stepped, send, org_a, django_capture_on_commit_ca
     services.set_policy(organization=org_a, on_call_emails=["oncall@example.org"], escalate_after_s=1)
     old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
     send(stepped, old, {"bus_v": series(100) + [45.0] * 10})  # critical at the end of the dump
-    detection.sweep()
+    sweeps.sweep()
     (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
     assert alarm.is_late and alarm.severity == "critical" and alarm.state == AlarmState.OPEN
     with django_capture_on_commit_callbacks(execute=True):
@@ -140,7 +140,7 @@ def test_stale_is_off_for_parameters_sent_once(stepped, send):
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     send(stepped, now - dt.timedelta(seconds=60), {"payload_i": [1.0, 1.1, 1.0]})  # sent once, on an event
     send(stepped, now - dt.timedelta(seconds=60), {"bus_v": series(55)})  # the spacecraft keeps talking
-    detection.sweep(now=now + dt.timedelta(seconds=30))
+    sweeps.sweep(now=now + dt.timedelta(seconds=30))
     assert not Anomaly.objects.filter(spacecraft=stepped, detectors__contains=[{"kind": "stale"}]).exists()
 
 
@@ -148,7 +148,7 @@ def test_old_samples_of_a_new_parameter_raise_no_stale_alarm(stepped, send):
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     send(stepped, now - dt.timedelta(days=2), {"payload_i": [1.0 + 0.01 * i for i in range(24)]})
     send(stepped, now - dt.timedelta(seconds=60), {"bus_v": series(55)})
-    detection.sweep(now=now)
+    sweeps.sweep(now=now)
     assert not Anomaly.objects.filter(spacecraft=stepped, detectors__contains=[{"kind": "stale"}]).exists()
 
 
@@ -156,7 +156,7 @@ def test_escalation_pages_once_per_condition(stepped, send, org_a, django_captur
     services.set_policy(organization=org_a, on_call_emails=["oncall@example.org"], escalate_after_s=60)
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=200)
     send(stepped, start, {"bus_v": series(120) + [41.0] * 4 + [41.5] * 30})
-    detection.sweep()
+    sweeps.sweep()
     (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
     assert len(alarm.detectors) >= 2
     with django_capture_on_commit_callbacks(execute=True):
@@ -218,7 +218,7 @@ def test_arrivals_of_parameters_without_detectors_are_consumed(make_spacecraft, 
     sc = make_spacecraft(org_a, "SC-ENUM", parameters=params)
     send(sc, dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=30), {"mode_word": ["A", "B"]})
     assert Arrival.objects.exists()
-    detection.sweep()
+    sweeps.sweep()
     assert not Arrival.objects.exists()
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from anomalies import detection
+from anomalies import sweeps
 from anomalies.models import Anomaly, DetectorCursor
 from spacecraft.models import ConfigVersion
 
@@ -102,7 +102,7 @@ def test_stored_bad_setting_turns_its_detector_off(api, operator, make_spacecraf
     r = api(operator).get(f"/api/v1/telemetry/analyze/?spacecraft={bad.pk}")
     assert r.status_code == 200 and all(f["detector"] != kind for f in r.json()["findings"])
     swept = []
-    result = detection.sweep(progress=lambda sc: swept.append(sc.designation))
+    result = sweeps.sweep(progress=lambda sc: swept.append(sc.designation))
     assert swept == ["AAA-1", "ZZZ-1"] and result.failed == 0
     cursors = DetectorCursor.objects.filter(parameter__spacecraft=bad, evaluated_until__isnull=False)
     evaluated = set(cursors.values_list("detector", flat=True))
@@ -118,7 +118,7 @@ def test_one_spacecraft_failing_does_not_stop_the_sweep(make_spacecraft, org_a, 
     send(good, start, [1.0 + (i % 3) for i in range(140)] + [5.0] * 10)
     store_unchecked(bad, ["not an object"])  # what the detectors cannot read at all
     swept = []
-    result = detection.sweep(progress=lambda sc: swept.append(sc.designation))
+    result = sweeps.sweep(progress=lambda sc: swept.append(sc.designation))
     assert swept == ["AAA-1", "ZZZ-1"] and result.failed == 1 and result.as_dict()["failed"] == 1
     assert "anomaly sweep of spacecraft AAA-1" in caplog.text
     assert Anomaly.objects.filter(spacecraft=good, detector="flatline").exists()

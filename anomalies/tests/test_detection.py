@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from anomalies import detection
+from anomalies import analysis, sweeps
 from anomalies.models import AlarmState, Anomaly, DetectorCursor
 from missionops.models import Event
 from spacecraft.models import Mode
@@ -82,7 +82,7 @@ def test_late_backfill_recorded_never_paged(limited, send, django_capture_on_com
     assert anomalies_of(limited) == []  # played back: the sweep analyses it, in sample order
     before = Event.objects.count()
     with django_capture_on_commit_callbacks() as callbacks:
-        detection.sweep()
+        sweeps.sweep()
     (a,) = anomalies_of(limited)
     assert a.is_late and a.severity == "critical" and a.cleared_at is not None
     assert a.started_at == old + dt.timedelta(seconds=1)  # the time the samples were taken
@@ -93,7 +93,7 @@ def test_late_backfill_recorded_never_paged(limited, send, django_capture_on_com
     assert len(callbacks) == Event.objects.count() - before
     # Sending the backfill again records nothing more.
     send(limited, old, {"bus_voltage": [28, 33, 33, 33, 28, 28, 28, 28, 28]})
-    detection.sweep()
+    sweeps.sweep()
     assert Anomaly.objects.count() == 1
 
 
@@ -101,12 +101,12 @@ def test_sweep_twice_same_episode_and_continues(sc_a, send, t0):
     values = [20.0 + 0.1 * (i % 7) for i in range(100)] + [20.35] * 12 + [20.0 + 0.1 * (i % 7) for i in range(20)]
     send(sc_a, t0 - dt.timedelta(seconds=60), {"payload_temp": values})
     now = t0 - dt.timedelta(seconds=60) + dt.timedelta(seconds=115)  # sees samples up to 110 (settle 5 s)
-    first = detection.sweep(now=now)
+    first = sweeps.sweep(now=now)
     stuck = anomalies_of(sc_a, detector="flatline")
     assert len(stuck) == 1 and stuck[0].cleared_at is None
-    again = detection.sweep(now=now)
+    again = sweeps.sweep(now=now)
     assert again.opened == 0 and len(anomalies_of(sc_a, detector="flatline")) == 1
-    later = detection.sweep(now=now + dt.timedelta(seconds=40))
+    later = sweeps.sweep(now=now + dt.timedelta(seconds=40))
     (a,) = anomalies_of(sc_a, detector="flatline")
     assert a.cleared_at is not None and a.sample_count == 12 - 7
     assert first.opened >= 1 and later.cleared >= 1
@@ -118,10 +118,10 @@ def test_stale_parameter_while_spacecraft_talks(sc_a, send, t0):
     bus = [28.0 + wobble[i % 5] for i in range(10)] + [None] * 30 + [28.1 + wobble[i % 5] for i in range(10)]
     send(sc_a, start, {"bus_voltage": bus, "battery_soc": [80.0 + wobble[i % 5] for i in range(50)]})
     now = start + dt.timedelta(seconds=30)
-    detection.sweep(now=now)
+    sweeps.sweep(now=now)
     (a,) = anomalies_of(sc_a, detector="stale", parameter_name="bus_voltage")
     assert a.cleared_at is None and a.started_at == start + dt.timedelta(seconds=9)
-    detection.sweep(now=start + dt.timedelta(seconds=56))
+    sweeps.sweep(now=start + dt.timedelta(seconds=56))
     a.refresh_from_db()
     assert a.cleared_at == start + dt.timedelta(seconds=40)
     assert len(anomalies_of(sc_a, detector="stale")) == 1
@@ -130,7 +130,7 @@ def test_stale_parameter_while_spacecraft_talks(sc_a, send, t0):
 def test_analyze_finds_without_recording(limited, send, t0):
     send(limited, t0, {"bus_voltage": [28, 33, 33, 28, 28, 28], "battery_soc": [80] * 6})
     Anomaly.objects.all().delete()
-    report = detection.analyze(spacecraft=limited, limit=100, now=t0 + dt.timedelta(seconds=6))
+    report = analysis.analyze(spacecraft=limited, limit=100, now=t0 + dt.timedelta(seconds=6))
     found = [(f["parameter"], f["detector"], f["threshold"]) for f in report["findings"]]
     assert ("bus_voltage", "limit", "crit_high") in found
     assert Anomaly.objects.count() == 0
@@ -235,5 +235,5 @@ def test_out_of_order_pass_within_the_late_window_is_checked(make_spacecraft, or
     # Part of either pass sent again (seen alone, its episode starts later): nothing more.
     send(sc, t0, {"bus_v": [42, 43, 44, 45, 46, 28, 28]}, offset_s=3)
     send(sc, t0, {"bus_v": [33, 28, 28]}, offset_s=22)
-    detection.sweep()
+    sweeps.sweep()
     assert len(anomalies_of(sc)) == 2

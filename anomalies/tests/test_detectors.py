@@ -3,18 +3,17 @@
 import numpy as np
 
 from anomalies.config import build_detectors
-from anomalies.detectors import (
+from anomalies.detector_base import ewma, hysteresis
+from anomalies.episodes import TrackerState, track
+from anomalies.sample_detectors import (
     EWMADetector,
     FlatlineDetector,
     IQRDetector,
     LimitDetector,
     RateDetector,
-    StaleDetector,
     ZScoreDetector,
-    ewma,
-    hysteresis,
 )
-from anomalies.episodes import TrackerState, track
+from anomalies.stale_detector import StaleDetector
 
 
 def times(n):
@@ -207,7 +206,7 @@ def test_rate_default_is_a_step_of_the_band_at_the_series_own_interval():
 
 
 def test_stale_learns_the_interval_or_stays_off():
-    from anomalies.detectors import StaleDetector
+    from anomalies.stale_detector import StaleDetector
 
     stale = StaleDetector()
     assert stale.gaps(np.array([0.0, 1.0, 2.0]), np.arange(0, 100.0), 100.0) == []  # too few to know

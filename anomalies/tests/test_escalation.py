@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core import mail
 
-from anomalies import detection, services
+from anomalies import services, sweeps
 from anomalies.models import AlarmState, Anomaly
 from missionops.live import group_name
 from missionops.models import Event
@@ -47,7 +47,7 @@ def test_acknowledged_shelved_warning_and_late_never_escalate(alarm, policy, ope
     assert services.escalate_due(now=later) == []
     old = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
     send(limited, old, {"bus_voltage": [33.0, 33.0, 28, 28, 28]})
-    detection.sweep()
+    sweeps.sweep()
     late = Anomaly.objects.get(is_late=True)
     assert late.severity == "critical"
     assert services.escalate_due(now=later) == []

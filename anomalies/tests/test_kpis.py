@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from anomalies import selectors, services
-from anomalies.detectors import ForecastDetector
+from anomalies.forecast_detector import ForecastDetector
 from anomalies.models import AlarmState, Anomaly
 from telemetry.models import ParameterDefinition
 

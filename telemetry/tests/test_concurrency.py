@@ -12,6 +12,7 @@ from missionops.testing import run_at_once
 from spacecraft.services import change_config
 from telemetry import definitions, selectors, services
 from telemetry.models import ParameterDefinition
+from telemetry.services import batches, validation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,14 +34,14 @@ def test_concurrent_batches_bringing_new_enum_strings_give_each_its_own_code(mak
     ingest(sc, t0, {"modeword": "A"})  # registers the undeclared enum, code 0 = "A"
     ingest(sc, t0 + dt.timedelta(seconds=1), {"modeword": "A"})  # its definitions now follow config v1
     both_read = threading.Barrier(2, timeout=10)
-    read = services.definitions_for
+    read = batches.definitions_for
 
     def read_then_wait(spacecraft):
         found = read(spacecraft)
         both_read.wait()  # both batches hold definitions knowing only "A" before either stores
         return found
 
-    monkeypatch.setattr(services, "definitions_for", read_then_wait)
+    monkeypatch.setattr(batches, "definitions_for", read_then_wait)
     errors = run_at_once(
         lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "B"}),
         lambda: ingest(sc, t0 + dt.timedelta(seconds=3), {"modeword": "C"}),
@@ -59,7 +60,7 @@ def test_a_new_string_and_a_concurrent_declaration_keep_every_code(make_spacecra
     ingest(sc, t0, {"modeword": "A"})
     ingest(sc, t0 + dt.timedelta(seconds=1), {"modeword": "B"})
     claimed = threading.Event()
-    claim = services._claim_enum_code
+    claim = validation._claim_enum_code
 
     def claim_then_linger(*args):
         code = claim(*args)
@@ -67,7 +68,7 @@ def test_a_new_string_and_a_concurrent_declaration_keep_every_code(make_spacecra
         time.sleep(1)  # the sync below reads the row while this batch holds it, uncommitted
         return code
 
-    monkeypatch.setattr(services, "_claim_enum_code", claim_then_linger)
+    monkeypatch.setattr(validation, "_claim_enum_code", claim_then_linger)
 
     def declare():  # in its own order, and with a value never seen
         claimed.wait(10)

@@ -6,6 +6,7 @@ from django.db import connection
 from telemetry import services
 from telemetry.exceptions import IngestForbidden, TelemetryInputError
 from telemetry.models import LatestValue, ParameterDefinition
+from telemetry.services import sample_writes, validation
 
 from .conftest import iso
 
@@ -67,7 +68,7 @@ def test_overlapping_batch_stores_only_the_new_samples(operator, sc_a, ingest_as
 
 
 def test_streamed_copy_in_small_pieces_aborts_or_falls_back(operator, sc_a, ingest_as, now_minute, monkeypatch):
-    monkeypatch.setattr(services, "COPY_CHUNK", 2)  # several pieces already sent when trouble comes
+    monkeypatch.setattr(validation, "COPY_CHUNK", 2)  # several pieces already sent when trouble comes
     bad = batch(sc_a, now_minute, n=5)
     bad[4]["parameters"]["battery_soc"] = "full"
     with pytest.raises(TelemetryInputError) as error:
@@ -251,7 +252,7 @@ def test_empty_batch_is_fine_and_non_list_is_not(operator, sc_a, ingest_as):
 
 @pytest.mark.parametrize("snapshots", [10, 500])  # 30 samples: one INSERT; 1,500: the streamed COPY
 def test_small_and_large_batches_store_overlaps_exactly_once(operator, sc_a, ingest_as, now_minute, snapshots):
-    assert (snapshots * 3 <= services.SMALL_BATCH) == (snapshots == 10)
+    assert (snapshots * 3 <= sample_writes.SMALL_BATCH) == (snapshots == 10)
     first = ingest_as(operator, batch(sc_a, now_minute, n=snapshots))
     assert (first.stored, first.duplicates) == (3 * snapshots, 0)
     half = snapshots // 2

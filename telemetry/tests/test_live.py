@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from missionops.live import group_name
-from telemetry import live, services
+from telemetry import live_values, services
 
 from .conftest import iso
 
@@ -41,7 +41,7 @@ async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operat
         with contextlib.suppress(TimeoutError):
             messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
     telemetry = [m["data"] for m in messages if m["data"].get("kind") == "telemetry"]
-    window = live.interval_s()
+    window = live_values.interval_s()
     assert 1 <= len(telemetry) <= (elapsed + 1.0) / window + 2, (len(telemetry), elapsed)
     assert len(telemetry) < 60
     assert telemetry[-1]["values"]["battery_soc"]["value"] == 59.0  # the trailing flush sent the last one
@@ -50,7 +50,7 @@ async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operat
 
 
 async def test_an_isolated_batch_is_pushed_at_once_with_its_commit_time(sc_a, operator, now_minute):
-    assert live.interval_s() == 0.05  # 20 Hz per topic at most
+    assert live_values.interval_s() == 0.05  # 20 Hz per topic at most
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
@@ -78,8 +78,10 @@ async def test_a_burst_within_one_window_ends_with_its_last_value(sc_a, operator
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
-    live.offer(spacecraft=sc_a, values={"battery_soc": {"value": 1.0, "time": iso(now_minute), "status": "nominal"}})
-    live.offer(spacecraft=sc_a, values={"battery_soc": {"value": 2.0, "time": iso(now_minute), "status": "nominal"}})
+    for value in (1.0, 2.0):
+        live_values.offer(
+            spacecraft=sc_a, values={"battery_soc": {"value": value, "time": iso(now_minute), "status": "nominal"}}
+        )
     first = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
     second = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
     assert [first["values"]["battery_soc"]["value"], second["values"]["battery_soc"]["value"]] == [1.0, 2.0]

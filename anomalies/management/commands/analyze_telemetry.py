@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from anomalies import detection
+from anomalies import analysis
 from spacecraft.models import Spacecraft
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             matches = list(fleet.filter(pk=spacecraft))
         if len(matches) != 1:
             raise CommandError(f"{'no' if not matches else 'several'} spacecraft {spacecraft!r} (use --organization)")
-        report = detection.analyze(spacecraft=matches[0], limit=limit)
+        report = analysis.analyze(spacecraft=matches[0], limit=limit)
         if as_json:
             self.stdout.write(_dumps(report))
             return

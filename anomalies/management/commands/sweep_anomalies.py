@@ -5,7 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from anomalies import detection, services
+from anomalies import services, sweeps
 from spacecraft.models import Spacecraft
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if not count:
             raise CommandError("no spacecraft to sweep")
         with tqdm(total=count, desc="sweep", unit="spacecraft", file=self.stderr, disable=None) as bar:
-            result = detection.sweep(spacecraft=fleet, progress=lambda sc: bar.update(1))
+            result = sweeps.sweep(spacecraft=fleet, progress=lambda sc: bar.update(1))
         summary = result.as_dict()
         if not no_escalate:
             summary["escalated"] = len(services.escalate_due())
