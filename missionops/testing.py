@@ -387,6 +387,17 @@ def run_at_once(*calls) -> list[BaseException]:
     return raised
 
 
+def wait_until(page, expression: str, *, timeout_ms: float = 10_000) -> None:
+    """Poll a JavaScript expression (or arrow function) from the test until it is truthy.
+    page.wait_for_function polls inside the page with eval, which the pages' CSP refuses (no
+    'unsafe-eval'): it failed whenever the first check was not already true."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_ms:.0f} ms: {expression}")
+        page.wait_for_timeout(100)
+
+
 def log_in(page, base: str, username: str, path: str = "/fleet/", password: str = PASSWORD) -> None:
     """Open `path` in a browser page, sign in on the login page it is sent to, and wait until it is
     back on `path` with its live socket subscribed."""

@@ -3,7 +3,7 @@ as text (Leaflet puts a string marker label in with innerHTML)."""
 
 import pytest
 
-from missionops.testing import log_in
+from missionops.testing import log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCRIPTED_NAME = '<img src=x onerror="window.__xss=1">'
@@ -36,7 +36,7 @@ def test_countries_across_180_degrees_are_unwrapped_before_they_are_drawn(live_s
     Antarctica's, are left as they are and the flat map draws them right)."""
     page, base = browser_page, live_server_daphne
     log_in(page, base, viewer.username, "/orbits/")
-    page.wait_for_function("document.querySelectorAll('#orbit-map path').length > 100", timeout=15_000)
+    wait_until(page, "document.querySelectorAll('#orbit-map path').length > 100", timeout_ms=15_000)
     jumps = page.evaluate(
         """async () => {
           const atlas = await (await fetch(document.getElementById("orbit-map").dataset.atlas)).json();

@@ -3,7 +3,7 @@ map goes into the request form; names operators typed are drawn as text."""
 
 import pytest
 
-from missionops.testing import in_thread, log_in
+from missionops.testing import in_thread, log_in, wait_until
 from planning.models import ImagingRequest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_draw_a_polygon_target_and_create_the_request(live_server_daphne, operator, template_a, browser_page):
     page, base = browser_page, live_server_daphne
     log_in(page, base, operator.username, "/planning/")
-    page.wait_for_function("document.querySelectorAll('#planning-map path').length > 100", timeout=15_000)
+    wait_until(page, "document.querySelectorAll('#planning-map path').length > 100", timeout_ms=15_000)
     box = page.locator("#planning-map").bounding_box()
     for dx, dy in ((0.50, 0.40), (0.56, 0.40), (0.56, 0.46)):
         page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
@@ -60,4 +60,4 @@ def test_request_state_follows_live(live_server_daphne, viewer, pending_request,
     row = f'#request-table tr[data-id="{pending_request.pk}"] [data-f="state"]'
     assert page.inner_text(row).startswith("Pending")
     in_thread(lambda: set_state(request=pending_request, state=RequestState.PLANNED))
-    page.wait_for_function(f"document.querySelector('{row}').textContent.startsWith('Planned')", timeout=10_000)
+    wait_until(page, f"document.querySelector('{row}').textContent.startsWith('Planned')")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from missionops.testing import log_in
+from missionops.testing import log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -111,11 +111,7 @@ def test_a_rename_shows_on_the_fleet_page_live(live_server_daphne, owner, owner_
     status, _ = api_post(base, f"/api/v1/spacecraft/{sc_a.pk}/", owner_token, {"name": "Kestrel"}, method="PATCH")
     assert status == 200
     card = page.locator(f"#sc-{sc_a.pk}")
-    page.wait_for_function(
-        "id => document.querySelector('#sc-' + id + ' a').textContent.includes('Kestrel')",
-        arg=str(sc_a.pk),
-        timeout=10_000,
-    )
+    wait_until(page, f"document.querySelector('#sc-{sc_a.pk} a').textContent.includes('Kestrel')")
     assert card.locator(".designation").inner_text() == "SC-001"
     assert page.evaluate("window.__noReload") is True
 

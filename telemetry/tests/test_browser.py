@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from rest_framework.authtoken.models import Token
 
-from missionops.testing import log_in
+from missionops.testing import log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +93,7 @@ def test_an_older_series_answer_arriving_last_is_not_drawn(
         page.wait_for_timeout(100)
     assert held
     page.select_option("#tm-parameter", "cpu_temp")
-    page.wait_for_function("() => document.querySelector('#tm-chart .u-legend')?.textContent.includes('degC')")
+    wait_until(page, "() => document.querySelector('#tm-chart .u-legend')?.textContent.includes('degC')")
     route, response = held[0]
     route.fulfill(response=response)  # the answer for bus_v, asked first, arrives last
     page.wait_for_timeout(1000)
