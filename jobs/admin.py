@@ -1,11 +1,9 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from . import tile_inputs
 from .exceptions import TileInputInUse
 from .models import Gpu, GpuSample, Job, JobArtifact, JobLog, JobTemplate, OrganizationQuota, TileInput, UsageDay
-from .schedules import cron_of
-from .services import sync_run_slots
+from .services import cron_of, sync_run_slots, tile_inputs
 
 
 class JobLogInline(admin.TabularInline):
@@ -129,7 +127,7 @@ class OrganizationQuotaAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        sync_run_slots(obj.organization_id)  # a raised max_concurrent_jobs needs its run slots
+        sync_run_slots(organization_id=obj.organization_id)  # a raised max_concurrent_jobs needs its run slots
 
 
 @admin.register(UsageDay)

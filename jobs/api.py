@@ -1,12 +1,10 @@
-"""REST API of the job queue: jobs (single and batch create, filters, cancel, retry, bulk, logs,
-artifacts), GPUs, templates and usage. Viewsets call services and selectors, nothing more."""
-
-import datetime as dt
+"""REST API of the jobs: single and batch create, filters, cancel, retry, bulk, logs, artifacts.
+GPUs, templates, usage and tile inputs are in the api_* modules beside it. Viewsets call services
+and selectors, nothing more."""
 
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,7 +16,6 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from missionops.api import (
     NewestFirstCursorPagination,
@@ -33,10 +30,9 @@ from missionops.models import OPERATING_ROLES
 from missionops.tenancy import roles_by_organization
 
 from . import selectors, services
-from .exceptions import JobParamsError
+from .exceptions import JobParamsError, JobStateError, QuotaExceeded
 from .filters import JobFilter
-from .models import Gpu, Job, JobArtifact, JobKind, JobLog, JobState
-from .schedules import cron_of
+from .models import Job, JobArtifact, JobKind, JobLog, JobState
 
 JOB_VERBS = {"destroy": "delete", "cancel": "cancel", "retry": "retry"}
 
@@ -249,12 +245,12 @@ class JobViewSet(
                 try:
                     operation(job=job, actor=request.user)
                     done.append(job.pk)
-                except services.JobStateError as refused:
+                except JobStateError as refused:
                     if _settled_by_its_parent(job, verb):
                         done.append(job.pk)
                     else:
                         skipped[str(job.pk)] = refused.message
-                except services.QuotaExceeded as refused:  # this one would not fit; the others may
+                except QuotaExceeded as refused:  # this one would not fit; the others may
                     skipped[str(job.pk)] = refused.message
         return Response({"action": verb, "done": sorted(done), "skipped": skipped})
 
@@ -286,8 +282,8 @@ class JobViewSet(
     @action(detail=True, methods=["get"])
     def logs(self, request, pk=None):
         job = self.get_object()
-        after = _query_value(request, "after", int, 0, "an integer (a log line id)")
-        tail = min(5000, max(1, _query_value(request, "tail", int, 200, "an integer")))
+        after = query_value(request, "after", int, 0, "an integer (a log line id)")
+        tail = min(5000, max(1, query_value(request, "tail", int, 200, "an integer")))
         lines = list(JobLog.objects.filter(job=job, id__gt=after).order_by("-id")[:tail])
         return Response(JobLogSerializer(reversed(lines), many=True).data)
 
@@ -302,7 +298,7 @@ class JobViewSet(
         return response
 
 
-def _query_value(request, name: str, parse, default, expected: str):
+def query_value(request, name: str, parse, default, expected: str):
     """A query parameter parsed by `parse`, or `default` when absent; a bad one is a 400 naming it."""
     raw = request.query_params.get(name)
     if raw is None:
@@ -329,220 +325,3 @@ def _by_organization(jobs):
     for job in jobs:
         groups.setdefault(job.organization_id, []).append(job)
     return groups.values()
-
-
-class GpuSerializer(serializers.ModelSerializer):
-    utilization_pct = serializers.SerializerMethodField()
-    memory_used_mb = serializers.SerializerMethodField()
-    temperature_c = serializers.SerializerMethodField()
-    sampled_at = serializers.SerializerMethodField()
-    job = serializers.SerializerMethodField(help_text="running job, if it belongs to one of your organizations")
-
-    class Meta:
-        model = Gpu
-        fields = [
-            "id", "host", "index", "name", "uuid", "simulated", "memory_total_mb", "active", "last_seen_at",
-            "utilization_pct", "memory_used_mb", "temperature_c", "sampled_at", "job",
-        ]  # fmt: skip
-
-    def _latest(self, gpu):
-        return getattr(gpu, "latest", None)
-
-    def get_utilization_pct(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).utilization_pct
-
-    def get_memory_used_mb(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).memory_used_mb
-
-    def get_temperature_c(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).temperature_c
-
-    def get_sampled_at(self, gpu) -> dt.datetime | None:
-        return self._latest(gpu) and self._latest(gpu).at
-
-    def get_job(self, gpu) -> int | None:
-        latest = self._latest(gpu)
-        if latest is None or latest.job is None:
-            return None
-        visible = self.context.get("organization_ids", set())
-        return latest.job_id if latest.job.organization_id in visible else None
-
-
-class GpuSampleSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
-    utilization_pct = serializers.FloatField()
-    memory_used_mb = serializers.FloatField()
-    temperature_c = serializers.FloatField(allow_null=True)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="GPU slots of all worker hosts with their latest sample (`simulated` marks fakes)"),
-    retrieve=extend_schema(summary="One GPU slot with its latest sample"),
-)
-class GpuViewSet(viewsets.ReadOnlyModelViewSet):
-    """GPUs are shared infrastructure: every member sees them; a running job only to its organization."""
-
-    serializer_class = GpuSerializer
-    pagination_class = None
-
-    def get_queryset(self):
-        return Gpu.objects.filter(active=True)
-
-    def get_serializer_context(self):
-        from missionops.tenancy import organizations_for
-
-        ids = set(organizations_for(self.request.user).values_list("pk", flat=True))
-        return {**super().get_serializer_context(), "organization_ids": ids}
-
-    def list(self, request, *args, **kwargs):
-        return Response(self.get_serializer(selectors.gpus_with_latest_sample(), many=True).data)
-
-    def get_object(self):
-        return selectors.with_latest_sample(super().get_object())
-
-    @extend_schema(
-        parameters=[OpenApiParameter("minutes", int, description="how far back (default 15, at most 1440)")],
-        responses=GpuSampleSerializer(many=True),
-        summary="Samples of one GPU, oldest first",
-    )
-    @action(detail=True, methods=["get"])
-    def samples(self, request, pk=None):
-        gpu = self.get_object()
-        minutes = min(1440, max(1, _query_value(request, "minutes", int, 15, "an integer")))
-        since = timezone.now() - dt.timedelta(minutes=minutes)
-        return Response(GpuSampleSerializer(selectors.gpu_samples(gpu=gpu, since=since), many=True).data)
-
-
-class JobTemplateSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    organization = OrganizationSlugField(required=False)
-    name = serializers.CharField(max_length=100)
-    kind = serializers.ChoiceField(choices=JobKind.choices)
-    params = serializers.JSONField(required=False, default=dict)
-    priority = serializers.IntegerField(required=False, default=0, min_value=-100, max_value=100)
-    max_attempts = serializers.IntegerField(required=False, default=3, min_value=1, max_value=20)
-    footprint = serializers.JSONField(required=False, allow_null=True, default=None)
-    cron = serializers.CharField(
-        required=False, allow_blank=True, help_text="5-field cron (UTC) to submit it on a schedule; blank: none"
-    )
-    created_at = serializers.DateTimeField(read_only=True)
-
-    def to_representation(self, template):
-        data = super().to_representation(template)
-        data["organization"] = template.organization.slug
-        data["cron"] = cron_of(template)
-        return data
-
-
-class TemplateSubmitSerializer(serializers.Serializer):
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    priority = serializers.IntegerField(required=False, min_value=-100, max_value=100)
-    params = serializers.DictField(required=False, help_text="overrides merged into the template's params")
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Saved job templates"),
-    create=extend_schema(summary="Save a template, optionally with a cron schedule (operator or admin)"),
-    partial_update=extend_schema(summary="Change a template or its schedule"),
-    update=extend_schema(summary="Replace a template"),
-    destroy=extend_schema(summary="Delete a template and its schedule"),
-)
-class JobTemplateViewSet(viewsets.ModelViewSet):
-    serializer_class = JobTemplateSerializer
-    pagination_class = None
-
-    def get_queryset(self):
-        return (
-            selectors.templates_visible_to(self.request.user)
-            .select_related("organization", "periodic_task__crontab")
-            .order_by("name")
-        )
-
-    def check_object_permissions(self, request, obj):
-        super().check_object_permissions(request, obj)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            verb = {"submit": "submit jobs from", "destroy": "delete"}.get(self.action, "change")
-            require_role(request.user, obj.organization, *OPERATING_ROLES, action=f"{verb} this template")
-
-    def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        organization = organization_for_create(
-            self.request.user, data.pop("organization", None), roles=OPERATING_ROLES, action="save job templates"
-        )
-        serializer.instance = services.save_template(organization=organization, actor=self.request.user, **data)
-
-    def perform_update(self, serializer):
-        data = dict(serializer.validated_data)
-        data.pop("organization", None)
-        template = serializer.instance
-        serializer.instance = services.save_template(
-            organization=template.organization, actor=self.request.user, template=template, **data
-        )
-
-    def perform_destroy(self, instance):
-        services.delete_template(template=instance, actor=self.request.user)
-
-    @extend_schema(request=TemplateSubmitSerializer, responses={201: JobSerializer}, summary="Submit a job from it")
-    @action(detail=True, methods=["post"])
-    def submit(self, request, pk=None):
-        template = self.get_object()  # operator or admin: check_object_permissions (POST)
-        serializer = TemplateSubmitSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        job = services.submit_from_template(template=template, actor=request.user, overrides=serializer.validated_data)
-        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
-
-
-class OrganizationUsageSerializer(serializers.Serializer):
-    organization = serializers.CharField()
-    jobs = serializers.IntegerField(help_text="jobs finished")
-    succeeded = serializers.IntegerField()
-    gpu_seconds = serializers.FloatField()
-
-
-class LeaderboardRowSerializer(OrganizationUsageSerializer):
-    rank = serializers.IntegerField(help_text="1 = most GPU-seconds, then most jobs")
-    user = serializers.CharField(allow_null=True, help_text="null: jobs no user submitted (schedules, commands)")
-
-
-class DayUsageSerializer(OrganizationUsageSerializer):
-    day = serializers.DateField(help_text="UTC day")
-
-
-class QuotaUsageSerializer(serializers.Serializer):
-    organization = serializers.CharField()
-    max_concurrent_jobs = serializers.IntegerField()
-    running = serializers.IntegerField()
-    max_queued_jobs = serializers.IntegerField()
-    daily_gpu_seconds = serializers.FloatField()
-    gpu_seconds_today = serializers.FloatField()
-
-
-class UsageSerializer(serializers.Serializer):
-    since = serializers.DateField()
-    until = serializers.DateField()
-    organizations = OrganizationUsageSerializer(many=True)
-    leaderboard = LeaderboardRowSerializer(many=True)
-    days = DayUsageSerializer(many=True)
-    quotas = QuotaUsageSerializer(many=True, help_text="each organization's limits with today's use")
-
-
-class UsageView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATE, description="first UTC day (default 30 days ago)"),
-            OpenApiParameter("until", OpenApiTypes.DATE, description="last UTC day (default today)"),
-        ],
-        responses=UsageSerializer,
-        summary="Jobs and GPU-seconds per organization and user, a leaderboard, and a summary by day",
-    )
-    def get(self, request):
-        today = timezone.now().date()
-        since = _query_value(
-            request, "since", dt.date.fromisoformat, today - dt.timedelta(days=30), "a date, YYYY-MM-DD"
-        )
-        until = _query_value(request, "until", dt.date.fromisoformat, today, "a date, YYYY-MM-DD")
-        if until < since:
-            raise JobParamsError(f"until ({until}) is before since ({since})", field="until")
-        data = selectors.usage(request.user, since=since, until=until)
-        data["quotas"] = selectors.quotas(request.user)
-        return Response(UsageSerializer(data).data)

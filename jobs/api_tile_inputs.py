@@ -11,9 +11,10 @@ from missionops.api import NewestFirstCursorPagination, organization_for_create,
 from missionops.filters import ScopedFilterSet
 from missionops.models import OPERATING_ROLES
 
-from . import selectors, tile_inputs
+from . import selectors
 from .api import OrganizationSlugField
 from .models import TileInput
+from .services import tile_inputs
 from .workloads.npz import MAX_SIDE_PX
 
 

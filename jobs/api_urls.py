@@ -2,8 +2,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api import GpuViewSet, JobTemplateViewSet, JobViewSet, UsageView
+from .api import JobViewSet
+from .api_gpus import GpuViewSet
+from .api_templates import JobTemplateViewSet
 from .api_tile_inputs import TileInputViewSet
+from .api_usage import UsageView
 
 router = SimpleRouter()
 router.register("jobs", JobViewSet, basename="job")

@@ -11,8 +11,8 @@ class JobsConfig(AppConfig):
 
         from missionops.live import register_object_topic
 
-        from .schedules import ensure_periodic_tasks
         from .selectors import organization_id_for_job_topic
+        from .services import ensure_periodic_tasks
 
         register_object_topic("job", organization_id_for_job_topic)
         # django-celery-beat's PeriodicTask is a third-party model: hook it after migrate.

@@ -20,11 +20,11 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 
 from missionops import health
 
-from . import dispatch, inventory, nvml
+from . import nvml
 from .exceptions import JobCanceled, LeaseLost, PermanentJobError
-from .messages import publish_progress
+from .live_messages import publish_progress
 from .models import JobLog
-from .services import sync_run_slots
+from .services import dispatch, inventory, sync_run_slots
 from .workloads import workload_for
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class RunContext:
             )
 
     def log(self, message: str, *, level: str = "info") -> None:
-        from .messages import publish_log
+        from .live_messages import publish_log
 
         log = JobLog.objects.create(job_id=self.job_id, message=message, level=level, attempt=self.attempt)
         publish_log(log, organization_id=self.organization_id)

@@ -103,7 +103,7 @@ def quotas(user) -> list[dict]:
 
     rows = []
     for organization in organizations_for(user).order_by("slug"):
-        quota = quota_for(organization)
+        quota = quota_for(organization=organization)
         rows.append(
             {
                 "organization": organization.slug,

@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from . import dispatch, services
+from . import services
 from .models import JobTemplate
 
 
 @shared_task(ignore_result=True, autoretry_for=(ConnectionError,), max_retries=3, retry_backoff=True)
 def sweep_leases() -> int:
-    return len(dispatch.sweep_expired_leases())
+    return len(services.sweep_expired_leases())
 
 
 @shared_task(ignore_result=True, max_retries=0)

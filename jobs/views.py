@@ -13,10 +13,11 @@ from missionops.exceptions import DomainError
 from missionops.models import OPERATING_ROLES, Membership
 from missionops.paging import paginate
 
-from . import selectors, tile_inputs
+from . import selectors
 from .exceptions import JobParamsError
 from .filters import JobFilter
 from .models import JobKind, JobState
+from .services import tile_inputs
 
 JOB_SORTS = {
     "id": "id",

@@ -68,7 +68,7 @@ def read_status(device: AlpacaDevice) -> tuple[str, str, dict]:
     return HealthStatus.HEALTHY, "connected", status
 
 
-def apply_status(device: AlpacaDevice, level: str, detail: str, status: dict) -> bool:
+def apply_status(*, device: AlpacaDevice, level: str, detail: str, status: dict) -> bool:
     """Store a check's result; on a change of level record it. Returns whether the level changed."""
     now = timezone.now()
     previous = device.health_status
@@ -108,17 +108,18 @@ def apply_status(device: AlpacaDevice, level: str, detail: str, status: dict) ->
     return changed
 
 
-def check_device(device: AlpacaDevice) -> AlpacaDevice:
+def check_device(*, device: AlpacaDevice) -> AlpacaDevice:
+    """Read one device's status now and store it."""
     level, detail, status = read_status(device)
-    apply_status(device, level, detail, status)
+    apply_status(device=device, level=level, detail=detail, status=status)
     return device
 
 
-def refresh_device_status(device: AlpacaDevice) -> None:
+def refresh_device_status(*, device: AlpacaDevice) -> None:
     """After an operation: the page should show the new pointing now, not at the next check."""
     device = AlpacaDevice.objects.select_related("observatory__organization").filter(pk=device.pk).first()
     if device is not None:
-        check_device(device)
+        check_device(device=device)
 
 
 def check_all_devices(*, observatory_ids=None) -> dict:
@@ -137,7 +138,7 @@ def check_all_devices(*, observatory_ids=None) -> dict:
         results = list(pool.map(read, devices))
     counts: dict = {}
     for device, (level, detail, status) in zip(devices, results, strict=True):
-        apply_status(device, level, detail, status)
+        apply_status(device=device, level=level, detail=detail, status=status)
         counts[level] = counts.get(level, 0) + 1
     return counts
 

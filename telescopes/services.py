@@ -57,6 +57,7 @@ def create_observatory(*, organization, actor=None, **values) -> Observatory:
 
 @transaction.atomic
 def update_observatory(*, observatory: Observatory, actor=None, **values) -> Observatory:
+    """Change an observatory's fields; a new name must be free in its organization (409 otherwise)."""
     values = {k: v for k, v in values.items() if k in OBSERVATORY_FIELDS}
     _check_observatory(values)
     if "name" in values:
@@ -76,6 +77,7 @@ def update_observatory(*, observatory: Observatory, actor=None, **values) -> Obs
 
 @transaction.atomic
 def delete_observatory(*, observatory: Observatory, actor=None) -> None:
+    """Delete an observatory with its devices and their records."""
     record_event(organization=observatory.organization, kind="observatory.deleted", subject=observatory, actor=actor)
     observatory.delete()
 
@@ -125,8 +127,10 @@ def _register(
 def add_device(
     *, observatory: Observatory, host: str, port: int, device_type: str, device_number: int = 0, actor=None
 ) -> AlpacaDevice:
-    """Register one device by address. It must answer: its Name is read from it, so a typo in the
-    host, port, type or number is refused here (400) rather than found later by the health check."""
+    """Register one device by address; it must answer, or the request is refused (400).
+
+    Its Name is read from it, so a typo in the host, port, type or number is refused here rather
+    than found later by the health check."""
     if device_type not in DeviceType.values:
         raise TelescopeError(f"unknown device type {device_type!r}", field="device_type")
     name = discovery.probe_name(host, port, device_type, device_number)
@@ -153,6 +157,7 @@ def add_device(
 
 @transaction.atomic
 def remove_device(*, device: AlpacaDevice, actor=None) -> None:
+    """Unregister a device (its operations and exposures go with it)."""
     record_event(
         organization=device.observatory.organization,
         kind="telescope.device.removed",

@@ -25,8 +25,8 @@ from orbits.services import current_tle
 
 from . import astro, client
 from .exceptions import TelescopeError
+from .exposures import CAMERA_ERROR, store_exposure
 from .models import AlpacaDevice, DeviceType, ObservationSession, Observatory, SessionStatus
-from .operations import CAMERA_ERROR, store_exposure
 
 logger = logging.getLogger(__name__)
 
@@ -65,23 +65,20 @@ def find_passes(
     return orbit_passes.predict([satrec], [observatory_station(observatory)], start, end)
 
 
-def start_session(
+def _check_session_request(
     *,
     observatory: Observatory,
     telescope: AlpacaDevice,
+    camera: AlpacaDevice | None,
     spacecraft,
     start: datetime,
     end: datetime,
-    camera: AlpacaDevice | None = None,
-    step_s: float = 2.0,
-    exposure_every_s: float = 0.0,
-    exposure_s: float = 0.5,
-    rehearsal_offset_s: float = 0.0,
-    actor=None,
-    enqueue: bool = True,
-) -> ObservationSession:
-    """Schedule a session; the track (Alt/Az and RA/Dec of date, one row a second) is computed and
-    stored now, so the page can show it before the pass."""
+    step_s: float,
+    exposure_every_s: float,
+    exposure_s: float,
+    rehearsal_offset_s: float,
+) -> None:
+    """The devices belong to the observatory, the spacecraft to its organization, the settings in range."""
     if telescope.device_type != DeviceType.TELESCOPE or telescope.observatory_id != observatory.pk:
         raise TelescopeError("the telescope must be a telescope of this observatory", field="telescope")
     if camera is not None and (camera.device_type != DeviceType.CAMERA or camera.observatory_id != observatory.pk):
@@ -105,6 +102,39 @@ def start_session(
         raise TelescopeError(
             f"rehearsal_offset_s must be within ±{MAX_REHEARSAL_OFFSET_S // 86400} days", field="rehearsal_offset_s"
         )
+
+
+def start_session(
+    *,
+    observatory: Observatory,
+    telescope: AlpacaDevice,
+    spacecraft,
+    start: datetime,
+    end: datetime,
+    camera: AlpacaDevice | None = None,
+    step_s: float = 2.0,
+    exposure_every_s: float = 0.0,
+    exposure_s: float = 0.5,
+    rehearsal_offset_s: float = 0.0,
+    actor=None,
+    enqueue: bool = True,
+) -> ObservationSession:
+    """Schedule a session of `telescope` (and `camera`) following `spacecraft` from start to end.
+
+    The track (Alt/Az and RA/Dec of date, one row a second) is computed and stored now, so the page
+    can show it before the pass."""
+    _check_session_request(
+        observatory=observatory,
+        telescope=telescope,
+        camera=camera,
+        spacecraft=spacecraft,
+        start=start,
+        end=end,
+        step_s=step_s,
+        exposure_every_s=exposure_every_s,
+        exposure_s=exposure_s,
+        rehearsal_offset_s=rehearsal_offset_s,
+    )
     tle = current_tle(spacecraft)
     if tle is None:
         raise TelescopeError(f"{spacecraft} has no TLE: import one first", field="spacecraft")
@@ -192,6 +222,7 @@ def _finish(session: ObservationSession, status: str, error: str = "") -> None:
 
 
 def abort_session(*, session: ObservationSession, actor=None) -> ObservationSession:
+    """End an open session now and stop the mount's slew (409 if the session has ended)."""
     if not session.is_open:
         raise TelescopeError(f"session {session.pk} is {session.status}", conflict=True)
     try:
@@ -326,7 +357,7 @@ def _collect_exposure(session: ObservationSession, now: datetime) -> None:
     session.pending_exposure = None
 
 
-def run_session(session: ObservationSession) -> ObservationSession:
+def run_session(*, session: ObservationSession) -> ObservationSession:
     """Drive a session to its end in this process (management commands, tests)."""
     import time
 

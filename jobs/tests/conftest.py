@@ -25,7 +25,7 @@ def submit(owner, org_a):
 
 @pytest.fixture
 def claimer():
-    from jobs.dispatch import Claimer
+    from jobs.services import Claimer
 
     return Claimer(worker="test-worker", host="test-host", lease_s=30)
 
@@ -34,7 +34,7 @@ def claimer():
 def gpus(db):
     """Two simulated GPU slots on the test claimer's host."""
     from jobs import nvml
-    from jobs.inventory import register_host_gpus
+    from jobs.services import register_host_gpus
 
     infos = [nvml.GpuInfo(i, nvml.SIMULATED_NAME, f"sim-{i}", 16384, True) for i in range(2)]
     return register_host_gpus(host="test-host", gpus=infos)

@@ -4,8 +4,9 @@ organization (404), a viewer (403), filters including bbox across the antimeridi
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from jobs import dispatch, selectors
+from jobs import selectors
 from jobs.models import Job, JobArtifact, JobState, JobTemplate, OrganizationQuota
+from jobs.services import dispatch
 from missionops.models import Event
 
 from .conftest import SQUARE
@@ -236,7 +237,7 @@ def test_logs_and_artifact_download(api, owner, submit, claimer):
 
 def test_gpus_are_listed_and_marked_simulated(api, viewer, gpus):
     from jobs import nvml
-    from jobs.inventory import record_samples
+    from jobs.services import record_samples
 
     record_samples(host="test-host", gpus=[nvml.GpuInfo(i, "sim", f"sim-{i}", 16384, True) for i in range(2)])
     client = api(viewer)
@@ -344,7 +345,7 @@ def test_template_submit_params_must_be_an_object(api, operator):
 
 def test_a_gpu_read_alone_carries_its_latest_sample(api, viewer, gpus):
     from jobs import nvml
-    from jobs.inventory import record_samples
+    from jobs.services import record_samples
 
     infos = [nvml.GpuInfo(i, nvml.SIMULATED_NAME, f"sim-{i}", 16384, True) for i in range(2)]
     record_samples(host="test-host", gpus=infos)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from jobs import dispatch
+from jobs.services import dispatch
 from missionops.testing import in_thread, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

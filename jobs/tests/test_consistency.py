@@ -10,9 +10,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from jobs import dispatch, services
-from jobs.exceptions import QuotaExceeded
+from jobs import services
+from jobs.exceptions import JobStateError, QuotaExceeded
 from jobs.models import Job, JobState
+from jobs.services import dispatch, submission
 
 
 def in_thread(function):
@@ -55,7 +56,7 @@ def test_a_child_submitted_while_its_parent_fails_is_canceled_not_left_waiting(
     the child was left waiting for a parent that would never succeed."""
     parent = submit(kind="noop")
     dispatch.claim_jobs(claimer=claimer)
-    real_check = services._check_submit_quota
+    real_check = submission._check_submit_quota
     failing = {}
 
     def parent_fails_meanwhile(organization, specs):
@@ -64,7 +65,7 @@ def test_a_child_submitted_while_its_parent_fails_is_canceled_not_left_waiting(
         wait_blocked_or_done(failing["thread"])  # the failure waits for this submission's commit
         return real_check(organization, specs)
 
-    monkeypatch.setattr(services, "_check_submit_quota", parent_fails_meanwhile)
+    monkeypatch.setattr(submission, "_check_submit_quota", parent_fails_meanwhile)
     child = services.submit_job(organization=org_a, actor=owner, kind="noop", params={}, parents=[parent.pk])
     failing["thread"].join(10)
     assert "error" not in failing["outcome"], failing["outcome"]
@@ -132,7 +133,7 @@ def test_delete_reads_the_state_again_and_refuses_a_job_retried_since(owner, sub
     services.cancel_job(job=job, actor=owner)
     as_read = Job.objects.get(pk=job.pk)  # canceled, as a view read it
     services.retry_job(job=job, actor=owner)  # queued again meanwhile
-    with pytest.raises(services.JobStateError, match="queued, not finished"):
+    with pytest.raises(JobStateError, match="queued, not finished"):
         services.delete_jobs(jobs=[as_read], actor=owner)
     assert Job.objects.filter(pk=job.pk, state=JobState.QUEUED).exists()
 

@@ -3,9 +3,10 @@
 import pytest
 from django.utils import timezone
 
-from jobs import dispatch, services
-from jobs.exceptions import JobStateError, LeaseLost, QuotaExceeded
+from jobs import services
+from jobs.exceptions import JobParamsError, JobStateError, LeaseLost, QuotaExceeded
 from jobs.models import Job, JobLog, JobState, OrganizationQuota, UsageDay
+from jobs.services import dispatch
 
 
 def claim(claimer, limit=1, **kwargs):
@@ -244,7 +245,7 @@ def test_a_batch_with_parents_reads_them_in_one_query(db, submit, org_a, owner, 
     assert Job.parents.through.objects.filter(from_job_id__in=[j.pk for j in jobs]).count() == 300
     assert {j.state for j in jobs} == {JobState.WAITING}
     bad = [*specs[:3], {"kind": "noop", "parents": [a.pk, 999999]}]
-    with pytest.raises(services.JobParamsError, match="no job 999999") as refused:
+    with pytest.raises(JobParamsError, match="no job 999999") as refused:
         services.submit_jobs(organization=org_a, actor=owner, specs=bad)
     assert refused.value.field == "jobs.3.parents"
 

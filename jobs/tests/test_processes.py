@@ -8,8 +8,9 @@ import time
 import pytest
 from django.db.models import Count, Q
 
-from jobs import dispatch, services
+from jobs import services
 from jobs.models import Gpu, Job, JobLog, JobState
+from jobs.services import dispatch
 
 from .conftest import wait_until
 

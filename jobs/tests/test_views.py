@@ -1,6 +1,6 @@
 """Dashboard pages: scoped to the caller's organizations, live hooks present, bad filters shown."""
 
-from jobs import dispatch
+from jobs.services import dispatch
 
 
 def login(client, user):

@@ -181,7 +181,7 @@ def test_admin_adds_device_by_hand_and_discovers(api, owner, operator, observato
 def test_slew_through_a_real_worker(api, operator, devices, celery_worker_process):
     client = api(operator)
     telescope = devices["telescope"]
-    run_operation(request_operation(device=telescope, kind="unpark", enqueue=False))
+    run_operation(operation=request_operation(device=telescope, kind="unpark", enqueue=False))
     response = client.post(
         f"/api/v1/telescopes/{telescope.pk}/slew/", {"altitude_deg": 60, "azimuth_deg": 120}, format="json"
     )

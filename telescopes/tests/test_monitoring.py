@@ -20,7 +20,7 @@ def test_checks_levels_and_simulator_stop_turns_unhealthy_in_one_check(devices, 
     assert telescope.health_status == HealthStatus.DEGRADED  # reachable, not connected yet
     assert telescope.status["atpark"] is True and "rightascension" in telescope.status
 
-    run_operation(request_operation(device=telescope, kind="connect", enqueue=False))
+    run_operation(operation=request_operation(device=telescope, kind="connect", enqueue=False))
     telescope.refresh_from_db()
     assert telescope.health_status == HealthStatus.HEALTHY
 
@@ -34,7 +34,7 @@ def test_checks_levels_and_simulator_stop_turns_unhealthy_in_one_check(devices, 
 
     # A slew now fails with a clear error, and no operation is left open.
     slew = run_operation(
-        request_operation(
+        operation=request_operation(
             device=telescope, kind="slew_altaz", params={"altitude_deg": 45, "azimuth_deg": 90}, enqueue=False
         )
     )
@@ -75,6 +75,11 @@ def test_a_reading_of_nan_or_infinity_is_stored_as_no_reading(observatory):
     from telescopes.monitoring import apply_status
 
     camera = AlpacaDevice.objects.create(observatory=observatory, device_type="camera", host="127.0.0.1", port=1)
-    apply_status(camera, "healthy", "connected", {"connected": True, "ccdtemperature": float("nan"), "x": float("inf")})
+    apply_status(
+        device=camera,
+        level="healthy",
+        detail="connected",
+        status={"connected": True, "ccdtemperature": float("nan"), "x": float("inf")},
+    )
     camera.refresh_from_db()
     assert camera.status == {"connected": True, "ccdtemperature": None, "x": None}

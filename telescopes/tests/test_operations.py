@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def run(device, kind, **params):
-    return run_operation(request_operation(device=device, kind=kind, params=params, enqueue=False), poll_s=0.1)
+    return run_operation(
+        operation=request_operation(device=device, kind=kind, params=params, enqueue=False), poll_s=0.1
+    )
 
 
 def visible_radec(observatory, *, altitude=50.0, azimuth=180.0):

@@ -86,7 +86,7 @@ def test_session_follows_a_rehearsed_pass_with_the_simulator(observatory, device
         enqueue=False,
     )
     assert len(session.track) == 15
-    session = run_session(session)
+    session = run_session(session=session)
     assert session.status == SessionStatus.COMPLETED, session.error
     errors = [s["error_deg"] for s in session.pointing if s.get("error_deg") is not None]
     assert len(errors) >= 8
@@ -136,7 +136,7 @@ def test_session_fails_clearly_when_the_mount_goes_away(observatory, devices, tr
         enqueue=False,
     )
     simulator.stop()
-    session = run_session(session)
+    session = run_session(session=session)
     assert session.status == SessionStatus.FAILED
     assert "unreachable" in session.error
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from jobs.dispatch import sweep_expired_leases
+from jobs.services import sweep_expired_leases
 
 
 class Command(BaseCommand):

@@ -16,24 +16,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from missionops.services import record_event
 
-from .exceptions import LeaseLost
-from .messages import publish_job, publish_progress
-from .models import USAGE_SHARDS, Job, JobArtifact, JobState, RunSlot
-from .services import (
-    add_log,
-    cancel_descendants,
-    record_usage,
-    release_children,
-    release_ready_jobs,
-    retry_delay_s,
-    sync_run_slots,
-)
+from ..exceptions import LeaseLost
+from ..live_messages import publish_job, publish_progress
+from ..models import USAGE_SHARDS, Job, JobArtifact, JobState, RunSlot
+from .dag import cancel_descendants, release_children, release_ready_jobs
+from .logs import add_log
+from .usage import record_usage, sync_run_slots
 
 
 @dataclass(frozen=True)
@@ -226,7 +221,8 @@ def _job_from_row(row) -> Job:
 
 
 def heartbeat(*, job_id: int, worker: str, lease_s: float, progress: float | None = None) -> bool:
-    """Extend the lease (and store progress). Returns True when cancellation was requested.
+    """Extend the lease (and store progress); True when cancellation was requested.
+
     Raises LeaseLost when the job is no longer this worker's (swept, or finished elsewhere)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -319,7 +315,7 @@ def complete_job(*, job_id: int, worker: str, result: dict, artifacts: list[tupl
             _store_artifacts(job, artifacts)
     if rows[0][-1]:
         with transaction.atomic():
-            release_children(job)
+            release_children(job=job)
     publish_job(job)
     return job
 
@@ -342,12 +338,14 @@ def _store_artifacts(job: Job, artifacts: list[tuple[str, str, bytes]]) -> None:
 
 @transaction.atomic
 def fail_job(*, job_id: int, worker: str, error: str, permanent: bool = False) -> Job:
-    """Record a failed attempt: retried after an exponential backoff while attempts remain (and
-    the error is not `permanent`), else failed for good, cancelling the jobs downstream."""
+    """Record a failed attempt: retried after a backoff, or failed for good.
+
+    Retried while attempts remain (and the error is not `permanent`); failed for good, it cancels
+    the jobs downstream."""
     job, now = _owned(job_id, worker), timezone.now()
     used = _end_attempt(job, now)
     _settle_failure(job, error=error, now=now, permanent=permanent)
-    record_usage(job, gpu_seconds=used, finished=job.is_terminal, succeeded=False)
+    record_usage(job=job, gpu_seconds=used, finished=job.is_terminal, succeeded=False)
     return job
 
 
@@ -358,40 +356,49 @@ def stop_canceled_job(*, job_id: int, worker: str) -> Job:
     used = _end_attempt(job, now)
     job.state, job.finished_at = JobState.CANCELED, now
     job.save()
-    add_log(job, f"stopped at {job.progress:.0f}%: {job.cancel_reason}", level="warning")
-    record_usage(job, gpu_seconds=used, finished=True, succeeded=False)
-    cancel_descendants(job, reason=f"parent job {job.pk} canceled")
+    add_log(job=job, message=f"stopped at {job.progress:.0f}%: {job.cancel_reason}", level="warning")
+    record_usage(job=job, gpu_seconds=used, finished=True, succeeded=False)
+    cancel_descendants(job=job, reason=f"parent job {job.pk} canceled")
     publish_job(job)
     return job
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Exponential backoff after the `attempts`-th failed attempt, capped."""
+    base = float(getattr(settings, "JOBS_RETRY_BACKOFF_S", 5.0))
+    cap = float(getattr(settings, "JOBS_RETRY_BACKOFF_MAX_S", 600.0))
+    return min(cap, base * 2 ** max(0, attempts - 1))
 
 
 def _settle_failure(job: Job, *, error: str, now, permanent: bool = False) -> None:
     job.error = error[:5000]
     if job.cancel_requested:
         job.state, job.finished_at = JobState.CANCELED, now
-        add_log(job, f"canceled: {job.cancel_reason}", level="warning")
+        add_log(job=job, message=f"canceled: {job.cancel_reason}", level="warning")
     elif permanent:
         job.state, job.finished_at = JobState.FAILED, now
-        add_log(job, f"attempt {job.attempts} failed: {error[:500]}; no retry can fix this", level="error")
+        add_log(job=job, message=f"attempt {job.attempts} failed: {error[:500]}; no retry can fix this", level="error")
     elif job.attempts < job.max_attempts:
         delay = retry_delay_s(job.attempts)
         job.state, job.run_after = JobState.RETRYING, now + timedelta(seconds=delay)
-        add_log(job, f"attempt {job.attempts} failed: {error[:500]}; retrying in {delay:g} s", level="error")
+        message = f"attempt {job.attempts} failed: {error[:500]}; retrying in {delay:g} s"
+        add_log(job=job, message=message, level="error")
     else:
         job.state, job.finished_at = JobState.FAILED, now
-        add_log(job, f"attempt {job.attempts} failed: {error[:500]}; no attempts left", level="error")
+        add_log(job=job, message=f"attempt {job.attempts} failed: {error[:500]}; no attempts left", level="error")
     job.save()
     if job.state == JobState.FAILED:
         record_event(organization=job.organization, kind="job.failed", subject=job, payload={"error": job.error[:500]})
     if job.is_terminal:
-        cancel_descendants(job, reason=f"parent job {job.pk} {job.state}")
+        cancel_descendants(job=job, reason=f"parent job {job.pk} {job.state}")
     publish_job(job)
 
 
 def sweep_expired_leases(*, limit: int = 500) -> list[Job]:
-    """Jobs whose lease ran out (their worker died or hung) count the attempt as failed: re-queued
-    with backoff, failed when out of attempts, canceled if cancellation was asked. Safe to run
-    from several processes at once (rows are claimed with SKIP LOCKED)."""
+    """Count the attempt of jobs whose lease ran out (their worker died or hung) as failed.
+
+    They are re-queued with backoff, failed when out of attempts, canceled if cancellation was
+    asked. Safe to run from several processes at once (rows are claimed with SKIP LOCKED)."""
     sync_run_slots()
     release_ready_jobs()
     with transaction.atomic():
@@ -408,5 +415,5 @@ def sweep_expired_leases(*, limit: int = 500) -> list[Job]:
             used = _end_attempt(job, min(now, job.lease_expires_at))
             job.worker = ""
             _settle_failure(job, error=f"lease expired: worker {worker} silent since {silent}", now=now)
-            record_usage(job, gpu_seconds=used, finished=job.is_terminal, succeeded=False)
+            record_usage(job=job, gpu_seconds=used, finished=job.is_terminal, succeeded=False)
         return expired

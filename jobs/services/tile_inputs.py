@@ -10,9 +10,9 @@ from missionops.models import Organization
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
 
-from .exceptions import JobParamsError, TileInputInUse
-from .models import TERMINAL_STATES, Job, JobKind, JobTemplate, TileInput
-from .workloads.npz import BANDS, read_band_archive
+from ..exceptions import JobParamsError, TileInputInUse
+from ..models import TERMINAL_STATES, Job, JobKind, JobTemplate, TileInput
+from ..workloads.npz import BANDS, read_band_archive
 
 # A full 4096 x 4096 four-band uint16 tile is 128 MiB uncompressed; float bands that size need
 # numpy.savez_compressed. The whole file is held in memory by the web process and the worker.
@@ -40,8 +40,9 @@ def check_upload_size(size_bytes: int) -> None:
 def create_tile_input(
     *, organization: Organization, actor, data: bytes, name: str = "", scale: float | None = None
 ) -> TileInput:
-    """Store an uploaded .npz after checking all of it (bands, shapes, dtypes, values, scale):
-    a refused file writes nothing. `name` defaults to `tile input <sha256 prefix>`."""
+    """Store an uploaded .npz after checking all of it (bands, shapes, dtypes, values, scale).
+
+    A refused file writes nothing. `name` defaults to `tile input <sha256 prefix>`."""
     check_upload_size(len(data))
     archive = read_band_archive(data, scale=scale, keep=False)
     sha256 = hashlib.sha256(data).hexdigest()
@@ -86,9 +87,10 @@ def in_use_reason(tile_input: TileInput) -> str | None:
 
 @transaction.atomic
 def delete_tile_input(*, tile_input: TileInput, actor) -> None:
-    """Delete an input no open job or template names (409 naming one otherwise). Finished jobs keep
-    their results; retrying one of them fails with the input named. The row lock waits for a
-    submission that is checking this input (services._check_tile_input) and then sees its job.
+    """Delete an input no open job or template names (409 naming one otherwise).
+
+    Finished jobs keep their results; retrying one of them fails with the input named. The row lock
+    waits for a submission that is checking this input (specs._check_tile_input) and then sees its job.
     The API, the jobs page and the admin all delete through here."""
     tile_input = TileInput.objects.select_for_update().defer("data").get(pk=tile_input.pk)
     reason = in_use_reason(tile_input)

@@ -5,13 +5,13 @@ import json
 
 from django.db import transaction
 
-from .exceptions import JobParamsError
+from ..exceptions import JobParamsError
 
 SWEEP_TASK = "jobs.tasks.sweep_leases"
 TEMPLATE_TASK = "jobs.tasks.submit_template"
 
 
-def ensure_periodic_tasks(sender=None, **kwargs) -> None:
+def ensure_periodic_tasks(*, sender=None, **kwargs) -> None:
     """Idempotent: the lease sweeper every 10 s (kept if an admin changed or disabled it)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from missionops import live
 from missionops.models import Organization
 
-from . import nvml
-from .models import Gpu, GpuSample, Job, JobState
+from .. import nvml
+from ..models import Gpu, GpuSample, Job, JobState
 
 
 @transaction.atomic
@@ -91,6 +91,7 @@ def gpus_message(samples: list[GpuSample], *, organization_id: int) -> dict:
 
 
 def prune_samples(*, older_than_days: float = 7) -> int:
+    """Delete GPU samples older than `older_than_days`; returns how many."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
     deleted, _ = GpuSample.objects.filter(at__lt=cutoff).delete()
     return deleted

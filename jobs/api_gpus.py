@@ -1,0 +1,95 @@
+"""REST API of the GPU slots: every worker host's GPUs with their latest sample, and one GPU's samples."""
+
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import selectors
+from .api import query_value
+from .models import Gpu
+
+
+class GpuSerializer(serializers.ModelSerializer):
+    utilization_pct = serializers.SerializerMethodField()
+    memory_used_mb = serializers.SerializerMethodField()
+    temperature_c = serializers.SerializerMethodField()
+    sampled_at = serializers.SerializerMethodField()
+    job = serializers.SerializerMethodField(help_text="running job, if it belongs to one of your organizations")
+
+    class Meta:
+        model = Gpu
+        fields = [
+            "id", "host", "index", "name", "uuid", "simulated", "memory_total_mb", "active", "last_seen_at",
+            "utilization_pct", "memory_used_mb", "temperature_c", "sampled_at", "job",
+        ]  # fmt: skip
+
+    def _latest(self, gpu):
+        return getattr(gpu, "latest", None)
+
+    def get_utilization_pct(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).utilization_pct
+
+    def get_memory_used_mb(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).memory_used_mb
+
+    def get_temperature_c(self, gpu) -> float | None:
+        return self._latest(gpu) and self._latest(gpu).temperature_c
+
+    def get_sampled_at(self, gpu) -> dt.datetime | None:
+        return self._latest(gpu) and self._latest(gpu).at
+
+    def get_job(self, gpu) -> int | None:
+        latest = self._latest(gpu)
+        if latest is None or latest.job is None:
+            return None
+        visible = self.context.get("organization_ids", set())
+        return latest.job_id if latest.job.organization_id in visible else None
+
+
+class GpuSampleSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    utilization_pct = serializers.FloatField()
+    memory_used_mb = serializers.FloatField()
+    temperature_c = serializers.FloatField(allow_null=True)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="GPU slots of all worker hosts with their latest sample (`simulated` marks fakes)"),
+    retrieve=extend_schema(summary="One GPU slot with its latest sample"),
+)
+class GpuViewSet(viewsets.ReadOnlyModelViewSet):
+    """GPUs are shared infrastructure: every member sees them; a running job only to its organization."""
+
+    serializer_class = GpuSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Gpu.objects.filter(active=True)
+
+    def get_serializer_context(self):
+        from missionops.tenancy import organizations_for
+
+        ids = set(organizations_for(self.request.user).values_list("pk", flat=True))
+        return {**super().get_serializer_context(), "organization_ids": ids}
+
+    def list(self, request, *args, **kwargs):
+        return Response(self.get_serializer(selectors.gpus_with_latest_sample(), many=True).data)
+
+    def get_object(self):
+        return selectors.with_latest_sample(super().get_object())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="how far back (default 15, at most 1440)")],
+        responses=GpuSampleSerializer(many=True),
+        summary="Samples of one GPU, oldest first",
+    )
+    @action(detail=True, methods=["get"])
+    def samples(self, request, pk=None):
+        gpu = self.get_object()
+        minutes = min(1440, max(1, query_value(request, "minutes", int, 15, "an integer")))
+        since = timezone.now() - dt.timedelta(minutes=minutes)
+        return Response(GpuSampleSerializer(selectors.gpu_samples(gpu=gpu, since=since), many=True).data)

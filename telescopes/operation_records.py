@@ -1,0 +1,56 @@
+"""An operation's record as others see it: its live message, and its end, written once."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from missionops import live
+from missionops.services import record_event
+
+from .models import Operation, OperationStatus
+
+
+def operation_message(operation: Operation) -> dict:
+    return {
+        "kind": "operation",
+        "id": operation.pk,
+        "device": operation.device_id,
+        "operation": operation.kind,
+        "params": operation.params,
+        "status": operation.status,
+        "error": operation.error,
+        "result": {k: v for k, v in operation.result.items() if not k.startswith("_")},
+        "created_at": operation.created_at,
+        "finished_at": operation.finished_at,
+    }
+
+
+def publish_operation(operation: Operation) -> None:
+    live.publish("telescopes", operation_message(operation), organization=operation.device.observatory.organization)
+
+
+def finish_operation(
+    *, operation: Operation, status: str, result: dict | None = None, error: str = "", offline: bool = False
+) -> bool:
+    """End a running operation once (a conditional update: an abort may have ended it already)."""
+    now = timezone.now()
+    merged = {**operation.result, **(result or {})}
+    with transaction.atomic():
+        updated = Operation.objects.filter(
+            pk=operation.pk, status__in=[OperationStatus.PENDING, OperationStatus.RUNNING]
+        ).update(status=status, result=merged, error=error[:2000], finished_at=now)
+        if not updated:
+            return False
+        operation.status, operation.result, operation.error, operation.finished_at = status, merged, error, now
+        record_event(
+            organization=operation.device.observatory.organization,
+            kind=f"telescope.operation.{status}",
+            subject=operation.device,
+            actor=operation.requested_by,
+            payload={"operation": operation.pk, "kind": operation.kind, "error": error, "offline": offline},
+        )
+        publish_operation(operation)
+    if status == OperationStatus.SUCCEEDED:
+        from .monitoring import refresh_device_status
+
+        refresh_device_status(device=operation.device)
+    return True
