@@ -114,51 +114,47 @@ KNOWN["limit"] |= {"deadband"}
 KNOWN["forecast"] |= {"min_points"}
 
 
-def setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def late_after_s() -> float:
     """Telemetry older than this when it arrives is backfill: evaluated and recorded, never paged."""
-    return float(setting("ANOMALY_LATE_AFTER_S", 300.0))
+    return float(settings.ANOMALY_LATE_AFTER_S)
 
 
 def sweep_history_s() -> float:
-    return float(setting("ANOMALY_SWEEP_HISTORY_S", 900.0))
+    return float(settings.ANOMALY_SWEEP_HISTORY_S)
 
 
 def sweep_lookback_s() -> float:
     """How far back a parameter's first sweep starts (later sweeps continue from their cursor)."""
-    return float(setting("ANOMALY_SWEEP_LOOKBACK_S", 900.0))
+    return float(settings.ANOMALY_SWEEP_LOOKBACK_S)
 
 
 def sweep_settle_s() -> float:
     """Samples this recent are left to the next sweep, so in-flight ingests have committed."""
-    return float(setting("ANOMALY_SWEEP_SETTLE_S", 5.0))
+    return float(settings.ANOMALY_SWEEP_SETTLE_S)
 
 
 def off_delay_s() -> float:
     """A condition back within this long after its alarm cleared continues the same activation
     (ISA-18.2 off-delay): one fault whose detectors flicker is one alarm, not a dozen returns."""
-    return float(setting("ANOMALY_OFF_DELAY_S", 900.0))
+    return float(settings.ANOMALY_OFF_DELAY_S)
 
 
 def chatter_count() -> int:
     """An alarm that returns more than this many times within chatter_window_s is chattering."""
-    return int(setting("ANOMALY_CHATTER_COUNT", 3))
+    return int(settings.ANOMALY_CHATTER_COUNT)
 
 
 def chatter_window_s() -> float:
-    return float(setting("ANOMALY_CHATTER_WINDOW_S", 600.0))
+    return float(settings.ANOMALY_CHATTER_WINDOW_S)
 
 
 def flood_threshold() -> int:
     """More new alarms than this in flood_window_s is a flood (ISA-18.2: 10 in 10 minutes)."""
-    return int(setting("ANOMALY_FLOOD_ALARMS", 10))
+    return int(settings.ANOMALY_FLOOD_ALARMS)
 
 
 def flood_window_s() -> float:
-    return float(setting("ANOMALY_FLOOD_WINDOW_S", 600.0))
+    return float(settings.ANOMALY_FLOOD_WINDOW_S)
 
 
 def suppression(spec: dict, mode: str) -> str:
@@ -170,7 +166,7 @@ def suppression(spec: dict, mode: str) -> str:
 
 
 def escalate_after_s() -> int:
-    return int(setting("ANOMALY_ESCALATE_AFTER_S", 900))
+    return int(settings.ANOMALY_ESCALATE_AFTER_S)
 
 
 def detector_settings(spec: dict, mission_type: str = "", kinds=None) -> dict:

@@ -84,7 +84,7 @@ def mail_escalation(anomaly, *, recipients: list[str]) -> None:
         f"Escalation level: {anomaly.escalation_level}\n"
         f"Anomaly id: {anomaly.pk}\n"
     )
-    sender = getattr(settings, "ANOMALY_MAIL_FROM", None) or settings.DEFAULT_FROM_EMAIL
+    sender = settings.ANOMALY_MAIL_FROM or settings.DEFAULT_FROM_EMAIL
 
     def send():
         try:

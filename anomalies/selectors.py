@@ -171,7 +171,7 @@ def out_of_contact(spacecraft_ids, *, now: dt.datetime | None = None) -> dict:
     """{spacecraft id: last contact} of those silent longer than ANOMALY_CONTACT_LOST_S: their
     alarms are shown as stale (their condition is not known now) rather than raised again."""
     now = now or timezone.now()
-    lost = dt.timedelta(seconds=float(getattr(settings, "ANOMALY_CONTACT_LOST_S", 120.0)))
+    lost = dt.timedelta(seconds=float(settings.ANOMALY_CONTACT_LOST_S))
     return {pk: last for pk, last in last_contact(spacecraft_ids).items() if last < now - lost}
 
 
@@ -183,7 +183,7 @@ def on_call_missing(user) -> list[str]:
             "organization_id", "on_call_emails"
         )
     )
-    default = list(getattr(settings, "ANOMALY_ON_CALL_EMAILS", []))
+    default = list(settings.ANOMALY_ON_CALL_EMAILS)
     missing = []
     for membership in orgs:
         emails = with_policy.get(membership.organization_id, default)

@@ -287,7 +287,7 @@ def policy_for(organization_id) -> AlarmPolicy:
     if policy is None:
         policy = AlarmPolicy(
             organization_id=organization_id,
-            on_call_emails=list(getattr(settings, "ANOMALY_ON_CALL_EMAILS", [])),
+            on_call_emails=list(settings.ANOMALY_ON_CALL_EMAILS),
             escalate_after_s=config.escalate_after_s(),
         )
     return policy

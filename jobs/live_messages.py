@@ -7,7 +7,7 @@ from missionops import live
 
 def _enabled() -> bool:
     # Off only in bench/jobs_settings.py, to measure the queue without the socket pushes.
-    return getattr(settings, "JOBS_LIVE_PUBLISH", True)
+    return settings.JOBS_LIVE_PUBLISH
 
 
 def job_message(job) -> dict:

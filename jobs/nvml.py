@@ -35,7 +35,7 @@ class GpuReading:
 
 def _nvml():
     """The pynvml module, initialized, or None when there is no usable NVML."""
-    if getattr(settings, "JOBS_GPU_BACKEND", "auto") == "simulated":
+    if settings.JOBS_GPU_BACKEND == "simulated":
         return None
     try:
         import pynvml
@@ -52,7 +52,7 @@ def _nvml():
 def discover() -> list[GpuInfo]:
     nvml = _nvml()
     if nvml is None:
-        count = int(getattr(settings, "JOBS_SIMULATED_GPUS", 2))
+        count = int(settings.JOBS_SIMULATED_GPUS)
         return [GpuInfo(i, SIMULATED_NAME, f"sim-{i}", SIMULATED_MEMORY_MB, True) for i in range(count)]
     gpus = []
     for index in range(nvml.nvmlDeviceGetCount()):

@@ -25,10 +25,6 @@ from .models import CatalogueObject, Conjunction
 ALARM_PARAMETER = "conjunction_miss_km"
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
-
-
 @transaction.atomic
 def import_catalogue(*, text: str, source: str) -> int:
     """Store the element sets of `text` (TLE or OMM JSON) as catalogue objects; returns how many changed.
@@ -90,9 +86,9 @@ def screen_conjunctions(
     stored ones with TCA at or after `start` in one transaction; those under the critical
     threshold are announced (event + alarm). Returns the stored approaches."""
     start = start or timezone.now()
-    days = days if days is not None else _setting("ORBITS_CONJUNCTION_DAYS", 7.0)
-    threshold_km = threshold_km if threshold_km is not None else _setting("ORBITS_CONJUNCTION_THRESHOLD_KM", 5.0)
-    critical_km = critical_km if critical_km is not None else _setting("ORBITS_CONJUNCTION_CRITICAL_KM", 1.0)
+    days = days if days is not None else float(settings.ORBITS_CONJUNCTION_DAYS)
+    threshold_km = threshold_km if threshold_km is not None else float(settings.ORBITS_CONJUNCTION_THRESHOLD_KM)
+    critical_km = critical_km if critical_km is not None else float(settings.ORBITS_CONJUNCTION_CRITICAL_KM)
     if not 0 < days <= 31:
         raise DomainError("days must be between 0 and 31", field="days")
     if not 0 < critical_km <= threshold_km <= 100:

@@ -29,7 +29,7 @@ _flush_scheduled: set = set()
 
 
 def interval_s() -> float:
-    return getattr(settings, "TELEMETRY_LIVE_INTERVAL_S", 0.05)
+    return settings.TELEMETRY_LIVE_INTERVAL_S
 
 
 def client() -> redis.Redis:

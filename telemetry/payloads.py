@@ -19,7 +19,7 @@ CONTENT_TYPES = (*JSON_TYPES, *NDJSON_TYPES, *MSGPACK_TYPES)
 
 
 def max_body_bytes() -> int:
-    return getattr(settings, "TELEMETRY_MAX_BODY_BYTES", 8 * 1024 * 1024)
+    return settings.TELEMETRY_MAX_BODY_BYTES
 
 
 def check_size(size: int) -> None:

@@ -49,7 +49,7 @@ def parameter_of(spacecraft: Spacecraft, name: str) -> ParameterDefinition:
 
 
 def stale_after_s(definition: ParameterDefinition) -> float:
-    default = getattr(settings, "TELEMETRY_STALE_AFTER_S", 30.0)
+    default = settings.TELEMETRY_STALE_AFTER_S
     return 3 * definition.expected_interval_s if definition.expected_interval_s else default
 
 
@@ -84,7 +84,7 @@ def latest_values(*, spacecraft: Spacecraft, now: dt.datetime | None = None) -> 
 
 
 def rollup_threshold_s() -> int:
-    return getattr(settings, "TELEMETRY_ROLLUP_MIN_BUCKET_S", 60)
+    return settings.TELEMETRY_ROLLUP_MIN_BUCKET_S
 
 
 def series_level(bucket_s: int) -> str:
@@ -168,7 +168,7 @@ def _raw_expired_before(definition: ParameterDefinition, start: dt.datetime, end
     from .models import RetentionPolicy
 
     policy = RetentionPolicy.objects.filter(organization_id=definition.spacecraft.organization_id).first()
-    days = policy.raw_days if policy else getattr(settings, "TELEMETRY_RAW_RETENTION_DAYS", 30)
+    days = policy.raw_days if policy else settings.TELEMETRY_RAW_RETENTION_DAYS
     horizon = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     if start >= horizon:
         return None

@@ -167,7 +167,7 @@ def publish_mqtt(device: AlpacaDevice) -> None:
     # connected") after every successful publish, ten per check cycle in the demo.
     sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     try:
-        sender.connect(getattr(settings, "MQTT_HOST", "127.0.0.1"), int(getattr(settings, "MQTT_PORT", 1883)), 10)
+        sender.connect(settings.MQTT_HOST, int(settings.MQTT_PORT), 10)
         sender.loop_start()
         sender.publish(mqtt_topic(device), json.dumps(payload), qos=1, retain=True).wait_for_publish(timeout=5)
     except Exception:

@@ -83,6 +83,7 @@ def delete_observatory(*, observatory: Observatory, actor=None) -> None:
 
 
 def device_message(device: AlpacaDevice) -> dict:
+    """The live shape of a device's status (the `telescopes` topic)."""
     return {
         "kind": "device",
         "id": device.pk,

@@ -313,7 +313,7 @@ def _exposures(session: ObservationSession, now: datetime, sample: dict) -> None
         return
     if session.last_exposure_at and (now - session.last_exposure_at).total_seconds() < session.exposure_every_s:
         return
-    on_target_deg = getattr(settings, "TELESCOPE_ON_TARGET_DEG", 1.0)
+    on_target_deg = settings.TELESCOPE_ON_TARGET_DEG
     if session.last_exposure_at is None and (sample["error_deg"] is None or sample["error_deg"] > on_target_deg):
         sample["note"] = f"first exposure waits for the mount to be within {on_target_deg:g}° of the target"
         return

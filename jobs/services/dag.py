@@ -18,6 +18,7 @@ def lock_parents(parents) -> dict[int, Job]:
 
 
 def initial_state(parents: list[Job]) -> tuple[str, str]:
+    """The state a new job starts in given its parents (queued, waiting, or canceled with why)."""
     for parent in parents:
         if parent.state in (JobState.FAILED, JobState.CANCELED):
             return JobState.CANCELED, f"parent job {parent.pk} {parent.state}"
@@ -27,6 +28,7 @@ def initial_state(parents: list[Job]) -> tuple[str, str]:
 
 
 def children_of(job_ids):
+    """The ids of the jobs that depend on any of `job_ids` (a subquery)."""
     return Job.parents.through.objects.filter(to_job_id__in=job_ids).values("from_job_id")
 
 

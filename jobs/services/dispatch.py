@@ -365,8 +365,8 @@ def stop_canceled_job(*, job_id: int, worker: str) -> Job:
 
 def retry_delay_s(attempts: int) -> float:
     """Exponential backoff after the `attempts`-th failed attempt, capped."""
-    base = float(getattr(settings, "JOBS_RETRY_BACKOFF_S", 5.0))
-    cap = float(getattr(settings, "JOBS_RETRY_BACKOFF_MAX_S", 600.0))
+    base = float(settings.JOBS_RETRY_BACKOFF_S)
+    cap = float(settings.JOBS_RETRY_BACKOFF_MAX_S)
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 

@@ -37,6 +37,7 @@ def register_host_gpus(*, host: str, gpus: list[nvml.GpuInfo]) -> list[Gpu]:
 
 
 def busy_slots(host: str) -> dict[int, Job]:
+    """The running job on each GPU index of `host`."""
     running = Job.objects.filter(state=JobState.RUNNING, gpu__host=host).select_related("gpu")
     return {job.gpu.index: job for job in running}
 

@@ -23,6 +23,7 @@ def ensure_periodic_tasks(*, sender=None, **kwargs) -> None:
 
 
 def parse_cron(expression: str) -> dict:
+    """A 5-field cron expression as crontab fields; JobParamsError naming `cron` otherwise."""
     fields = expression.split()
     if len(fields) != 5:
         raise JobParamsError("cron needs 5 fields: minute hour day-of-month month day-of-week", field="cron")
@@ -63,6 +64,7 @@ def set_template_schedule(*, template, cron: str | None) -> None:
 
 
 def cron_of(template) -> str:
+    """A template's cron expression ("" without a schedule)."""
     task = template.periodic_task
     if task is None or task.crontab is None:
         return ""

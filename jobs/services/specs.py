@@ -69,7 +69,7 @@ def clean_spec(
     }
 
 
-def parents_named(specs: list[dict], organization: Organization) -> dict[int, Job]:
+def parents_named(*, specs: list[dict], organization: Organization) -> dict[int, Job]:
     """The organization's jobs that any spec of a batch names as a parent, in one query (clean_spec
     still checks each spec's list and reports the first id it does not find)."""
     ids = {

@@ -38,7 +38,7 @@ def submit_jobs(
         raise JobParamsError(f"at most {MAX_BATCH} jobs per batch", field="jobs")
     batch = len(specs) > 1 if batch is None else batch
     checked_inputs = set()  # a batch over one uploaded input checks it once
-    known_parents = parents_named(specs, organization)
+    known_parents = parents_named(specs=specs, organization=organization)
     cleaned = [
         clean_spec(
             spec,

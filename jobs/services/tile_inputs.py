@@ -20,7 +20,8 @@ DEFAULT_MAX_BYTES = 160 * 1024 * 1024
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "JOBS_TILE_INPUT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    """The largest tile input accepted (JOBS_TILE_INPUT_MAX_BYTES)."""
+    return int(settings.JOBS_TILE_INPUT_MAX_BYTES)
 
 
 def check_upload_size(size_bytes: int) -> None:

@@ -61,6 +61,7 @@ def sync_run_slots(*, organization_id: int | None = None) -> None:
 
 
 def gpu_seconds_today(organization_id: int) -> float:
+    """GPU seconds the organization used today (UTC)."""
     today = timezone.now().date()
     used = UsageDay.objects.filter(organization_id=organization_id, day=today).aggregate(s=Sum("gpu_seconds"))["s"]
     return used or 0.0

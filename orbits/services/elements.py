@@ -131,6 +131,7 @@ def import_tles(
 
 
 def current_tle(spacecraft) -> TLE | None:
+    """The newest element set of a spacecraft (by epoch), or None."""
     return TLE.objects.filter(spacecraft=spacecraft).order_by("-epoch").first()
 
 

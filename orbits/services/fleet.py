@@ -72,6 +72,7 @@ def positions(*, spacecraft: list[Spacecraft], at: datetime, allow_stale: bool =
 
 
 def position_message(p: Position) -> dict:
+    """The live shape of a propagated position (the map's `positions` messages)."""
     return {
         "id": str(p.spacecraft.pk),
         "designation": p.spacecraft.designation,

@@ -106,6 +106,7 @@ def _pass_rows(organization, windows, spacecraft_list, stations, tles, announced
 
 
 def pass_message(p: Pass) -> dict:
+    """The live shape of a predicted pass (the `passes` topic)."""
     return {
         "id": p.pk,
         "spacecraft": str(p.spacecraft_id),

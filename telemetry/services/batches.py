@@ -79,12 +79,12 @@ def store_batch(
     if not snapshots:
         return result
     with transaction.atomic():
-        by_ref = validation.resolve_spacecraft(snapshots, scope, may_write)
+        by_ref = validation.resolve_spacecraft(snapshots=snapshots, scope=scope, may_write=may_write)
         definitions = definitions_for(list({sc.pk: sc for sc in by_ref.values()}.values()))
         params = {pk: {name: BatchParameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
         # The COPY holds the connection while the batch is validated, so partitions are made first.
         time_cache: dict = {}
-        archive.ensure_partitions_for_us(validation.snapshot_times(snapshots, time_cache))
+        archive.ensure_partitions_for_us(validation.snapshot_times(snapshots=snapshots, time_cache=time_cache))
         try:
             with connection.cursor() as cursor:
                 chunks = validation.validated_chunks(

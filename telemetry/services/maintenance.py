@@ -10,7 +10,7 @@ from .. import archive
 
 def create_partitions_ahead(*, days_ahead: int | None = None, today: dt.date | None = None) -> list[str]:
     """Make sure the partitions from yesterday to `days_ahead` days ahead exist. Idempotent."""
-    days_ahead = days_ahead if days_ahead is not None else getattr(settings, "TELEMETRY_PARTITIONS_AHEAD_DAYS", 7)
+    days_ahead = days_ahead if days_ahead is not None else settings.TELEMETRY_PARTITIONS_AHEAD_DAYS
     today = today or timezone.now().date()
     return archive.ensure_partitions([today + dt.timedelta(days=n) for n in range(-1, days_ahead + 1)])
 

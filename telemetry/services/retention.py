@@ -14,7 +14,8 @@ from .maintenance import roll_up
 
 
 def default_raw_days() -> int:
-    return getattr(settings, "TELEMETRY_RAW_RETENTION_DAYS", 30)
+    """Days raw samples are kept where an organization set no policy (TELEMETRY_RAW_RETENTION_DAYS)."""
+    return settings.TELEMETRY_RAW_RETENTION_DAYS
 
 
 def set_retention(*, organization: Organization, raw_days: int) -> RetentionPolicy:

@@ -30,10 +30,11 @@ NUMBER_TYPES = frozenset((float, int))  # exact types: bool, a subclass of int, 
 
 
 def max_future_s() -> float:
-    return getattr(settings, "TELEMETRY_MAX_FUTURE_S", 3600.0)
+    """How far ahead of now a sample time may lie (TELEMETRY_MAX_FUTURE_S): clock errors, not data."""
+    return settings.TELEMETRY_MAX_FUTURE_S
 
 
-def resolve_spacecraft(snapshots, scope, may_write) -> dict:
+def resolve_spacecraft(*, snapshots, scope, may_write) -> dict:
     """{reference: spacecraft} for every snapshot, in `scope`; refuses what `may_write` does not allow."""
     refs = set()
     for index, snapshot in enumerate(snapshots):
@@ -98,7 +99,7 @@ def _parse_timestamp(value, index: int, now: dt.datetime) -> int:
     return archive.to_us(moment)
 
 
-def snapshot_times(snapshots, time_cache: dict) -> np.ndarray:
+def snapshot_times(*, snapshots, time_cache: dict) -> np.ndarray:
     """The times of the snapshots up to the first bad one (which validation then reports)."""
     now = timezone.now()
     for index, snapshot in enumerate(snapshots):
