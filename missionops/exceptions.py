@@ -1,4 +1,4 @@
-"""Domain errors shared by every app. The API's exception handler turns them into 400 / 409."""
+"""Domain errors shared by every app. The API's exception handler turns them into 400 / 404 / 409."""
 
 
 class DomainError(Exception):
@@ -10,6 +10,12 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class NotFound(DomainError):
+    """Nothing the caller may see has that name or id (HTTP 404): selectors raise it, not Http404."""
+
+    status_code = 404
 
 
 class ConflictError(DomainError):

@@ -11,6 +11,7 @@ from missionops.tenancy import user_or_none
 
 from .config import diff_parameters, validate_parameters
 from .models import ConfigVersion, Constellation, Mode, Spacecraft
+from .signals import config_changed
 
 REGISTRY_FIELDS = (
     "designation",
@@ -72,7 +73,7 @@ def create_spacecraft(
     assign_perm("spacecraft.view_spacecraft", organization.viewers_group, spacecraft)
     assign_perm("spacecraft.view_spacecraft", organization.operators_group, spacecraft)
     assign_perm("spacecraft.operate_spacecraft", organization.operators_group, spacecraft)
-    ConfigVersion.objects.create(
+    first = ConfigVersion.objects.create(
         spacecraft=spacecraft,
         version=1,
         parameters=validate_parameters(parameters or {}),
@@ -80,6 +81,7 @@ def create_spacecraft(
         note="initial configuration",
         created_by=user_or_none(actor),
     )
+    config_changed.send(sender=Spacecraft, spacecraft=spacecraft, version=first)  # telemetry syncs its definitions
     record_event(
         organization=organization,
         kind="spacecraft.created",
@@ -234,6 +236,7 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
         )
     except IntegrityError as exc:  # pragma: no cover - guarded by the row lock above
         raise ConflictError("configuration changed concurrently; retry", field="parameters") from exc
+    config_changed.send(sender=Spacecraft, spacecraft=spacecraft, version=version)  # telemetry syncs its definitions
     record_event(
         organization=spacecraft.organization,
         kind="security.config.changed",

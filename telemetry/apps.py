@@ -7,8 +7,9 @@ class TelemetryConfig(AppConfig):
     verbose_name = "Telemetry"
 
     def ready(self):
-        from spacecraft.signals import command_executed
+        from spacecraft.signals import command_executed, config_changed
 
-        from . import services
+        from . import definitions, services
 
         command_executed.connect(services.record_runtime_telemetry, dispatch_uid="telemetry.runtime")
+        config_changed.connect(definitions.sync_for_new_configuration, dispatch_uid="telemetry.definitions")

@@ -64,6 +64,12 @@ def with_stamps(queryset: QuerySet[Spacecraft]) -> QuerySet[Spacecraft]:
     )
 
 
+def sync_for_new_configuration(*, spacecraft: Spacecraft, **kwargs) -> None:
+    """Receiver of spacecraft.signals.config_changed: definitions follow a new configuration version
+    in its transaction, so reads never write (connected in TelemetryConfig.ready)."""
+    sync_definitions(spacecraft=spacecraft)
+
+
 def sync_definitions(*, spacecraft: Spacecraft) -> list[ParameterDefinition]:
     """Make the declared definitions match the spacecraft's current configuration. Parameters that
     left the configuration stay (their history remains) but become undeclared. Enum codes only grow
@@ -105,10 +111,10 @@ def with_codes(codes: list, values) -> list:
     return codes
 
 
-def definitions_for(spacecraft: list[Spacecraft]) -> dict:
-    """{spacecraft id: {name: ParameterDefinition}}, syncing any spacecraft whose configuration
-    changed since its definitions were last taken from it. The definitions are shared with other
-    callers of this process: read them; to change one, save a copy."""
+def definitions_for(spacecraft: list[Spacecraft], *, sync: bool = True) -> dict:
+    """{spacecraft id: {name: ParameterDefinition}}, syncing (ingest; not reads: `sync=False`) any
+    spacecraft whose configuration changed since its definitions were last taken from it. The
+    definitions are shared with other callers of this process: read them; to change one, save a copy."""
     ids = [sc.pk for sc in spacecraft]
     if all(hasattr(sc, "definitions_stamp") for sc in spacecraft):
         now = {sc.pk: (sc.config_version_now, sc.definitions_stamp) for sc in spacecraft}
@@ -127,7 +133,7 @@ def definitions_for(spacecraft: list[Spacecraft]) -> dict:
     found |= _load([pk for pk in ids if pk not in found])
     for sc in spacecraft:
         current = now[sc.pk][0]
-        if current is not None and current != found[sc.pk].synced_version:
+        if sync and current is not None and current != found[sc.pk].synced_version:
             sync_definitions(spacecraft=sc)
             found |= _load([sc.pk])
     return {pk: dict(found[pk].definitions) for pk in ids}

@@ -5,9 +5,9 @@ import math
 import uuid
 
 from django.conf import settings
-from django.http import Http404
 from django.utils import timezone
 
+from missionops.exceptions import NotFound
 from missionops.replicas import read_connection
 from spacecraft.models import Spacecraft
 from spacecraft.selectors import spacecraft_visible_to
@@ -22,29 +22,29 @@ MAX_POINTS_LIMIT = 10_000
 
 
 def spacecraft_for(user, ref: str) -> Spacecraft:
-    """A spacecraft the user may view, by id or designation; 404 for anything else."""
+    """A spacecraft the user may view, by id or designation; NotFound (404) for anything else."""
     scope = spacecraft_visible_to(user)
     try:
         matches = list(scope.filter(pk=uuid.UUID(str(ref))))
     except ValueError:
         matches = list(scope.filter(designation=ref))
     if len(matches) != 1:
-        raise Http404("no such spacecraft")
+        raise NotFound("no such spacecraft")
     return matches[0]
 
 
 def parameters_of(spacecraft: Spacecraft) -> list[ParameterDefinition]:
-    """Definitions of a spacecraft (synced with its configuration first), by subsystem then name."""
-    definitions_for([spacecraft])
+    """Definitions of a spacecraft, by subsystem then name (synced when its configuration changes)."""
     return list(
         ParameterDefinition.objects.filter(spacecraft=spacecraft).select_related("latest").order_by("subsystem", "name")
     )
 
 
 def parameter_of(spacecraft: Spacecraft, name: str) -> ParameterDefinition:
-    definitions = definitions_for([spacecraft])[spacecraft.pk]
+    """One parameter's definition; NotFound when the spacecraft has none of that name."""
+    definitions = definitions_for([spacecraft], sync=False)[spacecraft.pk]
     if name not in definitions:
-        raise Http404(f"{spacecraft.designation} has no parameter {name!r}")
+        raise NotFound(f"{spacecraft.designation} has no parameter {name!r}")
     return definitions[name]
 
 

@@ -202,6 +202,7 @@ def test_approving_a_next_contact_command_tells_open_pages(
         "name": "rw_reset",
         "state": "queued",  # released at the next contact
         "awaiting_approval": False,
+        "can_cancel": True,  # queued: the page keeps its Cancel button
         "approved_by": "second",
         "failure_reason": "",
         "result": {},

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 from django.db import connection, transaction
-from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
+from missionops.exceptions import NotFound
 from missionops.testing import ROOT, test_database_env
 from spacecraft.profiles import PROFILES
 from spacecraft.services import change_config
@@ -79,7 +79,7 @@ def test_a_deleted_definition_is_registered_again(operator, sc_a, ingest_as, now
     old = ParameterDefinition.objects.get(spacecraft=sc_a, name="sun_angle")
     assert selectors.parameter_of(sc_a, "sun_angle").pk == old.pk
     old.delete()
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         selectors.parameter_of(sc_a, "sun_angle")
     again = ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), sun_angle=13.0)])
     assert again.registered == ["SC-001/sun_angle"]
@@ -176,3 +176,17 @@ def test_reordering_or_dropping_declared_enum_values_keeps_history_and_refuses_d
     assert history(sc_a, "imaging_mode") == [*declared, "SAFE", "IDLE"]
     definition = ParameterDefinition.objects.get(spacecraft=sc_a, name="imaging_mode")
     assert definition.enum_codes == [*declared, "SAFE"]  # codes only grow
+
+
+def test_a_configuration_change_syncs_the_definitions_and_reads_write_nothing(owner, sc_a):
+    """Definitions follow a new configuration version in its own transaction (issue 17), so the
+    selectors only read: no INSERT or UPDATE from the telemetry page's queries."""
+    parameters = {**sc_a.current_config.parameters, "sun_angle": {"subsystem": "adcs", "units": "deg"}}
+    change_config(spacecraft=sc_a, parameters=parameters, actor=owner, note="sun sensor")
+    assert ParameterDefinition.objects.get(spacecraft=sc_a, name="sun_angle").declared
+    with CaptureQueriesContext(connection) as queries:
+        selectors.parameters_of(sc_a)
+        selectors.parameter_of(sc_a, "sun_angle")
+        selectors.latest_values(spacecraft=sc_a)
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
