@@ -14,7 +14,7 @@ def test_queue_page_shows_own_jobs_gpus_and_live_hooks(client, owner, submit, gp
     html = page.content.decode()
     assert page.status_code == 200
     assert f'id="job-{job.pk}"' in html and "Alps tile" in html
-    assert "simulated" in html and "MissionOpsJobs.queuePage" in html and "footprints-data" in html
+    assert "simulated" in html and 'data-page="queue"' in html and "footprints-data" in html
     assert 'data-bulk="cancel"' in html  # an admin may act
 
 
@@ -54,7 +54,7 @@ def test_detail_page_shows_log_quicklook_and_dag(client, owner, submit, claimer)
     )
     html = login(client, owner).get(f"/jobs/{parent.pk}/").content.decode()
     assert "attempt 1/3" in html and f"/api/v1/jobs/{parent.pk}/artifacts/quicklook.png/" in html
-    assert f'href="/jobs/{child.pk}/"' in html and "MissionOpsJobs.detailPage" in html
+    assert f'href="/jobs/{child.pk}/"' in html and f'data-page="detail" data-job="{parent.pk}"' in html
 
 
 def test_detail_page_shows_a_tile_result_as_values_a_histogram_and_json(client, owner, submit, claimer, gpus):
