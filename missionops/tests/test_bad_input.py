@@ -48,9 +48,15 @@ def csp(response) -> dict:
     return {d.split()[0]: d.split()[1:] for d in response["Content-Security-Policy"].split(";") if d.strip()}
 
 
-def test_csp_is_strict_and_each_inline_script_carries_the_nonce(client, owner, sc_a):
+PAGES = (
+    "/", "/fleet/", "/events/", "/health/", "/jobs/", "/jobs/new/", "/orbits/", "/orbits/passes/", "/alarms/",
+    "/alarms/kpis/", "/planning/", "/planning/plan/", "/telescopes/", "/documents/", "/webhooks/", "/api-keys/",
+)  # fmt: skip
+
+
+def test_csp_is_strict_and_no_page_has_inline_script_or_style(client, owner, sc_a):
     client.force_login(owner)
-    for path in ("/fleet/", f"/spacecraft/{sc_a.pk}/", "/events/", "/health/", "/jobs/", f"/telemetry/{sc_a.pk}/"):
+    for path in (*PAGES, f"/spacecraft/{sc_a.pk}/", f"/telemetry/{sc_a.pk}/"):
         response = client.get(path)
         if response.status_code != 200 or "text/html" not in response["Content-Type"]:
             continue
