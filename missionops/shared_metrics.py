@@ -1,8 +1,8 @@
 """Counters and histograms summed over every process of the deployment (web, Celery workers, the MQTT
-bridge, the simulator, job workers, on every host). A prometheus_client counter lives in one process:
-/metrics showed only what the web process itself ingested (38 of 30,436 samples). Here each process
-adds what it counted to Redis hashes, at most once a second from a background thread (and when it
-exits), and /metrics reports the sums, so any web process answers for the whole deployment.
+bridge, the simulator, job workers, on every host). A prometheus_client counter lives in one process
+and would show only what the web process itself ingested; here each process adds what it counted
+to Redis hashes, at most once a second from a background thread (and when it exits), and /metrics
+reports the sums, so any web process answers for the whole deployment.
 
 A process killed outright loses at most its last second of counts; a Redis restart resets the sums,
 which Prometheus treats as a counter reset (`rate()` is unaffected)."""

@@ -268,8 +268,7 @@ def _pool_connections_out() -> int:
 def _no_pool_connection_leaked(request):
     """A thread that ends without closing its database connection keeps it checked out of the
     process's pool for good: eight of those and every later threaded test waits 3 s for a
-    connection and fails far from the cause (the clean-clone run of 2026-12-07). Fail the test that
-    leaks instead."""
+    connection and fails far from the cause. The test that leaks fails instead."""
     import inspect
 
     if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
@@ -390,7 +389,7 @@ def run_at_once(*calls) -> list[BaseException]:
 def wait_until(page, expression: str, *, timeout_ms: float = 10_000) -> None:
     """Poll a JavaScript expression (or arrow function) from the test until it is truthy.
     page.wait_for_function polls inside the page with eval, which the pages' CSP refuses (no
-    'unsafe-eval'): it failed whenever the first check was not already true."""
+    'unsafe-eval') whenever the first check is not already true."""
     deadline = time.monotonic() + timeout_ms / 1000
     while not page.evaluate(expression):
         if time.monotonic() > deadline:

@@ -376,9 +376,9 @@ def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
 
 
 def test_celery_worker_under_the_supervisor_runs_tasks_after_a_redis_restart(tmp_path, monkeypatch):
-    """Issue 22: a Celery worker exited after a Redis restart. It still can: kombu 5.7 (latest) fails
-    restoring the unacknowledged messages of the lost connection ("'NoneType' object has no attribute
-    'hostname'", an unrecoverable error) and the worker shuts down warm. So `make run` runs it under
+    """A Celery worker can exit after a Redis restart: kombu 5.7 (latest) fails restoring the
+    unacknowledged messages of the lost connection ("'NoneType' object has no attribute 'hostname'",
+    an unrecoverable error) and the worker shuts down warm. So `make run` runs it under
     a supervisor that starts it again (missionops.supervise). Here the Procfile's worker runs two
     long acks-late tasks when its private Redis stops for 15 s; after Redis is back, new tasks run
     and the supervisor is still up."""
