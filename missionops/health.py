@@ -76,9 +76,7 @@ def check_channel_layer():
 
 
 def check_celery():
-    from celery import (
-        current_app as app,  # the project's app (missionops/__init__ loads it); celery.py imports this module
-    )
+    from missionops import celery_app as app  # the package's app: celery.py itself imports this module
 
     replies = app.control.ping(timeout=settings.HEALTH_CHECK_TIMEOUT_S) or []
     workers = sorted(name for reply in replies for name in reply)

@@ -406,7 +406,7 @@ def test_celery_worker_under_the_supervisor_runs_tasks_after_a_redis_restart(tmp
         [sys.executable, "-m", "missionops.supervise", str(tmp_path / "Procfile")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    client = Celery("drill", broker=url, backend=url)
+    client = Celery("drill", broker=url, backend=url, set_as_current=False)
 
     def answered() -> bool:
         try:
