@@ -2,15 +2,14 @@
 workflow (acknowledge / shelve / unshelve / resolve / comment / assign / tags), bulk actions, nav
 counts and KPIs. The read-only analysis of recent telemetry is in `api_analysis`."""
 
-import datetime as dt
-
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from missionops.api import UTCDateTimeField, validated_query
 from missionops.replicas import read_lag_tolerant
 
 from . import selectors, services
@@ -32,6 +31,15 @@ from .serializers import (
 )
 
 
+class AnomalyListQuery(serializers.Serializer):
+    ordering = serializers.ChoiceField(choices=["urgency", "-started_at", "started_at"], default="urgency")
+
+
+class KpiQuery(serializers.Serializer):
+    since = UTCDateTimeField(required=False, help_text="default: 24 h before until")
+    until = UTCDateTimeField(required=False, help_text="default: now")
+
+
 def _workflow_schema(summary, request=None, response=AnomalySerializer):
     return extend_schema(summary=summary, request=request, responses={200: response, 403: None, 404: None, 409: None})
 
@@ -39,11 +47,7 @@ def _workflow_schema(summary, request=None, response=AnomalySerializer):
 @extend_schema_view(
     list=extend_schema(
         summary="Anomalies of your spacecraft, most urgent first (critical, then oldest)",
-        parameters=[
-            OpenApiParameter(
-                "ordering", str, enum=["urgency", "-started_at", "started_at"], description="default: urgency"
-            )
-        ],
+        parameters=[AnomalyListQuery],
     ),
     retrieve=extend_schema(summary="One anomaly with its onset context, comments and timeline"),
 )
@@ -58,7 +62,7 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         qs = selectors.anomalies_visible_to(self.request.user)
         if self.action == "retrieve":
             qs = qs.prefetch_related(Prefetch("comments", queryset=AnomalyComment.objects.select_related("author")))
-        ordering = self.request.query_params.get("ordering", "urgency")
+        ordering = validated_query(AnomalyListQuery, self.request)["ordering"] if self.action == "list" else ""
         if ordering == "-started_at":
             return qs.order_by("-started_at", "-id")
         if ordering == "started_at":
@@ -172,16 +176,13 @@ class AnomalyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Alarm KPIs (ISA-18.2 §16): alarm rate per 10 minutes, time in flood, bad actors, standing, "
         "chattering and overdue shelved alarms",
-        parameters=[
-            OpenApiParameter("since", dt.datetime, description="ISO 8601 with offset; default: 24 h before until"),
-            OpenApiParameter("until", dt.datetime, description="ISO 8601 with offset; default: now"),
-        ],
+        parameters=[KpiQuery],
         responses={200: KpiSerializer, 400: None},
         filters=False,
     )
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     def kpis(self, request):
-        since, until = selectors.kpi_range(request.query_params)
+        since, until = selectors.kpi_range(**validated_query(KpiQuery, request))
         # KPIs tolerate replica lag (under REPLICA_MAX_LAG_S): read them there when one is set.
         kpis = read_lag_tolerant(
             lambda: selectors.alarm_kpis(request.user, since=since, until=until), user=request.user

@@ -4,17 +4,17 @@ and one parameter's time-to-limit forecast (what the telemetry chart draws dashe
 import uuid
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.api import validated_query
 from spacecraft.selectors import spacecraft_visible_to
 from telemetry.models import ParameterDefinition
 
 from . import analysis
 from .detector_runs import current_specs, spec_of
-from .exceptions import AnalysisInputError
 from .models import DetectorKind, Severity
 from .recording import Target
 
@@ -35,6 +35,18 @@ class FindingSerializer(serializers.Serializer):
     sample_count = serializers.IntegerField()
 
 
+class SpacecraftQuery(serializers.Serializer):
+    spacecraft = serializers.CharField(help_text="id or designation")
+
+
+class AnalyzeQuery(SpacecraftQuery):
+    limit = serializers.IntegerField(default=1000, min_value=1, max_value=100_000, help_text="samples per parameter")
+
+
+class ForecastQuery(SpacecraftQuery):
+    parameter = serializers.CharField()
+
+
 class AnalysisSerializer(serializers.Serializer):
     spacecraft = serializers.UUIDField()
     designation = serializers.CharField()
@@ -49,22 +61,13 @@ class AnalyzeView(APIView):
 
     @extend_schema(
         summary="Detector findings on a spacecraft's recent telemetry (not persisted)",
-        parameters=[
-            OpenApiParameter("spacecraft", str, required=True, description="id or designation"),
-            OpenApiParameter("limit", int, description="samples per parameter, 1-100000 (default 1000)"),
-        ],
+        parameters=[AnalyzeQuery],
         responses={200: AnalysisSerializer, 400: None, 404: None},
     )
     def get(self, request):
-        if not request.query_params.get("spacecraft", ""):
-            raise AnalysisInputError("required: the spacecraft's id or designation", field="spacecraft")
-        try:
-            limit = int(request.query_params.get("limit", 1000))
-        except ValueError:
-            raise AnalysisInputError("limit must be a whole number", field="limit") from None
-        if not 1 <= limit <= 100_000:
-            raise AnalysisInputError("limit must lie between 1 and 100000", field="limit")
-        return Response(analysis.analyze(spacecraft=_visible_spacecraft(request), limit=limit))
+        q = validated_query(AnalyzeQuery, request)
+        spacecraft = _visible_spacecraft(request.user, q["spacecraft"])
+        return Response(analysis.analyze(spacecraft=spacecraft, limit=q["limit"]))
 
 
 class ForecastSerializer(serializers.Serializer):
@@ -88,18 +91,13 @@ class ForecastView(APIView):
 
     @extend_schema(
         summary="Time-to-limit forecast of one parameter (robust linear fit over its recent window)",
-        parameters=[
-            OpenApiParameter("spacecraft", str, required=True, description="id or designation"),
-            OpenApiParameter("parameter", str, required=True),
-        ],
+        parameters=[ForecastQuery],
         responses={200: ForecastSerializer, 204: None, 400: None, 404: None},
     )
     def get(self, request):
-        spacecraft = _visible_spacecraft(request)
-        name = request.query_params.get("parameter", "")
-        if not name:
-            raise AnalysisInputError("required: the parameter's name", field="parameter")
-        definition = ParameterDefinition.objects.filter(spacecraft=spacecraft, name=name).first()
+        q = validated_query(ForecastQuery, request)
+        spacecraft = _visible_spacecraft(request.user, q["spacecraft"])
+        definition = ParameterDefinition.objects.filter(spacecraft=spacecraft, name=q["parameter"]).first()
         if definition is None:
             raise Http404("no such parameter")
         specs = current_specs([spacecraft.pk]).get(spacecraft.pk, {})
@@ -110,12 +108,9 @@ class ForecastView(APIView):
         return Response(ForecastSerializer(found).data)
 
 
-def _visible_spacecraft(request):
-    """The spacecraft the `spacecraft` parameter names (id or designation) among those the user sees."""
-    ref = request.query_params.get("spacecraft", "")
-    if not ref:
-        raise AnalysisInputError("required: the spacecraft's id or designation", field="spacecraft")
-    scope = spacecraft_visible_to(request.user)
+def _visible_spacecraft(user, ref: str):
+    """The spacecraft `ref` names (id or designation) among those the user sees."""
+    scope = spacecraft_visible_to(user)
     try:
         matches = list(scope.filter(pk=uuid.UUID(ref)))
     except ValueError:

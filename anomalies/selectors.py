@@ -7,7 +7,6 @@ import django_filters
 from django.conf import settings
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from missionops.models import Event, Membership
@@ -192,19 +191,10 @@ def on_call_missing(user) -> list[str]:
     return missing
 
 
-def kpi_range(params) -> tuple[dt.datetime, dt.datetime]:
-    """[since, until) from query parameters (UTC, with offset), at most 31 days; 400 naming the field."""
-    values = {}
-    for name in ("since", "until"):
-        text = params.get(name)
-        if not text:
-            continue
-        moment = parse_datetime(text.replace(" ", "+"))
-        if moment is None or moment.tzinfo is None:
-            raise AnalysisInputError("must be an ISO 8601 time with a UTC offset", field=name)
-        values[name] = moment
-    until = values.get("until") or timezone.now()
-    since = values.get("since") or until - dt.timedelta(hours=24)
+def kpi_range(*, since: dt.datetime | None = None, until: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """[since, until), by default the last 24 h, at most 31 days; 400 naming the field."""
+    until = until or timezone.now()
+    since = since or until - dt.timedelta(hours=24)
     if since >= until:
         raise AnalysisInputError("must lie before until", field="since")
     if until - since > MAX_KPI_RANGE:

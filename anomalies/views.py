@@ -6,6 +6,7 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from missionops.paging import paginate
 from missionops.replicas import read_lag_tolerant
@@ -85,12 +86,27 @@ def anomaly_detail(request, pk):
     )
 
 
+def _kpi_times(params) -> dict:
+    """`since` and `until` from the page's query, as the API reads them (with a UTC offset)."""
+    times = {}
+    for name in ("since", "until"):
+        if text := params.get(name):
+            try:
+                moment = parse_datetime(text.replace(" ", "+"))
+            except ValueError:  # well formed but no such day or hour
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise AnalysisInputError("must be an ISO 8601 time with a UTC offset", field=name)
+            times[name] = moment
+    return times
+
+
 @login_required
 def alarm_kpis(request):
     """The alarm system's performance (ISA-18.2 §16) over a chosen range (default: the last 24 h)."""
     error = ""
     try:
-        since, until = selectors.kpi_range(request.GET)
+        since, until = selectors.kpi_range(**_kpi_times(request.GET))
     except AnalysisInputError as problem:
         error = f"{problem.field}: {problem}"
         until = timezone.now()

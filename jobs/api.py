@@ -7,7 +7,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -25,12 +24,13 @@ from missionops.api import (
     require_role,
     roles_text,
     username_field,
+    validated_query,
 )
 from missionops.models import OPERATING_ROLES
 from missionops.tenancy import roles_by_organization
 
 from . import selectors, services
-from .exceptions import JobParamsError, JobStateError, QuotaExceeded
+from .exceptions import JobStateError, QuotaExceeded
 from .filters import JobFilter
 from .models import Job, JobArtifact, JobKind, JobLog, JobState
 
@@ -126,6 +126,11 @@ JobCountsSerializer = type(
 
 class JobCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class JobLogsQuery(serializers.Serializer):
+    after = serializers.IntegerField(default=0, help_text="only lines with id > after (follow-up polling)")
+    tail = serializers.IntegerField(default=200, help_text="the last N lines (default 200, at most 5000)")
 
 
 class JobLogSerializer(serializers.ModelSerializer):
@@ -272,19 +277,16 @@ class JobViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("after", int, description="only lines with id > after (follow-up polling)"),
-            OpenApiParameter("tail", int, description="the last N lines (default 200, at most 5000)"),
-        ],
+        parameters=[JobLogsQuery],
         responses=JobLogSerializer(many=True),
         summary="Log lines, oldest first (live: subscribe to `job.<id>` on /ws/live/)",
     )
     @action(detail=True, methods=["get"])
     def logs(self, request, pk=None):
         job = self.get_object()
-        after = query_value(request, "after", int, 0, "an integer (a log line id)")
-        tail = min(5000, max(1, query_value(request, "tail", int, 200, "an integer")))
-        lines = list(JobLog.objects.filter(job=job, id__gt=after).order_by("-id")[:tail])
+        q = validated_query(JobLogsQuery, request)
+        tail = min(5000, max(1, q["tail"]))
+        lines = list(JobLog.objects.filter(job=job, id__gt=q["after"]).order_by("-id")[:tail])
         return Response(JobLogSerializer(reversed(lines), many=True).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an artifact")
@@ -296,17 +298,6 @@ class JobViewSet(
         response["Content-Disposition"] = f'inline; filename="job-{job.pk}-{artifact.name}"'
         response["ETag"] = f'"{artifact.sha256}"'
         return response
-
-
-def query_value(request, name: str, parse, default, expected: str):
-    """A query parameter parsed by `parse`, or `default` when absent; a bad one is a 400 naming it."""
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return parse(raw)
-    except ValueError:
-        raise JobParamsError(f"{name} must be {expected}, not {raw[:40]!r}", field=name) from None
 
 
 def _settled_by_its_parent(job: Job, verb: str) -> bool:

@@ -3,13 +3,14 @@
 import datetime as dt
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from missionops.api import validated_query
+
 from . import selectors
-from .api import query_value
 from .models import Gpu
 
 
@@ -50,6 +51,10 @@ class GpuSerializer(serializers.ModelSerializer):
         return latest.job_id if latest.job.organization_id in visible else None
 
 
+class GpuSamplesQuery(serializers.Serializer):
+    minutes = serializers.IntegerField(default=15, help_text="how far back (default 15, at most 1440)")
+
+
 class GpuSampleSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     utilization_pct = serializers.FloatField()
@@ -83,13 +88,13 @@ class GpuViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.with_latest_sample(super().get_object())
 
     @extend_schema(
-        parameters=[OpenApiParameter("minutes", int, description="how far back (default 15, at most 1440)")],
+        parameters=[GpuSamplesQuery],
         responses=GpuSampleSerializer(many=True),
         summary="Samples of one GPU, oldest first",
     )
     @action(detail=True, methods=["get"])
     def samples(self, request, pk=None):
         gpu = self.get_object()
-        minutes = min(1440, max(1, query_value(request, "minutes", int, 15, "an integer")))
+        minutes = min(1440, max(1, validated_query(GpuSamplesQuery, request)["minutes"]))
         since = timezone.now() - dt.timedelta(minutes=minutes)
         return Response(GpuSampleSerializer(selectors.gpu_samples(gpu=gpu, since=since), many=True).data)

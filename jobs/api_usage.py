@@ -3,15 +3,14 @@
 import datetime as dt
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.api import validated_query
+
 from . import selectors
-from .api import query_value
-from .exceptions import JobParamsError
 
 
 class OrganizationUsageSerializer(serializers.Serializer):
@@ -48,23 +47,27 @@ class UsageSerializer(serializers.Serializer):
     quotas = QuotaUsageSerializer(many=True, help_text="each organization's limits with today's use")
 
 
+class UsageQuery(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text="first UTC day (default 30 days ago)")
+    until = serializers.DateField(required=False, help_text="last UTC day (default today)")
+
+    def validate(self, attrs):
+        today = timezone.now().date()
+        attrs.setdefault("until", today)
+        attrs.setdefault("since", today - dt.timedelta(days=30))
+        if attrs["until"] < attrs["since"]:
+            raise serializers.ValidationError({"until": [f"{attrs['until']} is before since ({attrs['since']})"]})
+        return attrs
+
+
 class UsageView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", OpenApiTypes.DATE, description="first UTC day (default 30 days ago)"),
-            OpenApiParameter("until", OpenApiTypes.DATE, description="last UTC day (default today)"),
-        ],
+        parameters=[UsageQuery],
         responses=UsageSerializer,
         summary="Jobs and GPU-seconds per organization and user, a leaderboard, and a summary by day",
     )
     def get(self, request):
-        today = timezone.now().date()
-        since = query_value(
-            request, "since", dt.date.fromisoformat, today - dt.timedelta(days=30), "a date, YYYY-MM-DD"
-        )
-        until = query_value(request, "until", dt.date.fromisoformat, today, "a date, YYYY-MM-DD")
-        if until < since:
-            raise JobParamsError(f"until ({until}) is before since ({since})", field="until")
-        data = selectors.usage(request.user, since=since, until=until)
+        q = validated_query(UsageQuery, request)
+        data = selectors.usage(request.user, since=q["since"], until=q["until"])
         data["quotas"] = selectors.quotas(request.user)
         return Response(UsageSerializer(data).data)

@@ -1,5 +1,8 @@
 """Shared API pieces: the exception handler, pagination, tenancy helpers, events and organizations."""
 
+import datetime as dt
+import re
+
 import django_filters
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -15,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import DomainError
 from .filters import ScopedFilterSet, UTCDateTimeFilter
+from .ids import decimal_id
 from .models import Event, Membership, Organization, Role
 from .replicas import read_lag_tolerant
 from .tenancy import membership_for, organizations_for, visible_events
@@ -67,6 +71,53 @@ def with_detail(data):
     # An object's own errors (not one of its fields') name the object: "jobs", or "input" at the top.
     name = "input" if path == "non_field_errors" else path.removesuffix(".non_field_errors")
     return {**data, "detail": f"{name}: {first}", "field": name}
+
+
+# A "+01:00" offset sent unencoded in a query string arrives as " 01:00".
+UNENCODED_PLUS = re.compile(r" (?=\d{2}(:?\d{2})?$)")
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A time in a query: ISO 8601 with a UTC offset, returned in UTC. A naive time is refused,
+    not read as server time, so a client never gets another hour than it meant."""
+
+    default_error_messages = {
+        "naive": "give a UTC offset (Z or +00:00), e.g. 2026-01-01T06:00:00Z",
+        "overflow": "out of range: in UTC, the time must lie in the years 1 to 9999",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and "T" in value:
+            value = UNENCODED_PLUS.sub("+", value.strip())
+        return super().to_internal_value(value)
+
+    def enforce_timezone(self, value):
+        if value.utcoffset() is None:
+            self.fail("naive")
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail("overflow")
+
+
+class DecimalIdField(serializers.IntegerField):
+    """A numeric id typed into a query: ASCII digits that fit a bigint (int() also reads "١" or "1.0")."""
+
+    default_error_messages = {"invalid": "an id: digits 0-9 only"}
+
+    def to_internal_value(self, data):
+        value = decimal_id(str(data))
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
+def validated_query(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The request's query parameters through `serializer_class` (also its OpenAPI `parameters`):
+    a bad one is the usual 400 naming it."""
+    query = serializer_class(data=request.query_params, context={"request": request})
+    query.is_valid(raise_exception=True)
+    return query.validated_data
 
 
 def username_field(source: str) -> serializers.CharField:

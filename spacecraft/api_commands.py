@@ -1,14 +1,14 @@
 """REST API for the command queue and the command catalogue."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import NewestFirstCursorPagination, username_field
+from missionops.api import NewestFirstCursorPagination, username_field, validated_query
 from missionops.filters import ScopedFilterSet
 
 from . import commanding, selectors
@@ -171,19 +171,18 @@ class CommandViewSet(
         return Response(self.get_serializer(command).data)
 
 
+class CatalogueQuery(serializers.Serializer):
+    mission_type = serializers.ChoiceField(choices=MissionType.values)
+
+
 class CatalogueView(APIView):
     """The commands a mission type accepts, with argument types and ranges."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("mission_type", str, enum=MissionType.values, required=True)],
+        parameters=[CatalogueQuery],
         responses={200: {"type": "array", "items": {"type": "object"}}},
         summary="Command catalogue of a mission type",
     )
     def get(self, request):
-        mission_type = request.query_params.get("mission_type", "")
-        if mission_type not in MissionType.values:
-            return Response(
-                {"detail": f"mission_type must be one of {', '.join(MissionType.values)}", "field": "mission_type"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        mission_type = validated_query(CatalogueQuery, request)["mission_type"]
         return Response([spec.describe() for spec in catalogue_for(mission_type).values()])

@@ -1,15 +1,19 @@
 """REST API for operational documents: CRUD, publish, versions, attachments, full-text search."""
 
-import uuid
-
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
+from missionops.api import (
+    UserOrganizationField,
+    organization_for_create,
+    require_role,
+    username_field,
+    validated_query,
+)
 from missionops.models import OPERATING_ROLES
 from missionops.parsers import LimitedJSONParser
 
@@ -87,15 +91,21 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class DocumentListQuery(serializers.Serializer):
+    """The list's query; an empty or missing one does not filter (search_documents' defaults)."""
+
+    q = serializers.CharField(
+        required=False, trim_whitespace=False, help_text='web-search syntax: words, "phrases", -exclusions, or'
+    )
+    category = serializers.ChoiceField(choices=DocumentCategory.values, required=False)
+    spacecraft = serializers.UUIDField(required=False, help_text="spacecraft UUID")
+    state = serializers.ChoiceField(choices=DocumentState.values, required=False)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Documents of your organizations; ?q= ranks by full-text relevance",
-        parameters=[
-            OpenApiParameter("q", str, description='web-search syntax: words, "phrases", -exclusions, or'),
-            OpenApiParameter("category", str, enum=DocumentCategory.values),
-            OpenApiParameter("spacecraft", str, description="spacecraft UUID"),
-            OpenApiParameter("state", str, enum=DocumentState.values),
-        ],
+        parameters=[DocumentListQuery],
     ),
     create=extend_schema(summary="Create a draft (operator or admin)"),
     partial_update=extend_schema(summary="Edit: a new version, back to draft (operator or admin)"),
@@ -113,33 +123,11 @@ class DocumentViewSet(
 
     def get_queryset(self):
         if self.action == "list":
-            params = self.request.query_params
-            visible = documents.search_documents(
-                self.request.user,
-                q=params.get("q", ""),
-                category=params.get("category", ""),
-                spacecraft=params.get("spacecraft") or None,
-                state=params.get("state", ""),
-            )
+            visible = documents.search_documents(self.request.user, **validated_query(DocumentListQuery, self.request))
         else:
             visible = documents.documents_visible_to(self.request.user)
         # Authors and attachments for the whole page at once, not a query per document.
         return visible.select_related("created_by").prefetch_related("attachments")
-
-    def list(self, request, *args, **kwargs):
-        category = request.query_params.get("category")
-        if category and category not in DocumentCategory.values:
-            return Response(
-                {"detail": f"category must be one of {', '.join(DocumentCategory.values)}", "field": "category"},
-                status=400,
-            )
-        spacecraft = request.query_params.get("spacecraft")
-        if spacecraft:
-            try:
-                uuid.UUID(spacecraft)
-            except ValueError:
-                return Response({"detail": "spacecraft must be a UUID", "field": "spacecraft"}, status=400)
-        return super().list(request, *args, **kwargs)
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)

@@ -15,6 +15,7 @@ from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.api import UTCDateTimeField, validated_query
 from missionops.replicas import choose_alias, read_lag_tolerant
 
 from . import payloads, selectors, services
@@ -115,15 +116,11 @@ class SpacecraftQuery(serializers.Serializer):
 
 class SeriesQuery(SpacecraftQuery):
     parameter = serializers.CharField()
-    start = serializers.DateTimeField(required=False, help_text="default: end - 1 hour")
-    end = serializers.DateTimeField(required=False, help_text="default: now")
+    start = UTCDateTimeField(required=False, help_text="default: end - 1 hour")
+    end = UTCDateTimeField(required=False, help_text="default: now")
     max_points = serializers.IntegerField(min_value=2, max_value=selectors.MAX_POINTS_LIMIT, default=1000)
 
     def validate(self, attrs):
-        for name in ("start", "end"):
-            raw = self.initial_data.get(name)
-            if raw and not _has_offset(raw):
-                raise serializers.ValidationError({name: ["give a UTC offset (Z or +00:00)"]})
         attrs.setdefault("end", timezone.now())
         if "start" not in attrs:
             try:
@@ -134,13 +131,6 @@ class SeriesQuery(SpacecraftQuery):
         if attrs["end"] <= attrs["start"]:
             raise serializers.ValidationError({"end": ["must be after start"]})
         return attrs
-
-
-def _has_offset(raw: str) -> bool:
-    try:
-        return dt.datetime.fromisoformat(raw.replace(" ", "+")).tzinfo is not None
-    except ValueError:
-        return True  # the DateTimeField reports the format error
 
 
 class SeriesSerializer(serializers.Serializer):
@@ -165,12 +155,6 @@ class SeriesSerializer(serializers.Serializer):
     count = serializers.ListField(child=serializers.IntegerField())
 
 
-def _query(serializer_class, request):
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
-
-
 class SeriesView(APIView):
     @extend_schema(
         summary="Downsampled series of one parameter: at most max_points buckets of min/max/avg/count",
@@ -178,7 +162,7 @@ class SeriesView(APIView):
         responses={200: SeriesSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request):
-        q = _query(SeriesQuery, request)
+        q = validated_query(SeriesQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         definition = selectors.parameter_of(spacecraft, q["parameter"])
         data = read_lag_tolerant(
@@ -222,7 +206,7 @@ class LatestView(APIView):
         },
     )
     def get(self, request):
-        q = _query(SpacecraftQuery, request)
+        q = validated_query(SpacecraftQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         from .live_values import ingest_rates
 
@@ -269,7 +253,7 @@ class ParametersView(APIView):
         responses={200: ParameterDefinitionSerializer(many=True), 404: ERROR},
     )
     def get(self, request):
-        q = _query(SpacecraftQuery, request)
+        q = validated_query(SpacecraftQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         return Response(ParameterDefinitionSerializer(selectors.parameters_of(spacecraft), many=True).data)
 
@@ -292,7 +276,7 @@ class ExportView(APIView):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR), 400: ERROR, 404: ERROR},
     )
     def get(self, request):
-        q = _query(ExportQuery, request)
+        q = validated_query(ExportQuery, request)
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         definitions = selectors.parameters_of(spacecraft)
         if q.get("parameter"):

@@ -2,17 +2,16 @@
 the records they leave (operations, exposures, observation sessions) in api_records.py. Viewers
 read; operators and admins operate devices; admins manage observatories and devices."""
 
-import uuid
 from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, require_role
+from missionops.api import UserOrganizationField, organization_for_create, require_role, validated_query
 from missionops.models import Role
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -57,6 +56,11 @@ class DiscoveryReportSerializer(serializers.Serializer):
     registered = serializers.ListField(child=serializers.IntegerField())
     known = serializers.ListField(child=serializers.IntegerField())
     errors = serializers.ListField(child=serializers.CharField())
+
+
+class ObservatoryPassesQuery(serializers.Serializer):
+    spacecraft = serializers.UUIDField(help_text="spacecraft id (UUID)")
+    hours = serializers.FloatField(default=24, min_value=1, max_value=72, help_text="window from now")
 
 
 class ObservatoryPassSerializer(serializers.Serializer):
@@ -120,31 +124,19 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
         return Response(report.as_dict())
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("spacecraft", str, required=True, description="spacecraft id (UUID)"),
-            OpenApiParameter("hours", float, description="window from now, 1-72 (default 24)"),
-        ],
+        parameters=[ObservatoryPassesQuery],
         responses=ObservatoryPassSerializer(many=True),
         summary="Passes of a spacecraft above this observatory's horizon limit",
     )
     @action(detail=True, methods=["get"])
     def passes(self, request, pk=None):
         observatory = self.get_object()
-        try:
-            spacecraft_id = uuid.UUID(request.query_params.get("spacecraft", ""))
-        except ValueError:
-            raise serializers.ValidationError({"spacecraft": ["a spacecraft id (UUID)"]}) from None
-        spacecraft = spacecraft_visible_to(request.user).filter(pk=spacecraft_id).first()
+        q = validated_query(ObservatoryPassesQuery, request)
+        spacecraft = spacecraft_visible_to(request.user).filter(pk=q["spacecraft"]).first()
         if spacecraft is None or spacecraft.organization_id != observatory.organization_id:
             raise serializers.ValidationError({"spacecraft": ["unknown spacecraft"]})
-        try:
-            hours = float(request.query_params.get("hours", 24))
-        except ValueError:
-            raise serializers.ValidationError({"hours": ["a number of hours"]}) from None
-        if not 1 <= hours <= 72:
-            raise serializers.ValidationError({"hours": ["between 1 and 72"]})
         start = timezone.now()
         windows = tracking.find_passes(
-            observatory=observatory, spacecraft=spacecraft, start=start, end=start + timedelta(hours=hours)
+            observatory=observatory, spacecraft=spacecraft, start=start, end=start + timedelta(hours=q["hours"])
         )
         return Response(ObservatoryPassSerializer(windows, many=True).data)

@@ -5,14 +5,13 @@ from datetime import timedelta
 import numpy as np
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
 from missionops.exceptions import DomainError
-from missionops.ids import decimal_id
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import element_sets, geojson, passes, propagation, selectors, services
@@ -51,35 +50,20 @@ def position_data(p: services.Position) -> dict:
     }
 
 
-def _parse_time(value, field: str):
-    if not value:
-        return timezone.now()
-    parsed = serializers.DateTimeField().to_internal_value(value) if isinstance(value, str) else value
-    if timezone.is_naive(parsed):
-        raise DomainError("give an offset (e.g. 2024-03-20T06:00:00Z)", field=field)
-    return parsed
+class PositionQuery(serializers.Serializer):
+    at = UTCDateTimeField(required=False, default=timezone.now, help_text="default now")
+    allow_stale = serializers.BooleanField(default=False, help_text="answer even past the set's hard age limit")
 
 
-def _flag(request, name: str) -> bool:
-    raw = request.query_params.get(name, "")
-    if raw.lower() in ("", "0", "false", "no"):
-        return False
-    if raw.lower() in ("1", "true", "yes"):
-        return True
-    raise DomainError(f"{name} must be true or false", field=name)
+class GroundTrackQuery(serializers.Serializer):
+    minutes_before = serializers.FloatField(required=False, default=45, min_value=0, max_value=1440)
+    minutes_after = serializers.FloatField(required=False, default=90, min_value=0, max_value=1440)
+    step_s = serializers.FloatField(required=False, default=30, min_value=10, max_value=600)
+    at = UTCDateTimeField(required=False, default=timezone.now, help_text="centre time, default now")
 
 
-def _minutes(request, name: str, default: float) -> float:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise DomainError(f"{name} must be a number", field=name) from None
-    if not 0 <= value <= 1440:
-        raise DomainError(f"{name} must be between 0 and 1440", field=name)
-    return value
+class NextPassQuery(serializers.Serializer):
+    station = DecimalIdField(required=False, help_text="only this station")
 
 
 class SpacecraftGeometryView(APIView):
@@ -90,18 +74,12 @@ class SpacecraftGeometryView(APIView):
 class PositionView(SpacecraftGeometryView):
     @extend_schema(
         summary="Where the spacecraft is (SGP4 from the element set nearest `at`, with its age)",
-        parameters=[
-            OpenApiParameter("at", OpenApiTypes.DATETIME, description="default now"),
-            OpenApiParameter("allow_stale", bool, description="answer even past the set's hard age limit"),
-        ],
+        parameters=[PositionQuery],
         responses=PositionSerializer,
     )
     def get(self, request, pk):
-        try:
-            at = _parse_time(request.query_params.get("at"), "at")
-        except serializers.ValidationError as exc:
-            raise DomainError(f"at: {exc.detail[0]}", field="at") from None
-        allow_stale = _flag(request, "allow_stale")
+        q = validated_query(PositionQuery, request)
+        at, allow_stale = q["at"], q["allow_stale"]
         spacecraft = self.get_spacecraft(pk)
         tle = element_sets.element_set_at(spacecraft, at)
         if tle is None:
@@ -122,30 +100,15 @@ class PositionView(SpacecraftGeometryView):
 class GroundTrackView(SpacecraftGeometryView):
     @extend_schema(
         summary="Ground track as GeoJSON, one LineString per piece between antimeridian crossings",
-        parameters=[
-            OpenApiParameter("minutes_before", float, description="0-1440, default 45"),
-            OpenApiParameter("minutes_after", float, description="0-1440, default 90"),
-            OpenApiParameter("step_s", float, description="10-600, default 30"),
-            OpenApiParameter("at", OpenApiTypes.DATETIME, description="centre time, default now"),
-        ],
+        parameters=[GroundTrackQuery],
         responses=inline_serializer(
             "GroundTrack",
             {"type": serializers.CharField(), "features": serializers.ListField(child=serializers.DictField())},
         ),
     )
     def get(self, request, pk):
-        before = _minutes(request, "minutes_before", 45)
-        after = _minutes(request, "minutes_after", 90)
-        try:
-            step_s = float(request.query_params.get("step_s") or 30)
-        except ValueError:
-            raise DomainError("step_s must be a number", field="step_s") from None
-        if not 10 <= step_s <= 600:
-            raise DomainError("step_s must be between 10 and 600", field="step_s")
-        try:
-            at = _parse_time(request.query_params.get("at"), "at")
-        except serializers.ValidationError as exc:
-            raise DomainError(f"at: {exc.detail[0]}", field="at") from None
+        q = validated_query(GroundTrackQuery, request)
+        before, after, step_s, at = q["minutes_before"], q["minutes_after"], q["step_s"], q["at"]
         spacecraft = self.get_spacecraft(pk)
         tle = services.current_tle(spacecraft)
         if tle is None:
@@ -170,16 +133,14 @@ class GroundTrackView(SpacecraftGeometryView):
 class NextPassView(SpacecraftGeometryView):
     @extend_schema(
         summary="The pass in progress or the next one (404 when none is predicted)",
-        parameters=[OpenApiParameter("station", int, description="only this station")],
+        parameters=[NextPassQuery],
         responses=PassSerializer,
     )
     def get(self, request, pk):
         spacecraft = self.get_spacecraft(pk)
+        station_id = validated_query(NextPassQuery, request).get("station")
         station = None
-        station_id = request.query_params.get("station")
-        if station_id:
-            if decimal_id(station_id) is None:
-                raise DomainError("station must be a station id (digits)", field="station")
+        if station_id is not None:
             station = get_object_or_404(
                 selectors.stations_visible_to(request.user).filter(organization=spacecraft.organization),
                 pk=station_id,

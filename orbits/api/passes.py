@@ -2,13 +2,12 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
 from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from spacecraft.selectors import spacecraft_visible_to
 
@@ -58,13 +57,13 @@ class PassFilter(ScopedFilterSet):
 
 class PredictQuerySerializer(serializers.Serializer):
     spacecraft = serializers.UUIDField()
-    station = serializers.IntegerField(required=False, min_value=1, help_text="a ground station id")
+    station = DecimalIdField(required=False, min_value=1, help_text="a ground station id")
     lat = serializers.FloatField(required=False, min_value=-90, max_value=90, help_text="ad-hoc site, degrees")
     lon = serializers.FloatField(required=False, min_value=-180, max_value=180, help_text="ad-hoc site, degrees")
     alt_m = serializers.FloatField(required=False, default=0.0, min_value=-500, max_value=9000)
     min_elevation_deg = serializers.FloatField(required=False, default=0.0, min_value=0, max_value=89)
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = UTCDateTimeField()
+    end = UTCDateTimeField()
     allow_stale = serializers.BooleanField(default=False, help_text="predict past the element sets' age limit")
 
     def validate(self, attrs):
@@ -74,10 +73,6 @@ class PredictQuerySerializer(serializers.Serializer):
         if "station" not in attrs and len(site) != 2:
             missing = "lon" if "lat" in attrs else "lat"
             raise serializers.ValidationError({missing: ["give a station, or both lat and lon"]})
-        for name in ("start", "end"):
-            raw = parse_datetime(str(self.initial_data.get(name, "")))
-            if raw is not None and timezone.is_naive(raw):
-                raise serializers.ValidationError({name: ["give an offset (e.g. 2024-03-20T06:00:00Z)"]})
         return attrs
 
 
@@ -162,9 +157,7 @@ class PassViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=False, methods=["get"], url_path="predict", filter_backends=[], pagination_class=None)
     def predict(self, request):
-        query = PredictQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = validated_query(PredictQuerySerializer, request)
         spacecraft = get_object_or_404(spacecraft_visible_to(request.user), pk=data["spacecraft"])
         if "station" in data:
             station = get_object_or_404(
