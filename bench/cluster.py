@@ -474,7 +474,10 @@ def client_main(args) -> None:
 
     def ask(action: str) -> None:
         """Ask the orchestrator (root namespace side) to act on the hosts, and wait until done."""
-        (control / "request").write_text(action)
+        # Written then renamed, so the orchestrator never reads a half-written (empty) request.
+        pending = control / "request.tmp"
+        pending.write_text(action)
+        pending.rename(control / "request")
         while (control / "request").exists():
             time.sleep(0.05)
 
