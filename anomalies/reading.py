@@ -21,7 +21,8 @@ def _parse(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _copy_out(sql: str, params: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    with connection.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
+    # The psycopg cursor itself: Django's debug wrapper (DEBUG=true) has a copy() without parameters.
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
         data = b"".join(bytes(block) for block in copy)
     if len(data) <= HEADER + TRAILER:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)

@@ -237,3 +237,16 @@ def test_out_of_order_pass_within_the_late_window_is_checked(make_spacecraft, or
     send(sc, t0, {"bus_v": [33, 28, 28]}, offset_s=22)
     sweeps.sweep()
     assert len(anomalies_of(sc)) == 2
+
+
+def test_sweep_runs_under_the_debug_cursor(sc_a, send, t0):
+    """With DEBUG=true Django wraps cursors in CursorDebugWrapper, whose copy() takes no
+    parameters: the sweep's binary COPY read failed on every spacecraft."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    values = [20.0 + 0.1 * (i % 7) for i in range(100)] + [20.35] * 12 + [20.0 + 0.1 * (i % 7) for i in range(20)]
+    send(sc_a, t0 - dt.timedelta(seconds=60), {"payload_temp": values})
+    with CaptureQueriesContext(connection):
+        result = sweeps.sweep(now=t0 + dt.timedelta(seconds=55))
+    assert result.opened >= 1 and len(anomalies_of(sc_a, detector="flatline")) == 1
