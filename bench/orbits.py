@@ -5,6 +5,7 @@ peers, one table, then (with --json) one JSON summary line.
                                                            # 20 spacecraft × 20,000-object catalogue × 7 days)
     .venv/bin/python bench/orbits.py --satellites 100 --steps 240 --pass-satellites 50 --sample 20 \
         --catalogue 2000 --oracle-secondaries 8 --json     # quick
+    .venv/bin/python bench/orbits.py --only-screening --json   # the conjunction screening and its oracle alone
 
 Peers that would take minutes at full size (scalar Python loop, skyfield .at(), skyfield
 find_events) are timed on a sample and extrapolated linearly; the table says so.
@@ -108,7 +109,20 @@ def main():
     parser.add_argument("--oracle-primaries", type=int, default=2, help="primaries checked by brute force")
     parser.add_argument("--oracle-secondaries", type=int, default=20, help="secondaries per checked primary")
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
+    parser.add_argument(
+        "--only-screening", action="store_true", help="time the conjunction screening (and its oracle) alone"
+    )
     args = parser.parse_args()
+    if args.only_screening:
+        screening = bench_conjunctions(args)
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        if args.json:
+            print(
+                json.dumps(
+                    {**screening, "cpu_cores": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
+                )
+            )
+        return
 
     from skyfield.api import EarthSatellite, load, wgs84
 
