@@ -105,7 +105,9 @@ def check_mqtt_bridge():
     except redis.RedisError as exc:
         return UNKNOWN, f"component registry unavailable: {exc}"[:300]
     if entry is None:
-        return UNKNOWN, "the MQTT bridge has not registered (is `manage.py ingest_mqtt` running?)"
+        if not settings.HEALTH_EXPECT_MQTT_BRIDGE:
+            return UNKNOWN, "no MQTT bridge expected (HEALTH_EXPECT_MQTT_BRIDGE=false)"
+        return DEGRADED, "no MQTT bridge alive: MQTT telemetry is not ingested (is `manage.py ingest_mqtt` running?)"
     return entry["status"], entry["detail"]
 
 

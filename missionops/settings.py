@@ -309,6 +309,8 @@ DEMO_SUPERUSER_ALLOWED = env.bool("DEMO_SUPERUSER_ALLOWED", default=DEBUG)
 HEALTH_CHECK_TIMEOUT_S = env.float("HEALTH_CHECK_TIMEOUT_S", default=1.0)
 # The Redis key of the component registry; empty: one per channel prefix (missionops.health).
 HEALTH_REGISTRY_KEY = env("HEALTH_REGISTRY_KEY", default="") or None
+# A site that ingests no MQTT turns this off; otherwise /health/ is Degraded while no bridge is alive.
+HEALTH_EXPECT_MQTT_BRIDGE = env.bool("HEALTH_EXPECT_MQTT_BRIDGE", default=True)
 
 # Telemetry (the code has these defaults; listed here so they are discoverable).
 TELEMETRY_MAX_BODY_BYTES = env.int("TELEMETRY_MAX_BODY_BYTES", default=8 * 1024 * 1024)

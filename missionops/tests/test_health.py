@@ -26,7 +26,7 @@ def test_healthy_with_a_real_worker(client, celery_worker_process):
     assert response.status_code == 200, body
     assert set(body["components"]) >= BASE_COMPONENTS
     assert body["components"]["ingest_lag"]["status"] == "Unknown"  # no telemetry in this database
-    assert body["components"]["mqtt_bridge"]["status"] == "Unknown"
+    assert body["components"]["mqtt_bridge"]["status"] == "Degraded"  # no bridge runs in this test
     assert body["components"]["celery"]["status"] == "Healthy"
     assert celery_worker_process in body["components"]["celery"]["detail"]
     assert body["status"] in ("Healthy", "Degraded")
@@ -99,3 +99,21 @@ def test_celery_worker_registers_and_deregisters(celery_worker_process, settings
         time.sleep(0.2)
     entry = health.registered_components()[f"worker:{celery_worker_process}"]
     assert entry["kind"] == "celery_worker" and entry["status"] == "Healthy"
+
+
+@pytest.mark.django_db
+def test_job_workers_and_mqtt_bridge_degraded_while_none_is_alive(settings):
+    """Queued jobs wait and MQTT telemetry is not ingested while none runs: Degraded, not Unknown."""
+    assert health.check_job_workers()[0] == "Degraded"
+    status, detail = health.check_mqtt_bridge()
+    assert status == "Degraded" and "ingest_mqtt" in detail
+    assert health.overall_status([health.check_job_workers()[0], "Healthy"]) == "Degraded"
+
+    health.heartbeat("job_worker:gpu-host-1", kind=health.JOB_WORKER, interval_s=2)
+    health.heartbeat(health.MQTT_BRIDGE, kind="mqtt_bridge", interval_s=2, detail="12 msg/s")
+    assert health.check_job_workers() == ("Healthy", "1 job worker(s) alive")
+    assert health.check_mqtt_bridge() == ("Healthy", "12 msg/s")
+
+    health.deregister(health.MQTT_BRIDGE)
+    settings.HEALTH_EXPECT_MQTT_BRIDGE = False
+    assert health.check_mqtt_bridge()[0] == "Unknown"
