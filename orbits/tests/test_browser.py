@@ -58,3 +58,23 @@ def test_countries_across_180_degrees_are_unwrapped_before_they_are_drawn(live_s
         }"""
     )
     assert jumps == {}
+
+
+def test_the_pass_timeline_zooms_and_moves(live_server_daphne, viewer, station_named_like_markup, browser_page):
+    page, base = browser_page, live_server_daphne
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/passes/?" in r.url else None)
+    log_in(page, base, viewer.username, "/orbits/passes/")
+    wait_until(page, "document.querySelectorAll('#tl-ticks span').length === 9")  # 24 h, a label every 3 h
+    first = page.locator("#tl-range").inner_text()
+    page.click('#tl-zoom button[data-span="72"]')
+    wait_until(page, "document.querySelectorAll('#tl-ticks span').length === 7")  # 72 h, every 12 h
+    assert page.locator('#tl-zoom button[data-span="72"]').get_attribute("aria-pressed") == "true"
+    page.click('#tl-zoom button[data-move="1"]')
+    wait_until(page, f"document.getElementById('tl-range').textContent !== {first!r}")
+    moved = page.locator("#tl-range").inner_text()
+    page.click('#tl-zoom button[data-move="0"]')
+    wait_until(page, f"document.getElementById('tl-range').textContent !== {moved!r}")
+    # Each view asked for its own window of passes.
+    windows = {url.split("start=")[1].split("&")[0] for url in asked}
+    assert len(windows) >= 2

@@ -1,8 +1,11 @@
-/* Passes page: countdown to each spacecraft's next pass, and a 24 h timeline per station with
- * the predicted passes (blue) and the latest contact plan's contacts (green). Live: `passes`. */
+/* Passes page: countdown to each spacecraft's next pass, and a timeline per station with the
+ * predicted passes (blue) and the latest contact plan's contacts (amber), zoomable (6 h, 24 h,
+ * 72 h) and movable (earlier, now, later). Live: `passes`. */
 (function () {
   "use strict";
-  const SPAN_MS = 24 * 3600 * 1000;
+  const HOUR = 3600 * 1000;
+  const TICK_H = {6: 1, 24: 3, 72: 12};  // hours between axis labels per span
+  let SPAN_MS = 24 * HOUR, offset = 0;  // offset: how far the view is moved from "an hour ago"
   let start = Date.now();
 
   function fmt(ms) {
@@ -47,16 +50,23 @@
     });
     const ticks = document.getElementById("tl-ticks");
     ticks.innerHTML = "";
-    for (let h = 0; h <= 24; h += 3) {
+    const hours = SPAN_MS / HOUR, step = TICK_H[hours] || 3;
+    for (let h = 0; h <= hours; h += step) {
       const span = document.createElement("span");
-      span.style.left = (h / 24 * 100) + "%";
-      span.textContent = new Date(start + h * 3600000).toISOString().substring(11, 16);
+      span.style.left = (h / hours * 100) + "%";
+      const at = new Date(start + h * HOUR).toISOString();
+      span.textContent = hours > 24 ? at.substring(5, 10) + " " + at.substring(11, 16) : at.substring(11, 16);
       ticks.appendChild(span);
     }
     tick();
   }
+  function showRange() {
+    const label = document.getElementById("tl-range");
+    if (label) label.textContent = new Date(start).toISOString().substring(0, 16).replace("T", " ") + " – " + new Date(start + SPAN_MS).toISOString().substring(0, 16).replace("T", " ") + " UTC";
+  }
   function load() {
-    start = Date.now() - 3600 * 1000;
+    start = Date.now() - HOUR + offset;
+    showRange();
     const end = new Date(start + SPAN_MS).toISOString(), from = new Date(start).toISOString();
     const planId = document.getElementById("timeline").dataset.plan;
     const passes = fetch("/api/v1/passes/?limit=1000&start=" + encodeURIComponent(from) + "&end=" + encodeURIComponent(end), {credentials: "same-origin"})
@@ -65,6 +75,20 @@
       .then(function (r) { return r.json(); }).then(function (plan) { return plan.contacts || []; }) : Promise.resolve([]);
     return Promise.all([passes, contacts]).then(function (both) { draw(both[0], both[1]); });
   }
+  document.querySelectorAll("#tl-zoom button[data-span]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      SPAN_MS = Number(button.dataset.span) * HOUR;
+      document.querySelectorAll("#tl-zoom button[data-span]").forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
+      load();
+    });
+  });
+  document.querySelectorAll("#tl-zoom button[data-move]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      const move = Number(button.dataset.move);
+      offset = move === 0 ? 0 : offset + move * SPAN_MS / 2;
+      load();
+    });
+  });
   load();
   window.setInterval(tick, 1000);
   MissionOpsLive.subscribe("passes", function (msg) {

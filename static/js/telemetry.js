@@ -1,5 +1,7 @@
 /* Telemetry page: value cards by subsystem (live, coloured by tolerance, greyed when stale), the
- * ingest rate, and a uPlot chart fed by /api/v1/telemetry/series/ that re-queries on zoom and range.
+ * ingest rate, and a uPlot chart fed by /api/v1/telemetry/series/ that re-queries on zoom and range,
+ * with the parameter's warning and critical limits as bands, and compared parameters stacked under
+ * it on the same range with one shared cursor.
  */
 (function () {
   "use strict";
@@ -10,6 +12,9 @@
   const rows = {};  // parameter -> latest row (from the latest endpoint, updated live)
   let selected = null, rangeS = 3600, zoom = null, plot = null, chartTimer = null;
   let seriesAsked = 0;  // numbers series requests: only the latest one's answer is drawn
+  let compared = [];  // parameters stacked under the main chart, one cursor for all
+  const compares = {};  // parameter -> its uPlot
+  const SYNC = "tm-" + scId;
 
   function get(path, params) {
     const q = new URLSearchParams(params).toString();
@@ -100,14 +105,16 @@
   }
 
   function addOptions() {
-    const menu = document.getElementById("tm-parameter");
-    const listed = new Set(Array.from(menu.options, function (o) { return o.value; }));
-    Object.keys(rows).sort().forEach(function (name) {
-      if (listed.has(name)) return;
-      const units = rows[name].units;
-      menu.add(new Option(name + (units ? " (" + units + ")" : ""), name));
+    ["tm-parameter", "tm-compare"].forEach(function (id) {
+      const menu = document.getElementById(id);
+      const listed = new Set(Array.from(menu.options, function (o) { return o.value; }));
+      Object.keys(rows).sort().forEach(function (name) {
+        if (listed.has(name)) return;
+        const units = rows[name].units;
+        menu.add(new Option(name + (units ? " (" + units + ")" : ""), name));
+      });
     });
-    if (selected) menu.value = selected;
+    if (selected) document.getElementById("tm-parameter").value = selected;
   }
 
   function onLive(msg) {
@@ -137,42 +144,115 @@
     return {start: new Date(end.getTime() - rangeS * 1000), end: end};
   }
 
+  function seriesParams(parameter, range, el) {
+    const maxPoints = Math.max(100, Math.min(2000, Math.floor(el.clientWidth || 800)));
+    return {spacecraft: scId, parameter: parameter, start: range.start.toISOString(), end: range.end.toISOString(), max_points: maxPoints};
+  }
+
   function loadSeries() {
     if (!selected) return;
     const range = currentRange();
     const el = document.getElementById("tm-chart");
-    const maxPoints = Math.max(100, Math.min(2000, Math.floor(el.clientWidth || 800)));
-    const params = {spacecraft: scId, parameter: selected, start: range.start.toISOString(), end: range.end.toISOString(), max_points: maxPoints};
+    const params = seriesParams(selected, range, el);
     document.getElementById("tm-export").href = API + "export/?" + new URLSearchParams({spacecraft: scId, parameter: selected, start: params.start, end: params.end});
     const asked = performance.now(), request = ++seriesAsked;
     get("series/", params).then(function (s) {
       if (request !== seriesAsked) return;  // a newer request (zoom, range, parameter) was sent meanwhile
       const xs = s.t.map(function (t) { return Date.parse(t) / 1000; });
-      draw(s, [xs, s.min, s.avg, s.max], range);
+      if (plot) plot.destroy();
+      plot = chart(el, selected, s, [xs, s.min, s.avg, s.max], range, 320, true);
       document.getElementById("tm-chart-info").textContent = s.t.length + " buckets of " + s.bucket_s + " s from " + s.source + " · " + Math.round(performance.now() - asked) + " ms";
     }).catch(function (e) {
       if (request === seriesAsked) document.getElementById("tm-chart-info").textContent = String(e);
     });
+    loadCompared(range, request);
   }
 
-  function draw(series, data, range) {
-    const el = document.getElementById("tm-chart");
+  // Compared parameters: one small chart each under the main one, same range, one cursor.
+  function loadCompared(range, request) {
+    const box = document.getElementById("tm-compare-charts");
+    Object.keys(compares).forEach(function (name) {
+      if (compared.indexOf(name) < 0 || name === selected) { compares[name].destroy(); delete compares[name]; }
+    });
+    box.querySelectorAll("[data-parameter]").forEach(function (div) {
+      if (!compares[div.dataset.parameter] && compared.indexOf(div.dataset.parameter) < 0) div.remove();
+    });
+    compared.filter(function (name) { return name !== selected; }).forEach(function (name) {
+      let div = box.querySelector('[data-parameter="' + CSS.escape(name) + '"]');
+      if (!div) {
+        div = document.createElement("div");
+        div.className = "tm-compare-chart";
+        div.dataset.parameter = name;
+        box.appendChild(div);
+      }
+      get("series/", seriesParams(name, range, div)).then(function (s) {
+        if (request !== seriesAsked || compared.indexOf(name) < 0) return;
+        const xs = s.t.map(function (t) { return Date.parse(t) / 1000; });
+        if (compares[name]) compares[name].destroy();
+        compares[name] = chart(div, name, s, [xs, s.min, s.avg, s.max], range, 160, false);
+      }).catch(function (e) { div.textContent = name + ": " + String(e); });
+    });
+  }
+
+  // Warning and critical limits of the parameter (its current limit set) as bands beyond them.
+  function limitBands(parameter) {
+    return {
+      hooks: {
+        drawClear: [function (u) {
+          const row = rows[parameter], l = (row && row.limits) || {};
+          const ctx = u.ctx, left = u.bbox.left, width = u.bbox.width, top = u.bbox.top, bottom = top + u.bbox.height;
+          const y = function (v) { return Math.min(bottom, Math.max(top, u.valToPos(v, "y", true))); };
+          function band(from, to, colour) {
+            const y0 = y(from), y1 = y(to);
+            if (Math.abs(y1 - y0) < 0.5) return;
+            ctx.fillStyle = colour;
+            ctx.fillRect(left, Math.min(y0, y1), width, Math.abs(y1 - y0));
+          }
+          ctx.save();
+          const min = u.scales.y.min, max = u.scales.y.max;
+          if (typeof l.crit_high === "number") band(l.crit_high, Math.max(max, l.crit_high), C("--band-critical"));
+          if (typeof l.warn_high === "number") band(l.warn_high, typeof l.crit_high === "number" ? l.crit_high : Math.max(max, l.warn_high), C("--band-warning"));
+          if (typeof l.crit_low === "number") band(Math.min(min, l.crit_low), l.crit_low, C("--band-critical"));
+          if (typeof l.warn_low === "number") band(typeof l.crit_low === "number" ? l.crit_low : Math.min(min, l.warn_low), l.warn_low, C("--band-warning"));
+          ctx.restore();
+        }],
+      },
+    };
+  }
+
+  // The y range holds the data and the warning limits, so the bands show where the value stands.
+  function withLimits(parameter, min, max) {
+    const row = rows[parameter], l = (row && row.limits) || {};
+    const values = [min, max, l.warn_low, l.warn_high].filter(function (v) { return typeof v === "number" && isFinite(v); });
+    if (!values.length) return [0, 1];
+    let lo = Math.min.apply(null, values), hi = Math.max.apply(null, values);
+    const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
+    return [lo - pad, hi + pad];
+  }
+
+  function chart(el, parameter, series, data, range, height, main) {
     const units = series.units ? " (" + series.units + ")" : "";
+    const name = main ? "" : parameter + " ";
+    const plugins = [limitBands(parameter)];
+    if (main && window.MissionOpsAnomalies) {
+      plugins.push(window.MissionOpsAnomalies.shading(scId, parameter), window.MissionOpsAnomalies.forecast(scId, parameter));
+    }
     const opts = {
-      width: el.clientWidth || 800, height: 320,
-      scales: {x: {time: true, min: range.start.getTime() / 1000, max: range.end.getTime() / 1000}},
+      width: el.clientWidth || 800, height: height,
+      scales: {
+        x: {time: true, min: range.start.getTime() / 1000, max: range.end.getTime() / 1000},
+        y: {range: function (u, min, max) { return withLimits(parameter, min, max); }},
+      },
       axes: [{stroke: C("--axis"), grid: {stroke: C("--grid")}}, {stroke: C("--axis"), grid: {stroke: C("--grid")}, size: 60}],
       series: [
         {},
-        {label: "min" + units, stroke: C("--series-edge"), width: 1},
-        {label: "avg" + units, stroke: C("--series-main"), width: 2},
-        {label: "max" + units, stroke: C("--series-edge"), width: 1},
+        {label: name + "min" + units, stroke: C("--series-edge"), width: 1},
+        {label: name + "avg" + units, stroke: C("--series-main"), width: 2},
+        {label: name + "max" + units, stroke: C("--series-edge"), width: 1},
       ],
       bands: [{series: [3, 1], fill: C("--series-band")}],
-      plugins: window.MissionOpsAnomalies
-        ? [window.MissionOpsAnomalies.shading(scId, selected), window.MissionOpsAnomalies.forecast(scId, selected)]
-        : [],
-      cursor: {drag: {x: true, y: false, setScale: false}},
+      plugins: plugins,
+      cursor: {sync: {key: SYNC}, drag: {x: true, y: false, setScale: false}},
       hooks: {
         setSelect: [function (u) {
           if (u.select.width < 5) return;
@@ -183,19 +263,28 @@
         }],
       },
     };
-    if (plot) plot.destroy();
-    plot = new uPlot(opts, data, el);
-    plot.over.addEventListener("dblclick", function () { zoom = null; loadSeries(); });
+    const made = new uPlot(opts, data, el);
+    made.over.addEventListener("dblclick", function () { zoom = null; loadSeries(); });
+    return made;
   }
 
   document.getElementById("tm-parameter").addEventListener("change", function (e) { select(e.target.value); });
+  document.getElementById("tm-compare").addEventListener("change", function (e) {
+    compared = Array.from(e.target.selectedOptions, function (o) { return o.value; });
+    loadSeries();
+  });
   document.querySelectorAll(".tm-range button").forEach(function (button) {
     button.addEventListener("click", function () {
       document.querySelectorAll(".tm-range button").forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
       rangeS = Number(button.dataset.range); zoom = null; loadSeries();
     });
   });
-  window.addEventListener("resize", function () { if (plot) plot.setSize({width: document.getElementById("tm-chart").clientWidth, height: 320}); });
+  window.addEventListener("resize", function () {
+    if (plot) plot.setSize({width: document.getElementById("tm-chart").clientWidth, height: 320});
+    Object.keys(compares).forEach(function (name) {
+      compares[name].setSize({width: compares[name].root.parentNode.clientWidth, height: 160});
+    });
+  });
 
   // Ages tick every second; the chart follows "now" unless zoomed.
   window.setInterval(function () { Object.values(rows).forEach(paint); }, 1000);
@@ -203,7 +292,7 @@
 
   loadLatest().catch(function (e) { root.innerHTML = "<p class=\"error\"></p>"; root.firstChild.textContent = String(e); });
   MissionOpsLive.subscribe("sc." + scId, onLive, {poll: loadLatest});
-  window.MissionOpsTelemetry = {reload: loadSeries, rows: rows, chartTimer: chartTimer};
+  window.MissionOpsTelemetry = {reload: loadSeries, rows: rows, chartTimer: chartTimer, charts: function () { return {main: plot, compared: compares}; }};
 })();
 
 // The spacecraft picker opens the chosen spacecraft's page.

@@ -99,3 +99,53 @@ def test_an_older_series_answer_arriving_last_is_not_drawn(
     page.wait_for_timeout(1000)
     legend = page.locator("#tm-chart .u-legend").inner_text()
     assert "degC" in legend and "(V)" not in legend
+
+
+@pytest.fixture
+def sc_limited(make_spacecraft, org_a):
+    return make_spacecraft(
+        org_a,
+        "SC-LIM",
+        parameters={
+            "bus_v": {
+                "subsystem": "power",
+                "units": "V",
+                **{"warn_low": 26, "warn_high": 30, "crit_low": 24, "crit_high": 32},
+            },
+            "cpu_temp": {"subsystem": "thermal", "units": "degC"},
+        },
+    )
+
+
+def test_limits_shade_the_chart_and_compared_parameters_stack_under_it(
+    live_server_daphne, operator, operator_token, sc_limited, browser_page
+):
+    sc = sc_limited
+    page, base, token = browser_page, live_server_daphne, operator_token
+    now = dt.datetime.now(dt.UTC)
+    snapshots = [
+        {
+            "spacecraft": "SC-LIM",
+            "timestamp": (now - dt.timedelta(seconds=60 - i)).isoformat(),
+            "parameters": {"bus_v": 28.0 + 0.01 * i, "cpu_temp": 40.0 + 0.1 * i},
+        }
+        for i in range(50)
+    ]
+    assert api_post(base, "/api/v1/telemetry/", token, snapshots)[0] == 200
+    log_in(page, base, operator.username, f"/telemetry/{sc.pk}/")
+    wait_until(page, "() => document.querySelector('#tm-chart .u-legend')?.textContent.includes('(V)')")
+    # The y range holds the warning limits (26…30 V) though every value lies within 28.0–28.5 V.
+    y = page.evaluate("() => { const s = MissionOpsTelemetry.charts().main.scales.y; return [s.min, s.max]; }")
+    assert y[0] < 26 and y[1] > 30, y
+
+    page.select_option("#tm-compare", ["cpu_temp"])
+    wait_until(page, "() => document.querySelector('#tm-compare-charts .u-legend')?.textContent.includes('cpu_temp')")
+    assert page.locator("#tm-compare-charts .uplot").count() == 1
+    # One cursor: both charts share the sync key.
+    keys = page.evaluate(
+        "() => { const c = MissionOpsTelemetry.charts();"
+        " return [c.main.cursor.sync.key, c.compared.cpu_temp.cursor.sync.key]; }"
+    )
+    assert keys[0] == keys[1]
+    page.select_option("#tm-compare", [])
+    wait_until(page, "() => !document.querySelector('#tm-compare-charts .uplot')")
