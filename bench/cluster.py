@@ -17,7 +17,9 @@ no-op jobs per second with two worker hosts vs one, replica lag under that inges
 latency (commit → JetStream consumer). Then faults under load — `kill -9` of web host A (the
 ingest target), of web host B (the live socket's), of worker host wk1 (jobs in flight, a relay)
 and of the replica — and the outcome: samples acknowledged vs stored, jobs finished exactly once,
-events in the stream exactly once, sockets reconnected, time to recover. Ends with one --json line.
+events in the stream exactly once, sockets reconnected, time to recover, and the no-op jobs each
+worker host claimed per round. Ends with one --json line; exits 1 when a worker host claimed no job
+in the two-host round (the second host then added nothing).
 
 Needs root (namespaces), iproute2, PostgreSQL server binaries, redis-server and nats-server.
 """
@@ -46,6 +48,7 @@ NET = "10.77.0"
 HOSTS = {
     "pg1": 11, "pg2": 12, "redis": 13, "nats": 14, "webA": 21, "webB": 22, "wk1": 31, "wk2": 32, "client": 41,
 }  # fmt: skip
+WORKER_HOSTS = ("wk1", "wk2")
 SWITCH = "mo-switch"
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -191,6 +194,8 @@ class Cluster:
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "REDIS", "CELERY", "NATS"))},
             "DJANGO_SETTINGS_MODULE": "missionops.settings",
+            # Settings refuse to start without one (DEBUG is false); a run from a shell has none.
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "cluster-drill-only-" + "0" * 40,
             "DATABASE_URL": f"postgres://postgres@{addr('pg1')}:5432/missionops",
             "DATABASE_REPLICA_URL": f"postgres://postgres@{addr('pg2')}:5432/missionops",
             "REPLICA_CONNECT_TIMEOUT_S": "1",
@@ -447,6 +452,25 @@ def submit(kind: str, count: int, params: dict, batch: str = "") -> None:
     subprocess.run([PY, "manage.py", "shell", "-c", script], cwd=ROOT, env=CLIENT_ENV, check=True, capture_output=True)
 
 
+def claimed_by_host(batch: str) -> dict[str, int]:
+    """Jobs of a batch per worker host that claimed them (Job.worker is "<host>:<pid>:<id>")."""
+    rows = db(
+        "SELECT split_part(worker, ':', 1), count(*) FROM jobs_job WHERE name LIKE %s GROUP BY 1",
+        [f"{batch}%"],
+    )
+    return {host: 0 for host in WORKER_HOSTS} | {host: int(n) for host, n in rows}
+
+
+def drill_failures(result: dict) -> list[str]:
+    """What the result shows went wrong beyond the client's own checks (the drill then exits 1)."""
+    claimed = result["jobs"]["claimed_by_host"]["two"]
+    return [
+        f"worker host {host} claimed no job in the two-host round (claimed: {claimed})"
+        for host in WORKER_HOSTS
+        if not claimed.get(host)
+    ]
+
+
 def wait_jobs_done(kind: str, expected: int, timeout_s: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
@@ -528,7 +552,11 @@ def client_main(args) -> None:
     ask("jobworkers wk1 wk2")
     submit("noop", jobs_n, {}, batch="two:")
     wait_jobs_done("noop", 2 * jobs_n, 300)
-    out["jobs"] = {"one_host_jobs_s": round(jobs_per_s("one:"), 1), "two_hosts_jobs_s": round(jobs_per_s("two:"), 1)}
+    out["jobs"] = {
+        "one_host_jobs_s": round(jobs_per_s("one:"), 1),
+        "two_hosts_jobs_s": round(jobs_per_s("two:"), 1),
+        "claimed_by_host": {"one": claimed_by_host("one:"), "two": claimed_by_host("two:")},
+    }
 
     # 3. Event latency: events recorded on a host, relayed by the worker hosts, heard by the consumer.
     pings = 100 if quick else 300
@@ -715,7 +743,7 @@ def orchestrate(args) -> dict:
         seed = cluster.migrate_and_seed()
         cluster.start_web("webA")
         cluster.start_web("webB")
-        for host in ("wk1", "wk2"):
+        for host in WORKER_HOSTS:
             cluster.start_worker_host(host, job_worker=False)
         timings["setup_s"] = round(time.monotonic() - started, 1)
         control = workdir / "control"
@@ -766,9 +794,14 @@ def report(result: dict) -> None:
         ("ingest, samples/s", f"{ingest['one_web_samples_s']:,}", f"{ingest['two_web_samples_s']:,}", "1 web → 2 webs"),
         ("no-op jobs/s", f"{jobs['one_host_jobs_s']}", f"{jobs['two_hosts_jobs_s']}", "1 worker host → 2"),
     ]
+    claimed = ", ".join(
+        f"{round_}: " + " ".join(f"{host} {n}" for host, n in sorted(hosts.items()))
+        for round_, hosts in jobs["claimed_by_host"].items()
+    )
     print(f"{'measure':<24}{'one':>12}{'two':>12}  peer")
     for name, a, b, peer in rows:
         print(f"{name:<24}{a:>12}{b:>12}  {peer}")
+    print(f"no-op jobs claimed per worker host, by round ({claimed})")
     lag = result["replica_lag_s"]
     print(f"replica lag under ingest: p50 {lag['p50']} s, p99 {lag['p99']} s, max {lag['max']} s")
     print(f"event latency commit → JetStream consumer: p50 {events['latency_p50_ms']} ms, "
@@ -809,7 +842,10 @@ def main() -> int:
         report(result)
     finally:
         print("--json " + json.dumps(result))
-    return 0
+    failures = drill_failures(result)
+    for failure in failures:
+        print(f"cluster drill failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

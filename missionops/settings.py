@@ -103,21 +103,23 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_missionops")}
-# Connection pool (Django's psycopg_pool): no request or task pays a new connection (README,
-# "Database connections"). Per process: DB_POOL_MIN_SIZE kept open, at most DB_POOL_MAX_SIZE (a
-# web process runs at most ASGI_THREADS = cores + 4 sync views at once, plus socket consumers'
-# queries); each connection is health-checked as it is handed out. A request waits at most
-# DB_POOL_TIMEOUT_S for one (only while PostgreSQL is away: the pool outnumbers the threads), then
-# gets the 503 of an outage. DB_POOL=false: one connection per request again (CONN_MAX_AGE applies).
-if env.bool("DB_POOL", default=True):
+# Connection pool (Django's psycopg_pool; docs/guide.md "Database connections"): per process
+# DB_POOL_MIN_SIZE kept open, at most DB_POOL_MAX_SIZE, each checked as it is lent. Threads do not
+# bound a web process's use: Django runs each request's sync view on a thread of its own (an asgiref
+# ThreadSensitiveContext per request), holding its connection to the end. Requests beyond the pool
+# wait for one, and past DB_POOL_TIMEOUT_S get the 503 of an outage. Keep web processes x max_size
+# under PostgreSQL's max_connections. DB_POOL=false: a connection per request (CONN_MAX_AGE applies).
+DB_POOL = env.bool("DB_POOL", default=True)
+DB_POOL_OPTIONS = {
+    "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+    "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
+    "timeout": env.float("DB_POOL_TIMEOUT_S", default=3.0),
+    "max_idle": env.float("DB_POOL_MAX_IDLE_S", default=300.0),
+}
+if DB_POOL:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not as well
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
-        "timeout": env.float("DB_POOL_TIMEOUT_S", default=3.0),
-        "max_idle": env.float("DB_POOL_MAX_IDLE_S", default=300.0),
-    }
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = dict(DB_POOL_OPTIONS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -416,13 +418,18 @@ NATS_TELEMETRY_MIRROR = env.bool("NATS_TELEMETRY_MIRROR", default=False)  # a st
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
 REPLICA_MAX_LAG_S = env.float("REPLICA_MAX_LAG_S", default=5.0)
 REPLICA_STATE_TTL_S = env.float("REPLICA_STATE_TTL_S", default=0.5)  # how long a lag reading is reused
+REPLICA_CONNECT_TIMEOUT_S = env.int("REPLICA_CONNECT_TIMEOUT_S", default=2)
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **env.db_url_config(DATABASE_REPLICA_URL),
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
-        "OPTIONS": {"connect_timeout": env.int("REPLICA_CONNECT_TIMEOUT_S", default=2)},
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+        "OPTIONS": {"connect_timeout": REPLICA_CONNECT_TIMEOUT_S},
         "TEST": {"MIRROR": "default"},
     }
+    if DB_POOL:
+        # A read waits for a replica connection no longer than for a replica host that does not answer.
+        DATABASES["replica"]["OPTIONS"]["pool"] = {**DB_POOL_OPTIONS, "timeout": float(REPLICA_CONNECT_TIMEOUT_S)}
     DATABASE_ROUTERS = ["missionops.replicas.ReplicaRouter"]
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,

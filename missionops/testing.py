@@ -20,7 +20,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-key-" + "0" * 40)  # settings re
 os.environ.setdefault("METRICS_ALLOW_LOOPBACK", "true")
 # Outbound calls in tests go to local fixture servers (production allows public addresses only).
 os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
-# Headroom over the default 8 for the threads of the race tests (each closes its connection).
+# The race tests' threads each hold a connection (and close it): the default 16, whatever .env says.
 os.environ.setdefault("DB_POOL_MAX_SIZE", "16")
 os.environ.setdefault("CACHE_PREFIX", f"missionops-test-{os.getpid()}")  # fresh throttle counters per run
 

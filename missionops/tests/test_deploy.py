@@ -155,11 +155,27 @@ def test_ci_workflow_runs_lint_the_suite_with_services_and_builds_the_image():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     jobs = workflow["jobs"]
     assert {"lint", "test", "image"} <= set(jobs)
-    assert {"postgres", "redis"} <= set(jobs["test"]["services"])
-    steps = " ".join(step.get("run", "") for step in jobs["test"]["steps"])
-    assert "nats" in steps and "-js" in steps and "make test" in steps
-    assert jobs["test"]["env"]["TEST_NATS_URL"].startswith("nats://")
+    test = jobs["test"]
+    # The suite runs in Debian bookworm (Debian's chromium, not Ubuntu's snap shim), as root.
+    assert test["container"]["image"].startswith("python:3.11-bookworm")
+    assert {"postgres", "redis"} <= set(test["services"])
+    # In a container job the services are reached by their names, not through published ports.
+    assert all("ports" not in service for service in test["services"].values())
+    assert "@postgres:5432/" in test["env"]["DATABASE_URL"] and "//redis:6379/" in test["env"]["REDIS_URL"]
+    assert all(
+        test["env"][name].startswith("redis://redis:") for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+    )
+    # Same major version as the PostgreSQL client and server binaries Debian bookworm installs.
+    assert test["services"]["postgres"]["image"].startswith("postgres:15")
+    steps = " ".join(step.get("run", "") for step in test["steps"])
+    assert "docker " not in steps  # no Docker engine inside the job container
+    assert "sudo " not in steps
+    assert "apt-get install" in steps and "chromium" in steps and "nats-server" in steps
+    assert "nats-server -a 127.0.0.1 -p 4222 -js" in steps and "make test" in steps
+    assert test["env"]["TEST_NATS_URL"] == "nats://127.0.0.1:4222"
     lint = " ".join(step.get("run", "") for step in jobs["lint"]["steps"])
     assert "ruff check" in lint and "ruff format --check" in lint
-    build = next(step for step in jobs["image"]["steps"] if step.get("uses", "").startswith("docker/build-push-action"))
+    image = jobs["image"]
+    assert {"lint", "test"} <= set(image["needs"])  # an image only from a commit that passed the suite
+    build = next(step for step in image["steps"] if step.get("uses", "").startswith("docker/build-push-action"))
     assert "${{ github.sha }}" in build["with"]["tags"]
