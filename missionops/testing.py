@@ -321,12 +321,16 @@ def _close_stray_test_connections(django_db_setup, django_db_blocker):
     yield
     from django.db import DatabaseError, connection
 
+    # Only ever the test database's own connections: a run of source-only tests may leave this
+    # connection on the development database, and terminating there cut a running `make run` off.
+    test_database = connection.settings_dict.get("TEST", {}).get("NAME")
     with django_db_blocker.unblock():
         try:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND datname = %s AND pid <> pg_backend_pid()",
+                    [test_database],
                 )
         except DatabaseError:  # a run that never opened the test database (source-only tests)
             pass
