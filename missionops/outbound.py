@@ -10,6 +10,7 @@ short excerpt of printable text, never the body as is.
 """
 
 import contextlib
+import contextvars
 import http.client
 import ipaddress
 import re
@@ -66,8 +67,25 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
+# Addresses an operator named explicitly for this call chain (e.g. `seed_demo --alpaca-simulator
+# 127.0.0.1:11111`): allowed while `allowing` is active, in this thread or task only.
+_named: contextvars.ContextVar[tuple] = contextvars.ContextVar("outbound_named", default=())
+
+
+@contextlib.contextmanager
+def allowing(host: str, port: int = 80):
+    """Allow the addresses `host` resolves to now, for the calls made inside this block only."""
+    networks = tuple(ipaddress.ip_network(address.split("%")[0]) for address in resolve(host, port))
+    token = _named.set(_named.get() + networks)
+    try:
+        yield
+    finally:
+        _named.reset(token)
+
+
 def allowed_networks() -> list:
-    return [ipaddress.ip_network(net, strict=False) for net in settings.OUTBOUND_ALLOWED_NETWORKS]
+    configured = [ipaddress.ip_network(net, strict=False) for net in settings.OUTBOUND_ALLOWED_NETWORKS]
+    return configured + list(_named.get())
 
 
 def address_refusal(address: str) -> str | None:

@@ -1,6 +1,8 @@
 """seed_demo hook: a demo observatory at the Alpaca simulators' site; its devices only when a
 simulator is named (`--alpaca-simulator host:port`), since nothing else answers. Idempotent."""
 
+from missionops import outbound
+
 from .discovery import DISCOVERY_PORT
 from .exceptions import TelescopeError
 from .models import Observatory
@@ -38,7 +40,13 @@ def seed(*, organization, actor, log, options, stderr):
         stderr.write(f"--alpaca-simulator wants host:port, not {server!r}\n")
         return
     try:
-        report = discover_devices(observatory=observatory, servers=[(host, int(port))], actor=actor)
+        # The operator named this server (a loopback simulator for `make run`): the outbound
+        # guard lets this registration reach it, nothing else.
+        with outbound.allowing(host, int(port)):
+            report = discover_devices(observatory=observatory, servers=[(host, int(port))], actor=actor)
+    except outbound.OutboundError as error:
+        stderr.write(f"demo telescopes: {error}\n")
+        return
     except TelescopeError as error:
         stderr.write(f"demo telescopes: {error.message}\n")
         return

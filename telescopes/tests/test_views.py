@@ -76,9 +76,13 @@ def test_discover_command_refuses_without_configuration(observatory):
         call_command("discover_telescopes", stdout=io.StringIO(), stderr=io.StringIO())
 
 
-def test_seed_demo_hook(org_a, owner, simulator):
+def test_seed_demo_hook(org_a, owner, simulator, settings):
+    """As under `make run`: no outbound allow-list, yet the simulator the operator names on the
+    command line (on loopback) is reached, for that registration only."""
+    from missionops import outbound
     from telescopes import demo
 
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
     changes = []
     demo.seed(organization=org_a, actor=owner, log=changes.append, options={}, stderr=io.StringIO())
     assert changes == ["create observatory Demo Observatory"]
@@ -88,3 +92,4 @@ def test_seed_demo_hook(org_a, owner, simulator):
     assert changes == [f"register 10 Alpaca device(s) of 127.0.0.1:{simulator.port} at Demo Observatory"]
     demo.seed(organization=org_a, actor=owner, log=changes.append, options=options, stderr=io.StringIO())
     assert len(changes) == 1  # idempotent
+    assert outbound.address_refusal("127.0.0.1") == "a loopback address"  # allowed for that call only
