@@ -241,9 +241,10 @@ class SpaceTrack:
             if limit == 0:
                 return
             if limit == 2 or waited + wait > SPACETRACK_MAX_WAIT_S:
-                per_hour = int(_setting("ORBITS_SPACETRACK_REQUESTS_PER_HOUR"))
+                name, per = ("HOUR", "an hour") if limit == 2 else ("MINUTE", "a minute")
+                count = int(_setting(f"ORBITS_SPACETRACK_REQUESTS_PER_{name}"))
                 raise CatalogueRateLimitError(
-                    f"Space-Track's limit of {per_hour} requests an hour is reached (counted for every worker): "
+                    f"Space-Track's limit of {count} requests {per} is reached (counted for every worker): "
                     f"the next one may go in {wait:.0f} s",
                     field="source",
                 )
