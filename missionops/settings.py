@@ -445,5 +445,8 @@ ORBITS_SPACETRACK_IDENTITY = env("ORBITS_SPACETRACK_IDENTITY", default="")
 ORBITS_SPACETRACK_PASSWORD = env("ORBITS_SPACETRACK_PASSWORD", default="")
 ORBITS_CATALOGUE_MIN_INTERVAL_S = env.float("ORBITS_CATALOGUE_MIN_INTERVAL_S", default=7200.0)
 ORBITS_CATALOGUE_TIMEOUT_S = env.float("ORBITS_CATALOGUE_TIMEOUT_S", default=60.0)
+# Space-Track's published limits, counted in Redis for every worker and command together.
+ORBITS_SPACETRACK_REQUESTS_PER_MINUTE = env.int("ORBITS_SPACETRACK_REQUESTS_PER_MINUTE", default=30)
+ORBITS_SPACETRACK_REQUESTS_PER_HOUR = env.int("ORBITS_SPACETRACK_REQUESTS_PER_HOUR", default=300)
 # Telescope sessions: the first exposure starts once the mount is this close to the target.
 TELESCOPE_ON_TARGET_DEG = env.float("TELESCOPE_ON_TARGET_DEG", default=1.0)

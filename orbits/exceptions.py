@@ -30,3 +30,7 @@ class CatalogueFormatError(DomainError):
 
 class CatalogueSyncError(DomainError):
     """A catalogue source answered with an error, or could not be reached."""
+
+
+class CatalogueRateLimitError(CatalogueSyncError):
+    """A source's published request limit is reached: nothing was asked."""

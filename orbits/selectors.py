@@ -20,7 +20,9 @@ def stations_visible_to(user) -> QuerySet[GroundStation]:
 
 
 def passes_visible_to(user) -> QuerySet[Pass]:
-    return Pass.objects.filter(spacecraft__in=spacecraft_visible_to(user)).select_related("spacecraft", "station")
+    return Pass.objects.filter(spacecraft__in=spacecraft_visible_to(user)).select_related(
+        "spacecraft", "station", "tle"
+    )
 
 
 def contact_plans_visible_to(user) -> QuerySet[ContactPlan]:
@@ -34,7 +36,7 @@ def contact_plans_visible_to(user) -> QuerySet[ContactPlan]:
 def next_pass(*, spacecraft, station: GroundStation | None = None, now: datetime | None = None) -> Pass | None:
     """The pass in progress, or else the next one to begin."""
     now = now or timezone.now()
-    passes = Pass.objects.filter(spacecraft=spacecraft, los__gt=now).select_related("station", "spacecraft")
+    passes = Pass.objects.filter(spacecraft=spacecraft, los__gt=now).select_related("station", "spacecraft", "tle")
     if station is not None:
         passes = passes.filter(station=station)
     return passes.order_by("aos").first()

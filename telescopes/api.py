@@ -11,14 +11,23 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, require_role, validated_query
+from missionops.api import (
+    UserOrganizationField,
+    UTCDateTimeField,
+    organization_for_create,
+    require_role,
+    validated_query,
+)
 from missionops.models import Role
+from orbits.api.passes import PassPredictionSerializer, prediction_data
+from orbits.predictions import MAX_WINDOW
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, services, tracking
 from .models import Observatory
 
 OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
+MAX_WINDOW_HOURS = MAX_WINDOW.total_seconds() / 3600
 
 
 class ObservatorySerializer(serializers.ModelSerializer):
@@ -60,16 +69,11 @@ class DiscoveryReportSerializer(serializers.Serializer):
 
 class ObservatoryPassesQuery(serializers.Serializer):
     spacecraft = serializers.UUIDField(help_text="spacecraft id (UUID)")
-    hours = serializers.FloatField(default=24, min_value=1, max_value=72, help_text="window from now")
-
-
-class ObservatoryPassSerializer(serializers.Serializer):
-    aos = serializers.DateTimeField()
-    los = serializers.DateTimeField()
-    tca = serializers.DateTimeField()
-    max_elevation_deg = serializers.FloatField()
-    aos_azimuth_deg = serializers.FloatField()
-    los_azimuth_deg = serializers.FloatField()
+    start = UTCDateTimeField(required=False, default=timezone.now, help_text="window start, default now")
+    hours = serializers.FloatField(
+        default=24, min_value=1, max_value=MAX_WINDOW_HOURS, help_text="window length (up to 31 days)"
+    )
+    allow_stale = serializers.BooleanField(default=False, help_text="predict past the element sets' age limit")
 
 
 class ObservatoryViewSet(viewsets.ModelViewSet):
@@ -125,8 +129,11 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         parameters=[ObservatoryPassesQuery],
-        responses=ObservatoryPassSerializer(many=True),
-        summary="Passes of a spacecraft above this observatory's horizon limit",
+        responses=PassPredictionSerializer,
+        summary="Passes of a spacecraft above this observatory's horizon limit (any window up to 31 days)",
+        description="Computed like GET /api/v1/passes/predict/: each piece of the window uses the element "
+        "set whose epoch is nearest (the newest one before it where one exists), named with its age; a set "
+        "past its hard age limit is refused (400, field allow_stale) unless allow_stale=true.",
     )
     @action(detail=True, methods=["get"])
     def passes(self, request, pk=None):
@@ -135,8 +142,12 @@ class ObservatoryViewSet(viewsets.ModelViewSet):
         spacecraft = spacecraft_visible_to(request.user).filter(pk=q["spacecraft"]).first()
         if spacecraft is None or spacecraft.organization_id != observatory.organization_id:
             raise serializers.ValidationError({"spacecraft": ["unknown spacecraft"]})
-        start = timezone.now()
-        windows = tracking.find_passes(
-            observatory=observatory, spacecraft=spacecraft, start=start, end=start + timedelta(hours=q["hours"])
+        start = q["start"]
+        try:
+            end = start + timedelta(hours=q["hours"])
+        except OverflowError:
+            raise serializers.ValidationError({"start": ["the window would end after year 9999"]}) from None
+        prediction = tracking.find_passes(
+            observatory=observatory, spacecraft=spacecraft, start=start, end=end, allow_stale=q["allow_stale"]
         )
-        return Response(ObservatoryPassSerializer(windows, many=True).data)
+        return Response(PassPredictionSerializer(prediction_data(spacecraft, prediction)).data)

@@ -1,9 +1,11 @@
 """REST API of what device work leaves behind: operations, exposures (FITS and previews) and
 observation sessions (satellite tracking)."""
 
+from datetime import timedelta
+
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,6 +13,8 @@ from rest_framework.response import Response
 from missionops.api import require_role
 from missionops.filters import ScopedFilterSet
 from missionops.models import OPERATING_ROLES
+from orbits import element_sets
+from orbits.api.passes import ElementSetUseSerializer
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, tracking
@@ -94,6 +98,12 @@ class ExposureViewSet(viewsets.ReadOnlyModelViewSet):
 class SessionSerializer(serializers.ModelSerializer):
     exposures = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     spacecraft = serializers.UUIDField(source="spacecraft_id")
+    element_set = serializers.SerializerMethodField(
+        help_text="the set tracked with (nearest epoch to the tracked start), its age over the session"
+    )
+    allow_stale = serializers.BooleanField(
+        write_only=True, default=False, help_text="track even with a set past its hard age limit"
+    )
 
     class Meta:
         model = ObservationSession
@@ -109,6 +119,8 @@ class SessionSerializer(serializers.ModelSerializer):
             "exposure_every_s",
             "exposure_s",
             "rehearsal_offset_s",
+            "allow_stale",
+            "element_set",
             "status",
             "error",
             "max_pointing_error_deg",
@@ -130,6 +142,14 @@ class SessionSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
+
+    @extend_schema_field(ElementSetUseSerializer(allow_null=True))
+    def get_element_set(self, session: ObservationSession) -> dict | None:
+        if session.element_set is None:
+            return None
+        offset = timedelta(seconds=session.rehearsal_offset_s)
+        use = element_sets.use(session.element_set, session.start + offset, session.end + offset)
+        return ElementSetUseSerializer(use.as_dict()).data
 
     def get_fields(self):
         fields = super().get_fields()

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from missionops.models import Organization
+from orbits.models import TLE
 from spacecraft.models import Spacecraft
 
 
@@ -195,6 +196,9 @@ class ObservationSession(models.Model):
         AlpacaDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="camera_sessions"
     )
     spacecraft = models.ForeignKey(Spacecraft, on_delete=models.CASCADE, related_name="observation_sessions")
+    element_set = models.ForeignKey(
+        TLE, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="the set tle_line1/2 are of"
+    )
     tle_line1 = models.CharField(max_length=69)
     tle_line2 = models.CharField(max_length=69)
     start = models.DateTimeField()

@@ -32,7 +32,7 @@ def exposures_visible_to(user) -> QuerySet[Exposure]:
 
 def sessions_visible_to(user) -> QuerySet[ObservationSession]:
     return ObservationSession.objects.filter(observatory__organization__in=organizations_for(user)).select_related(
-        "observatory__organization", "telescope", "camera", "spacecraft"
+        "observatory__organization", "telescope", "camera", "spacecraft", "element_set"
     )
 
 

@@ -19,9 +19,9 @@ from django.utils.module_loading import import_string
 from missionops import live
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
+from orbits import element_sets, predictions
 from orbits import passes as orbit_passes
 from orbits import propagation as prop
-from orbits.services import current_tle
 
 from . import astro, client
 from .exceptions import TelescopeError
@@ -55,14 +55,18 @@ def track_for(observatory: Observatory, line1: str, line2: str, times) -> astro.
 
 
 def find_passes(
-    *, observatory: Observatory, spacecraft, start: datetime, end: datetime
-) -> list[orbit_passes.PassWindow]:
-    """Passes of `spacecraft` above the observatory's horizon limit (orbits' pass prediction)."""
-    tle = current_tle(spacecraft)
-    if tle is None:
-        raise TelescopeError(f"{spacecraft} has no TLE: import one first", field="spacecraft")
-    satrec = prop.satrec_from_lines(tle.line1, tle.line2)
-    return orbit_passes.predict([satrec], [observatory_station(observatory)], start, end)
+    *, observatory: Observatory, spacecraft, start: datetime, end: datetime, allow_stale: bool = False
+) -> predictions.PassPrediction:
+    """Passes of `spacecraft` above the observatory's horizon limit over [start, end] (up to 31
+    days): orbits' on-demand prediction, so the same nearest-epoch rule, age warning and refusal
+    (ElementSetAgeError unless `allow_stale`) as GET /api/v1/passes/predict/."""
+    return predictions.predict_passes(
+        spacecraft=spacecraft,
+        station=observatory_station(observatory),
+        start=start,
+        end=end,
+        allow_stale=allow_stale,
+    )
 
 
 def _check_session_request(
@@ -116,13 +120,15 @@ def start_session(
     exposure_every_s: float = 0.0,
     exposure_s: float = 0.5,
     rehearsal_offset_s: float = 0.0,
+    allow_stale: bool = False,
     actor=None,
     enqueue: bool = True,
 ) -> ObservationSession:
     """Schedule a session of `telescope` (and `camera`) following `spacecraft` from start to end.
 
     The track (Alt/Az and RA/Dec of date, one row a second) is computed and stored now, so the page
-    can show it before the pass."""
+    can show it before the pass, with the element set whose epoch is nearest the tracked start
+    (before it where one exists); one past its hard age limit is refused unless `allow_stale`."""
     _check_session_request(
         observatory=observatory,
         telescope=telescope,
@@ -135,10 +141,12 @@ def start_session(
         exposure_s=exposure_s,
         rehearsal_offset_s=rehearsal_offset_s,
     )
-    tle = current_tle(spacecraft)
+    offset = timedelta(seconds=rehearsal_offset_s)
+    tle = element_sets.element_set_at(spacecraft, start + offset)
     if tle is None:
         raise TelescopeError(f"{spacecraft} has no TLE: import one first", field="spacecraft")
-    offset = timedelta(seconds=rehearsal_offset_s)
+    use = element_sets.use(tle, start + offset, end + offset)
+    element_sets.check_age([use], allow_stale=allow_stale, spacecraft=spacecraft)
     track = track_for(observatory, tle.line1, tle.line2, prop.time_grid(start + offset, end + offset, TRACK_STEP_S))
     if not np.any(track.altitude_deg >= observatory.horizon_limit_deg):
         raise TelescopeError(
@@ -152,6 +160,7 @@ def start_session(
             telescope=telescope,
             camera=camera,
             spacecraft=spacecraft,
+            element_set=tle,
             tle_line1=tle.line1,
             tle_line2=tle.line2,
             start=start,
@@ -168,7 +177,13 @@ def start_session(
             kind="telescope.session.scheduled",
             subject=session,
             actor=actor,
-            payload={"spacecraft": str(spacecraft.pk), "start": start.isoformat(), "end": end.isoformat()},
+            payload={
+                "spacecraft": str(spacecraft.pk),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "element_set": tle.pk,
+                "element_set_age_days": round(use.age_days, 3),
+            },
         )
         _publish(session)
         if enqueue:

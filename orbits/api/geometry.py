@@ -15,7 +15,7 @@ from missionops.exceptions import DomainError
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import element_sets, geojson, passes, propagation, selectors, services
-from .passes import PassSerializer
+from .passes import ElementSetUseSerializer, PassSerializer
 
 
 class PositionSerializer(serializers.Serializer):
@@ -60,6 +60,7 @@ class GroundTrackQuery(serializers.Serializer):
     minutes_after = serializers.FloatField(required=False, default=90, min_value=0, max_value=1440)
     step_s = serializers.FloatField(required=False, default=30, min_value=10, max_value=600)
     at = UTCDateTimeField(required=False, default=timezone.now, help_text="centre time, default now")
+    allow_stale = serializers.BooleanField(default=False, help_text="answer even past the set's hard age limit")
 
 
 class NextPassQuery(serializers.Serializer):
@@ -100,23 +101,32 @@ class PositionView(SpacecraftGeometryView):
 class GroundTrackView(SpacecraftGeometryView):
     @extend_schema(
         summary="Ground track as GeoJSON, one LineString per piece between antimeridian crossings",
+        description="Propagated with the element set whose epoch is nearest `at` (the newest one before it "
+        "where one exists), named with its age in `element_set`. A set past its hard age limit is refused "
+        "(400, field allow_stale) unless allow_stale=true.",
         parameters=[GroundTrackQuery],
         responses=inline_serializer(
             "GroundTrack",
-            {"type": serializers.CharField(), "features": serializers.ListField(child=serializers.DictField())},
+            {
+                "type": serializers.CharField(),
+                "element_set": ElementSetUseSerializer(help_text="the set used, with its age over the track"),
+                "features": serializers.ListField(child=serializers.DictField()),
+            },
         ),
     )
     def get(self, request, pk):
         q = validated_query(GroundTrackQuery, request)
         before, after, step_s, at = q["minutes_before"], q["minutes_after"], q["step_s"], q["at"]
         spacecraft = self.get_spacecraft(pk)
-        tle = services.current_tle(spacecraft)
+        tle = element_sets.element_set_at(spacecraft, at)
         if tle is None:
             raise DomainError(f"{spacecraft.designation} has no TLE", field="spacecraft")
         try:
             first, last = at - timedelta(minutes=before), at + timedelta(minutes=after)
         except OverflowError:
             raise DomainError("at: the track would reach outside years 1-9999", field="at") from None
+        use = element_sets.use(tle, first, last)
+        element_sets.check_age([use], allow_stale=q["allow_stale"], spacecraft=spacecraft)
         times = propagation.time_grid(first, last, step_s)
         track = propagation.track([propagation.satrec_from_lines(tle.line1, tle.line2)], times)
         lat, lon = track.latitude_deg[0], track.longitude_deg[0]
@@ -127,7 +137,8 @@ class GroundTrackView(SpacecraftGeometryView):
             {"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": properties}
             for line in geojson.split_antimeridian(lat, lon)
         ]
-        return Response({"type": "FeatureCollection", "features": features})
+        element_set = ElementSetUseSerializer(use.as_dict()).data
+        return Response({"type": "FeatureCollection", "element_set": element_set, "features": features})
 
 
 class NextPassView(SpacecraftGeometryView):

@@ -2,7 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
 from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
 from spacecraft.selectors import spacecraft_visible_to
 
-from .. import passes, predictions, selectors
+from .. import element_sets, passes, predictions, selectors
 from ..models import Pass
 from .fields import FiniteFloatField
 
@@ -23,6 +23,14 @@ class PassSerializer(serializers.ModelSerializer):
     max_elevation_deg = FiniteFloatField(read_only=True, allow_null=True)
     aos_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
     los_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
+    element_set = serializers.IntegerField(
+        source="tle_id", read_only=True, allow_null=True, help_text="id of the element set the pass was computed with"
+    )
+    element_set_epoch = serializers.DateTimeField(source="tle.epoch", read_only=True, allow_null=True, default=None)
+    element_set_age_days = serializers.SerializerMethodField(
+        help_text="days from the set's epoch to the farther of aos and los (null: the set was deleted)"
+    )
+    element_set_warning = serializers.SerializerMethodField(help_text="set when past the set's warning age")
 
     class Meta:
         model = Pass
@@ -40,7 +48,24 @@ class PassSerializer(serializers.ModelSerializer):
             "aos_azimuth_deg",
             "los_azimuth_deg",
             "continuous",
+            "element_set",
+            "element_set_epoch",
+            "element_set_age_days",
+            "element_set_warning",
         ]
+
+    def _use(self, obj: Pass) -> element_sets.ElementSetUse | None:
+        return element_sets.use(obj.tle, obj.aos, obj.los) if obj.tle is not None else None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_element_set_age_days(self, obj: Pass) -> float | None:
+        use = self._use(obj)
+        return round(use.age_days, 3) if use else None
+
+    @extend_schema_field(serializers.CharField(allow_blank=True))
+    def get_element_set_warning(self, obj: Pass) -> str:
+        use = self._use(obj)
+        return use.warning if use else ""
 
 
 class PassFilter(ScopedFilterSet):

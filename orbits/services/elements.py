@@ -13,6 +13,7 @@ from spacecraft import services as spacecraft_services
 from spacecraft.models import MissionType, Spacecraft
 
 from .. import tle_format
+from ..exceptions import CatalogueFormatError
 from ..models import TLE, ElementFormat
 from .passes import lock_passes, recompute_passes
 
@@ -69,7 +70,13 @@ def _register_spacecraft(organization: Organization, element_set, actor, report:
 
 @transaction.atomic
 def import_tles(
-    *, organization: Organization, text: str, source: str = "api", actor=None, create_missing: bool = False
+    *,
+    organization: Organization,
+    text: str,
+    source: str = "api",
+    actor=None,
+    create_missing: bool = False,
+    all_or_nothing: bool = False,
 ) -> ImportReport:
     """Import the element sets of `text` (2-/3-line TLE or OMM JSON) for the organization's spacecraft.
 
@@ -77,7 +84,8 @@ def import_tles(
     and column (or record and field) and the others still go in. An epoch already stored is
     reported unchanged. Passes of every spacecraft whose current TLE changed are recomputed.
     With `create_missing`, a set whose spacecraft cannot be registered (its designation
-    NORAD-<id> is taken) is refused alone."""
+    NORAD-<id> is taken) is refused alone. With `all_or_nothing` (catalogue sync), one refused
+    set refuses the whole text: CatalogueFormatError naming it, and nothing stored."""
     lock_passes(organization_id=organization.pk)
     parsed = tle_format.parse(text)
     report = ImportReport(refused=[r.as_dict() for r in parsed.refused])
@@ -118,6 +126,14 @@ def import_tles(
         report.imported.append({**entry, "id": tle.pk})
         if current is None or tle.epoch > current.epoch:
             changed.add(spacecraft.pk)
+    if all_or_nothing and report.refused:
+        first = report.refused[0]
+        # Raised inside the transaction: whatever this text stored is rolled back.
+        raise CatalogueFormatError(
+            f"{len(report.refused)} element set(s) refused, the first at {first['location']}: {first['reason']}; "
+            "nothing stored",
+            field="payload",
+        )
     if report.imported:
         record_event(
             organization=organization,

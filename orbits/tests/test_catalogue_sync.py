@@ -9,13 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from sgp4 import exporter
 
 from orbits import catalogue_sync
 from orbits import propagation as prop
-from orbits.exceptions import CatalogueFormatError, CatalogueSyncError
+from orbits.exceptions import CatalogueFormatError, CatalogueRateLimitError, CatalogueSyncError
 from orbits.models import TLE, CatalogueObject, CatalogueSync
 
 from .conftest import DATA
@@ -62,6 +63,7 @@ def omm_xml(records) -> str:
 
 class FixtureServer(BaseHTTPRequestHandler):
     requests: list = []
+    bad_spacetrack: str = ""  # "gp", "history" (a bad set) or "history-other" (another object's set)
 
     def log_message(self, *args):
         pass
@@ -111,8 +113,15 @@ class FixtureServer(BaseHTTPRequestHandler):
                     r = exporter.export_omm(prop.satrec_from_lines(a, b), name)
                     r["EPOCH"] = r["EPOCH"].replace("2024-03-20", f"2024-03-{20 - days:02d}")
                     records.append(r)
+                if self.bad_spacetrack == "history":
+                    records[2]["ECCENTRICITY"] = 1.7
+                if self.bad_spacetrack == "history-other":
+                    records[2]["NORAD_CAT_ID"] = 90003
                 return self.answer(200, json.dumps(records).encode())
-            return self.answer(200, json.dumps(omm_records(mixed_sets())).encode())
+            records = omm_records(mixed_sets())
+            if self.bad_spacetrack == "gp":
+                records[3]["MEAN_MOTION"] = "fast"
+            return self.answer(200, json.dumps(records).encode())
         return self.answer(404)
 
     def do_POST(self):
@@ -125,8 +134,10 @@ class FixtureServer(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fixture_server(settings, monkeypatch):
+def fixture_server(settings):
     FixtureServer.requests = []
+    FixtureServer.bad_spacetrack = ""
+    cache.delete(catalogue_sync.SPACETRACK_REQUEST_LOG)  # the shared request log: each test starts afresh
     server = ThreadingHTTPServer(("127.0.0.1", 0), FixtureServer)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -136,7 +147,6 @@ def fixture_server(settings, monkeypatch):
     settings.ORBITS_SPACETRACK_IDENTITY = "ops@example.org"
     settings.ORBITS_SPACETRACK_PASSWORD = "secret"
     settings.ORBITS_CELESTRAK_GROUPS = ["active"]
-    monkeypatch.setattr(catalogue_sync, "SPACETRACK_SPACING_S", 0.01)
     yield FixtureServer.requests
     server.shutdown()
     server.server_close()
@@ -231,21 +241,132 @@ def test_spacetrack_refused_login(fixture_server, settings):
     assert CatalogueObject.objects.count() == 0
 
 
-def test_sync_catalogue_command_shows_progress(fixture_server):
-    out, err = io.StringIO(), io.StringIO()
+class Terminal(io.StringIO):
+    """stderr as a terminal: commands draw their progress bar only there."""
+
+    def isatty(self):
+        return True
+
+
+def test_sync_catalogue_command_shows_progress(fixture_server, org_a, make_spacecraft):
+    out, err = io.StringIO(), Terminal()
     call_command(
-        "sync_catalogue", "--source", "celestrak", "--group", "active", "--format", "xml", stdout=out, stderr=err
-    )
+        "sync_catalogue", "--source", "celestrak", "--group", "active", "--group", "stations", "--format", "xml",
+        stdout=out, stderr=err,
+    )  # fmt: skip
     assert "stored, 5 objects" in out.getvalue() and "catalogue: 0 -> 5 objects" in out.getvalue()
+    bar = err.getvalue()
+    assert "catalogue" in bar and "1/2" in bar and "2/2" in bar, bar  # one step per query
+    # The configured sources: a CelesTrak group, Space-Track's gp and the history of each object flown.
+    make_spacecraft(org_a, "SC-HIST", norad_id=90001)
+    out, err = io.StringIO(), Terminal()
+    call_command("sync_catalogue", stdout=out, stderr=err)
+    assert "3/3" in err.getvalue() and "gp_history NORAD_CAT_ID=90001: stored, 3 objects" in out.getvalue()
     with pytest.raises(CommandError, match="record 2"):
         call_command("sync_catalogue", "--source", "celestrak", "--group", "broken", stdout=out, stderr=err)
     with pytest.raises(CommandError, match="--group"):
         call_command("sync_catalogue", "--source", "celestrak", stdout=out, stderr=err)
 
 
-def test_sync_task_screens_after_new_objects(fixture_server, settings):
+def test_sync_catalogue_command_imports_gp_history(fixture_server, org_a, org_b, make_spacecraft):
+    ours = make_spacecraft(org_a, "SC-HIST", norad_id=90001)
+    theirs = make_spacecraft(org_b, "SC-HIST-B", norad_id=90001)
+    out = io.StringIO()
+    call_command("sync_catalogue", "--history", "90001", "--since", "2024-03-01", stdout=out, stderr=io.StringIO())
+    assert "gp_history NORAD_CAT_ID=90001: stored, 6 objects" in out.getvalue(), out.getvalue()
+    assert TLE.objects.filter(spacecraft=ours).count() == TLE.objects.filter(spacecraft=theirs).count() == 3
+    assert CatalogueObject.objects.count() == 0  # the history only, not the gp class
+    (path,) = [p for m, p, _ in fixture_server if "gp_history" in p]
+    assert "/NORAD_CAT_ID/90001/EPOCH/%3E2024-03-01%2000:00:00/" in path
+    with pytest.raises(CommandError, match="NORAD id 12345"):
+        call_command("sync_catalogue", "--history", "12345", stdout=out, stderr=io.StringIO())
+    with pytest.raises(CommandError, match="--since"):
+        call_command("sync_catalogue", "--history", "90001", "--since", "soon", stdout=out, stderr=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ("gp", "record 4.*MEAN_MOTION"),
+        ("history", "record 3.*ECCENTRICITY.*nothing stored"),
+        ("history-other", "NORAD id 90003.*nothing stored"),
+    ],
+)
+def test_bad_spacetrack_payloads_are_refused_whole(fixture_server, org_a, make_spacecraft, bad, match):
+    spacecraft = make_spacecraft(org_a, "SC-HIST", norad_id=90001)
+    make_spacecraft(org_a, "SC-OTHER", norad_id=90003)
+    FixtureServer.bad_spacetrack = bad
+    with pytest.raises(CatalogueFormatError, match=match):
+        if bad == "gp":
+            catalogue_sync.sync_spacetrack()
+        else:
+            catalogue_sync.sync_spacetrack_history(norad_id=90001)
+    assert CatalogueObject.objects.count() == 0
+    assert not TLE.objects.filter(spacecraft=spacecraft).exists()  # not the two good sets either
+    row = CatalogueSync.objects.get(source="spacetrack")
+    assert row.last_status.startswith("failed") and row.last_success_at is None
+
+
+def test_spacetrack_request_cap_is_shared_by_every_client(fixture_server, settings):
+    """Two clients (two workers) count against one log: the minute's limit waits, the hour's refuses."""
+    settings.ORBITS_SPACETRACK_REQUESTS_PER_MINUTE = 3
+    settings.ORBITS_SPACETRACK_REQUESTS_PER_HOUR = 5
+    clock = [1_800_000_000.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock[0] += seconds
+
+    def client():
+        return catalogue_sync.SpaceTrack(clock=lambda: clock[0], sleep=sleep)
+
+    first, second = client(), client()
+    first.login()
+    first.gp()
+    first.gp_history(90001)
+    assert slept == [] and len(fixture_server) == 3
+    clock[0] += 1
+    second.login()  # the minute's 3 requests are spent: it waits for the oldest to age out
+    assert slept == [pytest.approx(59)] and len(fixture_server) == 4
+    second.gp()
+    with pytest.raises(CatalogueRateLimitError, match="5 requests an hour"):
+        second.gp_history(90001)
+    assert len(fixture_server) == 5  # the refused request was never sent
+
+
+def test_sync_period_is_a_little_longer_than_the_minimum_interval(settings):
+    """A beat arriving a little early must not find the last sync's interval unfinished."""
+    import importlib
+
+    created = importlib.import_module("orbits.migrations.0006_catalogue_periodic_tasks").SCHEDULES
+    moved = importlib.import_module("orbits.migrations.0007_catalogue_sync_period")
+    assert ("orbits: sync catalogue", "orbits.sync_catalogue", moved.OLD_S) in created
+    minimum_s = settings.ORBITS_CATALOGUE_MIN_INTERVAL_S
+    assert minimum_s < moved.NEW_S <= 1.1 * minimum_s
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the calling process, so what a task enqueues happens before it returns."""
+    from missionops.celery import app
+
+    previous = app.conf.get("task_always_eager", False)
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_sync_task_screens_after_new_objects(fixture_server, settings, eager_celery, org_a, make_spacecraft):
+    from missionops.models import Event
     from orbits import tasks
 
     settings.ORBITS_SPACETRACK_IDENTITY = ""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    make_spacecraft(org_a, "SC-1", norad_id=99999)
+    screened = Event.objects.filter(kind="conjunctions.screened", organization=org_a)
+    assert not screened.exists()
     assert tasks.sync_catalogue() == 5
+    assert screened.count() == 1
+    assert screened.get().payload["catalogue"] == 5  # screened against what the sync stored
+    assert tasks.sync_catalogue() == 0  # asked again within the interval: nothing new, no screening
+    assert screened.count() == 1

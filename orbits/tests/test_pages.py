@@ -10,6 +10,9 @@ def test_map_and_passes_pages_render_for_members(client, viewer, sc_a, station_a
     assert b"vendor/leaflet/leaflet.js" in page.content and b"countries-110m.json" in page.content
     passes = client.get("/orbits/passes/")
     assert passes.status_code == 200 and b"timeline" in passes.content
+    # Both headers lead to the conjunctions page.
+    for answer in (page, passes):
+        assert b'href="/orbits/conjunctions/"' in answer.content
 
 
 def test_pages_need_login(client):

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from orbits import passes as orbit_passes
 from orbits import propagation as prop
+from orbits.exceptions import ElementSetAgeError
 from telescopes import astro
 from telescopes.exceptions import TelescopeError
 from telescopes.models import SessionStatus
@@ -61,7 +62,7 @@ def test_track_matches_orbits_pass_within_a_tenth_of_a_degree(observatory):
 def test_find_passes_uses_the_horizon_limit(observatory, tracked_spacecraft):
     windows = find_passes(
         observatory=observatory, spacecraft=tracked_spacecraft, start=EPOCH, end=EPOCH + timedelta(days=1)
-    )
+    ).passes
     assert windows and all(w.max_elevation_deg >= observatory.horizon_limit_deg for w in windows)
 
 
@@ -176,3 +177,62 @@ def test_session_settings_out_of_range_are_refused_naming_the_field(
 def test_observatory_passes_name_a_malformed_spacecraft_id(api, operator, observatory):
     answer = api(operator).get(f"/api/v1/observatories/{observatory.pk}/passes/", {"spacecraft": "abc"})
     assert answer.status_code == 400 and "spacecraft" in answer.json(), answer.json()
+
+
+def test_observatory_passes_any_window_up_to_31_days_with_the_element_set(
+    api, operator, observatory, tracked_spacecraft, org_a
+):
+    """The nearest-epoch set (not the newest), its age, and the window up to 31 days."""
+    from orbits.models import TLE
+    from orbits.services import import_tles
+    from orbits.tests.conftest import reepoch
+
+    import_tles(organization=org_a, text=reepoch(LINE1, LINE2, EPOCH + timedelta(days=20), name="AURORA-1"))
+    old, new = TLE.objects.filter(spacecraft=tracked_spacecraft).order_by("epoch")
+    url = f"/api/v1/observatories/{observatory.pk}/passes/"
+    query = {"spacecraft": tracked_spacecraft.pk, "start": EPOCH.isoformat(), "hours": 24 * 10}
+    answer = api(operator).get(url, query)
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert body["element_set"]["id"] == old.pk and body["element_set"]["age_days"] == pytest.approx(10)
+    assert body["element_set"]["warning"] == "" and body["passes"]
+    assert all(p["element_set"] == old.pk for p in body["passes"])
+    month = api(operator).get(url, {**query, "hours": 24 * 31})
+    assert month.status_code == 200, month.json()
+    assert [u["id"] for u in month.json()["element_sets"]] == [old.pk, new.pk]
+    assert api(operator).get(url, {**query, "hours": 24 * 31 + 1}).json()["field"] == "hours"
+
+
+def test_observatory_passes_warn_and_refuse_an_old_set_like_predict(api, operator, observatory, tracked_spacecraft):
+    url = f"/api/v1/observatories/{observatory.pk}/passes/"
+    query = {"spacecraft": tracked_spacecraft.pk, "hours": 24}
+    warned = api(operator).get(url, {**query, "start": (EPOCH + timedelta(days=20)).isoformat()})
+    assert warned.status_code == 200 and "warning after 14 days" in warned.json()["element_set"]["warning"]
+    far = {**query, "start": (EPOCH + timedelta(days=90)).isoformat()}
+    refused = api(operator).get(url, far)
+    assert refused.status_code == 400 and refused.json()["field"] == "allow_stale"
+    assert api(operator).get(url, {**far, "allow_stale": "true"}).status_code == 200
+
+
+def test_session_tracks_with_the_nearest_set_and_refuses_an_old_one(observatory, devices, tracked_spacecraft, org_a):
+    from orbits.models import TLE
+    from orbits.services import import_tles
+    from orbits.tests.conftest import reepoch
+
+    import_tles(organization=org_a, text=reepoch(LINE1, LINE2, EPOCH + timedelta(days=20), name="AURORA-1"))
+    old = TLE.objects.filter(spacecraft=tracked_spacecraft).order_by("epoch").first()
+    window = first_pass(observatory)
+    start = timezone.now() + timedelta(minutes=5)
+    settings_ = {"observatory": observatory, "telescope": devices["telescope"], "spacecraft": tracked_spacecraft}
+    session = start_session(
+        **settings_,
+        start=start,
+        end=start + timedelta(seconds=20),
+        rehearsal_offset_s=(window.tca - start).total_seconds(),
+        enqueue=False,
+    )
+    assert session.element_set == old and (session.tle_line1, session.tle_line2) == (old.line1, old.line2)
+    far = (EPOCH + timedelta(days=20 + 90) - start).total_seconds()
+    with pytest.raises(ElementSetAgeError) as refused:
+        start_session(**settings_, start=start, end=start + timedelta(seconds=20), rehearsal_offset_s=far)
+    assert refused.value.field == "allow_stale"
