@@ -36,7 +36,9 @@ class SearchForm(forms.Form):
 
 class ModeForm(forms.Form):
     mode = forms.ChoiceField(choices=Mode.choices)
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "why (recorded in the event log)"})
+    )
 
 
 class ConfigForm(forms.Form):
