@@ -67,5 +67,5 @@ def test_config_errors_sit_next_to_the_field_and_save_nothing(client, operator, 
     bad_limits = client.post(
         f"/spacecraft/{sc_a.pk}/config/", {"parameters": json.dumps(parameters), "confirmed": "on"}
     ).content.decode()
-    assert 'id="parameters-error"' in bad_limits and "bus_voltage.warn_low" in bad_limits
+    assert 'id="id_parameters-error"' in bad_limits and "bus_voltage.warn_low" in bad_limits
     assert ConfigVersion.objects.filter(spacecraft=sc_a).count() == 1
