@@ -36,13 +36,18 @@ class SearchForm(forms.Form):
 
 class ModeForm(forms.Form):
     mode = forms.ChoiceField(choices=Mode.choices)
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "why (recorded in the event log)"})
+    )
 
 
 class ConfigForm(forms.Form):
     """The whole parameter set as JSON; validated by the same rules as the API (spacecraft.config)."""
 
-    parameters = forms.CharField(widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}))
+    parameters = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
+        help_text="JSON: name → subsystem, units, type, warn/crit limits…",
+    )
     note = forms.CharField(max_length=300, required=False)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

@@ -9,7 +9,7 @@ from missionops.paging import paginate
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
-from .forms import CommandForm
+from .forms import CommandForm, ModeForm
 from .models import Command, CommandState, Mode
 
 COMMAND_SORTS = {"id": "id", "name": "name", "state": "state", "created": "created_at", "finished": "finished_at"}
@@ -24,6 +24,11 @@ def fleet(request):
 @login_required
 def spacecraft_detail(request, pk):
     spacecraft = get_object_or_404(selectors.spacecraft_visible_to(request.user), pk=pk)
+    return render_detail(request, spacecraft)
+
+
+def render_detail(request, spacecraft, *, mode_form: ModeForm | None = None):
+    """The spacecraft's page; `mode_form` is a refused mode change, drawn with its errors."""
     versions = spacecraft.config_versions.select_related("created_by").order_by("-version")
     table = paginate(
         request,
@@ -50,6 +55,7 @@ def spacecraft_detail(request, pk):
             "table": table,
             "catalogue": catalogue_for(spacecraft.mission_type).values(),
             "command_form": CommandForm(),
+            "mode_form": mode_form or ModeForm(initial={"mode": spacecraft.mode}),
             "modes": Mode,
         },
     )

@@ -13,12 +13,13 @@ from missionops.exceptions import DomainError
 from . import services
 from .config import diff_parameters, validate_parameters
 from .forms import ConfigForm, ModeForm
-from .views import _operable_spacecraft
+from .views import _operable_spacecraft, render_detail
 
 
 @login_required
 @require_POST
 def change_mode(request, pk):
+    """A mode change; a refused one draws the spacecraft's page again with the reason next to the field."""
     spacecraft = _operable_spacecraft(request, pk)
     form = ModeForm(request.POST)
     if form.is_valid():
@@ -30,11 +31,11 @@ def change_mode(request, pk):
                 reason=form.cleaned_data["reason"] or "commanded from the dashboard",
             )
             messages.success(request, f"{changed.designation} is now in {changed.mode} mode")
+            return redirect("spacecraft:detail", pk=spacecraft.pk)
         except DomainError as error:
-            messages.error(request, f"mode: {error.message}")
-    else:
-        messages.error(request, "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
-    return redirect("spacecraft:detail", pk=spacecraft.pk)
+            form.add_error(error.field if error.field in form.fields else "mode", error.message)
+    spacecraft.refresh_from_db()
+    return render_detail(request, spacecraft, mode_form=form)
 
 
 @login_required

@@ -12,6 +12,15 @@ def observatories_visible_to(user) -> QuerySet[Observatory]:
     return Observatory.objects.filter(organization__in=organizations_for(user)).select_related("organization")
 
 
+def observatories_operated_by(user) -> QuerySet[Observatory]:
+    """Observatories where the user may operate (start sessions, slew): operator or admin there."""
+    if not user or not user.is_authenticated:
+        return Observatory.objects.none()
+    return observatories_visible_to(user).filter(
+        organization__memberships__user=user, organization__memberships__role__in=OPERATING_ROLES
+    )
+
+
 def devices_visible_to(user) -> QuerySet[AlpacaDevice]:
     return AlpacaDevice.objects.filter(observatory__organization__in=organizations_for(user)).select_related(
         "observatory__organization"

@@ -74,7 +74,8 @@ def test_detail_page_shows_a_tile_result_as_values_a_histogram_and_json(client, 
     assert "NDVI 0.00 to 0.10: 40 px" in html
     raw = re.search(r'<pre class="payload" id="result-json">(.*?)</pre>', html, re.S).group(1)
     assert json.loads(raw.replace("&quot;", '"')) == result
-    assert re.search(r"<dd id=\"job-finished\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</dd>", html)
+    finished = r"<dd id=\"job-finished\"><time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ</time></dd>"
+    assert re.search(finished, html)
 
 
 def test_job_topic_resolver_scopes_by_organization(owner, stranger, submit):

@@ -15,8 +15,10 @@ register = template.Library()
 UTC_FORMAT = "%Y-%m-%d %H:%M:%SZ"
 
 
+@register.filter
 def utc_text(moment: dt.datetime | None) -> str:
-    """The one timestamp format of the pages (and of the event sentences)."""
+    """The one timestamp format of the pages (and of the event sentences), as plain text: for an
+    attribute such as a title, where `utc`'s `<time>` element cannot go."""
     if moment is None:
         return "—"
     return moment.astimezone(dt.UTC).strftime(UTC_FORMAT)

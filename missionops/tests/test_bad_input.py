@@ -51,12 +51,14 @@ def csp(response) -> dict:
 PAGES = (
     "/", "/fleet/", "/events/", "/health/", "/jobs/", "/jobs/new/", "/orbits/", "/orbits/passes/", "/alarms/",
     "/alarms/kpis/", "/planning/", "/planning/plan/", "/telescopes/", "/documents/", "/webhooks/", "/api-keys/",
+    "/orbits/stations/", "/orbits/element-sets/", "/orbits/contact-plans/new/", "/orbits/conjunctions/",
+    "/telescopes/sessions/new/", "/documents/new/",
 )  # fmt: skip
 
 
 def test_csp_is_strict_and_no_page_has_inline_script_or_style(client, owner, sc_a):
     client.force_login(owner)
-    for path in (*PAGES, f"/spacecraft/{sc_a.pk}/", f"/telemetry/{sc_a.pk}/"):
+    for path in (*PAGES, f"/spacecraft/{sc_a.pk}/", f"/spacecraft/{sc_a.pk}/config/", f"/telemetry/{sc_a.pk}/"):
         response = client.get(path)
         if response.status_code != 200 or "text/html" not in response["Content-Type"]:
             continue

@@ -53,10 +53,12 @@ LOW_CONTRAST = r"""
 
 
 def demo_pages() -> list[str]:
-    """The pages to visit, object pages for the demo's first object of each kind."""
+    """The pages to visit (the forms of every workflow too), object pages for the demo's first
+    object of each kind."""
     from anomalies.models import Anomaly
     from jobs.models import Job
     from spacecraft.models import Document, Spacecraft
+    from telescopes.models import ObservationSession
 
     spacecraft = Spacecraft.objects.order_by("designation").first()
     pages = [
@@ -65,11 +67,20 @@ def demo_pages() -> list[str]:
         "/documents/",
         "/telemetry/",
         f"/telemetry/{spacecraft.pk}/",
+        f"/spacecraft/{spacecraft.pk}/config/",
+        "/documents/new/",
         "/alarms/",
+        "/alarms/kpis/",
         "/orbits/",
         "/orbits/passes/",
+        "/orbits/conjunctions/",
+        "/orbits/stations/",
+        "/orbits/element-sets/",
+        "/orbits/contact-plans/new/",
         "/jobs/",
+        "/jobs/new/",
         "/telescopes/",
+        "/telescopes/sessions/new/",
         "/telescopes/health/",
         "/events/",
         "/planning/",
@@ -83,11 +94,22 @@ def demo_pages() -> list[str]:
         "/api/redoc/",
         "/",
     ]
-    for model, path in ((Document, "/documents/{}/"), (Anomaly, "/alarms/{}/"), (Job, "/jobs/{}/")):
+    for model, path in (
+        (Document, "/documents/{}/"),
+        (Document, "/documents/{}/edit/"),
+        (Anomaly, "/alarms/{}/"),
+        (Job, "/jobs/{}/"),
+        (ObservationSession, "/telescopes/sessions/{}/"),
+    ):
         first = model.objects.order_by("pk").first()
         if first is not None:
             pages.append(path.format(first.pk))
     return pages
+
+
+def operators_only(path: str) -> bool:
+    """Pages that answer 403 to a viewer (editing a spacecraft's configuration or a document)."""
+    return path.endswith(("/config/", "/edit/"))
 
 
 @pytest.fixture

@@ -1,4 +1,12 @@
-/* Every page: the UTC clock in the header and the navigation menu that collapses on a phone. */
+/* Every page: the one timestamp format, the UTC clock in the header and the navigation menu that
+   collapses on a phone. */
+window.MissionOpsTime = {
+  // An ISO time (socket message or REST) as every page prints it: "2026-12-04 22:19:08Z"; "—" for none.
+  utc: function (iso) {
+    const when = iso ? new Date(iso) : null;
+    return when && !isNaN(when) ? when.toISOString().slice(0, 19).replace("T", " ") + "Z" : "—";
+  },
+};
 (function () {
   const clock = document.getElementById("utc-clock");
   if (clock) {

@@ -3,7 +3,7 @@
   function light(el, status) { if (el) { el.className = "light light-" + String(status).toLowerCase(); } }
   MissionOpsLive.subscribe("health", function (msg) {
     const li = document.createElement("li");
-    li.textContent = new Date().toISOString().slice(11, 19) + " " + (msg.name || msg.component) + ": " + msg.from + " → " + msg.to + " (" + (msg.detail || "") + ")";
+    li.textContent = window.MissionOpsTime.utc(new Date().toISOString()) + " " + (msg.name || msg.component) + ": " + msg.from + " → " + msg.to + " (" + (msg.detail || "") + ")";
     document.getElementById("health-log").prepend(li);
     if (msg.kind === "device") {
       const row = document.getElementById("device-" + msg.id);

@@ -8,11 +8,7 @@
   const post = window.MissionOpsApi.postJSON;  // rejects with the API's detail as its message
   const getJSON = window.MissionOpsApi.getJSON;
 
-  // An ISO time (socket message or REST) as the pages print it: "2026-12-04 22:19:08" (UTC).
-  function utc(iso) {
-    const when = iso ? new Date(iso) : null;
-    return when && !isNaN(when) ? when.toISOString().slice(0, 19).replace("T", " ") : "—";
-  }
+  const utc = window.MissionOpsTime.utc;  // the pages' one timestamp format
 
   function updateRow(msg) {
     const row = document.getElementById("job-" + msg.id);
@@ -219,7 +215,7 @@
       last = line.id;
       const div = document.createElement("div");
       div.className = line.level;
-      div.textContent = new Date(line.at).toISOString().substring(11, 19) + " [" + line.attempt + "] " + line.message;
+      div.textContent = utc(line.at) + " [" + line.attempt + "] " + line.message;
       const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 5;
       log.appendChild(div);
       if (atBottom) log.scrollTop = log.scrollHeight;

@@ -31,7 +31,7 @@
     row.querySelector('[data-field="light"]').className = "light light-" + String(d.health_status).toLowerCase();
     row.querySelector('[data-field="health"]').textContent = d.health_status + " " + (d.health_detail || "");
     row.querySelector('[data-field="status"]').textContent = d.status_text || "—";
-    if (d.last_checked_at) row.querySelector('[data-field="checked"]').textContent = String(d.last_checked_at).slice(11, 19);
+    if (d.last_checked_at) row.querySelector('[data-field="checked"]').textContent = window.MissionOpsTime.utc(d.last_checked_at);
     const pointing = document.querySelector('[data-pointing="' + d.id + '"]');
     const s = d.status || {};
     if (pointing && s.altitude !== undefined) {
@@ -53,7 +53,7 @@
     const kind = op.operation || op.kind;
     const text = op.error || (op.result && op.result.pointing ? "Alt " + op.result.pointing.altitude_deg + "° Az " + op.result.pointing.azimuth_deg + "°" : "");
     row.innerHTML = "";
-    [op.id, op.device, kind, op.status, text, String(op.created_at || "").slice(11, 19)].forEach(function (value, i) {
+    [op.id, op.device, kind, op.status, text, window.MissionOpsTime.utc(op.created_at)].forEach(function (value, i) {
       const td = document.createElement("td");
       td.textContent = value === undefined || value === null ? "" : value;
       if (i === 3) td.className = "op-" + op.status;
