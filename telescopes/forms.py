@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from django import forms
 from django.utils import timezone
 
+from missionops.exceptions import DomainError
 from missionops.templatetags.display import duration_text, utc_text
 
 from . import tracking
@@ -42,6 +43,9 @@ class ObservationSessionForm(forms.Form):
     step_s = forms.FloatField(label="Pointing step (s)", initial=2.0, help_text="0.5 to 60")
     exposure_every_s = forms.FloatField(label="Exposure every (s)", initial=0.0, help_text="0: no exposures")
     exposure_s = forms.FloatField(label="Exposure (s)", initial=0.5, help_text="up to 600")
+    allow_stale = forms.BooleanField(
+        label="Use an element set past its age limit", required=False, help_text="predictions from it may be far off"
+    )
 
     def __init__(self, *args, observatories, spacecraft, devices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,10 +69,15 @@ class ObservationSessionForm(forms.Form):
                         spacecraft=chosen_spacecraft,
                         start=start,
                         end=start + timedelta(hours=PASS_SEARCH_H),
-                    )
-                except TelescopeError as error:
+                        allow_stale=self._allow_stale(),
+                    ).passes
+                except DomainError as error:  # no element set, or one past its age limit
                     self.pass_error = error.message
         self.fields["pass_tca"].widget.choices = [(_pass_value(w), _pass_label(w)) for w in self.passes]
+
+    def _allow_stale(self) -> bool:
+        raw = self.data.get("allow_stale") if self.is_bound else self.initial.get("allow_stale")
+        return str(raw).lower() in ("on", "true", "1")
 
     def _chosen(self, name):
         """The observatory or spacecraft picked (posted or initial), among those offered, or None."""
@@ -125,4 +134,5 @@ class ObservationSessionForm(forms.Form):
             "step_s": data["step_s"],
             "exposure_every_s": data["exposure_every_s"],
             "exposure_s": data["exposure_s"],
+            "allow_stale": data["allow_stale"],
         }

@@ -7,12 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 
+from missionops.exceptions import DomainError
 from missionops.health import platform_health
 from missionops.models import OPERATING_ROLES
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, tracking
-from .exceptions import TelescopeError
 from .forms import ObservationSessionForm
 from .models import DeviceType
 
@@ -73,7 +73,7 @@ def session_new(request):
             session = tracking.start_session(actor=request.user, **form.session_request())
             messages.success(request, f"observation session {session.pk} scheduled")
             return redirect("telescopes-session", pk=session.pk)
-        except TelescopeError as error:
+        except DomainError as error:  # the devices, the settings, or the spacecraft's element set
             field = SESSION_FIELD_ON_FORM.get(error.field, error.field)
             form.add_error(field if field in form.fields else None, error.message)
     return render(

@@ -111,7 +111,7 @@ def test_a_spacecraft_without_element_set_is_named(client, operator, site, make_
     bare = make_spacecraft(org_a, "BARE-1")
     client.force_login(operator)
     body = client.post(URL, session_body(observatory, bare, "")).content.decode()
-    assert 'id="id_spacecraft-error"' in body and "has no TLE" in body
+    assert 'id="id_spacecraft-error"' in body and "has no element set" in body
     assert not ObservationSession.objects.exists()
 
 
@@ -144,3 +144,22 @@ def test_the_telescopes_page_links_the_form(client, operator, site):
     client.force_login(operator)
     page = client.get("/telescopes/").content.decode()
     assert URL in page and "POST /api/v1/observation-sessions/" not in page
+
+
+def test_an_element_set_past_its_age_limit_is_named_and_may_be_allowed(client, operator, site, tracked, settings):
+    observatory, _ = site
+    settings.ORBITS_ELEMENT_MAX_AGE_DAYS_LEO = 20  # the test's set is about a month old
+    client.force_login(operator)
+    body = client.post(URL, session_body(observatory, tracked, "")).content.decode()
+    error = body.split('id="id_spacecraft-error"')[1][:400]
+    assert "past the limit of 20 days" in error, error
+    assert not ObservationSession.objects.exists()
+
+    offered = client.post(
+        URL, {"observatory": observatory.pk, "spacecraft": tracked.pk, "allow_stale": "on", "action": "passes"}
+    ).context["form"]
+    passes = list(offered.fields["pass_tca"].widget.choices)
+    assert passes
+    response = client.post(URL, session_body(observatory, tracked, passes[0][0], allow_stale="on"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ObservationSession.objects.count() == 1
