@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -5,6 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from missionops.exceptions import DomainError
+from missionops.ids import decimal_id
+from missionops.paging import paginate
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import passes, predictions, selectors
@@ -27,6 +30,34 @@ def orbit_map(request):
         "orbits/map.html",
         {**context, "stations_data": stations_data, "spacecraft_data": spacecraft_data},
     )
+
+
+PASS_SORTS = {
+    "aos": "aos",
+    "los": "los",
+    "spacecraft": ("spacecraft__designation", "aos"),
+    "station": ("station__name", "aos"),
+    "max_el": "max_elevation_deg",
+}
+
+
+def stored_passes_table(request, *, now):
+    """The stored passes (those contact plans use) as a paged, sortable table: upcoming or past,
+    one spacecraft or station (ids typed into the query string that are not the caller's are
+    simply nothing)."""
+    rows = selectors.passes_visible_to(request.user).select_related("spacecraft", "station")
+    when = request.GET.get("when", "upcoming")
+    rows = rows.filter(los__lt=now) if when == "past" else rows.filter(los__gte=now)
+    spacecraft_id, station_id = request.GET.get("pass_spacecraft", ""), request.GET.get("pass_station", "")
+    if spacecraft_id:
+        try:
+            rows = rows.filter(spacecraft_id=uuid.UUID(spacecraft_id))
+        except ValueError:
+            rows = rows.none()
+    if station_id:
+        rows = rows.filter(station_id=decimal_id(station_id)) if decimal_id(station_id) is not None else rows.none()
+    default = "-aos" if when == "past" else "aos"
+    return paginate(request, rows, sorts=PASS_SORTS, default=default), when
 
 
 @login_required
@@ -61,6 +92,7 @@ def pass_timeline(request):
             )
         except DomainError as exc:
             error = exc.message
+    table, when = stored_passes_table(request, now=now)
     return render(
         request,
         "orbits/passes.html",
@@ -73,6 +105,13 @@ def pass_timeline(request):
             "predict_form": form,
             "prediction": prediction,
             "prediction_error": error,
+            "passes_table": table,
+            "passes_when": when,
+            "pass_filter": {
+                "spacecraft": request.GET.get("pass_spacecraft", ""),
+                "station": request.GET.get("pass_station", ""),
+            },
+            "pass_spacecraft_choices": spacecraft_visible_to(request.user).order_by("designation"),
         },
     )
 

@@ -45,3 +45,53 @@ def test_passes_page_predicts_a_chosen_window(client, viewer, stranger, make_spa
     client.force_login(stranger)
     theirs = client.get("/orbits/passes/", query)
     assert theirs.status_code == 200 and b"predicted-passes" not in theirs.content
+
+
+def test_stored_passes_are_paged_sorted_and_filtered(client, viewer, org_a, org_b, sc_a, make_spacecraft, station_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orbits.models import GroundStation, Pass
+
+    now = timezone.now()
+    other = make_spacecraft(org_a, "SC-ZZ")
+    foreign_station = GroundStation.objects.create(
+        organization=org_b, name="Elsewhere", latitude_deg=0, longitude_deg=0, altitude_m=0, min_elevation_deg=5
+    )
+    foreign = make_spacecraft(org_b, "SC-B")
+
+    def stored(sc, station, hours, el=30.0):
+        aos = now + timedelta(hours=hours)
+        return Pass.objects.create(
+            organization=sc.organization, spacecraft=sc, station=station, aos=aos, tca=aos + timedelta(minutes=4),
+            los=aos + timedelta(minutes=8), max_elevation_deg=el, aos_azimuth_deg=10, los_azimuth_deg=200,
+        )  # fmt: skip
+
+    for i in range(60):
+        stored(sc_a, station_a, 1 + i, el=10 + i)
+    stored(other, station_a, 0.5)
+    stored(sc_a, station_a, -3)  # over
+    stored(foreign, foreign_station, 2)
+    client.force_login(viewer)
+
+    page = client.get("/orbits/passes/")
+    table = page.context["passes_table"]
+    assert table.count == 61 and len(table.rows) == 50  # upcoming only, this organization's, 50 a page
+    assert [p.spacecraft.designation for p in table.rows[:2]] == ["SC-ZZ", sc_a.designation]  # by AOS
+    assert b"Elsewhere" not in page.content and b"SC-B" not in page.content
+    assert client.get("/orbits/passes/", {"page": 2}).context["passes_table"].page.number == 2
+
+    by_elevation = client.get("/orbits/passes/", {"sort": "-max_el"}).context["passes_table"]
+    assert by_elevation.rows[0].max_elevation_deg == 69
+    assert b'aria-sort="descending"' in client.get("/orbits/passes/", {"sort": "-max_el"}).content
+
+    only = client.get("/orbits/passes/", {"pass_spacecraft": str(other.pk)}).context["passes_table"]
+    assert [p.spacecraft_id for p in only.rows] == [other.pk]
+    past = client.get("/orbits/passes/", {"when": "past"}).context["passes_table"]
+    assert past.count == 1 and past.rows[0].los < now
+    # Another organization's ids and malformed ones show nothing, never an error.
+    for query in ({"pass_spacecraft": str(foreign.pk)}, {"pass_station": str(foreign_station.pk)},
+                  {"pass_spacecraft": "not-a-uuid"}, {"pass_station": "²"}):  # fmt: skip
+        answer = client.get("/orbits/passes/", query)
+        assert answer.status_code == 200 and answer.context["passes_table"].count == 0, query
