@@ -220,7 +220,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "missionops.api_pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "missionops.api.exception_handler",
 }
@@ -234,6 +234,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SpacecraftModeEnum": "spacecraft.models.Mode"},
+    # Every operation's error answers (400/401/403/404/409/413/415/429/503) with the real error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "missionops.openapi.add_error_responses",
+    ],
     # ReDoc in the dashboard's dark palette, in system fonts (no web font is fetched).
     "REDOC_UI_SETTINGS": {
         "theme": {

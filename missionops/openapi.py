@@ -1,0 +1,60 @@
+"""The error answers every operation can give, written into the OpenAPI schema once (a
+drf-spectacular postprocessing hook) instead of on each view, with the body the exception
+handler (`missionops.api.exception_handler`) really sends."""
+
+ERROR = {
+    "type": "object",
+    "description": (
+        "`detail`: one sentence; on bad input also `field` (the first input at fault) and, next to "
+        "it, DRF's messages per field (`errors` for domain errors)."
+    ),
+    "properties": {
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["detail"],
+    "additionalProperties": True,
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+WRITES = {"post", "put", "patch", "delete"}
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "trace"}
+
+# status: (description, applies(method, path, operation))
+ERROR_RESPONSES = {
+    "400": ("Bad input: a query parameter, path segment or body the API refuses, named in `field`", None),
+    "401": ("No credentials, or credentials that are not valid (an unknown or revoked key)", None),
+    "403": ("Signed in, but the role or key scope does not allow this here (the message names what would)", None),
+    "404": ("Nothing the caller may see has that id", lambda method, path, op: "{" in path),
+    "409": ("The request clashes with the current state or existing data", lambda method, path, op: method in WRITES),
+    "413": (
+        "Request body larger than the configured limit",
+        lambda method, path, op: "requestBody" in op,
+    ),
+    "415": ("Body in a media type this operation does not read", lambda method, path, op: "requestBody" in op),
+    "429": ("Rate limit or quota reached; `Retry-After` says when to try again", None),
+    "503": ("Database briefly unavailable; `Retry-After` says when to try again", None),
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Adds to every operation the error statuses it can answer that its view did not declare,
+    each with the `Error` body. A status the view declared keeps the view's description and body."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, (description, applies) in ERROR_RESPONSES.items():
+                if applies is not None and not applies(method, path, operation):
+                    continue
+                declared = responses.get(status)
+                if declared is None:
+                    responses[status] = {
+                        "description": description,
+                        "content": {"application/json": {"schema": ERROR_REF}},
+                    }
+                elif "content" not in declared:  # declared with a description only: the body is still ours
+                    declared["content"] = {"application/json": {"schema": ERROR_REF}}
+    return result
