@@ -116,6 +116,14 @@ def validated_query(serializer_class: type[serializers.Serializer], request) -> 
     """The request's query parameters through `serializer_class` (also its OpenAPI `parameters`):
     a bad one is the usual 400 naming it."""
     query = serializer_class(data=request.query_params, context={"request": request})
+    # DRF reads an empty value in a query string as "not given": refuse it where it cannot be meant.
+    blank = {
+        name: ["give a value, or leave the parameter out"]
+        for name, field in query.fields.items()
+        if request.query_params.get(name) == "" and not getattr(field, "allow_blank", False)
+    }
+    if blank:
+        raise ValidationError(blank)
     query.is_valid(raise_exception=True)
     return query.validated_data
 
@@ -184,6 +192,11 @@ class UserOrganizationField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return organizations_for(self.context["request"].user)
+
+    def get_value(self, dictionary):
+        # A form body's empty value is "not given" to DRF; for an organization it names none that exists.
+        value = super().get_value(dictionary)
+        return "" if value is serializers.empty and dictionary.get(self.field_name) == "" else value
 
 
 class OrganizationSerializer(serializers.ModelSerializer):

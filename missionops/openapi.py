@@ -1,6 +1,31 @@
-"""The error answers every operation can give, written into the OpenAPI schema once (a
-drf-spectacular postprocessing hook) instead of on each view, with the body the exception
-handler (`missionops.api.exception_handler`) really sends."""
+"""The schema as the API behaves: the error answers every operation can give, written once (a
+drf-spectacular postprocessing hook) instead of on each view, with the body the exception handler
+(`missionops.api.exception_handler`) really sends; and JSON as the body of every operation that
+reads JSON and uploads no file.
+
+Form bodies are still parsed (the browsable API posts them) but not documented: DRF reads a form's
+empty value as "not given" and a form cannot say null, so the same rules would answer differently
+to the same schema in two encodings."""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance
+from rest_framework import serializers
+
+FORM_MEDIA_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def map_parsers(self):
+        media_types = super().map_parsers()
+        if "application/json" in media_types and not self._uploads_files():
+            return [media_type for media_type in media_types if media_type not in FORM_MEDIA_TYPES]
+        return media_types
+
+    def _uploads_files(self) -> bool:
+        serializer = force_instance(self.get_request_serializer())
+        fields = getattr(serializer, "fields", None) or {}
+        return any(isinstance(field, serializers.FileField) for field in fields.values())
+
 
 ERROR = {
     "type": "object",

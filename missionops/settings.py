@@ -212,7 +212,7 @@ REST_FRAMEWORK = {
         "admin": env("THROTTLE_ADMIN", default="120/min"),
         "anon": env("THROTTLE_ANON", default="60/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "missionops.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["missionops.filters.ScopedFilterBackend"],
     # JSON bodies: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and API_MAX_JSON_DEPTH levels (400).
     "DEFAULT_PARSER_CLASSES": [

@@ -2,7 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -152,7 +152,10 @@ class PassViewSet(viewsets.ReadOnlyModelViewSet):
         "and marked. A set past its hard age limit is refused (400, field allow_stale) unless "
         "allow_stale=true.",
         parameters=[PredictQuerySerializer],
-        responses=PassPredictionSerializer,
+        responses={
+            200: PassPredictionSerializer,
+            404: OpenApiResponse(description="None of your spacecraft or stations has that id"),
+        },
         filters=False,
     )
     @action(detail=False, methods=["get"], url_path="predict", filter_backends=[], pagination_class=None)
