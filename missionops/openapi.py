@@ -12,6 +12,13 @@ from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
 FORM_MEDIA_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+ANY_BUT_NULL = [
+    {"type": "object", "additionalProperties": True},
+    {"type": "array", "items": {}},
+    {"type": "string"},
+    {"type": "number"},
+    {"type": "boolean"},
+]
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -20,6 +27,20 @@ class AutoSchema(SpectacularAutoSchema):
         if "application/json" in media_types and not self._uploads_files():
             return [media_type for media_type in media_types if media_type not in FORM_MEDIA_TYPES]
         return media_types
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        # What DRF refuses and drf-spectacular leaves out: an empty list where allow_empty is off, an
+        # empty string for a related object (DRF reads it as null), null for a JSON field without allow_null.
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or "$ref" in schema:
+            return schema
+        if schema.get("type") == "array" and getattr(field, "allow_empty", True) is False:
+            schema.setdefault("minItems", 1)
+        elif isinstance(field, serializers.RelatedField) and schema.get("type") == "string":
+            schema.setdefault("minLength", 1)
+        elif isinstance(field, serializers.JSONField) and not field.allow_null and not schema:
+            schema = {"anyOf": ANY_BUT_NULL}
+        return schema
 
     def _uploads_files(self) -> bool:
         serializer = force_instance(self.get_request_serializer())

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
-from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
+from missionops.filters import IntegerFilter, ScopedFilterSet, UTCDateTimeFilter
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import passes, predictions, selectors
@@ -45,7 +45,7 @@ class PassSerializer(serializers.ModelSerializer):
 
 class PassFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
-    station = django_filters.NumberFilter(field_name="station_id")
+    station = IntegerFilter(field_name="station_id")
     start = UTCDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")
     end = UTCDateTimeFilter(field_name="aos", lookup_expr="lte", help_text="passes beginning before")
     min_elevation = django_filters.NumberFilter(field_name="max_elevation_deg", lookup_expr="gte")
