@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from missionops.api import (
     NewestFirstCursorPagination,
     RoleRequired,
+    StringField,
     UserOrganizationField,
     organization_for_create,
     require_role,
@@ -125,7 +126,7 @@ JobCountsSerializer = type(
 
 
 class JobCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    reason = StringField(required=False, allow_blank=True, max_length=300)
 
 
 class JobLogsQuery(serializers.Serializer):

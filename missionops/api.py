@@ -105,11 +105,26 @@ class DecimalIdField(serializers.IntegerField):
 
     default_error_messages = {"invalid": "an id: digits 0-9 only"}
 
+    def __init__(self, **kwargs):
+        # The range decimal_id reads, stated for the schema (no sign, at most 18 digits).
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 10**18 - 1)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         value = decimal_id(str(data))
         if value is None:
             self.fail("invalid")
         return value
+
+
+class StringField(serializers.CharField):
+    """A JSON string and nothing else (DRF's CharField also takes 5 or 1.5 and keeps "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def validated_query(serializer_class: type[serializers.Serializer], request) -> dict:
