@@ -30,7 +30,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         # What DRF refuses and drf-spectacular leaves out: an empty list where allow_empty is off, an
-        # empty string for a related object (DRF reads it as null), null for a JSON field without allow_null.
+        # empty string for a related object (DRF reads it as null), null for a JSON field without
+        # allow_null, a string of only whitespace where blank is refused.
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction != "request" or "$ref" in schema:
             return schema
@@ -40,6 +41,14 @@ class AutoSchema(SpectacularAutoSchema):
             schema.setdefault("minLength", 1)
         elif isinstance(field, serializers.JSONField) and not field.allow_null and not schema:
             schema = {"anyOf": ANY_BUT_NULL}
+        elif (
+            isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and not {"format", "pattern", "enum"} & schema.keys()
+        ):
+            schema["pattern"] = r"\S"  # DRF trims the value, then refuses it blank
         return schema
 
     def _uploads_files(self) -> bool:
