@@ -36,3 +36,23 @@ def test_recompute_refuses_a_horizon_past_a_week_as_bad_input(api, owner):
     response = api(owner).post("/api/v1/planning/plans/recompute/", {"horizon_h": 4e16}, format="json")
     assert response.status_code == 400
     assert response.json()["field"] == "horizon_h"
+
+
+def test_a_string_field_takes_only_strings():
+    from rest_framework import serializers
+
+    from missionops.api import StringField
+
+    class Reason(serializers.Serializer):
+        reason = StringField(max_length=10)
+
+    assert not Reason(data={"reason": 5}).is_valid()
+    assert Reason(data={"reason": "5"}).is_valid()
+
+
+def test_the_schema_marks_whitespace_only_strings_and_empty_lists_refused(api, owner):
+    schemas = api(owner).get("/api/schema/?format=json").json()["components"]["schemas"]
+    webhook = schemas["WebhookRequest"]["properties"]
+    assert webhook["name"]["pattern"] == r"\S"
+    assert webhook["event_kinds"]["minItems"] == 1
+    assert schemas["TagsRequest"]["properties"]["tags"]["items"]["pattern"] == r"\S"
