@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from missionops.api import (
     NewestFirstCursorPagination,
     RoleRequired,
+    StringField,
     UserOrganizationField,
     organization_for_create,
     require_role,
@@ -125,12 +126,14 @@ JobCountsSerializer = type(
 
 
 class JobCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    reason = StringField(required=False, allow_blank=True, max_length=300)
 
 
 class JobLogsQuery(serializers.Serializer):
-    after = serializers.IntegerField(default=0, help_text="only lines with id > after (follow-up polling)")
-    tail = serializers.IntegerField(default=200, help_text="the last N lines (default 200, at most 5000)")
+    after = serializers.IntegerField(
+        default=0, min_value=0, max_value=2**63 - 1, help_text="only lines with id > after (follow-up polling)"
+    )
+    tail = serializers.IntegerField(default=200, min_value=1, max_value=5000, help_text="the last N lines")
 
 
 class JobLogSerializer(serializers.ModelSerializer):
@@ -191,7 +194,7 @@ class JobViewSet(
         responses={201: JobSerializer(many=True), 429: OpenApiResponse(description="quota reached")},
         summary="Submit up to 1000 jobs at once, all or nothing (errors name `jobs.<i>.<field>`)",
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def batch(self, request):
         serializer = JobBatchSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -281,12 +284,11 @@ class JobViewSet(
         responses=JobLogSerializer(many=True),
         summary="Log lines, oldest first (live: subscribe to `job.<id>` on /ws/live/)",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def logs(self, request, pk=None):
         job = self.get_object()
         q = validated_query(JobLogsQuery, request)
-        tail = min(5000, max(1, q["tail"]))
-        lines = list(JobLog.objects.filter(job=job, id__gt=q["after"]).order_by("-id")[:tail])
+        lines = list(JobLog.objects.filter(job=job, id__gt=q["after"]).order_by("-id")[: q["tail"]])
         return Response(JobLogSerializer(reversed(lines), many=True).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, summary="Download an artifact")

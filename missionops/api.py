@@ -9,13 +9,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .api_pagination import NewestFirstCursorPagination  # noqa: F401 (the apps import it from here)
 from .exceptions import DomainError
 from .filters import ScopedFilterSet, UTCDateTimeFilter
 from .ids import decimal_id
@@ -105,6 +105,12 @@ class DecimalIdField(serializers.IntegerField):
 
     default_error_messages = {"invalid": "an id: digits 0-9 only"}
 
+    def __init__(self, **kwargs):
+        # The range decimal_id reads, stated for the schema (no sign, at most 18 digits).
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", 10**18 - 1)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         value = decimal_id(str(data))
         if value is None:
@@ -112,10 +118,27 @@ class DecimalIdField(serializers.IntegerField):
         return value
 
 
+class StringField(serializers.CharField):
+    """A JSON string and nothing else (DRF's CharField also takes 5 or 1.5 and keeps "5")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def validated_query(serializer_class: type[serializers.Serializer], request) -> dict:
     """The request's query parameters through `serializer_class` (also its OpenAPI `parameters`):
     a bad one is the usual 400 naming it."""
     query = serializer_class(data=request.query_params, context={"request": request})
+    # DRF reads an empty value in a query string as "not given": refuse it where it cannot be meant.
+    blank = {
+        name: ["give a value, or leave the parameter out"]
+        for name, field in query.fields.items()
+        if request.query_params.get(name) == "" and not getattr(field, "allow_blank", False)
+    }
+    if blank:
+        raise ValidationError(blank)
     query.is_valid(raise_exception=True)
     return query.validated_data
 
@@ -123,20 +146,6 @@ def validated_query(serializer_class: type[serializers.Serializer], request) -> 
 def username_field(source: str) -> serializers.CharField:
     """A user shown by username; null when there is none (system actions, deleted users)."""
     return serializers.CharField(source=f"{source}.username", read_only=True, allow_null=True)
-
-
-class NewestFirstCursorPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-    def decode_cursor(self, request):
-        # DRF answers a cursor it cannot read with 404; it is bad input, named like any other.
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError({self.cursor_query_param: "not a cursor this API gave out"}) from None
 
 
 def roles_text(roles) -> str:
@@ -198,6 +207,11 @@ class UserOrganizationField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return organizations_for(self.context["request"].user)
+
+    def get_value(self, dictionary):
+        # A form body's empty value is "not given" to DRF; for an organization it names none that exists.
+        value = super().get_value(dictionary)
+        return "" if value is serializers.empty and dictionary.get(self.field_name) == "" else value
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -270,12 +284,7 @@ class EventFilter(ScopedFilterSet):
         return queryset.filter(kind=value)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="The event log of your organizations, newest first (cursor pagination)",
-        parameters=[OpenApiParameter("page_size", int, description="1-1000, default 100")],
-    )
-)
+@extend_schema_view(list=extend_schema(summary="The event log of your organizations, newest first (cursor pagination)"))
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Immutable operational events. Read-only for everyone: services write them."""
 

@@ -52,13 +52,48 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number, as the schema says for an integer column (NumberFilter also takes 0.5)."""
+
+    field_class = forms.IntegerField
+
+
+BOOLEAN_WORDS = {"true", "false"}
+
+
 class ScopedFilterSet(RestFilterSet):
+    """Filters that refuse what they would otherwise ignore: an empty value for anything but free
+    text, and a boolean that is not `true` or `false` (django-filter reads both as "no filter")."""
+
     FILTER_DEFAULTS = {
         **RestFilterSet.FILTER_DEFAULTS,
         models.ForeignKey: {"filter_class": RelatedIdFilter, "extra": _related_id},
         models.OneToOneField: {"filter_class": RelatedIdFilter, "extra": _related_id},
         models.DateTimeField: {"filter_class": UTCDateTimeFilter},
+        models.IntegerField: {"filter_class": IntegerFilter},
+        models.BigIntegerField: {"filter_class": IntegerFilter},
+        models.PositiveIntegerField: {"filter_class": IntegerFilter},
+        models.PositiveSmallIntegerField: {"filter_class": IntegerFilter},
+        models.SmallIntegerField: {"filter_class": IntegerFilter},
     }
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name, declared in self.filters.items():
+            for value in self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)]:
+                if value is None:
+                    continue
+                if isinstance(declared, django_filters.BooleanFilter) and value not in BOOLEAN_WORDS:
+                    self.form.add_error(name, "true or false")
+                    valid = False
+                elif value == "" and not _free_text(declared):
+                    self.form.add_error(name, "give a value, or leave the parameter out")
+                    valid = False
+        return valid
+
+
+def _free_text(declared) -> bool:
+    return type(declared) is django_filters.CharFilter and "choices" not in declared.extra
 
 
 class ScopedFilterBackend(DjangoFilterBackend):

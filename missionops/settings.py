@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
         "admin": env("THROTTLE_ADMIN", default="120/min"),
         "anon": env("THROTTLE_ANON", default="60/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "missionops.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["missionops.filters.ScopedFilterBackend"],
     # JSON bodies: at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (413) and API_MAX_JSON_DEPTH levels (400).
     "DEFAULT_PARSER_CLASSES": [
@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "missionops.api_pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "missionops.api.exception_handler",
 }
@@ -236,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"SpacecraftModeEnum": "spacecraft.models.Mode"},
+    # Every operation's error answers (400/401/403/404/409/413/415/429/503) with the real error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "missionops.openapi.add_error_responses",
+    ],
     # ReDoc in the dashboard's dark palette, in system fonts (no web font is fetched).
     "REDOC_UI_SETTINGS": {
         "theme": {

@@ -48,4 +48,5 @@ urlpatterns = [
 ]
 
 handler400 = "missionops.views.bad_request"
+handler404 = "missionops.views.not_found"
 handler500 = "missionops.views.server_error"

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found
 
 from . import apikeys, webhooks
 from .exceptions import DomainError
@@ -46,6 +47,13 @@ def bad_request(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "bad request"}, status=400)
     return HttpResponseBadRequest("<h1>Bad request</h1>")
+
+
+def not_found(request, exception=None):
+    """handler404: a path no API route matches (an id of the wrong shape) is a JSON 404 like any other."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"no API resource at {request.path}"}, status=404)
+    return page_not_found(request, exception)
 
 
 def favicon(request):

@@ -197,8 +197,11 @@ class PlanSummarySerializer(PlanSerializer):
 
 class RecomputeSerializer(serializers.Serializer):
     organization = OrganizationSlugField(required=False, help_text="Organization slug; defaults to your only one.")
-    horizon_h = serializers.FloatField(default=72.0, help_text="1 to 168 hours from now")
-    time_limit_s = serializers.FloatField(default=services.DEFAULT_TIME_LIMIT_S, help_text="CP-SAT time limit")
+    # The services' bounds, stated here too so the schema shows them and no float overflows a timedelta.
+    horizon_h = serializers.FloatField(default=72.0, min_value=1, max_value=168, help_text="hours from now")
+    time_limit_s = serializers.FloatField(
+        default=services.DEFAULT_TIME_LIMIT_S, min_value=0.1, max_value=600, help_text="CP-SAT time limit"
+    )
 
 
 class LostSerializer(serializers.Serializer):

@@ -204,7 +204,7 @@ class SpacecraftViewSet(viewsets.ModelViewSet):
         return Response(ConfigVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ConfigVersionSerializer(many=True), summary="Every configuration version, newest first")
-    @action(detail=True, methods=["get"], url_path="config/history")
+    @action(detail=True, methods=["get"], url_path="config/history", filter_backends=[])
     def config_history(self, request, pk=None):
         spacecraft = self.get_object()
         versions = spacecraft.config_versions.select_related("created_by").order_by("-version")

@@ -153,8 +153,8 @@ class DocumentViewSet(
         document = documents.publish_document(document=self.get_object(), actor=request.user)
         return Response(self.get_serializer(document).data)
 
-    @extend_schema(responses=VersionSerializer(many=True), summary="Every version, newest first")
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=VersionSerializer(many=True), summary="Every version, newest first (a plain list)")
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None):
         versions = self.get_object().versions.select_related("created_by").order_by("-version")
         return Response(VersionSerializer(versions, many=True).data)

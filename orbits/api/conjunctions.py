@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
+from missionops.filters import IntegerFilter, ScopedFilterSet, UTCDateTimeFilter
 
 from .. import selectors
 from ..models import Conjunction
@@ -42,7 +42,7 @@ class ConjunctionSerializer(serializers.ModelSerializer):
 
 class ConjunctionFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
-    secondary_norad_id = django_filters.NumberFilter()
+    secondary_norad_id = IntegerFilter()
     critical = django_filters.BooleanFilter()
     start = UTCDateTimeFilter(field_name="tca", lookup_expr="gte", help_text="TCA at or after")
     end = UTCDateTimeFilter(field_name="tca", lookup_expr="lte", help_text="TCA at or before")

@@ -2,13 +2,13 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
-from missionops.filters import ScopedFilterSet, UTCDateTimeFilter
+from missionops.filters import IntegerFilter, ScopedFilterSet, UTCDateTimeFilter
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import element_sets, passes, predictions, selectors
@@ -70,7 +70,7 @@ class PassSerializer(serializers.ModelSerializer):
 
 class PassFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
-    station = django_filters.NumberFilter(field_name="station_id")
+    station = IntegerFilter(field_name="station_id")
     start = UTCDateTimeFilter(field_name="los", lookup_expr="gte", help_text="passes ending after")
     end = UTCDateTimeFilter(field_name="aos", lookup_expr="lte", help_text="passes beginning before")
     min_elevation = django_filters.NumberFilter(field_name="max_elevation_deg", lookup_expr="gte")
@@ -177,7 +177,10 @@ class PassViewSet(viewsets.ReadOnlyModelViewSet):
         "and marked. A set past its hard age limit is refused (400, field allow_stale) unless "
         "allow_stale=true.",
         parameters=[PredictQuerySerializer],
-        responses=PassPredictionSerializer,
+        responses={
+            200: PassPredictionSerializer,
+            404: OpenApiResponse(description="None of your spacecraft or stations has that id"),
+        },
         filters=False,
     )
     @action(detail=False, methods=["get"], url_path="predict", filter_backends=[], pagination_class=None)

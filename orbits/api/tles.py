@@ -8,7 +8,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from missionops.api import UserOrganizationField, organization_for_create
-from missionops.filters import ScopedFilterSet
+from missionops.filters import IntegerFilter, ScopedFilterSet
 from missionops.models import OPERATING_ROLES, Role
 from missionops.parsers import LimitedJSONParser
 
@@ -87,7 +87,7 @@ class ImportReportSerializer(serializers.Serializer):
 
 class TLEFilter(ScopedFilterSet):
     spacecraft = django_filters.UUIDFilter(field_name="spacecraft_id")
-    norad_id = django_filters.NumberFilter()
+    norad_id = IntegerFilter()
 
     class Meta:
         model = TLE
