@@ -45,6 +45,7 @@ def admin_key(transactional_db, org_a, owner, make_spacecraft, monkeypatch):
     return apikeys.create_api_key(organization=org_a, name="fuzz", scopes=["read", "ingest", "operate", "admin"])[1]
 
 
+@pytest.mark.timeout(1800)  # about 8 minutes on 2 cores, almost all of it the coverage phase
 def test_schemathesis_run_checks_all(admin_key, live_server, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the run keeps its cache in ./.schemathesis
     arguments = [
