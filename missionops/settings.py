@@ -103,12 +103,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_missionops")}
-# Connection pool (Django's psycopg_pool; docs/guide.md "Database connections"): per process
-# DB_POOL_MIN_SIZE kept open, at most DB_POOL_MAX_SIZE, each checked as it is lent. Threads do not
-# bound a web process's use: Django runs each request's sync view on a thread of its own (an asgiref
-# ThreadSensitiveContext per request), holding its connection to the end. Requests beyond the pool
-# wait for one, and past DB_POOL_TIMEOUT_S get the 503 of an outage. Keep web processes x max_size
-# under PostgreSQL's max_connections. DB_POOL=false: a connection per request (CONN_MAX_AGE applies).
+# Connection pool per process (docs/guide.md "Database connections"): each request's sync view has a
+# thread and a connection of its own; requests beyond the pool wait, past DB_POOL_TIMEOUT_S a 503.
+# Keep processes x max_size under max_connections. DB_POOL=false: CONN_MAX_AGE applies.
 DB_POOL = env.bool("DB_POOL", default=True)
 DB_POOL_OPTIONS = {
     "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
@@ -132,8 +129,7 @@ CACHES = {
     }
 }
 
-# Sign-in lockout (missionops.throttling, atomic in Redis): LOGIN_FAILURE_LIMIT attempts for a
-# username from one address within LOGIN_LOCKOUT_S lock it out until that window ends.
+# Sign-in lockout (atomic in Redis): LOGIN_FAILURE_LIMIT failures per username and address lock it out.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_S = env.int("LOGIN_LOCKOUT_S", default=900)
 
@@ -148,9 +144,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Everything the dashboard loads is served by us (no CDN). Inline scripts run only with the
-# per-response nonce (templates: nonce="{{ request.csp_nonce }}"); sockets and fetches go to our
-# own origin only ('self' covers ws:/wss: to it). Inline style attributes stay allowed.
+# Everything is served by us (no CDN); inline scripts only with the per-response nonce; sockets and
+# fetches to our own origin only ('self' covers ws:/wss:). Inline style attributes stay allowed.
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -302,8 +297,7 @@ CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 10
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 
-# Mode rules: below these battery states of charge a spacecraft is forced into safe / survival.
-# Per-spacecraft thresholds override them; these are the defaults for new spacecraft.
+# Mode rules: below these battery states of charge (defaults; per spacecraft overrides) safe / survival.
 SAFE_MODE_SOC_PCT = env("SAFE_MODE_SOC_PCT")
 SURVIVAL_MODE_SOC_PCT = env("SURVIVAL_MODE_SOC_PCT")
 
@@ -396,8 +390,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
-# API keys are cached per process for at most this long (any change to a key row is seen at once:
-# missionops.apikeys.authenticate_key).
+# API keys are cached per process this long at most (a change to a key row is seen at once).
 API_KEY_CACHE_S = env.float("API_KEY_CACHE_S", default=60.0)
 # Orbits: element-set age (days from the epoch to the time predicted). Past WARN a prediction
 # carries a warning; past MAX it is refused unless allow_stale is asked for. LEO: period < 128 min.
