@@ -126,7 +126,8 @@ JobCountsSerializer = type(
 
 
 class JobCancelSerializer(serializers.Serializer):
-    reason = StringField(required=False, allow_blank=True, max_length=300)
+    # Not trimmed before the length check: the schema's maxLength is of the string sent.
+    reason = StringField(required=False, allow_blank=True, max_length=300, trim_whitespace=False)
 
 
 class JobLogsQuery(serializers.Serializer):
@@ -270,7 +271,8 @@ class JobViewSet(
         job = self.get_object()
         serializer = JobCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = services.cancel_job(job=job, actor=request.user, reason=serializer.validated_data.get("reason", ""))
+        reason = serializer.validated_data.get("reason", "").strip()
+        job = services.cancel_job(job=job, actor=request.user, reason=reason)
         return Response(self.get_serializer(self.get_queryset().get(pk=job.pk)).data)
 
     @extend_schema(request=None, responses=JobSerializer, summary="Retry a failed or canceled job")
