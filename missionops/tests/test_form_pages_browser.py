@@ -93,24 +93,13 @@ def test_ground_station(live_server_daphne, org_a, owner, form_page):
 def upcoming_pass(sc_a):
     from django.utils import timezone
 
-    from orbits.models import Pass
     from orbits.services import create_station
+    from orbits.tests.conftest import stored_pass
 
     station = create_station(
         organization=sc_a.organization, name="Wallops", latitude_deg=37.94, longitude_deg=-75.47, min_elevation_deg=5
     )
-    aos = timezone.now() + dt.timedelta(hours=1)
-    return Pass.objects.create(
-        organization=sc_a.organization,
-        spacecraft=sc_a,
-        station=station,
-        aos=aos,
-        los=aos + dt.timedelta(minutes=10),
-        tca=aos + dt.timedelta(minutes=5),
-        max_elevation_deg=40,
-        aos_azimuth_deg=10,
-        los_azimuth_deg=200,
-    )
+    return stored_pass(sc_a, station, timezone.now() + dt.timedelta(hours=1))
 
 
 def test_contact_plan(live_server_daphne, sc_a, upcoming_pass, operator, form_page):

@@ -23,6 +23,25 @@ def station_a(org_a):
     )
 
 
+def stored_pass(spacecraft, station, aos, *, minutes: float = 10, max_elevation_deg: float = 40.0):
+    """A stored pass of `spacecraft` over `station` from `aos`, culminating half-way."""
+    from datetime import timedelta
+
+    from orbits.models import Pass
+
+    return Pass.objects.create(
+        organization=spacecraft.organization,
+        spacecraft=spacecraft,
+        station=station,
+        aos=aos,
+        los=aos + timedelta(minutes=minutes),
+        tca=aos + timedelta(minutes=minutes / 2),
+        max_elevation_deg=max_elevation_deg,
+        aos_azimuth_deg=10,
+        los_azimuth_deg=200,
+    )
+
+
 def reepoch(line1: str, line2: str, epoch, name: str = "TEST") -> str:
     """The element set of `line1`/`line2` with its epoch moved to `epoch` (a UTC datetime), as
     3-line TLE text: the same orbit shape, so tests can place it relative to now."""

@@ -104,20 +104,9 @@ def upcoming_pass(sc_a, station_a):
 
     from django.utils import timezone
 
-    from orbits.models import Pass
+    from .conftest import stored_pass
 
-    aos = timezone.now() + dt.timedelta(hours=1)
-    return Pass.objects.create(
-        organization=sc_a.organization,
-        spacecraft=sc_a,
-        station=station_a,
-        aos=aos,
-        los=aos + dt.timedelta(minutes=10),
-        tca=aos + dt.timedelta(minutes=5),
-        max_elevation_deg=40,
-        aos_azimuth_deg=10,
-        los_azimuth_deg=200,
-    )
+    return stored_pass(sc_a, station_a, timezone.now() + dt.timedelta(hours=1))
 
 
 def plan_form(sc, start, end, include=True):

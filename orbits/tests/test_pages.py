@@ -52,7 +52,9 @@ def test_stored_passes_are_paged_sorted_and_filtered(client, viewer, org_a, org_
 
     from django.utils import timezone
 
-    from orbits.models import GroundStation, Pass
+    from orbits.models import GroundStation
+
+    from .conftest import stored_pass
 
     now = timezone.now()
     other = make_spacecraft(org_a, "SC-ZZ")
@@ -62,11 +64,7 @@ def test_stored_passes_are_paged_sorted_and_filtered(client, viewer, org_a, org_
     foreign = make_spacecraft(org_b, "SC-B")
 
     def stored(sc, station, hours, el=30.0):
-        aos = now + timedelta(hours=hours)
-        return Pass.objects.create(
-            organization=sc.organization, spacecraft=sc, station=station, aos=aos, tca=aos + timedelta(minutes=4),
-            los=aos + timedelta(minutes=8), max_elevation_deg=el, aos_azimuth_deg=10, los_azimuth_deg=200,
-        )  # fmt: skip
+        return stored_pass(sc, station, now + timedelta(hours=hours), minutes=8, max_elevation_deg=el)
 
     for i in range(60):
         stored(sc_a, station_a, 1 + i, el=10 + i)
