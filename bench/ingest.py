@@ -872,6 +872,9 @@ def main():
     parser.add_argument("--pool-sweep", help="only the pool-size table, e.g. off,2,4,8,16")
     parser.add_argument("--profile", action="store_true", help="only the profile of 1,000-sample requests (cProfile)")
     parser.add_argument("--profile-requests", type=int, default=50, help="requests profiled (default 50)")
+    parser.add_argument(
+        "--profile-samples", type=int, default=1000, help="samples per profiled request (default 1,000)"
+    )
     args = parser.parse_args()
     per_snapshot = SPACECRAFT * PARAMETERS
     n_snapshots = max(1, args.samples // per_snapshot)
@@ -885,7 +888,11 @@ def main():
         return
     if args.profile:
         try:
-            print_profile(*profile_requests(org, crafts, args.profile_requests, 1000), args.profile_requests, 1000)
+            print_profile(
+                *profile_requests(org, crafts, args.profile_requests, args.profile_samples),
+                args.profile_requests,
+                args.profile_samples,
+            )
         finally:
             drop_days()
             delete_recent(crafts, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
