@@ -25,6 +25,20 @@ os.environ.setdefault("DB_POOL_MAX_SIZE", "16")
 os.environ.setdefault("CACHE_PREFIX", f"missionops-test-{os.getpid()}")  # fresh throttle counters per run
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """This process's pool waits longer for a connection than a server does (3 s): a drill that
+    restarts PostgreSQL under a loaded machine must not fail its teardown on the wait. Set here,
+    not in the environment, so the servers the tests start keep the 3 s their 503 tests time."""
+    from django.conf import settings
+
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    if isinstance(pool, dict):
+        pool["timeout"] = max(float(pool.get("timeout", 0)), 20.0)
+
+
 PASSWORD = "correct-horse-battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -76,8 +76,12 @@ class ObservationSessionForm(forms.Form):
         self.fields["pass_tca"].widget.choices = [(_pass_value(w), _pass_label(w)) for w in self.passes]
 
     def _allow_stale(self) -> bool:
-        raw = self.data.get("allow_stale") if self.is_bound else self.initial.get("allow_stale")
-        return str(raw).lower() in ("on", "true", "1")
+        """The checkbox as the field itself reads it (widget and prefix), needed before cleaning:
+        the passes offered depend on it."""
+        field = self.fields["allow_stale"]
+        if not self.is_bound:
+            return bool(self.initial.get("allow_stale", field.initial))
+        return field.to_python(field.widget.value_from_datadict(self.data, self.files, self.add_prefix("allow_stale")))
 
     def _chosen(self, name):
         """The observatory or spacecraft picked (posted or initial), among those offered, or None."""
