@@ -21,7 +21,26 @@ ANY_BUT_NULL = [
 ]
 
 
+# The API's areas, one per app (the schema's tags, in this order): ReDoc shows one at a time.
+API_AREAS = {
+    "spacecraft": ("spacecraft", "Spacecraft, constellations, configuration, commands and documents."),
+    "telemetry": ("telemetry", "Ingest, parameter definitions, latest values and series."),
+    "anomalies": ("alarms", "Alarms, their workflow, limit sets, KPIs and analysis."),
+    "orbits": ("orbits", "Element sets, ground stations, passes, contact plans, positions, conjunctions."),
+    "planning": ("planning", "Imaging requests and mission plans."),
+    "jobs": ("jobs", "The GPU job queue, templates, tile inputs, GPUs and usage."),
+    "telescopes": ("telescopes", "Observatories, Alpaca devices, operations and observation sessions."),
+    "missionops": ("platform", "Organizations, events, API keys and webhooks."),
+}
+AREA_TAGS = [tag for tag, _ in API_AREAS.values()]
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def get_tags(self):
+        """The operation's area: the app its view belongs to."""
+        app = type(self.view).__module__.split(".")[0]
+        return [API_AREAS.get(app, API_AREAS["missionops"])[0]]
+
     def map_parsers(self):
         media_types = super().map_parsers()
         if "application/json" in media_types and not self._uploads_files():
@@ -94,8 +113,10 @@ ERROR_RESPONSES = {
 
 def add_error_responses(result, generator, request, public):
     """Adds to every operation the error statuses it can answer that its view did not declare,
-    each with the `Error` body. A status the view declared keeps the view's description and body."""
+    each with the `Error` body. A status the view declared keeps the view's description and body.
+    Also names the areas (tags) with their descriptions, in API_AREAS' order."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR
+    result["tags"] = [{"name": tag, "description": text} for tag, text in API_AREAS.values()]
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in HTTP_METHODS:

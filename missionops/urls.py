@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import views
 from .api_urls import urlpatterns as platform_api
 from .metrics import metrics_view
-from .schema_view import CachedSchemaView
+from .schema_view import AreaRedocView, CachedSchemaView
 
 api_v1 = [
     *platform_api,
@@ -36,7 +36,7 @@ urlpatterns = [
     path("api/schema/", CachedSchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's set-up script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/", AreaRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("console.urls")),
     path("", include("spacecraft.urls")),
     path("", include("telemetry.urls")),
