@@ -143,10 +143,11 @@ def main() -> None:
     greedy_violations = validator.violations(instance, greedy_plan.assignments)
     cpsat_violations = validator.violations(instance, cpsat_plan.assignments)
     total = sum(r.priority for r in instance.requests)
-    # The LP relaxation of the real semantics (planning.bound.lp_bound) over the candidate contacts
-    # the planners choose from: solved after the plan, outside its time limit.
+    # The LP relaxation of the real semantics (planning.bound.lp_bound) over every contact that
+    # could carry each image: a bound on every plan the validator accepts. solve() computes it
+    # within its time limit; here it is solved again, timed alone, without a time limit.
     lp_began = time.perf_counter()
-    lp = bound.lp_bound(instance)
+    lp = bound.lp_bound(instance, any_contact=True)
     lp_wall_s = time.perf_counter() - lp_began
     bounds = [b for b in (cpsat_plan.bound, lp) if b is not None]
     upper = min(bounds) if bounds else None
@@ -166,7 +167,7 @@ def main() -> None:
     for name, value, count, seconds, found in rows:
         print(f"{name:<22}{value:>8}{count:>10}{value / bound_value:>10.1%}{seconds:>9.2f}{len(found):>12}")
     solver_bound = cpsat_plan.bound if cpsat_plan.bound is not None else float("nan")
-    print(f"{'bound: solver, relax.':<22}{solver_bound:>8.0f}")
+    print(f"{'bound: plan (LP)':<22}{solver_bound:>8.0f}")
     print(f"{'bound: LP (GLOP)':<22}{(lp if lp is not None else float('nan')):>8.0f}{'':>10}{'':>10}{lp_wall_s:>9.2f}")
     print(
         f"CP-SAT / greedy: {cpsat_plan.value / max(1, greedy_plan.value):.3f}x; gap to bound "
