@@ -1,9 +1,12 @@
-"""An upper bound on a plan's value from a relaxation the solver closes in seconds: each request
-served by at most one spacecraft that has an opportunity for it (and a contact that could carry
-it), each spacecraft taking no more images than its battery allows over the horizon and no more
-data than all of its contacts could bring down. Every real plan satisfies these, so the
-relaxation's optimum (and CP-SAT's bound on it) bounds every plan from above: a far tighter
-bound than the full model's LP reaches in the time a fleet-sized plan has."""
+"""Upper bounds on a plan's value, each a bound on every plan the validator accepts:
+
+- `lp_bound` / `lp_solution`: the linear relaxation (GLOP) of the real semantics, the bound the
+  planner reports (and whose optimum guides one of its greedy plans);
+- `relaxation_bound`: a coarse relaxation CP-SAT closes (each request served by at most one
+  spacecraft, each spacecraft within its battery's image count and its contacts' volume);
+- `max_images`: what the battery allows one spacecraft over the horizon (a cut of the model).
+
+`planning.lagrange` tightens the LP by solving each spacecraft's part with whole choices."""
 
 import bisect
 from dataclasses import dataclass
