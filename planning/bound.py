@@ -1,9 +1,15 @@
-"""An upper bound on a plan's value from a relaxation the solver closes in seconds: each request
-served by at most one spacecraft that has an opportunity for it (and a contact that could carry
-it), each spacecraft taking no more images than its battery allows over the horizon and no more
-data than all of its contacts could bring down. Every real plan satisfies these, so the
-relaxation's optimum (and CP-SAT's bound on it) bounds every plan from above: a far tighter
-bound than the full model's LP reaches in the time a fleet-sized plan has."""
+"""Upper bounds on a plan's value, each a bound on every plan the validator accepts:
+
+- `lp_bound` / `lp_solution`: the linear relaxation (GLOP) of the real semantics, the bound the
+  planner reports (and whose optimum guides one of its greedy plans);
+- `relaxation_bound`: a coarse relaxation CP-SAT closes (each request served by at most one
+  spacecraft, each spacecraft within its battery's image count and its contacts' volume);
+- `max_images`: what the battery allows one spacecraft over the horizon (a cut of the model).
+
+`planning.lagrange` tightens the LP by solving each spacecraft's part with whole choices."""
+
+import bisect
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
@@ -14,26 +20,23 @@ from .instance import (
     capacity_units,
     energy_cost_units,
     energy_units,
-    light_starts,
     safe_floor_units,
     segment_gain_units,
-    segment_of,
     volume_units,
 )
 
 
 def max_images(instance: Instance, si: int) -> int:
-    """The most images the battery allows: what it starts with above the floor, plus what each
-    sunlit segment can add (never more than from the floor to full), less what eclipses drain."""
+    """The most images the battery allows: what it starts with above the floor, plus all that
+    sunlight can charge (a battery that images while full charges again, so the 100 % cap
+    limits nothing here), less what eclipses drain, shared out at each image's cost."""
     sc = instance.spacecraft[si]
     cost = energy_cost_units(sc.image_cost_pct)
-    if cost <= 0:
+    if cost <= 0 or not sc.light:
         return len(instance.opportunities)
-    floor, full = safe_floor_units(sc), energy_units(100.0)
-    budget = energy_units(min(100.0, sc.soc_pct)) - floor
+    budget = energy_units(min(100.0, sc.soc_pct)) - safe_floor_units(sc)
     for start, end, sunlit in sc.light:
-        gain = segment_gain_units(sc, start, end, sunlit)
-        budget += min(gain, full - floor) if sunlit else gain
+        budget += segment_gain_units(sc, start, end, sunlit)
     return max(0, budget // cost)
 
 
@@ -86,19 +89,64 @@ def _cliques(intervals: list[tuple[int, int, object]]) -> list[list[object]]:
     return cliques
 
 
-def lp_bound(instance: Instance, *, any_contact: bool = False) -> float | None:
+def lp_bound(instance: Instance, *, any_contact: bool = False, time_limit_s: float | None = None) -> float | None:
     """The linear relaxation (GLOP) of the plan's real semantics (those `planning.validator`
     checks, not the planners' conservative rounding): each request served at most once by an
     (opportunity, contact) pair; clique cuts for one image at a time with slew, one station per
-    spacecraft and one spacecraft per station; contact capacity; memory at every contact end;
-    the battery over every light segment (charge capped at 100 %, never below the safe
-    threshold). Every plan is a point of this polytope, so its optimum bounds every plan.
+    spacecraft and one spacecraft per station; contact capacity, and a contact counted used
+    as soon as it carries an image; memory at every contact end; the battery at every image
+    start and light segment bound (charge capped at 100 %, never below the safe threshold).
+    Every plan is a point of this polytope, so its optimum bounds every plan.
     With `any_contact` every contact before the deadline may carry an image, otherwise only
     the candidates the planners choose from (`Instance.candidates`): the bound of the model
-    the planners solve. None when GLOP does not finish."""
+    the planners solve. None when GLOP does not finish (in `time_limit_s`, when given)."""
+    return lp_solution(instance, any_contact=any_contact, time_limit_s=time_limit_s)[0]
+
+
+def lp_solution(
+    instance: Instance, *, any_contact: bool = False, time_limit_s: float | None = None, tight: bool = True
+) -> tuple[float | None, dict[int, float]]:
+    """`lp_bound` and, per opportunity, how much of it the LP's optimum takes (a guide for
+    the greedy planner); (None, {}) when GLOP does not finish."""
     from ortools.linear_solver import pywraplp
 
     solver = pywraplp.Solver.CreateSolver("GLOP")
+    if time_limit_s is not None:
+        solver.SetTimeLimit(int(time_limit_s * 1000))
+    rows = relaxation(instance, solver, any_contact=any_contact, tight=tight)
+    requests, opps = instance.requests, instance.opportunities
+    solver.Maximize(solver.Sum([requests[opps[oi].request].priority * var for (oi, _), var in rows.x.items()]))
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None, {}
+    taken: dict[int, float] = {}
+    for (oi, _), var in rows.x.items():
+        taken[oi] = taken.get(oi, 0.0) + var.solution_value()
+    return solver.Objective().Value(), taken
+
+
+@dataclass
+class Rows:
+    """The relaxation's variables and the rows that tie spacecraft together."""
+
+    x: dict  # (opportunity, contact) -> variable
+    used: dict  # contact -> variable
+    requests: dict  # request -> its "served at most once" row
+    stations: list  # (contacts, row): one spacecraft per station at a time
+
+
+def relaxation(
+    instance: Instance,
+    solver,
+    *,
+    any_contact: bool,
+    only: set[int] | None = None,
+    integer: bool = False,
+    tight: bool = True,
+):
+    """The rows of `lp_bound` in `solver` (a pywraplp solver), for the spacecraft in `only`
+    (all when None), the choices integer when `integer`. No objective. Without `tight`, the
+    rows that count a contact used as soon as it carries an image are left out: a looser bound
+    that GLOP finds several times faster."""
     opps, contacts, requests = instance.opportunities, instance.contacts, instance.requests
     allowed = [can_image(sc) for sc in instance.spacecraft]
     fixed = {oi for oi, _ in instance.fixed}
@@ -106,47 +154,63 @@ def lp_bound(instance: Instance, *, any_contact: bool = False) -> float | None:
     by_sc: dict[int, list[int]] = {}
     for ci in sorted(range(len(contacts)), key=lambda i: contacts[i].start_s):
         by_sc.setdefault(contacts[ci].spacecraft, []).append(ci)
-    x: dict[tuple[int, int], object] = {}
+    starts = {si: [contacts[ci].start_s for ci in mine] for si, mine in by_sc.items()}
+    var = (lambda: solver.IntVar(0.0, 1.0, "")) if integer else (lambda: solver.NumVar(0.0, 1.0, ""))
+    x: dict[tuple[int, int | None], object] = {}
+    later: dict[int, tuple[int, int]] = {}  # opportunity -> (earliest start, earliest end) of its later contacts
     for oi, opp in enumerate(opps):
         if not (opp.taken or oi in fixed or allowed[opp.spacecraft]):
             continue
+        if only is not None and opp.spacecraft not in only:
+            continue
+        for ci in candidates[oi]:
+            x[(oi, ci)] = var()
         if any_contact:
-            deadline = requests[opp.request].deadline_s
-            chosen = [
-                ci
-                for ci in by_sc.get(opp.spacecraft, [])
-                if contacts[ci].start_s >= opp.end_s and contacts[ci].end_s <= deadline
+            # Every other contact that could carry it, as one choice (contact None): it holds
+            # memory at least until the earliest of them ends, and its volume counts against the
+            # capacity of the contacts that start after the earliest of them starts.
+            deadline, mine = requests[opp.request].deadline_s, by_sc.get(opp.spacecraft, [])
+            rest = [
+                contacts[ci]
+                for ci in mine[bisect.bisect_left(starts[opp.spacecraft], opp.end_s) :]
+                if contacts[ci].end_s <= deadline and ci not in candidates[oi]
             ]
-        else:
-            chosen = candidates[oi]
-        for ci in chosen:
-            x[(oi, ci)] = solver.NumVar(0.0, 1.0, "")
+            if rest:
+                x[(oi, None)] = var()
+                later[oi] = (min(c.start_s for c in rest), min(c.end_s for c in rest))
     by_opp: dict[int, list] = {}
     by_contact: dict[int, list] = {}
     by_request: dict[int, list] = {}
-    for (oi, ci), var in x.items():
-        by_opp.setdefault(oi, []).append(var)
-        by_contact.setdefault(ci, []).append((oi, var))
-        by_request.setdefault(opps[oi].request, []).append(var)
-    for variables in by_request.values():
-        solver.Add(solver.Sum(variables) <= 1)
+    for (oi, ci), v in x.items():
+        by_opp.setdefault(oi, []).append(v)
+        if ci is not None:
+            by_contact.setdefault(ci, []).append((oi, v))
+        by_request.setdefault(opps[oi].request, []).append(v)
+    request_rows = {ri: solver.Add(solver.Sum(variables) <= 1) for ri, variables in by_request.items()}
     z = {oi: solver.Sum(variables) for oi, variables in by_opp.items()}
-    load = {
-        ci: solver.Sum([requests[opps[oi].request].volume_bits / MEGABIT * var for oi, var in pairs])
-        for ci, pairs in by_contact.items()
-    }
+    volume = {oi: requests[opps[oi].request].volume_bits / MEGABIT for oi in by_opp}
+    load = {ci: solver.Sum([volume[oi] * v for oi, v in pairs]) for ci, pairs in by_contact.items()}
     used = {}
     for ci, expr in load.items():
-        used[ci] = solver.NumVar(0.0, 1.0, "")
+        used[ci] = var()
         solver.Add(expr <= contacts[ci].capacity_bits / MEGABIT * used[ci])
+        # A contact carrying any image is used: without this the LP uses a contact only by the
+        # share of its capacity it fills, and station time is almost free.
+        for _, v in by_contact[ci] if tight else ():
+            solver.Add(v <= used[ci])
+    if later:
+        _later_capacity(instance, solver, x, used, by_sc, volume, later, var)
     groups: dict[object, list] = {}
     for ci in used:
         interval = (contacts[ci].start_s, max(contacts[ci].end_s, contacts[ci].start_s + 1), ci)
         groups.setdefault(("station", contacts[ci].station), []).append(interval)
         groups.setdefault(("spacecraft", contacts[ci].spacecraft), []).append(interval)
-    for intervals in groups.values():
+    station_rows = []
+    for (kind, _), intervals in groups.items():
         for members in _cliques(intervals):
-            solver.Add(solver.Sum([used[ci] for ci in members]) <= 1)
+            row = solver.Add(solver.Sum([used[ci] for ci in members]) <= 1)
+            if kind == "station":
+                station_rows.append((members, row))
     mine: dict[int, list[int]] = {}
     for oi in z:
         mine.setdefault(opps[oi].spacecraft, []).append(oi)
@@ -156,35 +220,70 @@ def lp_bound(instance: Instance, *, any_contact: bool = False) -> float | None:
         intervals = [(opps[oi].start_s, opps[oi].end_s + sc.slew_s, oi) for oi in images]
         for members in _cliques(intervals):
             solver.Add(solver.Sum([z[oi] for oi in members]) <= 1)
-        # Memory at every contact end: images started by then, less contacts ended before.
+        # Memory at every contact end: images started by then, less contacts ended before (an
+        # image going down later, less at the end of the earliest contact that could take it).
         ends = sorted({contacts[ci].end_s for ci in load if contacts[ci].spacecraft == si})
         own_sorted = sorted(own, key=lambda oi: opps[oi].start_s)
-        gone_sorted = sorted((ci for ci in load if contacts[ci].spacecraft == si), key=lambda ci: contacts[ci].end_s)
+        gone = sorted(
+            [(contacts[ci].end_s, load[ci]) for ci in load if contacts[ci].spacecraft == si]
+            + [(later[oi][1], volume[oi] * x[(oi, None)]) for oi in own if oi in later],
+            key=lambda item: item[0],
+        )
         level, i, j = None, 0, 0
         for tau in ends:
             terms = [] if level is None else [level]
             while i < len(own_sorted) and opps[own_sorted[i]].start_s <= tau:
-                terms.append(requests[opps[own_sorted[i]].request].volume_bits / MEGABIT * z[own_sorted[i]])
+                terms.append(volume[own_sorted[i]] * z[own_sorted[i]])
                 i += 1
-            while j < len(gone_sorted) and contacts[gone_sorted[j]].end_s < tau:
-                terms.append(-1 * load[gone_sorted[j]])
+            while j < len(gone) and gone[j][0] < tau:
+                terms.append(-1 * gone[j][1])
                 j += 1
             level = solver.NumVar(-solver.infinity(), sc.memory_bits / MEGABIT, "")
             solver.Add(level == solver.Sum(terms))
         # The battery (the validator skips a spacecraft whose images are all executing ones).
-        if not allowed[si] or any(oi in fixed for oi in images) or not images:
+        if not allowed[si] or any(oi in fixed for oi in images) or not images or not sc.light:
             continue
-        starts = light_starts(sc)
-        per_segment: dict[int, list] = {}
+        # At every image start (and light segment bound): charged since the previous point up
+        # to 100 %, less the images starting there, never under the threshold. Exact for whole
+        # images, so its relaxation bounds every plan.
+        times = sorted({start for start, _, _ in sc.light} | {sc.light[-1][1]} | {opps[oi].start_s for oi in images})
+        at_point: dict[int, list] = {}
         for oi in images:
-            per_segment.setdefault(segment_of(starts, opps[oi].start_s), []).append(z[oi])
-        level = min(100.0, sc.soc_pct)
-        for k, (start, end, sunlit) in enumerate(sc.light):
+            at_point.setdefault(opps[oi].start_s, []).append(z[oi])
+        level, k = min(100.0, sc.soc_pct), 0
+        for p, t in enumerate(times):
+            while k + 1 < len(sc.light) and sc.light[k][1] <= (times[p - 1] if p else 0):
+                k += 1
+            sunlit = sc.light[k][2]
             rate = sc.charge_pct_per_s if sunlit else -sc.drain_pct_per_s
+            gain = rate * (t - times[p - 1]) if p else 0.0
+            cost = sc.image_cost_pct * solver.Sum(at_point.get(t, []))
             nxt = solver.NumVar(sc.safe_pct, 100.0, "")
-            solver.Add(nxt <= level + rate * (end - start) - sc.image_cost_pct * solver.Sum(per_segment.get(k, [])))
+            solver.Add(nxt <= level + gain - cost)
+            solver.Add(nxt <= 100.0 - cost)
             level = nxt
-    solver.Maximize(solver.Sum([requests[opps[oi].request].priority * var for (oi, _), var in x.items()]))
-    if solver.Solve() != pywraplp.Solver.OPTIMAL:
-        return None
-    return solver.Objective().Value()
+    return Rows(x, used, request_rows, station_rows)
+
+
+def _later_capacity(instance: Instance, solver, x, used, by_sc, volume, later, var) -> None:
+    """What goes down in contacts starting at or after any time fits in their capacity: for the
+    later choices (contact None) the only capacity rows. Every contact of their spacecraft gets a
+    used variable (and so its station's rows)."""
+    contacts = instance.contacts
+    items: dict[int, list] = {}
+    for (oi, ci), v in x.items():
+        start = later[oi][0] if ci is None else contacts[ci].start_s
+        items.setdefault(instance.opportunities[oi].spacecraft, []).append((start, volume[oi] * v))
+    for si, pending in items.items():
+        for ci in by_sc.get(si, []):
+            if ci not in used:
+                used[ci] = var()
+        pending.sort(key=lambda item: item[0], reverse=True)
+        slack, k = None, 0
+        for ci in reversed(by_sc.get(si, [])):  # latest start first
+            terms = [contacts[ci].capacity_bits / MEGABIT * used[ci]] + ([slack] if slack is not None else [])
+            while k < len(pending) and pending[k][0] >= contacts[ci].start_s:
+                terms.append(-1 * pending[k][1])
+                k += 1
+            slack = solver.NumVar(0.0, solver.infinity(), "")
+            solver.Add(slack == solver.Sum(terms))

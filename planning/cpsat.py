@@ -1,259 +1,75 @@
 """The CP-SAT planner (OR-Tools): chooses imaging opportunities and the contacts that carry
 their data down, maximizing the priority weight of requests completed by their deadlines under
-every constraint of `planning.instance`. The greedy plan is its starting hint, so the search
-begins from a feasible plan; the solver's bound and gap are reported."""
+every constraint of `planning.instance`. The best of the greedy orders is its start. A fleet of
+a few spacecraft is solved whole (`planning.model`, hinted with every variable of that start);
+a larger one by large-neighbourhood search (`planning.lns`: the model of a few spacecraft
+re-solved while the rest of the plan stays), which never returns less than its start. The
+bound reported is the LP relaxation of the real semantics over every contact
+(`planning.bound.lp_bound`): a bound on every plan the validator accepts."""
 
 import time
-from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from . import bound, greedy
-from .instance import (
-    Instance,
-    Solution,
-    can_image,
-    capacity_units,
-    energy_cost_units,
-    energy_units,
-    light_starts,
-    safe_floor_units,
-    segment_gain_units,
-    segment_of,
-    volume_units,
-)
+from . import bound, greedy, lns
+from .instance import Instance, Solution
+from .model import build
 
 DEFAULT_TIME_LIMIT_S = 30.0
-
-
-def build(instance: Instance):
-    """The model and its decision variables: x[(opportunity, contact)]."""
-    model = cp_model.CpModel()
-    candidates = instance.candidates()
-    allowed = [can_image(sc) for sc in instance.spacecraft]
-    fixed = set(instance.fixed)
-    fixed_opps = {oi for oi, _ in fixed}
-    x: dict[tuple[int, int], cp_model.IntVar] = {}
-    by_opp: dict[int, list] = {}
-    by_contact: dict[int, list] = {}
-    by_request: dict[int, list] = {}
-    for oi, opp in enumerate(instance.opportunities):
-        if not opp.taken and not allowed[opp.spacecraft] and oi not in fixed_opps:
-            continue
-        for ci in candidates[oi]:
-            var = model.new_bool_var(f"x{oi}_{ci}")
-            x[(oi, ci)] = var
-            by_opp.setdefault(oi, []).append(var)
-            by_contact.setdefault(ci, []).append((oi, var))
-            by_request.setdefault(opp.request, []).append(var)
-    for key in fixed:
-        if key in x:
-            model.add(x[key] == 1)
-    # Served or not, per request: the objective on these (not on every choice) gives the solver
-    # the sum of the reachable requests' weights as its first bound instead of a far looser one.
-    served: dict[int, cp_model.IntVar] = {}
-    for ri, variables in by_request.items():
-        served[ri] = model.new_bool_var(f"y{ri}")
-        model.add(sum(variables) == served[ri])
-
-    # Taken or not, per opportunity; one image at a time per spacecraft with slew between.
-    z: dict[int, cp_model.IntVar] = {}
-    imaging: dict[int, list] = {}
-    for oi, variables in by_opp.items():
-        opp = instance.opportunities[oi]
-        z[oi] = model.new_bool_var(f"z{oi}")
-        model.add(sum(variables) == z[oi])
-        if not opp.taken:
-            size = opp.end_s - opp.start_s + instance.spacecraft[opp.spacecraft].slew_s
-            imaging.setdefault(opp.spacecraft, []).append(
-                model.new_optional_fixed_size_interval_var(opp.start_s, size, z[oi], f"img{oi}")
-            )
-    for intervals in imaging.values():
-        model.add_no_overlap(intervals)
-
-    # Contacts: capacity, one spacecraft per station and one station per spacecraft at a time.
-    used: dict[int, cp_model.IntVar] = {}
-    load: dict[int, cp_model.LinearExpr] = {}
-    per_station: dict[object, list] = {}
-    per_spacecraft: dict[int, list] = {}
-    for ci, pairs in by_contact.items():
-        contact = instance.contacts[ci]
-        used[ci] = model.new_bool_var(f"u{ci}")
-        load[ci] = sum(
-            volume_units(instance.requests[instance.opportunities[oi].request].volume_bits) * v for oi, v in pairs
-        )
-        model.add(load[ci] <= capacity_units(contact.capacity_bits) * used[ci])
-        for _, var in pairs:
-            model.add_implication(var, used[ci])
-        interval = model.new_optional_fixed_size_interval_var(
-            contact.start_s, max(1, contact.end_s - contact.start_s), used[ci], f"c{ci}"
-        )
-        per_station.setdefault(contact.station, []).append(interval)
-        per_spacecraft.setdefault(contact.spacecraft, []).append(interval)
-    for intervals in [*per_station.values(), *per_spacecraft.values()]:
-        if len(intervals) > 1:
-            model.add_no_overlap(intervals)
-
-    chains: list = []
-    mine_by_sc: dict[int, list[int]] = {}
-    for oi in z:
-        mine_by_sc.setdefault(instance.opportunities[oi].spacecraft, []).append(oi)
-    for si, mine in mine_by_sc.items():
-        _memory(model, instance, si, mine, z, load, chains)
-        images = [oi for oi in mine if not instance.opportunities[oi].taken]
-        # Executing images alone are not the planner's choice: the battery rule binds new ones.
-        if allowed[si] and any(oi not in fixed_opps for oi in images):
-            _energy(model, instance, si, images, z, chains)
-            model.add(sum(z[oi] for oi in images) <= bound.max_images(instance, si))  # a cut the LP uses
-
-    model.maximize(sum(instance.requests[ri].priority * var for ri, var in served.items()))
-    return Model(model, x, z, used, served, chains)
-
-
-@dataclass
-class Model:
-    model: cp_model.CpModel
-    x: dict
-    z: dict
-    used: dict
-    served: dict
-    chains: list  # ("memory" | "energy", var, previous var or constant, opportunities, contacts or cost, gain, full)
-
-    def hint(self, instance: Instance, assignments: list[tuple[int, int]]) -> None:
-        """Hint every variable (not only the choices) from a feasible plan: CP-SAT then starts
-        from it at once instead of searching for its completion."""
-        chosen = set(assignments)
-        taken = {oi for oi, _ in assignments}
-        contact_load: dict[int, int] = {}
-        for oi, ci in assignments:
-            units = volume_units(instance.requests[instance.opportunities[oi].request].volume_bits)
-            contact_load[ci] = contact_load.get(ci, 0) + units
-        for key, var in self.x.items():
-            self.model.add_hint(var, 1 if key in chosen else 0)
-        for oi, var in self.z.items():
-            self.model.add_hint(var, 1 if oi in taken else 0)
-        for ci, var in self.used.items():
-            self.model.add_hint(var, 1 if ci in contact_load else 0)
-        done = {instance.opportunities[oi].request for oi in taken}
-        for ri, var in self.served.items():
-            self.model.add_hint(var, 1 if ri in done else 0)
-        values: dict = {}
-        for kind, var, previous, opps, extra, gain, full in self.chains:
-            before = values[previous.index] if isinstance(previous, cp_model.IntVar) else previous
-            if kind == "memory":
-                added = sum(
-                    volume_units(instance.requests[instance.opportunities[oi].request].volume_bits)
-                    for oi in opps
-                    if oi in taken
-                )
-                value = before + added - sum(contact_load.get(ci, 0) for ci in extra)
-            else:
-                cost = extra * sum(1 for oi in opps if oi in taken)
-                value = min(before + gain - cost, full - cost)
-            values[var.index] = value
-            self.model.add_hint(var, value)
-
-
-def _memory(model, instance: Instance, si: int, mine: list[int], z, load, chains: list) -> None:
-    """On-board data at every contact end (and the horizon's end) within the free memory,
-    as a running sum: images add from their start, a contact removes its load after its end."""
-    sc = instance.spacecraft[si]
-    contacts = sorted(
-        (ci for ci in load if instance.contacts[ci].spacecraft == si), key=lambda ci: instance.contacts[ci].end_s
-    )
-    times = sorted({instance.contacts[ci].end_s for ci in contacts} | {instance.horizon_s})
-    images = sorted(mine, key=lambda oi: instance.opportunities[oi].start_s)
-    capacity = capacity_units(sc.memory_bits)
-    level, i, j = 0, 0, 0
-    for tau in times:
-        added, removed, added_opps, removed_contacts = [], [], [], []
-        while i < len(images) and instance.opportunities[images[i]].start_s <= tau:
-            oi = images[i]
-            added.append(volume_units(instance.requests[instance.opportunities[oi].request].volume_bits) * z[oi])
-            added_opps.append(oi)
-            i += 1
-        while j < len(contacts) and instance.contacts[contacts[j]].end_s < tau:
-            removed.append(load[contacts[j]])
-            removed_contacts.append(contacts[j])
-            j += 1
-        if not added and not removed:
-            continue
-        nxt = model.new_int_var(0, capacity, f"m{si}_{tau}")
-        model.add(nxt == level + sum(added) - sum(removed))
-        chains.append(("memory", nxt, level, added_opps, removed_contacts, 0, 0))
-        level = nxt
-
-
-def _energy(model, instance: Instance, si: int, mine: list[int], z, chains: list) -> None:
-    """The battery chain of `planning.instance.energy_ok` with imaging costs per light segment."""
-    sc = instance.spacecraft[si]
-    if not mine:
-        return
-    starts = light_starts(sc)
-    cost_units = energy_cost_units(sc.image_cost_pct)
-    per_segment: dict[int, list] = {}
-    per_segment_opps: dict[int, list] = {}
-    for oi in mine:
-        k = segment_of(starts, instance.opportunities[oi].start_s)
-        per_segment.setdefault(k, []).append(z[oi])
-        per_segment_opps.setdefault(k, []).append(oi)
-    floor = safe_floor_units(sc)
-    full = energy_units(100.0)
-    level = energy_units(min(100.0, sc.soc_pct))
-    for k, (start, end, sunlit) in enumerate(sc.light):
-        cost = cost_units * sum(per_segment.get(k, []))
-        if k in per_segment:
-            model.add(level - cost >= floor)
-        nxt = model.new_int_var(floor, full, f"e{si}_{k}")
-        gain = segment_gain_units(sc, start, end, sunlit)
-        model.add(nxt <= level + gain - cost)
-        model.add(nxt <= full - cost)
-        chains.append(("energy", nxt, level, per_segment_opps.get(k, []), cost_units, gain, full))
-        level = nxt
+# Up to this many spacecraft the whole model is solved at once (and usually proven optimal).
+WHOLE_MODEL_SPACECRAFT = 4
+# The LP's share of the time limit (GLOP, 60 % at most, never more than this many seconds): its
+# guided greedy plan is worth more than the search that follows it.
+LP_TIME_LIMIT_S = 40.0
 
 
 def solve(
     instance: Instance, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S, workers: int = 2, seed: int = 0
 ) -> Solution:
-    """CP-SAT plan of `instance` within `time_limit_s`, hinted (every variable) with the best of
-    the greedy orders. When the solver has no plan at least as good as that hint in its time,
-    the best greedy plan is returned (solver "greedy-fallback"). The bound is the tighter of the
-    solver's and the relaxation's (planning.bound). `greedy_value`: the earliest-deadline-first
-    plan's value (the peer)."""
+    """CP-SAT plan of `instance` within `time_limit_s`, starting from the best of the greedy
+    orders. When the solver has no plan at least as good as that start in its time, the start
+    is returned (solver "greedy-fallback"). `greedy_value`: the earliest-deadline-first plan's
+    value (the peer)."""
     began = time.perf_counter()
     plans = {order: greedy.solve(instance, order=order) for order in greedy.ORDERS}
     peer = plans["edf"]
-    start = max(plans.values(), key=lambda plan: plan.value)  # the best greedy order, also the fallback
-    relaxed = bound.relaxation_bound(instance, time_limit_s=min(5.0, max(0.5, time_limit_s / 10)), workers=workers)
+    # The LP without its tightest rows (GLOP finds it several times faster, within a few units
+    # of the full LP's optimum): the bound reported and the guide of one more greedy plan.
+    upper, guide = bound.lp_solution(
+        instance, any_contact=True, tight=False, time_limit_s=min(LP_TIME_LIMIT_S, max(1.0, 0.6 * time_limit_s))
+    )
+    if guide:  # the LP's optimum rounded by the greedy planner: often the best start
+        plans["lp"] = greedy.solve(instance, guide=guide)
+    start = max(plans.values(), key=lambda plan: plan.value)  # the best greedy plan, also the fallback
+    if upper is None:  # every request that has an opportunity
+        upper = float(sum(instance.requests[ri].priority for ri in {o.request for o in instance.opportunities}))
+    left = max(0.1, time_limit_s - (time.perf_counter() - began))
+    if len(instance.spacecraft) > WHOLE_MODEL_SPACECRAFT:
+        result = lns.improve(instance, start.assignments, time_limit_s=left, workers=workers, seed=seed)
+        value = sum(instance.requests[instance.opportunities[oi].request].priority for oi, _ in result.assignments)
+        name = "cp-sat" if result.solved else "greedy-fallback"
+        status = "OPTIMAL" if value >= upper - 1e-6 else "FEASIBLE"
+        return Solution(result.assignments, value, name, time.perf_counter() - began, upper, status, peer.value)
+
     built = build(instance)
     built.hint(instance, start.assignments)
-    model, x = built.model, built.x
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - (time.perf_counter() - began))
+    solver.parameters.max_time_in_seconds = left
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
-    # Presolve of a fleet-sized model takes longer than the whole budget on two busy cores; the
-    # complete hint is a first solution at once and the neighbourhood search improves on it.
-    solver.parameters.cp_model_presolve = False
-    status = solver.solve(model)
+    status = solver.solve(built.model)
     status_name = solver.status_name(status)
-    best_bound = solver.best_objective_bound if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
-    best_bound = (
-        min(b for b in (best_bound, relaxed) if b is not None) if (best_bound, relaxed) != (None, None) else None
-    )
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        assignments = [key for key, var in x.items() if solver.value(var)]
+        assignments = [key for key, var in built.x.items() if solver.value(var)]
         value = sum(instance.requests[instance.opportunities[oi].request].priority for oi, _ in assignments)
         if value >= start.value:
-            return Solution(
-                assignments, value, "cp-sat", time.perf_counter() - began, best_bound, status_name, peer.value
-            )
+            return Solution(assignments, value, "cp-sat", time.perf_counter() - began, upper, status_name, peer.value)
     return Solution(
         start.assignments,
         start.value,
         "greedy-fallback",
         time.perf_counter() - began,
-        best_bound,
+        upper,
         status_name or "UNKNOWN",
         peer.value,
     )

@@ -14,24 +14,36 @@ from .instance import (
     can_image,
     capacity_units,
     energy_cost_units,
-    energy_ok,
-    light_starts,
-    segment_of,
+    energy_levels,
+    energy_points,
+    energy_units,
+    safe_floor_units,
     volume_units,
 )
 
 
 class _State:
     """What the plan so far holds: images per spacecraft, contact loads, memory at checkpoints,
-    energy costs per light segment."""
+    the battery at every energy point (`planning.instance.energy_points`)."""
 
     def __init__(self, instance: Instance):
         self.instance = instance
         self.images: dict[int, list[tuple[int, int]]] = {}  # spacecraft -> sorted (start, end + slew)
         self.load = [0] * len(instance.contacts)
         self.used = [False] * len(instance.contacts)
-        self.starts = [light_starts(sc) for sc in instance.spacecraft]
-        self.costs = [[0] * len(sc.light) for sc in instance.spacecraft]
+        starts: dict[int, list[int]] = {}
+        for opp in instance.opportunities:
+            starts.setdefault(opp.spacecraft, []).append(opp.start_s)
+        self.points: list[dict[int, int]] = []  # spacecraft -> {time: point index}
+        self.gains: list[list[int]] = []
+        self.counts: list[list[int]] = []
+        self.levels: list[list[int]] = []
+        for si, sc in enumerate(instance.spacecraft):
+            times, gains = energy_points(sc, starts.get(si, []))
+            self.points.append({t: p for p, t in enumerate(times)})
+            self.gains.append(gains)
+            self.counts.append([0] * len(times))
+            self.levels.append(energy_levels(sc, gains, self.counts[si]))
         self.imaging_allowed = [can_image(sc) for sc in instance.spacecraft]
         # Memory checkpoints per spacecraft: contact ends and the horizon's end.
         self.checkpoints: list[np.ndarray] = []
@@ -80,8 +92,10 @@ class _State:
         units = volume_units(self.instance.requests[opp.request].volume_bits)
         if not opp.taken:
             bisect.insort(self.images.setdefault(opp.spacecraft, []), (opp.start_s, opp.end_s + sc.slew_s))
-            k = segment_of(self.starts[opp.spacecraft], opp.start_s)
-            self.costs[opp.spacecraft][k] += energy_cost_units(sc.image_cost_pct)
+            p = self.points[opp.spacecraft].get(opp.start_s)
+            if p is not None:
+                self.counts[opp.spacecraft][p] += 1
+                self.levels[opp.spacecraft] = energy_levels(sc, self.gains[opp.spacecraft], self.counts[opp.spacecraft])
         self.load[ci] += units
         self.used[ci] = True
         self.memory[opp.spacecraft][
@@ -102,12 +116,28 @@ class _State:
             opp.spacecraft, opp.start_s, opp.end_s, sc.slew_s
         ):
             return False
-        k = segment_of(self.starts[opp.spacecraft], opp.start_s)
-        costs = self.costs[opp.spacecraft]
-        costs[k] += energy_cost_units(sc.image_cost_pct)
-        ok = energy_ok(sc, costs)
-        costs[k] -= energy_cost_units(sc.image_cost_pct)
-        return ok
+        return self.energy_ok(opp.spacecraft, opp.start_s)
+
+    def energy_ok(self, si: int, start_s: int) -> bool:
+        """Whether one more image at `start_s` keeps the battery above the safe threshold at
+        every point: its cost is a deficit that runs on until charging to 100 % absorbs it."""
+        p = self.points[si].get(start_s)
+        if p is None:  # no light segments: nothing to check
+            return True
+        sc = self.instance.spacecraft[si]
+        levels, gains = self.levels[si], self.gains[si]
+        floor, full = safe_floor_units(sc), energy_units(100.0)
+        deficit = energy_cost_units(sc.image_cost_pct)
+        for q in range(p, len(levels)):
+            if q > p:
+                before = levels[q - 1] + gains[q]  # what the old plan charged up to at q
+                if before > full:
+                    deficit -= before - full
+                    if deficit <= 0:
+                        return True
+            if levels[q] - deficit < floor:
+                return False
+        return True
 
 
 ORDERS = {
@@ -120,9 +150,11 @@ ORDERS = {
 }
 
 
-def solve(instance: Instance, *, order: str = "edf") -> Solution:
+def solve(instance: Instance, *, order: str = "edf", guide: dict[int, float] | None = None) -> Solution:
     """Greedy plan of `instance` (requests in `order`, by default earliest deadline first),
-    keeping its fixed slots first."""
+    keeping its fixed slots first. With `guide` (how much of each opportunity an LP optimum
+    takes, `planning.bound.lp_solution`) requests go by how much of them the LP serves, then
+    by priority, each trying the opportunities the LP takes most first."""
     began = time.perf_counter()
     state = _State(instance)
     candidates = instance.candidates()
@@ -136,9 +168,26 @@ def solve(instance: Instance, *, order: str = "edf") -> Solution:
     for oi, opp in enumerate(instance.opportunities):
         by_request.setdefault(opp.request, []).append(oi)
     rank = ORDERS[order]
-    for ri in sorted((ri for ri in by_request if ri not in done), key=lambda ri: (*rank(instance.requests[ri]), ri)):
+    if guide is not None:
+        served = {ri: round(sum(guide.get(oi, 0.0) for oi in opps), 3) for ri, opps in by_request.items()}
+        order = "lp"
+
+        def key(ri):
+            return (-served[ri], -instance.requests[ri].priority, instance.requests[ri].deadline_s, ri)
+
+        def opp_key(o):
+            return (-round(guide.get(o, 0.0), 3), instance.opportunities[o].start_s)
+    else:
+
+        def key(ri):
+            return (*rank(instance.requests[ri]), ri)
+
+        def opp_key(o):
+            return instance.opportunities[o].start_s
+
+    for ri in sorted((ri for ri in by_request if ri not in done), key=key):
         placed = False
-        for oi in sorted(by_request[ri], key=lambda o: instance.opportunities[o].start_s):
+        for oi in sorted(by_request[ri], key=opp_key):
             for ci in candidates[oi]:
                 if state.fits(oi, ci):
                     state.add(oi, ci)

@@ -10,8 +10,12 @@ Semantics every planner and the validator share:
 - memory: an image occupies `volume_bits` from its start until the end of its downlink contact,
   and what is on board never exceeds the spacecraft's free memory;
 - energy: the battery charges in sunlight and drains in eclipse at the spacecraft's rates, capped
-  at 100 %; each image costs `image_cost_pct`, and the state of charge never goes below the
-  safe-mode threshold.
+  at 100 %; each image costs `image_cost_pct` at its start, and the state of charge never goes
+  below the safe-mode threshold.
+
+The planners follow the battery from point to point (`energy_points`: the light segments'
+bounds and the starts of the spacecraft's imaging opportunities), charge floored and drain and
+costs ceiled, so that a plan they accept is one the validator's exact simulation accepts.
 """
 
 import bisect
@@ -189,3 +193,42 @@ def can_image(sc: Spacecraft) -> bool:
     """A spacecraft whose battery would fall to the safe threshold even without imaging images
     nothing (the battery rule will put it in safe mode anyway)."""
     return energy_ok(sc, [0] * len(sc.light))
+
+
+def energy_points(sc: Spacecraft, image_starts) -> tuple[list[int], list[int]]:
+    """The times the planners check the battery at: every light segment's start and end and
+    every given imaging start, in order, with the battery change since the previous point
+    (floored when charging, ceiled when draining; 0 for the first point, time 0)."""
+    times, gains = [], []
+    pending = sorted(set(image_starts))
+    i = 0
+    for start, end, sunlit in sc.light:
+        inside = [start]
+        while i < len(pending) and pending[i] < end:
+            if pending[i] > start:
+                inside.append(pending[i])
+            i += 1
+        for t in inside:
+            if not times:
+                times.append(t)
+                gains.append(0)
+            elif t > times[-1]:
+                gains.append(segment_gain_units(sc, times[-1], t, sunlit))
+                times.append(t)
+        if end > times[-1]:
+            gains.append(segment_gain_units(sc, times[-1], end, sunlit))
+            times.append(end)
+    return times, gains
+
+
+def energy_levels(sc: Spacecraft, gains: list[int], counts: list[int]) -> list[int]:
+    """The battery (units) just after each point of `energy_points` when `counts[p]` images
+    start at point p: charged up to 100 % first, then the images' costs taken."""
+    cost = energy_cost_units(sc.image_cost_pct)
+    full = energy_units(100.0)
+    level = energy_units(min(100.0, sc.soc_pct))
+    out = []
+    for gain, count in zip(gains, counts, strict=True):
+        level = min(full, level + gain) - cost * count
+        out.append(level)
+    return out
