@@ -78,7 +78,7 @@ def forecast_now(*, target: Target, now: dt.datetime | None = None) -> dict | No
     detector = target.detectors([DetectorKind.FORECAST]).get(DetectorKind.FORECAST)
     if detector is None:
         return None
-    since = now - dt.timedelta(seconds=detector.window_s + detector.smooth_s)
+    since = now - dt.timedelta(seconds=detector.span_s)
     _, t_us, x = reading.read_window([target.definition.pk], since, now)
     if not len(t_us):
         return None

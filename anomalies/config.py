@@ -54,18 +54,38 @@ DEFAULTS = {
     "limit": {"enabled": True, "deadband_pct": 2.0, "persistence": 2, "clear_after": 3},
     # band_fraction_per_step: the largest change between two samples, as a fraction of the warning
     # band (the slope follows from the parameter's median interval); band_fraction_per_s, if set,
-    # gives the slope directly instead.
+    # gives the slope directly instead. earlier_window (rate, z-score, IQR, EWMA): the samples
+    # before a detector's recent baseline whose mean is the earlier level; a move back towards it
+    # from a baseline displaced by an excursion is the excursion's end, not a change (0: off).
     "rate": {
         "enabled": True,
-        "band_fraction_per_step": 0.45,
+        "band_fraction_per_step": 0.5,
         "crit_factor": 2.0,
+        "earlier_window": 720,
         "persistence": 1,
         "clear_after": 3,
     },
     "stale": {"enabled": True, "k": 3.0, "crit_k": 10.0},
     "flatline": {"enabled": True, "min_samples": 8, "persistence": 1, "clear_after": 1},
-    "zscore": {"enabled": True, "window": 60, "lag": 0, "warn": 6.0, "crit": 12.0, "persistence": 1, "clear_after": 5},
-    "iqr": {"enabled": True, "block": 60, "warn_k": 4.0, "crit_k": 10.0, "persistence": 1, "clear_after": 5},
+    "zscore": {
+        "enabled": True,
+        "window": 60,
+        "lag": 0,
+        "warn": 7.0,
+        "crit": 12.0,
+        "earlier_window": 720,
+        "persistence": 1,
+        "clear_after": 5,
+    },
+    "iqr": {
+        "enabled": True,
+        "block": 60,
+        "warn_k": 4.0,
+        "crit_k": 10.0,
+        "earlier_window": 720,
+        "persistence": 1,
+        "clear_after": 5,
+    },
     # lag 0 and a tight band: the residual against a lagged mean carries the orbit's swing, which
     # the average piles up into false alarms on 10 s telemetry (28 episodes per spacecraft-day).
     "ewma": {
@@ -75,13 +95,16 @@ DEFAULTS = {
         "lag": 0,
         "warn_l": 9.0,
         "crit_l": 18.0,
+        "earlier_window": 720,
         "persistence": 3,
         "clear_after": 10,
     },
     # window_s: the robust line's span, through the series averaged over smooth_s (one 90-minute
     # orbit, so the orbit's swing averages out); stride_s: how often it is drawn; horizon_s: how
     # far ahead a crossing warns; min_trend_sigma: the change over the window, in robust standard
-    # deviations of the samples around the average, that makes a trend.
+    # deviations of the samples around the average, that makes a trend; baseline_s: the span
+    # before the window whose median is the earlier level (a line ending nearer it than it starts
+    # is a recovery; long, so that a drift of a few hours does not make itself the earlier level).
     "forecast": {
         "enabled": True,
         "window_s": 3600.0,
@@ -89,6 +112,7 @@ DEFAULTS = {
         "stride_s": 300.0,
         "horizon_s": 21600.0,
         "min_trend_sigma": 1.5,
+        "baseline_s": 43200.0,
         "persistence": 2,
         "clear_after": 2,
     },
@@ -285,6 +309,7 @@ SETTING_BOUNDS = {
     "window": Bounds(5, MAX_SAMPLES, whole=True),
     "block": Bounds(8, MAX_SAMPLES, whole=True),
     "lag": Bounds(0, MAX_SAMPLES, whole=True),
+    "earlier_window": Bounds(0, MAX_SAMPLES, whole=True),
     # The EWMA's weight: at 1 its closed form divides by zero, and near 0 its control band is 0 wide.
     "lam": Bounds(0.001, 0.99),
     "deadband_pct": Bounds(0, 100),
@@ -304,6 +329,7 @@ SETTING_BOUNDS = {
     "window_s": Bounds(60, 30 * 86400),
     "stride_s": Bounds(1, 86400),
     "smooth_s": Bounds(0, 30 * 86400),
+    "baseline_s": Bounds(0, 30 * 86400),
     "horizon_s": Bounds(60, 30 * 86400),
     "min_trend_sigma": THRESHOLD,
     "min_points": Bounds(5, MAX_SAMPLES, whole=True),

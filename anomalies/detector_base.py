@@ -61,6 +61,57 @@ def trailing_stats(x: np.ndarray, window: int, lag: int = 0) -> tuple[np.ndarray
     return mean + centre, np.sqrt(var), ok
 
 
+def mean_before(x: np.ndarray, end: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of x[end_i - window : end_i] for each i, and whether that much history exists."""
+    n = len(x)
+    centre = float(x[0]) if n else 0.0
+    sums = np.concatenate(([0.0], np.cumsum(x - centre)))
+    start = end - window
+    ok = (start >= 0) & (end <= n)
+    a, b = np.clip(start, 0, n), np.clip(end, 0, n)
+    return (sums[b] - sums[a]) / max(window, 1) + centre, ok
+
+
+def returning(x: np.ndarray, recent: np.ndarray, spread, end: np.ndarray, window: int) -> np.ndarray:
+    """Per sample: a move back towards the parameter's earlier level (the mean of the `window`
+    samples before index `end`, where its recent baseline begins) from a recent baseline at least
+    RETURN_SPREADS `spread`s away from it: a level coming back from an excursion (a bias or a drift
+    that ended), not a change of its own. A detector whose baseline has followed the excursion would
+    see its end as one more. Off with a window of 0."""
+    if window <= 0 or not len(x):
+        return np.zeros(len(x), bool)
+    earlier, ok = mean_before(x, end, window)
+    away = recent - earlier
+    return ok & ((x - recent) * away < 0) & (np.abs(away) > RETURN_SPREADS * spread)
+
+
+RETURN_SPREADS = 2.0  # the orbit's swing moves a 10-20 minute baseline about one spread from a 2-hour mean
+
+
+STUCK_RUN = 8  # equal samples in a row that make a stuck stretch (the flatline detector's default)
+
+
+def stuck_marks(x: np.ndarray) -> np.ndarray:
+    """Per sample: it is at least the STUCK_RUN-th of a run of equal values (a stuck sensor)."""
+    n = len(x)
+    if n == 0:
+        return np.zeros(0, bool)
+    index = np.arange(n)
+    same = np.r_[False, x[1:] == x[:-1]]
+    last_break = np.maximum.accumulate(np.where(same, -1, index))
+    return index - last_break + 1 >= STUCK_RUN
+
+
+def holds_stuck(marks: np.ndarray, window: int, lag: int = 0) -> np.ndarray:
+    """Whether x[i-lag-window : i-lag] holds a stuck stretch, for each i: such a window is no
+    baseline (its spread is nearly nothing, so every normal sample after it looks wild)."""
+    n = len(marks)
+    counts = np.r_[0, np.cumsum(marks, dtype=np.int64)]
+    end = np.clip(np.arange(n) - lag, 0, n)
+    start = np.clip(end - window, 0, n)
+    return counts[end] - counts[start] > 0
+
+
 def ewma(r: np.ndarray, lam: float, start: float = 0.0, chunk: int = 64) -> np.ndarray:
     """s_i = (1 - lam) s_{i-1} + lam r_i, vectorised: closed form within fixed-size chunks (the
     powers stay well inside float range), then one scalar recurrence over the chunk boundaries."""

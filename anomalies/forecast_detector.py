@@ -34,6 +34,7 @@ class ForecastDetector(Detector):
         stride_s=300.0,
         horizon_s=21600.0,
         min_trend_sigma=1.5,
+        baseline_s=43200.0,
         min_points=20,
         warn_low=None,
         warn_high=None,
@@ -41,9 +42,14 @@ class ForecastDetector(Detector):
     ):
         super().__init__(**settings)
         self.window_s, self.stride_s, self.horizon_s = float(window_s), float(stride_s), float(horizon_s)
-        self.smooth_s = float(smooth_s)
+        self.smooth_s, self.baseline_s = float(smooth_s), float(baseline_s)
         self.min_trend_sigma, self.min_points = float(min_trend_sigma), max(5, int(min_points))
         self.warn_low, self.warn_high = warn_low, warn_high
+
+    @property
+    def span_s(self) -> float:
+        """How far before a fit's time it reads: the baseline, the average's span and the window."""
+        return self.baseline_s + self.smooth_s + self.window_s
 
     def fit(self, t: np.ndarray, x: np.ndarray, at: float) -> dict | None:
         """The line through the last `window_s` before `at` of the series averaged over `smooth_s`
@@ -53,6 +59,11 @@ class ForecastDetector(Detector):
         lo, hi = np.searchsorted(t, at - span), np.searchsorted(t, at, side="right")
         if hi - lo < self.min_points or t[hi - 1] - t[lo] < 0.8 * span:
             return None  # too few samples, or they span too little of the window: no line
+        baseline = None
+        if self.baseline_s > 0:
+            before = x[np.searchsorted(t, at - span - self.baseline_s) : lo]
+            if len(before) >= self.min_points:
+                baseline = float(np.median(before))
         tt, xx = t[lo:hi], x[lo:hi]
         sums = np.r_[0.0, np.cumsum(xx - xx[0])]
         first = np.searchsorted(tt, tt - self.smooth_s)
@@ -63,6 +74,10 @@ class ForecastDetector(Detector):
         pick = inside[::step]
         tw, sw = tt[pick] - at, smooth[pick]
         slope, value = theil_sen(tw, sw)
+        # A level coming back from an excursion (a bias step or a drift that ended: the average
+        # falls back for an orbit, and its line points at the other limit) is not heading for a
+        # limit: the line must end further from the earlier level than it starts.
+        recovering = baseline is not None and abs(value - baseline) < abs(value - slope * self.window_s - baseline)
         value += slope * self.smooth_s / 2  # the average lags half its span behind the samples
         residual = xx[inside] - smooth[inside]
         sigma = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
@@ -87,10 +102,12 @@ class ForecastDetector(Detector):
             "value": value,
             "sigma": sigma,
             "significant": bool(significant),
+            "baseline": baseline,
+            "recovering": bool(recovering),
             "limit_name": limit_name,
             "limit": limit,
             "time_to_limit_s": ttl,
-            "warns": bool(significant and ttl is not None and 0 < ttl <= self.horizon_s),
+            "warns": bool(significant and not recovering and ttl is not None and 0 < ttl <= self.horizon_s),
         }
 
     def forecasts(self, t: np.ndarray, x: np.ndarray, after: float | None) -> tuple[np.ndarray, np.ndarray, Flags]:

@@ -307,6 +307,7 @@ class Recorder:
                         anomaly.activations[-1][1] = None
                 else:
                     events += self._returned(anomaly, episode)
+            self._bridge(anomaly, episode)
             if not late and anomaly.is_late:
                 anomaly.is_late = False  # the condition goes on in live telemetry: it may page now
         elif entry is None:
@@ -350,6 +351,29 @@ class Recorder:
                 continue  # folded: recorded on the alarm, not announced again
             notify.anomaly_changed(anomaly, kind)
         return anomaly
+
+    def _bridge(self, anomaly: Anomaly, episode: Episode) -> None:
+        """An episode older than the alarm's last activation (ingest's limit check records a batch
+        before the sweep records the other detectors on the same samples) moves the activation it
+        joins back to its onset, and folds activations it bridges within the off-delay, as
+        recording in sample order would have."""
+        start = self.at(episode.first_seen if episode.first_seen is not None else episode.started_at)
+        spans = [[_time(a), _time(b)] for a, b in anomaly.activations]
+        if start is None or not spans or start >= spans[-1][0]:
+            return
+        end = self.at(episode.cleared_at) or self.at(episode.last_seen) or start
+        gap = dt.timedelta(seconds=config.off_delay_s())
+        merged: list[list] = []
+        for a, b in sorted([*spans, [start, end]], key=lambda span: span[0]):
+            last = merged[-1] if merged else None
+            if last is not None and (last[1] is None or a <= last[1] + gap):
+                last[1] = None if last[1] is None or b is None else max(last[1], b)
+            else:
+                merged.append([a, b])
+        if len(merged) <= len(spans):
+            anomaly.returns = max(0, anomaly.returns - (len(spans) - len(merged)))
+            anomaly.activations = [[_iso(a), _iso(b)] for a, b in merged]
+            anomaly.started_at = min(anomaly.started_at, merged[0][0])
 
     def _returned(self, anomaly: Anomaly, episode: Episode) -> list[str]:
         """The condition is back before anyone acknowledged its end: the same alarm, once more."""

@@ -3,7 +3,20 @@ z-score, IQR and EWMA (`evaluate(t, x)`; see detector_base)."""
 
 import numpy as np
 
-from .detector_base import CRITICAL, WARNING, Detector, Flags, empty_flags, ewma, hysteresis, trailing_stats
+from .detector_base import (
+    CRITICAL,
+    STUCK_RUN,
+    WARNING,
+    Detector,
+    Flags,
+    empty_flags,
+    ewma,
+    holds_stuck,
+    hysteresis,
+    returning,
+    stuck_marks,
+    trailing_stats,
+)
 from .models import DetectorKind
 
 
@@ -58,10 +71,14 @@ class RateDetector(Detector):
     kind = DetectorKind.RATE
     history = 1
 
-    def __init__(self, *, max_per_s=None, crit_per_s=None, max_step=None, crit_factor=2.0, **settings):
+    def __init__(
+        self, *, max_per_s=None, crit_per_s=None, max_step=None, crit_factor=2.0, earlier_window=0, **settings
+    ):
         super().__init__(**settings)
         self.max_per_s, self.crit_per_s = max_per_s, crit_per_s
         self.max_step, self.crit_factor = max_step, float(crit_factor)
+        self.earlier_window = max(0, int(earlier_window))
+        self.history = 1 + self.earlier_window
 
     def thresholds(self, t) -> tuple[float | None, float | None]:
         if self.max_per_s or not self.max_step:
@@ -95,6 +112,10 @@ class RateDetector(Detector):
             step = np.abs(np.nan_to_num(x - prev_x, nan=0.0))
             over_warn &= step > self.max_step
             over_crit &= step > self.max_step * self.crit_factor
+        # A step back towards the earlier level ends an excursion (or a spike): not a change.
+        back = returning(x, prev_x, (self.max_step or 0.0) / 4, np.arange(n) - 1, self.earlier_window)
+        over_warn &= ~back
+        over_crit &= ~back
         level = np.where(over_crit, CRITICAL, np.where(over_warn, WARNING, 0)).astype(np.int8)
         crit = over_crit
         return Flags(level, slope, crit.astype(np.int8), names, (warn, crit_per_s), {"t": t[-1], "x": x[-1]})
@@ -130,18 +151,21 @@ class ZScoreDetector(Detector):
 
     kind = DetectorKind.ZSCORE
 
-    def __init__(self, *, window=60, lag=0, warn=6.0, crit=10.0, min_std=1e-9, **settings):
+    def __init__(self, *, window=60, lag=0, warn=6.0, crit=10.0, min_std=1e-9, earlier_window=0, **settings):
         super().__init__(**settings)
         self.window, self.lag = max(5, int(window)), max(0, int(lag))
         self.warn, self.crit, self.min_std = float(warn), float(crit), float(min_std)
-        self.history = self.window + self.lag
+        self.earlier_window = max(0, int(earlier_window))
+        self.history = self.window + self.lag + max(STUCK_RUN, self.earlier_window)
 
     def evaluate(self, t, x, *, carry=None):
         mean, std, ok = trailing_stats(x, self.window, self.lag)
-        # A flat baseline (a stuck sensor, a constant) gives no verdict rather than infinite scores.
-        ok &= std > self.min_std
+        # A flat baseline (a stuck sensor, a constant) gives no verdict rather than infinite scores;
+        # nor does one holding a stuck stretch (the flatline detector's), until it has left it.
+        ok &= (std > self.min_std) & ~holds_stuck(stuck_marks(x), self.window, self.lag)
         z = np.abs(x - mean) / np.maximum(std, self.min_std)
         z = np.where(ok, z, 0.0)
+        z[returning(x, mean, std, np.arange(len(x)) - self.lag - self.window, self.earlier_window)] = 0.0
         level = np.where(z > self.crit, CRITICAL, np.where(z > self.warn, WARNING, 0)).astype(np.int8)
         names = (f"zscore>{self.warn:g}", f"zscore>{self.crit:g}")
         return Flags(level, z, (level == CRITICAL).astype(np.int8), names, (self.warn, self.crit))
@@ -153,10 +177,11 @@ class IQRDetector(Detector):
 
     kind = DetectorKind.IQR
 
-    def __init__(self, *, block=60, warn_k=4.0, crit_k=8.0, min_iqr=1e-9, **settings):
+    def __init__(self, *, block=60, warn_k=4.0, crit_k=8.0, min_iqr=1e-9, earlier_window=0, **settings):
         super().__init__(**settings)
         self.block, self.warn_k, self.crit_k, self.min_iqr = max(8, int(block)), warn_k, crit_k, min_iqr
-        self.history = 2 * self.block
+        self.earlier_window = max(0, int(earlier_window))
+        self.history = 2 * self.block + self.earlier_window
 
     def evaluate(self, t, x, *, carry=None):
         n, b = len(x), self.block
@@ -175,9 +200,13 @@ class IQRDetector(Detector):
         ref = np.clip(ref, 0, full - 1)
         lo, hi = q1[ref], q3[ref]
         ok &= width[ref] > self.min_iqr  # only degenerate blocks: no verdict
+        stuck = stuck_marks(x)[: full * b].reshape(full, b).any(axis=1)
+        ok &= ~stuck[ref]  # a block holding a stuck stretch is no reference either
         iqr = np.maximum(width[ref], self.min_iqr)
         out = np.maximum(lo - x, x - hi) / iqr  # how many IQRs beyond the box
         out = np.where(ok, out, 0.0)
+        back = returning(x, (lo + hi) / 2, (hi - lo) / 1.349, (np.arange(n) // b - 1) * b, self.earlier_window)
+        out[back] = 0.0
         level = np.where(out > self.crit_k, CRITICAL, np.where(out > self.warn_k, WARNING, 0)).astype(np.int8)
         return Flags(level, out, (level == CRITICAL).astype(np.int8), names, (self.warn_k, self.crit_k))
 
@@ -188,17 +217,21 @@ class EWMADetector(Detector):
 
     kind = DetectorKind.EWMA
 
-    def __init__(self, *, lam=0.2, window=120, lag=30, warn_l=5.0, crit_l=9.0, min_std=1e-9, **settings):
+    def __init__(
+        self, *, lam=0.2, window=120, lag=30, warn_l=5.0, crit_l=9.0, min_std=1e-9, earlier_window=0, **settings
+    ):
         super().__init__(**settings)
         self.lam, self.window, self.lag = float(lam), max(5, int(window)), max(0, int(lag))
         self.warn_l, self.crit_l, self.min_std = float(warn_l), float(crit_l), float(min_std)
         self.sigma = np.sqrt(self.lam / (2 - self.lam))
-        self.history = self.window + self.lag + int(5 / self.lam)
+        self.earlier_window = max(0, int(earlier_window))
+        self.history = self.window + self.lag + int(5 / self.lam) + max(STUCK_RUN, self.earlier_window)
 
     def evaluate(self, t, x, *, carry=None):
         mean, std, ok = trailing_stats(x, self.window, self.lag)
-        ok &= std > self.min_std
+        ok &= (std > self.min_std) & ~holds_stuck(stuck_marks(x), self.window, self.lag)
         r = np.where(ok, (x - mean) / np.maximum(std, self.min_std), 0.0)
+        r[returning(x, mean, std, np.arange(len(x)) - self.lag - self.window, self.earlier_window)] = 0.0
         r = np.clip(r, -50, 50)  # one wild sample must not hold the average out for long
         s = np.abs(ewma(r, self.lam)) / self.sigma
         s = np.where(ok, s, 0.0)

@@ -250,7 +250,7 @@ def _sweep_forecast(cursor, target, detector: ForecastDetector, item, *, now, li
     start = after if after is not None else (first_us - ANCHOR_US) / US
     if np.floor((last_us - ANCHOR_US) / US / detector.stride_s) <= np.floor(start / detector.stride_s):
         return  # no stride boundary passed: nothing to draw yet
-    since = reading.to_datetime(ANCHOR_US + (start - detector.window_s - detector.smooth_s) * US)
+    since = reading.to_datetime(ANCHOR_US + (start - detector.span_s) * US)
     _, t_us, x = reading.read_window([target.definition.pk], since, reading.to_datetime(last_us))
     if not len(t_us):
         return

@@ -136,6 +136,24 @@ def test_off_delay_keeps_a_flickering_condition_one_activation(stepped, send):
     assert alarm.returns == 0 and len(alarm.activations) == 1 and not alarm.chattering
 
 
+def test_a_sweep_episode_between_inline_activations_folds_them(stepped, send, settings):
+    """Ingest's limit check records the whole batch first (two excursions, 24 s apart: two
+    activations); the sweep then finds a stuck stretch between them, within the off-delay of both.
+    Recorded in sample order that is one activation from the first onset: so it must end up."""
+    settings.ANOMALY_OFF_DELAY_S = 10
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=200)
+    values = series(100) + [37.0] * 4 + series(4) + [28.3] * 18 + series(4) + [37.0] * 4 + series(20)
+    send(stepped, start, {"bus_v": values})
+    (alarm,) = Anomaly.objects.filter(spacecraft=stepped)
+    assert len(alarm.activations) == 2 and alarm.returns == 1  # the limit's two excursions
+    sweeps.sweep()
+    alarm.refresh_from_db()
+    assert "flatline" in {d["kind"] for d in alarm.detectors}
+    assert len(alarm.activations) == 1 and alarm.returns == 0
+    assert alarm.activations[0][0] == alarm.started_at.isoformat()
+    assert alarm.started_at <= start + dt.timedelta(seconds=100)
+
+
 def test_stale_is_off_for_parameters_sent_once(stepped, send):
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     send(stepped, now - dt.timedelta(seconds=60), {"payload_i": [1.0, 1.1, 1.0]})  # sent once, on an event
