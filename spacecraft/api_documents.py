@@ -18,7 +18,7 @@ from missionops.models import OPERATING_ROLES
 from missionops.parsers import LimitedJSONParser
 
 from . import documents
-from .api_commands import SpacecraftField
+from .representations import SpacecraftField
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
 
 READS = ("retrieve", "versions", "attachment")

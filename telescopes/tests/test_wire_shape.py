@@ -17,7 +17,9 @@ def test_device_operation_and_session_messages_are_what_the_api_answers(
 ):
     observatory = Observatory.objects.create(organization=org_a, name="Obs", latitude_deg=37.9, longitude_deg=-75.5)
     scope = AlpacaDevice.objects.create(observatory=observatory, device_type="telescope", host="127.0.0.1", port=9)
-    operation = Operation.objects.create(device=scope, kind="park", requested_by=operator)
+    operation = Operation.objects.create(
+        device=scope, kind="park", requested_by=operator, timeout_s=30, deadline=timezone.now()
+    )
     start = timezone.now() + timedelta(hours=1)
     session = ObservationSession.objects.create(
         observatory=observatory,
