@@ -80,10 +80,9 @@ class ElementSetUseSerializer(serializers.Serializer):
     warning = serializers.CharField(allow_blank=True)
 
 
+# A propagated position (`orbits.services.Position`): the positions API and the live `positions`
+# messages on `fleet`.
 class PositionSerializer(serializers.Serializer):
-    """A propagated position (`orbits.services.Position`): the positions API and the live
-    `positions` messages on `fleet`."""
-
     spacecraft = serializers.UUIDField(source="spacecraft.pk")
     designation = serializers.CharField(source="spacecraft.designation")
     at = serializers.DateTimeField()

@@ -23,6 +23,8 @@ DESIGNATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 
 
 class SpacecraftSerializer(SpacecraftRepresentation):
+    """A spacecraft with its live state; `can_operate` says whether you may operate it."""
+
     can_operate = serializers.SerializerMethodField(help_text="whether you may operate it (command, change its state)")
 
     class Meta(SpacecraftRepresentation.Meta):

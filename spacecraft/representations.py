@@ -15,10 +15,10 @@ class ConstellationField(serializers.PrimaryKeyRelatedField):
         return selectors.constellations_visible_to(self.context["request"].user)
 
 
+# A spacecraft as everyone who may view it sees it: the live `state` messages carry this; the API's
+# SpacecraftSerializer adds what depends on the caller (`can_operate`). Comments, not docstrings:
+# a serializer's docstring is its description in the OpenAPI schema.
 class SpacecraftRepresentation(serializers.ModelSerializer):
-    """A spacecraft as everyone who may view it sees it: the live `state` messages carry this; the
-    API's SpacecraftSerializer adds what depends on the caller (`can_operate`)."""
-
     organization = UserOrganizationField(required=False, help_text="Organization slug; defaults to your only one.")
     constellation = ConstellationField(required=False, allow_null=True)
     mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
