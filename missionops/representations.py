@@ -10,11 +10,22 @@ from rest_framework.utils.encoders import JSONEncoder
 from .event_text import describe
 from .models import Event
 
+# One instance per serializer class for representations without options: DRF builds a serializer's
+# fields on its first use (about 1 ms for a job's 30), and live messages are made per change.
+# to_representation keeps no state on the serializer, so one instance serves every thread.
+_shared: dict[type, serializers.BaseSerializer] = {}
+
 
 def represent(serializer_class: type[serializers.BaseSerializer], instance, **kwargs):
     """`serializer_class`'s representation of `instance` as plain JSON values, exactly as the REST
-    API renders it (DRF's encoder: the same times, decimals and UUIDs as an answer's body)."""
-    return json.loads(json.dumps(serializer_class(instance, **kwargs).data, cls=JSONEncoder))
+    API renders it (DRF's encoder: the same times, decimals and UUIDs as an answer's body).
+    `kwargs` (`many`, `context`) go to the serializer."""
+    if kwargs:
+        data = serializer_class(instance, **kwargs).data
+    else:
+        serializer = _shared.get(serializer_class) or _shared.setdefault(serializer_class, serializer_class())
+        data = serializer.to_representation(instance)
+    return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
 class EventSerializer(serializers.ModelSerializer):
