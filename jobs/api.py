@@ -24,7 +24,6 @@ from missionops.api import (
     organization_for_create,
     require_role,
     roles_text,
-    username_field,
     validated_query,
 )
 from missionops.models import OPERATING_ROLES
@@ -34,6 +33,7 @@ from . import selectors, services
 from .exceptions import JobStateError, QuotaExceeded
 from .filters import JobFilter
 from .models import Job, JobArtifact, JobKind, JobLog, JobState
+from .representations import JobLogSerializer, JobSerializer
 
 JOB_VERBS = {"destroy": "delete", "cancel": "cancel", "retry": "retry"}
 
@@ -41,49 +41,6 @@ JOB_VERBS = {"destroy": "delete", "cancel": "cancel", "retry": "retry"}
 @extend_schema_field(OpenApiTypes.STR)
 class OrganizationSlugField(UserOrganizationField):
     """An organization slug among the caller's own (typed for the schema)."""
-
-
-class ArtifactSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    content_type = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    sha256 = serializers.CharField()
-    url = serializers.SerializerMethodField()
-
-    def get_url(self, artifact) -> str:
-        return f"/api/v1/jobs/{artifact.job_id}/artifacts/{artifact.name}/"
-
-
-class JobSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    created_by = username_field("created_by")
-    kind = serializers.ChoiceField(choices=JobKind.choices)
-    state = serializers.ChoiceField(choices=JobState.choices)
-    parents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    bbox = serializers.SerializerMethodField(help_text="[west, south, east, north]; west > east crosses 180°")
-    artifacts = serializers.SerializerMethodField()
-    can_cancel = serializers.BooleanField(read_only=True, help_text="not finished yet: cancel applies")
-    can_retry = serializers.BooleanField(read_only=True, help_text="failed or canceled: retry applies")
-
-    class Meta:
-        model = Job
-        fields = [
-            "id", "organization", "name", "kind", "params", "priority", "state", "needs_gpu", "parents",
-            "attempts", "max_attempts", "run_after", "worker", "gpu_index", "lease_expires_at", "heartbeat_at",
-            "progress", "result", "error", "cancel_requested", "cancel_reason", "gpu_seconds", "footprint", "bbox",
-            "template", "created_by", "created_at", "started_at", "finished_at", "artifacts", "can_cancel",
-            "can_retry",
-        ]  # fmt: skip
-        read_only_fields = fields
-
-    def get_bbox(self, job) -> list[float] | None:
-        if job.bbox_west is None:
-            return None
-        return [job.bbox_west, job.bbox_south, job.bbox_east, job.bbox_north]
-
-    def get_artifacts(self, job) -> list[dict]:
-        prefetched = "artifacts" in getattr(job, "_prefetched_objects_cache", {})  # without data: JobViewSet
-        return ArtifactSerializer(job.artifacts.all() if prefetched else job.artifacts.defer("data"), many=True).data
 
 
 class JobSpecSerializer(serializers.Serializer):
@@ -135,12 +92,6 @@ class JobLogsQuery(serializers.Serializer):
         default=0, min_value=0, max_value=2**63 - 1, help_text="only lines with id > after (follow-up polling)"
     )
     tail = serializers.IntegerField(default=200, min_value=1, max_value=5000, help_text="the last N lines")
-
-
-class JobLogSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = JobLog
-        fields = ["id", "at", "level", "attempt", "message"]
 
 
 @extend_schema_view(

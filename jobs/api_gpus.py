@@ -12,43 +12,7 @@ from missionops.api import validated_query
 
 from . import selectors
 from .models import Gpu
-
-
-class GpuSerializer(serializers.ModelSerializer):
-    utilization_pct = serializers.SerializerMethodField()
-    memory_used_mb = serializers.SerializerMethodField()
-    temperature_c = serializers.SerializerMethodField()
-    sampled_at = serializers.SerializerMethodField()
-    job = serializers.SerializerMethodField(help_text="running job, if it belongs to one of your organizations")
-
-    class Meta:
-        model = Gpu
-        fields = [
-            "id", "host", "index", "name", "uuid", "simulated", "memory_total_mb", "active", "last_seen_at",
-            "utilization_pct", "memory_used_mb", "temperature_c", "sampled_at", "job",
-        ]  # fmt: skip
-
-    def _latest(self, gpu):
-        return getattr(gpu, "latest", None)
-
-    def get_utilization_pct(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).utilization_pct
-
-    def get_memory_used_mb(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).memory_used_mb
-
-    def get_temperature_c(self, gpu) -> float | None:
-        return self._latest(gpu) and self._latest(gpu).temperature_c
-
-    def get_sampled_at(self, gpu) -> dt.datetime | None:
-        return self._latest(gpu) and self._latest(gpu).at
-
-    def get_job(self, gpu) -> int | None:
-        latest = self._latest(gpu)
-        if latest is None or latest.job is None:
-            return None
-        visible = self.context.get("organization_ids", set())
-        return latest.job_id if latest.job.organization_id in visible else None
+from .representations import GpuSerializer
 
 
 class GpuSamplesQuery(serializers.Serializer):

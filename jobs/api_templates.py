@@ -9,8 +9,9 @@ from missionops.api import organization_for_create, require_role
 from missionops.models import OPERATING_ROLES
 
 from . import selectors, services
-from .api import JobSerializer, OrganizationSlugField
+from .api import OrganizationSlugField
 from .models import JobKind
+from .representations import JobSerializer
 from .services import cron_of
 
 

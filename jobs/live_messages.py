@@ -1,8 +1,14 @@
-"""What the job queue says on the live socket: `jobs` (organization-wide) and `job.<id>`."""
+"""What the job queue says on the live socket: `jobs` (organization-wide) and `job.<id>`. A job's
+message carries its REST representation (`representations.JobSerializer`, with `can_cancel` and
+`can_retry`); a log line its `JobLogSerializer` one."""
 
 from django.conf import settings
+from django.db.models import Prefetch, prefetch_related_objects
 
 from missionops import live
+
+from .models import JobArtifact
+from .representations import JobLogSerializer, JobSerializer
 
 
 def _enabled() -> bool:
@@ -10,59 +16,37 @@ def _enabled() -> bool:
     return settings.JOBS_LIVE_PUBLISH
 
 
-def job_message(job) -> dict:
-    return {
-        "kind": "job.state",
-        "id": job.pk,
-        "name": job.name,
-        "job_kind": job.kind,
-        "state": job.state,
-        "progress": round(job.progress, 1),
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "worker": job.worker,
-        "gpu_index": job.gpu_index,
-        "priority": job.priority,
-        "error": job.error[:300],
-        "cancel_reason": job.cancel_reason,
-        "gpu_seconds": round(job.gpu_seconds, 1),
-        "cancel_requested": job.cancel_requested,
-        # What the job page's buttons offer now: the rules stay in the model, not copied to JS.
-        "can_cancel": job.can_cancel(),
-        "can_retry": job.can_retry(),
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
-
-
 def publish_job(job) -> None:
     if not _enabled():
         return
-    message = job_message(job)
+    message = live.live_message("job.state", JobSerializer, job)
     live.publish_many(("jobs", f"job.{job.pk}"), message, organization=job.organization_id)
 
 
+def publish_jobs(jobs) -> None:
+    """`publish_job` of each of `jobs`, their relations read in four queries, not four per job
+    (a claim of 100, a batch of 1000)."""
+    if not _enabled() or not jobs:
+        return
+    artifacts = Prefetch("artifacts", queryset=JobArtifact.objects.defer("data"))
+    prefetch_related_objects(jobs, "organization", "created_by", "parents", artifacts)
+    for job in jobs:
+        publish_job(job)
+
+
 def publish_progress(*, job_id: int, organization_id: int, progress: float, message: str = "") -> None:
+    """Progress between state changes: the job's `id` and `progress` (as in its representation) and
+    what the job says it is doing."""
     if not _enabled():
         return
-    payload = {"kind": "job.progress", "id": job_id, "progress": round(progress, 1), "message": message}
+    payload = {"kind": "job.progress", "data": {"id": job_id, "progress": round(progress, 1), "message": message}}
     live.publish_many(("jobs", f"job.{job_id}"), payload, organization=organization_id)
 
 
 def publish_log(log, *, organization_id: int) -> None:
     if not _enabled():
         return
-    payload = {
-        "kind": "job.log",
-        "id": log.job_id,
-        "log_id": log.pk,
-        "at": log.at,
-        "level": log.level,
-        "attempt": log.attempt,
-        "message": log.message,
-    }
-    live.publish(f"job.{log.job_id}", payload, organization=organization_id)
+    live.publish(f"job.{log.job_id}", live.live_message("job.log", JobLogSerializer, log), organization=organization_id)
 
 
 def publish_deleted(jobs) -> None:
@@ -70,5 +54,5 @@ def publish_deleted(jobs) -> None:
     if not _enabled():
         return
     for job in jobs:
-        payload = {"kind": "job.deleted", "id": job.pk}
+        payload = {"kind": "job.deleted", "data": {"id": job.pk}}
         live.publish_many(("jobs", f"job.{job.pk}"), payload, organization=job.organization_id)

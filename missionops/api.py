@@ -21,6 +21,7 @@ from .filters import ScopedFilterSet, UTCDateTimeFilter
 from .ids import decimal_id
 from .models import Event, Membership, Organization, Role
 from .replicas import read_lag_tolerant
+from .representations import EventSerializer
 from .tenancy import membership_for, organizations_for, visible_events
 
 
@@ -235,35 +236,6 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
         # The caller's role read with the organizations, not a membership query per organization.
         role = Membership.objects.filter(user_id=self.request.user.pk, organization=OuterRef("pk")).values("role")[:1]
         return organizations_for(self.request.user).annotate(caller_role=Subquery(role)).order_by("name")
-
-
-class EventSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    actor = serializers.CharField(source="actor_repr", read_only=True)
-    subject = serializers.CharField(source="subject_repr", read_only=True)
-    spacecraft = serializers.UUIDField(source="spacecraft_id", read_only=True, allow_null=True)
-    summary = serializers.SerializerMethodField(help_text="The event as one sentence for people.")
-
-    class Meta:
-        model = Event
-        fields = [
-            "id",
-            "organization",
-            "kind",
-            "subject_type",
-            "subject_id",
-            "subject",
-            "spacecraft",
-            "actor",
-            "payload",
-            "created_at",
-            "summary",
-        ]
-
-    def get_summary(self, event) -> str:
-        from .event_text import describe
-
-        return describe(event)
 
 
 class EventFilter(ScopedFilterSet):

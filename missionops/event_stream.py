@@ -30,8 +30,8 @@ from django.utils import timezone
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
-from .events import event_message
 from .models import Event, EventOutbox
+from .representations import EventSerializer, represent
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +73,6 @@ def enqueue(event: Event) -> EventOutbox | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
     return row
-
-
-def stream_message(event: Event) -> dict:
-    """What a stream consumer receives: the event as the API shows it, plus its organization."""
-
-    return {**event_message(event), "organization": event.organization.slug}
 
 
 async def _log_nats_error(error: Exception) -> None:
@@ -163,7 +157,7 @@ class StreamClient:
                 *(
                     self.js.publish(
                         row.subject,
-                        json.dumps(stream_message(row.event), cls=DjangoJSONEncoder).encode(),
+                        json.dumps(represent(EventSerializer, row.event)).encode(),
                         headers={"Nats-Msg-Id": str(row.event_id)},
                     )
                     for row in rows

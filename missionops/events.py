@@ -1,4 +1,5 @@
-"""The event log: append an event, its wire shape, and the hook the outbox and webhooks hang on."""
+"""The event log: append an event, and the hook the outbox and webhooks hang on. An event's wire
+shape (live, webhooks, the stream) is its REST representation: `representations.EventSerializer`."""
 
 import json
 
@@ -8,6 +9,7 @@ from django.dispatch import Signal
 
 from . import live
 from .models import Event, Organization
+from .representations import EventSerializer
 from .tenancy import user_or_none
 
 # Sent inside the transaction that appends the event (receivers: the event-stream outbox and the
@@ -46,7 +48,7 @@ def record_event(
         )
         event_recorded.send(sender=Event, event=event)
     if publish and not kind.startswith(SECURITY_PREFIX):  # the audit trail is for admins only
-        live.publish("events", event_message(event), organization=organization)
+        live.publish("events", live.live_message("event", EventSerializer, event), organization=organization)
     return event
 
 
@@ -62,24 +64,6 @@ class PayloadEncoder(DjangoJSONEncoder):
 def json_safe(payload: dict) -> dict:
     """Event payloads are stored as JSON: normalize what services hand us (times become ISO 8601)."""
     return json.loads(json.dumps(payload, cls=PayloadEncoder))
-
-
-def event_message(event: Event) -> dict:
-    """The live and webhook shape of an event (with its sentence)."""
-    from .event_text import describe
-
-    return {
-        "id": str(event.id),
-        "kind": event.kind,
-        "subject_type": event.subject_type,
-        "subject_id": event.subject_id,
-        "subject": event.subject_repr,
-        "spacecraft": str(event.spacecraft_id) if event.spacecraft_id else None,
-        "actor": event.actor_repr,
-        "payload": event.payload,
-        "created_at": event.created_at.isoformat(),
-        "summary": describe(event),
-    }
 
 
 def record_security_event_for_user(*, user, kind: str, payload: dict) -> None:

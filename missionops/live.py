@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from .representations import represent
+
 logger = logging.getLogger(__name__)
 
 # Topics every member of an organization may subscribe to.
@@ -56,6 +58,13 @@ def access_changed(user_id) -> None:
     close when the user is gone or inactive): access is otherwise checked only at subscription."""
     sends = [(access_group(user_id), {"type": "access.changed"})]
     transaction.on_commit(lambda: _send(sends))
+
+
+def live_message(kind: str, serializer_class, instance, **kwargs) -> dict:
+    """A live message: `{"kind": kind, "data": ...}`, `data` being the object's representation by
+    the REST API's own serializer (`many=True` for a list), so a page reads the same field names
+    from the socket as from a REST answer."""
+    return {"kind": kind, "data": represent(serializer_class, instance, **kwargs)}
 
 
 def publish(topic: str, payload: dict, *, organization) -> None:

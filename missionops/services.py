@@ -6,14 +6,13 @@ from django.dispatch import Signal
 from django.utils.text import slugify
 
 from . import live
-from .events import SECURITY_PREFIX, event_message, json_safe, record_event, record_security_event_for_user
+from .events import SECURITY_PREFIX, json_safe, record_event, record_security_event_for_user
 from .exceptions import ConflictError, DomainError
 from .models import Membership, Organization, Role
 
 __all__ = [
     "SECURITY_PREFIX",
     "create_organization",
-    "event_message",
     "json_safe",
     "membership_changed",
     "record_event",

@@ -128,6 +128,17 @@ def sc_a(make_spacecraft, org_a):
 
 
 @pytest.fixture
+def live_sent(monkeypatch):
+    """What `missionops.live` sends while the test runs, as (topic, message) pairs. Messages leave
+    at commit: run the code under `django_capture_on_commit_callbacks(execute=True)`."""
+    from missionops import live
+
+    sent = []
+    monkeypatch.setattr(live, "_send", lambda sends: sent.extend((m["topic"], m["data"]) for _, m in sends))
+    return sent
+
+
+@pytest.fixture
 def api(db):
     """api(user) -> a DRF client authenticated with the user's real API token."""
     from rest_framework.authtoken.models import Token

@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import outbound
-from .events import event_message, record_event
+from .events import record_event
 from .exceptions import ConflictError, DomainError
 from .models import DeliveryState, Event, Webhook, WebhookDelivery
+from .representations import EventSerializer, represent
 from .tenancy import user_or_none
 
 IN_FLIGHT = (DeliveryState.PENDING, DeliveryState.RETRYING)
@@ -122,7 +123,7 @@ def _schedule(delivery_id: int, countdown: float) -> None:
 
 def body_for(event: Event) -> bytes:
     """The JSON body posted for `event` (compact, sorted keys: what the signature covers)."""
-    return json.dumps({"event": event_message(event)}, separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps({"event": represent(EventSerializer, event)}, separators=(",", ":"), sort_keys=True).encode()
 
 
 def backoff_s(*, attempts: int) -> float:

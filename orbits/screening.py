@@ -15,12 +15,14 @@ from django.utils import timezone
 from missionops import live
 from missionops.exceptions import DomainError
 from missionops.models import Organization
+from missionops.representations import represent
 from missionops.services import record_event
 from spacecraft.models import Spacecraft
 
 from . import conjunctions, element_sets, tle_format
 from .exceptions import CatalogueFormatError
 from .models import CatalogueObject, Conjunction
+from .representations import ConjunctionSerializer
 
 ALARM_PARAMETER = "conjunction_miss_km"
 
@@ -157,29 +159,13 @@ def _store(organization, fleet, tles, catalogue, approaches, start, end, thresho
     return rows
 
 
-def conjunction_message(c: Conjunction) -> dict:
-    return {
-        "id": c.pk,
-        "spacecraft": str(c.spacecraft_id),
-        "designation": c.spacecraft.designation,
-        "secondary_norad_id": c.secondary_norad_id,
-        "secondary_name": c.secondary_name,
-        "tca": c.tca.isoformat(),
-        "miss_distance_km": round(c.miss_distance_km, 4),
-        "radial_km": round(c.radial_km, 4),
-        "in_track_km": round(c.in_track_km, 4),
-        "cross_track_km": round(c.cross_track_km, 4),
-        "relative_speed_km_s": round(c.relative_speed_km_s, 4),
-    }
-
-
 def _announce_critical(c: Conjunction, critical_km: float) -> None:
     """An event, and the spacecraft's one live alarm on `conjunction_miss_km` (opened, or its
     peak lowered when this approach is closer)."""
     from anomalies.models import Anomaly, DetectorKind, Severity
     from telemetry.models import ParameterDefinition
 
-    message = conjunction_message(c)
+    message = represent(ConjunctionSerializer, c)
     record_event(
         organization=c.organization, kind="conjunction.critical", subject=c.spacecraft, payload=message, publish=True
     )
@@ -244,4 +230,4 @@ def _announce_critical(c: Conjunction, critical_km: float) -> None:
             if record is not None:
                 record["peak_value"], record["peak_at"] = entry["peak_value"], entry["peak_at"]
         live_alarm.save(update_fields=fields)
-    live.publish("alarms", {"kind": "conjunction.critical", **message}, organization=c.organization)
+    live.publish("alarms", {"kind": "conjunction.critical", "data": message}, organization=c.organization)

@@ -17,57 +17,23 @@ from missionops.models import Role
 from . import selectors, services
 from .api_commands import require_operate
 from .models import ConfigVersion, Constellation, MissionType, Mode, Spacecraft
+from .representations import SpacecraftRepresentation
 
 DESIGNATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 
 
-class ConstellationField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return selectors.constellations_visible_to(self.context["request"].user)
+class SpacecraftSerializer(SpacecraftRepresentation):
+    """A spacecraft with its live state; `can_operate` says whether you may operate it."""
 
+    can_operate = serializers.SerializerMethodField(help_text="whether you may operate it (command, change its state)")
 
-class SpacecraftSerializer(serializers.ModelSerializer):
-    organization = UserOrganizationField(required=False, help_text="Organization slug; defaults to your only one.")
-    constellation = ConstellationField(required=False, allow_null=True)
-    mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
-    mission_type = serializers.ChoiceField(choices=MissionType.choices)
-    config_version = serializers.SerializerMethodField()
-    can_operate = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Spacecraft
-        fields = [
-            "id",
-            "organization",
-            "designation",
-            "name",
-            "norad_id",
-            "mission_type",
-            "constellation",
-            "mode",
-            "battery_soc_pct",
-            "memory_used_pct",
-            "updated_at",
-            "safe_soc_threshold_pct",
-            "survival_soc_threshold_pct",
-            "config_version",
-            "can_operate",
-            "created_at",
-        ]
-        read_only_fields = ["battery_soc_pct", "memory_used_pct", "updated_at", "created_at"]
-        # Uniqueness per organization is checked by the service (409 naming the field).
-        validators = []
+    class Meta(SpacecraftRepresentation.Meta):
+        fields = [*SpacecraftRepresentation.Meta.fields[:-1], "can_operate", "created_at"]
 
     def validate_designation(self, value):
         if not DESIGNATION.match(value):
             raise serializers.ValidationError("use capitals, digits and hyphens, e.g. SC-001 (at most 32)")
         return value
-
-    def get_config_version(self, sc) -> int | None:
-        if hasattr(sc, "current_config_version"):  # annotated on the viewset's queryset
-            return sc.current_config_version
-        current = sc.current_config  # one spacecraft just created or changed
-        return current.version if current else None
 
     def get_can_operate(self, sc) -> bool:
         checker = self.context.get("permission_checker")

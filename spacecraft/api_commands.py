@@ -1,19 +1,20 @@
 """REST API for the command queue and the command catalogue."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from missionops.api import NewestFirstCursorPagination, username_field, validated_query
+from missionops.api import NewestFirstCursorPagination, validated_query
 from missionops.filters import ScopedFilterSet
 
 from . import commanding, selectors
 from .catalogue import catalogue_for
-from .models import Command, CommandState, MissionType, ReleaseMode, Spacecraft
+from .models import Command, CommandState, MissionType, Spacecraft
+from .representations import CommandSerializer
 
 
 def require_operate(user, spacecraft: Spacecraft, *, action: str) -> None:
@@ -25,89 +26,6 @@ def require_operate(user, spacecraft: Spacecraft, *, action: str) -> None:
             f"you need the operate_spacecraft permission on {spacecraft.designation} "
             f"in organization '{spacecraft.organization.slug}' to {action}"
         )
-
-
-class SpacecraftField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return selectors.spacecraft_visible_to(self.context["request"].user)
-
-
-class CommandSerializer(serializers.ModelSerializer):
-    spacecraft = SpacecraftField()
-    args = serializers.DictField(required=False, default=dict)
-    state = serializers.ChoiceField(choices=CommandState.choices, read_only=True)
-    release_mode = serializers.ChoiceField(choices=ReleaseMode.choices, default=ReleaseMode.IMMEDIATE)
-    priority = serializers.IntegerField(min_value=1, max_value=9, default=5)
-    ack_timeout_s = serializers.IntegerField(min_value=1, max_value=3600, default=30)
-    created_by = username_field("created_by")
-    approved_by = username_field("approved_by")
-    canceled_by = username_field("canceled_by")
-    awaiting_approval = serializers.BooleanField(read_only=True)
-    can_cancel = serializers.BooleanField(read_only=True, help_text="Whether it may still be canceled (not sent yet).")
-    waits_for = serializers.SerializerMethodField(
-        help_text="A queued next-contact command: the scheduled contact that releases it (station, aos, los, plan)."
-    )
-    release_warning = serializers.SerializerMethodField(
-        help_text="A queued next-contact command that no contact plan covers: why it may wait for ever."
-    )
-
-    class Meta:
-        model = Command
-        fields = [
-            "id",
-            "spacecraft",
-            "name",
-            "args",
-            "priority",
-            "release_mode",
-            "ack_timeout_s",
-            "critical",
-            "state",
-            "awaiting_approval",
-            "can_cancel",
-            "created_by",
-            "approved_by",
-            "canceled_by",
-            "failure_reason",
-            "result",
-            "created_at",
-            "approved_at",
-            "released_at",
-            "sent_at",
-            "acknowledged_at",
-            "finished_at",
-            "waits_for",
-            "release_warning",
-        ]
-        read_only_fields = [
-            "critical",
-            "failure_reason",
-            "result",
-            "created_at",
-            "approved_at",
-            "released_at",
-            "sent_at",
-            "acknowledged_at",
-            "finished_at",
-        ]
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "nullable": True,
-            "properties": {
-                "station": {"type": "string"},
-                "aos": {"type": "string", "format": "date-time"},
-                "los": {"type": "string", "format": "date-time"},
-                "plan": {"type": "integer"},
-            },
-        }
-    )
-    def get_waits_for(self, command) -> dict | None:
-        return commanding.waits_for(command)
-
-    def get_release_warning(self, command) -> str:
-        return commanding.release_warning(command)
 
 
 class CancelSerializer(serializers.Serializer):

@@ -18,8 +18,8 @@ from missionops.models import OPERATING_ROLES
 from missionops.parsers import LimitedJSONParser
 
 from . import documents
-from .api_commands import SpacecraftField
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
+from .representations import SpacecraftField
 
 READS = ("retrieve", "versions", "attachment")
 EDIT_VERBS = {"publish": "publish", "attach": "attach files to"}

@@ -16,6 +16,7 @@ from missionops.tenancy import user_or_none
 from . import services
 from .catalogue import validate_command
 from .models import Command, CommandState, Mode, ReleaseMode, Spacecraft
+from .representations import CommandSerializer
 from .signals import command_executed
 
 
@@ -23,20 +24,10 @@ class CommandStateError(ConflictError):
     pass
 
 
-def command_message(command: Command) -> dict:
-    """The live shape of a command (the spacecraft page's command queue)."""
-    return {
-        "kind": "command",
-        "id": command.pk,
-        "name": command.name,
-        "state": command.state,
-        "awaiting_approval": command.awaiting_approval,
-        "can_cancel": command.can_cancel,
-        "failure_reason": command.failure_reason,
-        "result": command.result,
-        "finished_at": command.finished_at.isoformat() if command.finished_at else None,
-        "waits_for": waits_for(command),
-    }
+def _publish(command: Command) -> None:
+    """The command as the REST API shows it, to the spacecraft's page (the `sc.<id>` topic)."""
+    message = live.live_message("command", CommandSerializer, command)
+    live.publish(f"sc.{command.spacecraft_id}", message, organization=command.spacecraft.organization_id)
 
 
 def _transition(command: Command, state: CommandState, *, actor=None, at_field: str | None = None, **changes):
@@ -64,7 +55,7 @@ def _transition(command: Command, state: CommandState, *, actor=None, at_field: 
             "reason": command.failure_reason,
         },
     )
-    live.publish(f"sc.{spacecraft.pk}", command_message(command), organization=spacecraft.organization_id)
+    _publish(command)
     return command
 
 
@@ -115,7 +106,7 @@ def create_command(
         spacecraft_id=spacecraft.pk,
         payload={"command": name, "args": clean, "critical": spec.critical, "release_mode": release_mode},
     )
-    live.publish(f"sc.{spacecraft.pk}", command_message(command), organization=spacecraft.organization_id)
+    _publish(command)
     if not command.critical and release_mode == ReleaseMode.IMMEDIATE:
         command = release_command(command=command)
     return command
@@ -142,9 +133,7 @@ def approve_command(*, command: Command, actor) -> Command:
             spacecraft_id=command.spacecraft_id,
             payload={"command": command.name},
         )
-    # Other operators' pages drop the Approve button now, also when release waits for a contact.
-    message = {**command_message(command), "approved_by": actor.get_username()}
-    live.publish(f"sc.{command.spacecraft_id}", message, organization=command.spacecraft.organization_id)
+    _publish(command)  # other operators' pages drop the Approve button now, also when release waits
     if command.release_mode == ReleaseMode.IMMEDIATE:
         command = release_command(command=command)
     return command
@@ -300,42 +289,3 @@ def execute_on_runtime(command: Command) -> dict:
     Spacecraft.objects.filter(pk=spacecraft.pk).update(runtime=runtime)
     command_executed.send(sender=Spacecraft, spacecraft=spacecraft, runtime=runtime)  # telemetry reports it
     return result
-
-
-def waits_for(command: Command, *, now=None) -> dict | None:
-    """For a queued next-contact command, the scheduled contact that will release it: station,
-    AOS (contact start), LOS and plan; None for any other command, or when no contact plan has
-    the spacecraft in contact from now on (then it waits until one does: see `release_warning`)."""
-    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
-        return None
-    try:
-        contact_model = apps.get_model("orbits", "Contact")
-    except LookupError:
-        return None
-    now = now or timezone.now()
-    contact = (
-        contact_model.objects.filter(spacecraft_id=command.spacecraft_id, end__gt=now)
-        .select_related("station")
-        .order_by("start")
-        .first()
-    )
-    if contact is None:
-        return None
-    return {
-        "station": contact.station.name,
-        "aos": contact.start.isoformat(),
-        "los": contact.end.isoformat(),
-        "plan": contact.plan_id,
-    }
-
-
-def release_warning(command: Command, *, now=None) -> str:
-    """Why a queued next-contact command may wait for ever ('' when a contact will release it)."""
-    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
-        return ""
-    if waits_for(command, now=now) is not None:
-        return ""
-    return (
-        f"no contact plan has {command.spacecraft.designation} in contact from now on: the command waits "
-        "until a plan with a contact for it is built (Orbits → Passes), or cancel it and release it now"
-    )

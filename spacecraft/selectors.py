@@ -2,13 +2,15 @@
 
 import uuid
 
+from django.apps import apps
 from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from missionops.models import Event
 from missionops.tenancy import organizations_for
 
-from .models import ConfigVersion, Constellation, Mode, Spacecraft
+from .models import Command, CommandState, ConfigVersion, Constellation, Mode, ReleaseMode, Spacecraft
 
 
 def spacecraft_visible_to(user) -> QuerySet[Spacecraft]:
@@ -70,3 +72,42 @@ def organization_id_for_spacecraft_topic(user, ident: str):
     except ValueError:
         return None
     return spacecraft_visible_to(user).filter(pk=pk).values_list("organization_id", flat=True).first()
+
+
+def waits_for(command: Command, *, now=None) -> dict | None:
+    """For a queued next-contact command, the scheduled contact that will release it: station,
+    AOS (contact start), LOS and plan; None for any other command, or when no contact plan has
+    the spacecraft in contact from now on (then it waits until one does: see `release_warning`)."""
+    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
+        return None
+    try:
+        contact_model = apps.get_model("orbits", "Contact")
+    except LookupError:
+        return None
+    now = now or timezone.now()
+    contact = (
+        contact_model.objects.filter(spacecraft_id=command.spacecraft_id, end__gt=now)
+        .select_related("station")
+        .order_by("start")
+        .first()
+    )
+    if contact is None:
+        return None
+    return {
+        "station": contact.station.name,
+        "aos": contact.start.isoformat(),
+        "los": contact.end.isoformat(),
+        "plan": contact.plan_id,
+    }
+
+
+def release_warning(command: Command, *, now=None) -> str:
+    """Why a queued next-contact command may wait for ever ('' when a contact will release it)."""
+    if command.state != CommandState.QUEUED or command.release_mode != ReleaseMode.NEXT_CONTACT:
+        return ""
+    if waits_for(command, now=now) is not None:
+        return ""
+    return (
+        f"no contact plan has {command.spacecraft.designation} in contact from now on: the command waits "
+        "until a plan with a contact for it is built (Orbits → Passes), or cancel it and release it now"
+    )

@@ -11,6 +11,7 @@ from missionops.tenancy import user_or_none
 
 from .config import diff_parameters, validate_parameters
 from .models import ConfigVersion, Constellation, Mode, Spacecraft
+from .representations import SpacecraftRepresentation
 from .signals import config_changed
 
 REGISTRY_FIELDS = (
@@ -24,23 +25,10 @@ REGISTRY_FIELDS = (
 )
 
 
-def state_message(spacecraft: Spacecraft) -> dict:
-    """The live shape of a spacecraft's state (mode, energy, memory) for the fleet pages."""
-    return {
-        "id": str(spacecraft.pk),
-        "designation": spacecraft.designation,
-        "name": spacecraft.name,
-        "mode": spacecraft.mode,
-        "battery_soc_pct": spacecraft.battery_soc_pct,
-        "memory_used_pct": spacecraft.memory_used_pct,
-        "updated_at": spacecraft.updated_at.isoformat(),
-    }
-
-
 def _publish_state(spacecraft: Spacecraft) -> None:
-    message = state_message(spacecraft)
-    live.publish(f"sc.{spacecraft.pk}", {"kind": "state", **message}, organization=spacecraft.organization_id)
-    live.publish("fleet", {"kind": "state", **message}, organization=spacecraft.organization_id)
+    """The spacecraft as the REST API shows it (less the caller's `can_operate`), to its page and the fleet."""
+    message = live.live_message("state", SpacecraftRepresentation, spacecraft)
+    live.publish_many((f"sc.{spacecraft.pk}", "fleet"), message, organization=spacecraft.organization_id)
 
 
 def _check_thresholds(safe: float, survival: float) -> None:
@@ -140,7 +128,9 @@ def delete_spacecraft(*, spacecraft: Spacecraft, actor=None) -> None:
         actor=actor,
         payload={"designation": spacecraft.designation},
     )
-    live.publish("fleet", {"kind": "deleted", "id": str(spacecraft.pk)}, organization=spacecraft.organization_id)
+    live.publish(
+        "fleet", {"kind": "deleted", "data": {"id": str(spacecraft.pk)}}, organization=spacecraft.organization_id
+    )
     spacecraft.delete()
 
 

@@ -38,7 +38,7 @@ def render_detail(request, spacecraft, *, mode_form: ModeForm | None = None):
         per_page=25,
     )
     commands = [
-        (c, commanding.waits_for(c), commanding.release_warning(c) if c.state == CommandState.QUEUED else "")
+        (c, selectors.waits_for(c), selectors.release_warning(c) if c.state == CommandState.QUEUED else "")
         for c in table.rows
     ]
     return render(
@@ -79,7 +79,7 @@ def queue_command(request, pk):
         try:
             command = commanding.create_command(spacecraft=spacecraft, actor=request.user, **form.cleaned_data)
             messages.success(request, f"{command.name} queued ({command.state})")
-            warning = commanding.release_warning(command)
+            warning = selectors.release_warning(command)
             if warning:
                 messages.warning(request, f"{command.name}: {warning}")
         except DomainError as error:

@@ -6,93 +6,20 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from missionops.api import require_role, username_field
+from missionops.api import require_role
 from missionops.filters import ScopedFilterSet
 from missionops.models import OPERATING_ROLES, Role
 
 from . import selectors, services
-from .models import AlpacaDevice, DeviceType, Observatory, Operation, OperationKind
+from .models import AlpacaDevice, DeviceType, OperationKind
 from .operations import request_operation
-from .status_text import status_words
-
-
-class DeviceSerializer(serializers.ModelSerializer):
-    observatory = serializers.PrimaryKeyRelatedField(queryset=Observatory.objects.none())
-    status_text = serializers.SerializerMethodField(help_text="`status` in words, as the pages show it.")
-
-    class Meta:
-        model = AlpacaDevice
-        fields = [
-            "id",
-            "observatory",
-            "device_type",
-            "device_number",
-            "host",
-            "port",
-            "unique_id",
-            "name",
-            "health_status",
-            "health_detail",
-            "status",
-            "status_text",
-            "last_checked_at",
-            "last_seen_at",
-            "created_at",
-        ]
-        read_only_fields = [
-            "unique_id",
-            "name",
-            "health_status",
-            "health_detail",
-            "status",
-            "last_checked_at",
-            "last_seen_at",
-        ]
-        validators = []
-
-    def get_status_text(self, device) -> str:
-        return status_words(device.status or {})
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["observatory"].queryset = selectors.observatories_visible_to(request.user)
-        return fields
+from .representations import DeviceSerializer, OperationSerializer
 
 
 class DeviceFilter(ScopedFilterSet):
     class Meta:
         model = AlpacaDevice
         fields = ["observatory", "device_type", "health_status"]
-
-
-class OperationSerializer(serializers.ModelSerializer):
-    # A plain string in the schema: an enum named "kind" would collide with other apps' "kind" enums.
-    kind = serializers.CharField(read_only=True, help_text=f"one of: {', '.join(OperationKind.values)}")
-    requested_by = username_field("requested_by")
-    result = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Operation
-        fields = [
-            "id",
-            "device",
-            "kind",
-            "params",
-            "status",
-            "error",
-            "result",
-            "requested_by",
-            "timeout_s",
-            "deadline",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-
-    def get_result(self, operation) -> dict:
-        return {k: v for k, v in operation.result.items() if not k.startswith("_")}
 
 
 class DeviceViewSetBase(viewsets.GenericViewSet):

@@ -1,11 +1,9 @@
 """REST API of what device work leaves behind: operations, exposures (FITS and previews) and
 observation sessions (satellite tracking)."""
 
-from datetime import timedelta
-
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,13 +11,11 @@ from rest_framework.response import Response
 from missionops.api import require_role
 from missionops.filters import ScopedFilterSet
 from missionops.models import OPERATING_ROLES
-from orbits import element_sets
-from orbits.api.passes import ElementSetUseSerializer
 from spacecraft.selectors import spacecraft_visible_to
 
 from . import selectors, tracking
-from .api_devices import OperationSerializer
-from .models import Exposure, ObservationSession, Operation
+from .models import Exposure, Operation
+from .representations import ExposureSerializer, OperationSerializer, SessionSerializer
 
 
 class OperationFilter(ScopedFilterSet):
@@ -36,36 +32,6 @@ class OperationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.operations_visible_to(self.request.user)
-
-
-class ExposureSerializer(serializers.ModelSerializer):
-    fits_url = serializers.SerializerMethodField()
-    preview_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Exposure
-        fields = [
-            "id",
-            "camera",
-            "operation",
-            "session",
-            "started_at",
-            "duration_s",
-            "light",
-            "width",
-            "height",
-            "binning",
-            "pointing",
-            "stats",
-            "fits_url",
-            "preview_url",
-        ]
-
-    def get_fits_url(self, exposure) -> str:
-        return f"/api/v1/exposures/{exposure.pk}/fits/"
-
-    def get_preview_url(self, exposure) -> str:
-        return f"/api/v1/exposures/{exposure.pk}/preview/"
 
 
 class ExposureViewSet(viewsets.ReadOnlyModelViewSet):
@@ -93,72 +59,6 @@ class ExposureViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         return self._file("preview", "image/png")
-
-
-class SessionSerializer(serializers.ModelSerializer):
-    exposures = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    spacecraft = serializers.UUIDField(source="spacecraft_id")
-    element_set = serializers.SerializerMethodField(
-        help_text="the set tracked with (nearest epoch to the tracked start), its age over the session"
-    )
-    allow_stale = serializers.BooleanField(
-        write_only=True, default=False, help_text="track even with a set past its hard age limit"
-    )
-
-    class Meta:
-        model = ObservationSession
-        fields = [
-            "id",
-            "observatory",
-            "telescope",
-            "camera",
-            "spacecraft",
-            "start",
-            "end",
-            "step_s",
-            "exposure_every_s",
-            "exposure_s",
-            "rehearsal_offset_s",
-            "allow_stale",
-            "element_set",
-            "status",
-            "error",
-            "max_pointing_error_deg",
-            "track",
-            "pointing",
-            "exposures",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = [
-            "status",
-            "error",
-            "max_pointing_error_deg",
-            "track",
-            "pointing",
-            "exposures",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-
-    @extend_schema_field(ElementSetUseSerializer(allow_null=True))
-    def get_element_set(self, session: ObservationSession) -> dict | None:
-        if session.element_set is None:
-            return None
-        offset = timedelta(seconds=session.rehearsal_offset_s)
-        use = element_sets.use(session.element_set, session.start + offset, session.end + offset)
-        return ElementSetUseSerializer(use.as_dict()).data
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["observatory"].queryset = selectors.observatories_visible_to(request.user)
-            fields["telescope"].queryset = selectors.devices_visible_to(request.user)
-            fields["camera"].queryset = selectors.devices_visible_to(request.user)
-        return fields
 
 
 class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -8,6 +8,7 @@ from missionops import live
 
 from . import imaging
 from .models import AlpacaDevice, Exposure
+from .representations import ExposureSerializer
 
 CAMERA_ERROR = 5  # ASCOM CameraStates.cameraError
 
@@ -60,7 +61,7 @@ def store_exposure(
     exposure.save()
     live.publish(
         "telescopes",
-        {"kind": "exposure", "id": exposure.pk, "camera": camera.pk, "light": light, "started_at": started_at},
+        live.live_message("exposure", ExposureSerializer, exposure),
         organization=camera.observatory.organization,
     )
     return exposure

@@ -16,7 +16,7 @@ from missionops.services import record_event
 
 from . import client
 from .models import AlpacaDevice, DeviceType, HealthStatus
-from .services import device_message
+from .representations import DeviceSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def apply_status(*, device: AlpacaDevice, level: str, detail: str, status: dict)
     organization = device.observatory.organization
     with transaction.atomic():
         device.save(update_fields=["health_status", "health_detail", "last_checked_at", "status", "last_seen_at"])
-        message = device_message(device)
+        message = live.live_message("device", DeviceSerializer, device)
         live.publish("telescopes", message, organization=organization)
         if changed:
             record_event(

@@ -1,4 +1,5 @@
-"""An operation's record as others see it: its live message, and its end, written once."""
+"""An operation's record as others see it: its live message (its REST representation), and its
+end, written once."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -7,25 +8,12 @@ from missionops import live
 from missionops.services import record_event
 
 from .models import Operation, OperationStatus
-
-
-def operation_message(operation: Operation) -> dict:
-    return {
-        "kind": "operation",
-        "id": operation.pk,
-        "device": operation.device_id,
-        "operation": operation.kind,
-        "params": operation.params,
-        "status": operation.status,
-        "error": operation.error,
-        "result": {k: v for k, v in operation.result.items() if not k.startswith("_")},
-        "created_at": operation.created_at,
-        "finished_at": operation.finished_at,
-    }
+from .representations import OperationSerializer
 
 
 def publish_operation(operation: Operation) -> None:
-    live.publish("telescopes", operation_message(operation), organization=operation.device.observatory.organization)
+    message = live.live_message("operation", OperationSerializer, operation)
+    live.publish("telescopes", message, organization=operation.device.observatory.organization)
 
 
 def finish_operation(

@@ -11,7 +11,7 @@ from missionops.services import record_event
 from . import client, discovery
 from .exceptions import DiscoveryError, TelescopeError
 from .models import AlpacaDevice, DeviceType, Observatory
-from .status_text import status_words
+from .representations import DeviceSerializer
 
 OBSERVATORY_FIELDS = (
     "name",
@@ -82,23 +82,6 @@ def delete_observatory(*, observatory: Observatory, actor=None) -> None:
     observatory.delete()
 
 
-def device_message(device: AlpacaDevice) -> dict:
-    """The live shape of a device's status (the `telescopes` topic)."""
-    return {
-        "kind": "device",
-        "id": device.pk,
-        "observatory": device.observatory_id,
-        "device_type": device.device_type,
-        "device_number": device.device_number,
-        "name": device.name,
-        "health_status": device.health_status,
-        "health_detail": device.health_detail,
-        "status": device.status,
-        "status_text": status_words(device.status or {}),
-        "last_checked_at": device.last_checked_at,
-    }
-
-
 def _register(
     *, observatory: Observatory, found: discovery.FoundDevice, actor, source: str
 ) -> tuple[AlpacaDevice, bool]:
@@ -121,7 +104,9 @@ def _register(
             actor=actor,
             payload={"address": device.address, "device_type": device.device_type, "source": source},
         )
-        live.publish("telescopes", device_message(device), organization=observatory.organization)
+        live.publish(
+            "telescopes", live.live_message("device", DeviceSerializer, device), organization=observatory.organization
+        )
     return device, created
 
 
@@ -167,7 +152,9 @@ def remove_device(*, device: AlpacaDevice, actor=None) -> None:
         payload={"address": device.address, "device_type": device.device_type},
     )
     live.publish(
-        "telescopes", {"kind": "device.removed", "id": device.pk}, organization=device.observatory.organization
+        "telescopes",
+        {"kind": "device.removed", "data": {"id": device.pk}},
+        organization=device.observatory.organization,
     )
     device.delete()
 

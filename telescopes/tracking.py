@@ -27,6 +27,7 @@ from . import astro, client
 from .exceptions import TelescopeError
 from .exposures import CAMERA_ERROR, store_exposure
 from .models import AlpacaDevice, DeviceType, ObservationSession, Observatory, SessionStatus
+from .representations import SessionSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -193,23 +194,9 @@ def start_session(
     return session
 
 
-def session_message(session: ObservationSession) -> dict:
-    last = session.pointing[-1] if session.pointing else None
-    return {
-        "kind": "session",
-        "id": session.pk,
-        "status": session.status,
-        "spacecraft": str(session.spacecraft_id),
-        "telescope": session.telescope_id,
-        "samples": len(session.pointing),
-        "last": last,
-        "max_pointing_error_deg": session.max_pointing_error_deg,
-        "error": session.error,
-    }
-
-
 def _publish(session: ObservationSession) -> None:
-    live.publish("telescopes", session_message(session), organization=session.observatory.organization)
+    message = live.live_message("session", SessionSerializer, session)
+    live.publish("telescopes", message, organization=session.observatory.organization)
 
 
 def _finish(session: ObservationSession, status: str, error: str = "") -> None:

@@ -14,7 +14,7 @@ from .dispatch import (
     sweep_expired_leases,
     untune_planner,
 )
-from .inventory import busy_slots, gpus_message, prune_samples, record_samples, register_host_gpus
+from .inventory import busy_slots, prune_samples, record_samples, register_host_gpus
 from .job_templates import delete_template, save_template, submit_from_template
 from .lifecycle import cancel_job, delete_jobs, retry_job
 from .logs import add_log
@@ -44,7 +44,6 @@ __all__ = [
     "ensure_periodic_tasks",
     "fail_job",
     "gpu_seconds_today",
-    "gpus_message",
     "heartbeat",
     "in_use_reason",
     "max_upload_bytes",

@@ -4,7 +4,7 @@ what a parent's end does downstream (children canceled or released)."""
 from django.db import transaction
 from django.utils import timezone
 
-from ..live_messages import publish_job
+from ..live_messages import publish_job, publish_jobs
 from ..models import TERMINAL_STATES, Job, JobState
 from .logs import add_log
 
@@ -75,7 +75,7 @@ def release_children(*, job: Job) -> list[Job]:
     for child in released:
         child.state, child.run_after = JobState.QUEUED, timezone.now()
         child.save(update_fields=["state", "run_after"])
-        publish_job(child)
+    publish_jobs(released)
     return released
 
 
@@ -96,5 +96,5 @@ def release_ready_jobs() -> list[Job]:
     for job in ready:
         job.state, job.run_after = JobState.QUEUED, timezone.now()
         job.save(update_fields=["state", "run_after"])
-        publish_job(job)
+    publish_jobs(ready)
     return ready

@@ -24,7 +24,7 @@ from django.utils import timezone
 from missionops.services import record_event
 
 from ..exceptions import LeaseLost
-from ..live_messages import publish_job, publish_progress
+from ..live_messages import publish_job, publish_jobs, publish_progress
 from ..models import USAGE_SHARDS, Job, JobArtifact, JobState, RunSlot
 from .dag import cancel_descendants, release_children, release_ready_jobs
 from .logs import add_log
@@ -145,8 +145,7 @@ def claim_jobs(*, claimer: Claimer, limit: int = 1, kinds: list[str] | None = No
         _tune_planner()
     rows = _execute_prepared(sql, params)
     jobs = [_job_from_row(row) for row in rows]
-    for job in jobs:
-        publish_job(job)
+    publish_jobs(jobs)
     return jobs
 
 

@@ -11,6 +11,7 @@ from missionops.models import Organization
 
 from .. import nvml
 from ..models import Gpu, GpuSample, Job, JobState
+from ..representations import GpuSerializer
 
 
 @transaction.atomic
@@ -63,32 +64,16 @@ def record_samples(*, host: str, gpus: list[nvml.GpuInfo]) -> list[GpuSample]:
     ]
     GpuSample.objects.bulk_create(samples)
     Gpu.objects.filter(pk__in=[s.gpu_id for s in samples]).update(last_seen_at=now)
+    gpus = []
+    for sample in samples:  # each GPU as the REST API shows it, with this sample as its latest
+        sample.gpu.latest, sample.gpu.last_seen_at = sample, now
+        gpus.append(sample.gpu)
+    # GPUs are shared infrastructure; the job on a GPU is named only to its own organization.
     for organization_id in Organization.objects.values_list("pk", flat=True):
-        live.publish("gpus", gpus_message(samples, organization_id=organization_id), organization=organization_id)
+        context = {"organization_ids": {organization_id}}
+        message = live.live_message("gpu.samples", GpuSerializer, gpus, many=True, context=context)
+        live.publish("gpus", message, organization=organization_id)
     return samples
-
-
-def gpus_message(samples: list[GpuSample], *, organization_id: int) -> dict:
-    """GPUs are shared infrastructure; the job on a GPU is named only to its own organization."""
-    return {
-        "kind": "gpu.samples",
-        "at": samples[0].at if samples else timezone.now(),
-        "gpus": [
-            {
-                "id": s.gpu_id,
-                "host": s.gpu.host,
-                "index": s.gpu.index,
-                "name": s.gpu.name,
-                "simulated": s.gpu.simulated,
-                "utilization_pct": round(s.utilization_pct, 1),
-                "memory_used_mb": round(s.memory_used_mb),
-                "memory_total_mb": s.gpu.memory_total_mb,
-                "temperature_c": None if s.temperature_c is None else round(s.temperature_c, 1),
-                "job": s.job_id if s.job is not None and s.job.organization_id == organization_id else None,
-            }
-            for s in samples
-        ],
-    }
 
 
 def prune_samples(*, older_than_days: float = 7) -> int:

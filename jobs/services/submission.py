@@ -9,7 +9,7 @@ from missionops.tenancy import user_or_none
 
 from ..exceptions import JobParamsError
 from ..geo import footprint_bbox
-from ..live_messages import publish_job
+from ..live_messages import publish_jobs
 from ..models import Job, JobState
 from .dag import initial_state
 from .specs import clean_spec, parents_named
@@ -85,8 +85,7 @@ def submit_jobs(
         for parent in spec["parents"]
     ]
     Job.parents.through.objects.bulk_create(links)
-    for job in jobs:
-        publish_job(job)
+    publish_jobs(jobs)
     if event:
         record_event(
             organization=organization,

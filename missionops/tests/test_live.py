@@ -48,9 +48,13 @@ async def test_state_change_through_the_api_reaches_the_subscriber(api, operator
         f"/api/v1/spacecraft/{sc_a.pk}/state/", {"battery_soc_pct": 14.0}, format="json"
     )
     assert response.status_code == 200
-    data = await next_message(communicator, f"sc.{sc_a.pk}", lambda d: d.get("battery_soc_pct") == 14.0)
-    assert data["kind"] == "state" and data["mode"] == "safe"
-    fleet = await next_message(communicator, "fleet", lambda d: d.get("battery_soc_pct") == 14.0)
+
+    def at_14(message):
+        return message["kind"] == "state" and message["data"]["battery_soc_pct"] == 14.0
+
+    data = (await next_message(communicator, f"sc.{sc_a.pk}", at_14))["data"]  # the spacecraft, as REST shows it
+    assert data["mode"] == "safe"
+    fleet = (await next_message(communicator, "fleet", at_14))["data"]
     assert fleet["id"] == str(sc_a.pk) and fleet["mode"] == "safe"
     await communicator.disconnect()
 
@@ -77,7 +81,8 @@ async def test_fleet_topic_never_carries_another_organizations_spacecraft(api, o
     await subscribe(ours, "fleet")
     client = await sync_to_async(api)(operator)
     await sync_to_async(client.post)(f"/api/v1/spacecraft/{sc_a.pk}/state/", {"memory_used_pct": 50}, format="json")
-    assert (await next_message(ours, "fleet", lambda d: d.get("memory_used_pct") == 50))["id"] == str(sc_a.pk)
+    state = await next_message(ours, "fleet", lambda d: d["kind"] == "state" and d["data"]["memory_used_pct"] == 50)
+    assert state["data"]["id"] == str(sc_a.pk)
     assert await theirs.receive_nothing(timeout=1)
     await ours.disconnect()
     await theirs.disconnect()
@@ -242,7 +247,7 @@ async def test_a_deleted_job_leaves_the_queue_and_its_page(api, operator, owner,
     await subscribe(communicator, "jobs", f"job.{job.pk}")
     client = await sync_to_async(api)(operator)
     assert (await sync_to_async(client.delete)(f"/api/v1/jobs/{job.pk}/")).status_code == 204
-    deleted = {"kind": "job.deleted", "id": job.pk}
+    deleted = {"kind": "job.deleted", "data": {"id": job.pk}}
     assert await next_message(communicator, "jobs", lambda d: d["kind"] == "job.deleted") == deleted
     assert await next_message(communicator, f"job.{job.pk}", lambda d: d["kind"] == "job.deleted") == deleted
     await communicator.disconnect()

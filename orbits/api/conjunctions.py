@@ -2,42 +2,13 @@
 
 import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import viewsets
 
 from missionops.filters import IntegerFilter, ScopedFilterSet, UTCDateTimeFilter
 
 from .. import selectors
 from ..models import Conjunction
-from .fields import FiniteFloatField
-
-
-class ConjunctionSerializer(serializers.ModelSerializer):
-    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
-    miss_distance_km = FiniteFloatField(allow_null=True)
-    radial_km = FiniteFloatField(allow_null=True, help_text="along the primary's position vector")
-    in_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's motion, in its orbit plane")
-    cross_track_km = FiniteFloatField(allow_null=True, help_text="along the primary's orbit normal")
-    relative_speed_km_s = FiniteFloatField(allow_null=True)
-
-    class Meta:
-        model = Conjunction
-        fields = [
-            "id",
-            "spacecraft",
-            "designation",
-            "tle",
-            "secondary_norad_id",
-            "secondary_name",
-            "secondary_epoch",
-            "tca",
-            "miss_distance_km",
-            "radial_km",
-            "in_track_km",
-            "cross_track_km",
-            "relative_speed_km_s",
-            "critical",
-            "screened_at",
-        ]
+from ..representations import ConjunctionSerializer
 
 
 class ConjunctionFilter(ScopedFilterSet):

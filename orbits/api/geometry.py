@@ -15,39 +15,7 @@ from missionops.exceptions import DomainError
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import element_sets, geojson, passes, propagation, selectors, services
-from .passes import ElementSetUseSerializer, PassSerializer
-
-
-class PositionSerializer(serializers.Serializer):
-    spacecraft = serializers.UUIDField()
-    designation = serializers.CharField()
-    at = serializers.DateTimeField()
-    latitude_deg = serializers.FloatField()
-    longitude_deg = serializers.FloatField()
-    altitude_km = serializers.FloatField()
-    speed_km_s = serializers.FloatField(help_text="inertial speed")
-    sunlit = serializers.BooleanField(help_text="outside the Earth's shadow")
-    tle_epoch = serializers.DateTimeField()
-    tle_id = serializers.IntegerField(help_text="the element set used (nearest epoch, before `at` where one is)")
-    tle_age_days = serializers.FloatField(help_text="days between the set's epoch and `at`")
-    tle_warning = serializers.CharField(allow_blank=True, help_text="set when the set is past its warning age")
-
-
-def position_data(p: services.Position) -> dict:
-    return {
-        "spacecraft": p.spacecraft.pk,
-        "designation": p.spacecraft.designation,
-        "at": p.at,
-        "latitude_deg": p.latitude_deg,
-        "longitude_deg": p.longitude_deg,
-        "altitude_km": p.altitude_km,
-        "speed_km_s": p.speed_km_s,
-        "sunlit": p.sunlit,
-        "tle_epoch": p.tle_epoch,
-        "tle_id": p.tle_id,
-        "tle_age_days": round(p.tle_age_days, 3),
-        "tle_warning": p.tle_warning,
-    }
+from ..representations import ElementSetUseSerializer, PassSerializer, PositionSerializer
 
 
 class PositionQuery(serializers.Serializer):
@@ -95,7 +63,7 @@ class PositionView(SpacecraftGeometryView):
                 f"{spacecraft.designation}: SGP4 fails for {at.isoformat()} with element set {tle.pk} ({failure})",
                 field="at",
             )
-        return Response(PositionSerializer(position_data(found[0])).data)
+        return Response(PositionSerializer(found[0]).data)
 
 
 class GroundTrackView(SpacecraftGeometryView):
@@ -169,9 +137,5 @@ class FleetPositionsView(APIView):
     )
     def get(self, request):
         fleet = list(spacecraft_visible_to(request.user))
-        return Response(
-            [
-                PositionSerializer(position_data(p)).data
-                for p in services.positions(spacecraft=fleet, at=timezone.now(), allow_stale=False)
-            ]
-        )
+        found = services.positions(spacecraft=fleet, at=timezone.now(), allow_stale=False)
+        return Response(PositionSerializer(found, many=True).data)

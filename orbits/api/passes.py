@@ -2,7 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,61 +11,9 @@ from missionops.api import DecimalIdField, UTCDateTimeField, validated_query
 from missionops.filters import IntegerFilter, ScopedFilterSet, UTCDateTimeFilter
 from spacecraft.selectors import spacecraft_visible_to
 
-from .. import element_sets, passes, predictions, selectors
+from .. import passes, predictions, selectors
 from ..models import Pass
-from .fields import FiniteFloatField
-
-
-class PassSerializer(serializers.ModelSerializer):
-    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
-    station_name = serializers.CharField(source="station.name", read_only=True)
-    duration_s = serializers.FloatField(read_only=True)
-    max_elevation_deg = FiniteFloatField(read_only=True, allow_null=True)
-    aos_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
-    los_azimuth_deg = FiniteFloatField(read_only=True, allow_null=True)
-    element_set = serializers.IntegerField(
-        source="tle_id", read_only=True, allow_null=True, help_text="id of the element set the pass was computed with"
-    )
-    element_set_epoch = serializers.DateTimeField(source="tle.epoch", read_only=True, allow_null=True, default=None)
-    element_set_age_days = serializers.SerializerMethodField(
-        help_text="days from the set's epoch to the farther of aos and los (null: the set was deleted)"
-    )
-    element_set_warning = serializers.SerializerMethodField(help_text="set when past the set's warning age")
-
-    class Meta:
-        model = Pass
-        fields = [
-            "id",
-            "spacecraft",
-            "designation",
-            "station",
-            "station_name",
-            "aos",
-            "los",
-            "tca",
-            "duration_s",
-            "max_elevation_deg",
-            "aos_azimuth_deg",
-            "los_azimuth_deg",
-            "continuous",
-            "element_set",
-            "element_set_epoch",
-            "element_set_age_days",
-            "element_set_warning",
-        ]
-
-    def _use(self, obj: Pass) -> element_sets.ElementSetUse | None:
-        return element_sets.use(obj.tle, obj.aos, obj.los) if obj.tle is not None else None
-
-    @extend_schema_field(serializers.FloatField(allow_null=True))
-    def get_element_set_age_days(self, obj: Pass) -> float | None:
-        use = self._use(obj)
-        return round(use.age_days, 3) if use else None
-
-    @extend_schema_field(serializers.CharField(allow_blank=True))
-    def get_element_set_warning(self, obj: Pass) -> str:
-        use = self._use(obj)
-        return use.warning if use else ""
+from ..representations import ElementSetUseSerializer, FiniteFloatField, PassSerializer
 
 
 class PassFilter(ScopedFilterSet):
@@ -114,16 +62,6 @@ class PredictedPassSerializer(serializers.Serializer):
     cut_at_end = serializers.BooleanField(help_text="in progress at the window's end: los is the end")
     sgp4_end = serializers.BooleanField(help_text="los is where SGP4 stopped (see sgp4_errors)")
     element_set = serializers.IntegerField(help_text="id of the element set used at AOS")
-
-
-class ElementSetUseSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    norad_id = serializers.IntegerField()
-    epoch = serializers.DateTimeField()
-    age_days = serializers.FloatField(help_text="from the epoch to the farthest time predicted with it")
-    used_from = serializers.DateTimeField()
-    used_to = serializers.DateTimeField()
-    warning = serializers.CharField(allow_blank=True)
 
 
 class SGP4ErrorSerializer(serializers.Serializer):

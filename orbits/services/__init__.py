@@ -7,11 +7,10 @@ from .fleet import (
     CHARGE_PCT_PER_MIN,
     ECLIPSE_DRAIN_PCT_PER_MIN,
     Position,
-    position_message,
     positions,
     propagate_fleet,
 )
-from .passes import PASS_HORIZON, announce_passes, lock_passes, pass_message, recompute_passes
+from .passes import PASS_HORIZON, announce_passes, lock_passes, recompute_passes
 from .stations import STATION_FIELDS, create_station, delete_station, update_station
 
 __all__ = [
@@ -29,8 +28,6 @@ __all__ = [
     "delete_station",
     "import_tles",
     "lock_passes",
-    "pass_message",
-    "position_message",
     "positions",
     "propagate_fleet",
     "recompute_passes",

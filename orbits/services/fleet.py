@@ -11,6 +11,7 @@ from spacecraft.models import Spacecraft
 
 from .. import element_sets
 from .. import propagation as prop
+from ..representations import PositionSerializer
 
 # Energy model fed by the eclipse flag: %/minute of battery gained in sunlight, lost in shadow.
 CHARGE_PCT_PER_MIN = 0.5
@@ -71,21 +72,6 @@ def positions(*, spacecraft: list[Spacecraft], at: datetime, allow_stale: bool =
     return out
 
 
-def position_message(p: Position) -> dict:
-    """The live shape of a propagated position (the map's `positions` messages)."""
-    return {
-        "id": str(p.spacecraft.pk),
-        "designation": p.spacecraft.designation,
-        "lat": round(p.latitude_deg, 4),
-        "lon": round(p.longitude_deg, 4),
-        "alt_km": round(p.altitude_km, 2),
-        "speed_km_s": round(p.speed_km_s, 4),
-        "sunlit": p.sunlit,
-        "tle_age_days": round(p.tle_age_days, 2),
-        "tle_warning": p.tle_warning,
-    }
-
-
 def propagate_fleet(*, now: datetime | None = None, tick_s: float = 5.0) -> int:
     """Propagate every spacecraft with a TLE to `now`, publish the positions and feed the energy model.
 
@@ -96,12 +82,11 @@ def propagate_fleet(*, now: datetime | None = None, tick_s: float = 5.0) -> int:
     found = positions(spacecraft=fleet, at=now, allow_stale=False)
     by_org: dict = {}
     for p in found:
-        by_org.setdefault(p.spacecraft.organization_id, []).append(position_message(p))
+        by_org.setdefault(p.spacecraft.organization_id, []).append(p)
         _feed_energy(p, tick_s)
     for organization_id, items in by_org.items():
-        live.publish(
-            "fleet", {"kind": "positions", "at": now.isoformat(), "positions": items}, organization=organization_id
-        )
+        message = live.live_message("positions", PositionSerializer, items, many=True)
+        live.publish("fleet", message, organization=organization_id)
     return len(found)
 
 

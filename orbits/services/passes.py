@@ -14,6 +14,7 @@ from spacecraft.models import Spacecraft
 from .. import element_sets
 from .. import passes as pass_math
 from ..models import GroundStation, Pass
+from ..representations import PassSerializer
 
 PASS_HORIZON = timedelta(hours=48)
 
@@ -73,7 +74,7 @@ def recompute_passes(
     Pass.objects.bulk_create(rows, batch_size=2000)
     if progress:
         progress(len(rows))
-    live.publish("passes", {"kind": "recomputed", "count": len(rows)}, organization=organization)
+    live.publish("passes", {"kind": "recomputed", "data": {"count": len(rows)}}, organization=organization)
     return len(rows)
 
 
@@ -105,21 +106,6 @@ def _pass_rows(organization, windows, spacecraft_list, stations, tles, announced
     return rows
 
 
-def pass_message(p: Pass) -> dict:
-    """The live shape of a predicted pass (the `passes` topic)."""
-    return {
-        "id": p.pk,
-        "spacecraft": str(p.spacecraft_id),
-        "designation": p.spacecraft.designation,
-        "station": p.station_id,
-        "station_name": p.station.name,
-        "aos": p.aos.isoformat(),
-        "los": p.los.isoformat(),
-        "tca": p.tca.isoformat(),
-        "max_elevation_deg": round(p.max_elevation_deg, 2),
-    }
-
-
 def announce_passes(*, now: datetime | None = None, stale_after: timedelta = timedelta(minutes=10)) -> int:
     """Record `pass.started` / `pass.ended` events and live messages for passes whose AOS / LOS has come.
 
@@ -128,21 +114,21 @@ def announce_passes(*, now: datetime | None = None, stale_after: timedelta = tim
     now = now or timezone.now()
     count = 0
     for flag, edge, kind in (("started_announced", "aos", "pass.started"), ("ended_announced", "los", "pass.ended")):
-        due = Pass.objects.filter(**{flag: False, f"{edge}__lte": now}).select_related("spacecraft", "station")
+        due = Pass.objects.filter(**{flag: False, f"{edge}__lte": now}).select_related("spacecraft", "station", "tle")
         for p in due[:500]:
             with transaction.atomic():
                 if not Pass.objects.filter(pk=p.pk, **{flag: False}).update(**{flag: True}):
                     continue
                 if now - getattr(p, edge) > stale_after or (kind == "pass.started" and p.los < now):
                     continue
-                message = pass_message(p)
+                message = live.live_message(kind, PassSerializer, p)
                 record_event(
                     organization=p.spacecraft.organization,
                     kind=kind,
                     subject=p.spacecraft,
-                    payload=message,
+                    payload=message["data"],
                     publish=True,
                 )
-                live.publish("passes", {"kind": kind, **message}, organization=p.organization_id)
+                live.publish("passes", message, organization=p.organization_id)
                 count += 1
     return count

@@ -3,7 +3,7 @@ as text (Leaflet puts a string marker label in with innerHTML)."""
 
 import pytest
 
-from missionops.testing import log_in, wait_until
+from missionops.testing import in_thread, log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SCRIPTED_NAME = '<img src=x onerror="window.__xss=1">'
@@ -78,3 +78,35 @@ def test_the_pass_timeline_zooms_and_moves(live_server_daphne, viewer, station_n
     # Each view asked for its own window of passes.
     windows = {url.split("start=")[1].split("&")[0] for url in asked}
     assert len(windows) >= 2
+
+
+@pytest.fixture
+def leo_with_elements(make_spacecraft, org_a):
+    from orbits import services
+
+    from .test_api import fresh_tle
+
+    leo = make_spacecraft(org_a, "SC-LEO", norad_id=90001)
+    services.import_tles(organization=org_a, text=fresh_tle())
+    return leo
+
+
+def test_the_map_moves_a_spacecraft_from_a_live_positions_message(
+    live_server_daphne, viewer, leo_with_elements, browser_page
+):
+    """A `positions` message carries positions as /api/v1/orbits/positions/ answers them
+    (`latitude_deg`, `altitude_km`): the page draws them without renaming a field."""
+    from datetime import UTC, datetime, timedelta
+
+    from orbits import services
+
+    leo, page, base = leo_with_elements, browser_page, live_server_daphne
+    log_in(page, base, viewer.username, "/orbits/")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    at = datetime.now(UTC) + timedelta(minutes=30)  # elsewhere than the catch-up fetch put it
+    in_thread(services.propagate_fleet, now=at)
+    [p] = in_thread(services.positions, spacecraft=[leo], at=at)
+    wait_until(page, f"document.getElementById('orbit-updated').textContent.includes('{at:%H:%M:%S}')")
+    row = page.locator(f'#orbit-table tr[data-id="{leo.pk}"]')
+    assert row.locator('[data-f="lat"]').text_content() == f"{p.latitude_deg:.2f}"
+    assert row.locator('[data-f="alt_km"]').text_content() == f"{p.altitude_km:.1f}"

@@ -24,7 +24,8 @@
     const pre = document.createElement("pre"); pre.textContent = JSON.stringify(payload, null, 2); box.appendChild(pre);
     td.appendChild(box); return td;
   }
-  MissionOpsLive.subscribe("events", function (e) {
+  MissionOpsLive.subscribe("events", function (msg) {
+    const e = msg.data;  // the event as /api/v1/events/ shows it
     if (!matches(e)) return;
     const tr = document.createElement("tr");
     const link = e.spacecraft ? "/spacecraft/" + e.spacecraft + "/" : "";

@@ -20,8 +20,8 @@
     }
   }
   MissionOpsLive.subscribe("fleet", function (msg) {
-    if (msg.kind === "state") place(msg);
-    if (msg.kind === "deleted") { const c = document.getElementById("sc-" + msg.id); if (c) c.remove(); }
+    if (msg.kind === "state") place(msg.data);  // the spacecraft as /api/v1/spacecraft/ shows it
+    if (msg.kind === "deleted") { const c = document.getElementById("sc-" + msg.data.id); if (c) c.remove(); }
   }, {
     // While the socket is down, poll the REST API for the same data.
     poll: function () {

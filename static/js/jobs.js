@@ -10,20 +10,20 @@
 
   const utc = window.MissionOpsTime.utc;  // the pages' one timestamp format
 
-  function updateRow(msg) {
-    const row = document.getElementById("job-" + msg.id);
+  function updateRow(job) {
+    const row = document.getElementById("job-" + job.id);
     if (!row) return false;
-    if (msg.state) {
+    if (job.state) {
       const cell = row.querySelector('[data-field="state"]');
-      cell.textContent = msg.state + (msg.cancel_requested && msg.state === "running" ? " (canceling)" : "");
-      cell.dataset.state = msg.state;
+      cell.textContent = job.state + (job.cancel_requested && job.state === "running" ? " (canceling)" : "");
+      cell.dataset.state = job.state;
     }
-    if (msg.progress !== undefined) {
-      row.querySelector('[data-field="progress"]').textContent = Math.round(msg.progress);
-      row.querySelector('[data-field="bar"]').style.width = msg.progress + "%";
+    if (job.progress !== undefined) {
+      row.querySelector('[data-field="progress"]').textContent = Math.round(job.progress);
+      row.querySelector('[data-field="bar"]').style.width = job.progress + "%";
     }
-    if (msg.attempts !== undefined) row.querySelector('[data-field="attempts"]').textContent = msg.attempts + "/" + msg.max_attempts;
-    if (msg.gpu_index !== undefined) row.querySelector('[data-field="gpu"]').textContent = msg.gpu_index === null ? "" : msg.gpu_index;
+    if (job.attempts !== undefined) row.querySelector('[data-field="attempts"]').textContent = job.attempts + "/" + job.max_attempts;
+    if (job.gpu_index !== undefined) row.querySelector('[data-field="gpu"]').textContent = job.gpu_index === null ? "" : job.gpu_index;
     return true;
   }
 
@@ -61,9 +61,10 @@
       });
       Object.keys(byTime).map(Number).sort().forEach(function (t) { push(t, byTime[t]); });
     });
-    return function (msg) {
+    // `gpus`: GPU slots as /api/v1/gpus/ shows them; `at`: when they were sampled.
+    return function (gpus, at) {
       const byId = {};
-      msg.gpus.forEach(function (g) {
+      gpus.forEach(function (g) {
         byId[g.id] = g;
         const row = panel.querySelector('[data-gpu="' + g.id + '"]');
         if (row) {
@@ -71,7 +72,7 @@
           row.querySelector('[data-field="mem"]').textContent = Math.round(g.memory_used_mb);
         }
       });
-      push(Math.round(Date.parse(msg.at) / 1000), byId);
+      push(Math.round(Date.parse(at) / 1000), byId);
     };
   }
 
@@ -166,10 +167,10 @@
   // are the server's): a link says how many there are and reloads.
   function newJobsNotice() {
     const link = document.getElementById("new-jobs"), loadedAt = Date.now(), fresh = new Set();
-    return function (msg) {
-      if (!link || !msg.created_at || document.getElementById("job-" + msg.id)) return;
-      if (Date.parse(msg.created_at) < loadedAt - 2000 || fresh.has(msg.id)) return;
-      fresh.add(msg.id);
+    return function (job) {
+      if (!link || !job.created_at || document.getElementById("job-" + job.id)) return;
+      if (Date.parse(job.created_at) < loadedAt - 2000 || fresh.has(job.id)) return;
+      fresh.add(job.id);
       link.textContent = fresh.size + " new job" + (fresh.size === 1 ? "" : "s") + " since this page loaded: show";
       link.hidden = false;
     };
@@ -180,14 +181,15 @@
     bulkActions();
     const onGpus = gpuCharts(), recount = liveCounts(), noteNew = newJobsNotice();
     MissionOpsLive.subscribe("jobs", function (msg) {
+      // msg.data: a job as /api/v1/jobs/ shows it (job.state), or its id with progress or deletion.
       if (msg.kind === "job.deleted") {
-        const row = document.getElementById("job-" + msg.id);
+        const row = document.getElementById("job-" + msg.data.id);
         if (row) row.remove();
         recount();
         return;
       }
-      updateRow(msg);
-      if (msg.state) { recount(); noteNew(msg); }
+      updateRow(msg.data);
+      if (msg.kind === "job.state") { recount(); noteNew(msg.data); }
     }, {
       poll: function () {
         recount();
@@ -196,10 +198,12 @@
         return getJSON("/api/v1/jobs/?page_size=200" + (filters ? "&" + filters : "")).then(function (page) { page.results.forEach(updateRow); });
       }
     });
-    if (onGpus) MissionOpsLive.subscribe("gpus", onGpus, {
+    if (onGpus) MissionOpsLive.subscribe("gpus", function (msg) {
+      if (msg.data.length) onGpus(msg.data, msg.data[0].sampled_at);
+    }, {
       poll: function () {
         return getJSON("/api/v1/gpus/").then(function (gpus) {
-          onGpus({at: new Date().toISOString(), gpus: gpus.filter(function (g) { return g.sampled_at; })});
+          onGpus(gpus.filter(function (g) { return g.sampled_at; }), new Date().toISOString());
         });
       }
     });
@@ -209,8 +213,7 @@
     const log = document.getElementById("job-log");
     let last = lastLogId;
     let state = renderedState;  // as the server rendered the page
-    function addLine(line) {
-      if (line.log_id !== undefined) line.id = line.log_id;
+    function addLine(line) {  // a line as /api/v1/jobs/<id>/logs/ shows it
       if (line.id <= last) return;
       last = line.id;
       const div = document.createElement("div");
@@ -220,37 +223,37 @@
       log.appendChild(div);
       if (atBottom) log.scrollTop = log.scrollHeight;
     }
-    function show(msg) {
-      if (msg.progress !== undefined) {
-        document.getElementById("job-progress").textContent = Math.round(msg.progress);
-        document.getElementById("job-bar").style.width = msg.progress + "%";
+    function show(job) {
+      if (job.progress !== undefined) {
+        document.getElementById("job-progress").textContent = Math.round(job.progress);
+        document.getElementById("job-bar").style.width = job.progress + "%";
       }
-      if (msg.message) document.getElementById("job-progress-message").textContent = msg.message;
-      if (msg.state) {
-        document.getElementById("job-state").textContent = msg.state + (msg.cancel_requested && msg.state === "running" ? " (canceling)" : "");
-        document.getElementById("job-attempts").textContent = msg.attempts + "/" + msg.max_attempts;
-        document.getElementById("job-worker").textContent = msg.worker || "—";
-        document.getElementById("job-gpu").textContent = msg.gpu_index === null ? "—" : msg.gpu_index;
-        if (msg.started_at !== undefined) document.getElementById("job-started").textContent = utc(msg.started_at);
-        if (msg.finished_at !== undefined) document.getElementById("job-finished").textContent = utc(msg.finished_at);
-        if (msg.gpu_seconds !== undefined) document.getElementById("job-gpu-seconds").textContent = Number(msg.gpu_seconds).toFixed(1);
+      if (job.message) document.getElementById("job-progress-message").textContent = job.message;
+      if (job.state) {
+        document.getElementById("job-state").textContent = job.state + (job.cancel_requested && job.state === "running" ? " (canceling)" : "");
+        document.getElementById("job-attempts").textContent = job.attempts + "/" + job.max_attempts;
+        document.getElementById("job-worker").textContent = job.worker || "—";
+        document.getElementById("job-gpu").textContent = job.gpu_index === null ? "—" : job.gpu_index;
+        if (job.started_at !== undefined) document.getElementById("job-started").textContent = utc(job.started_at);
+        if (job.finished_at !== undefined) document.getElementById("job-finished").textContent = utc(job.finished_at);
+        if (job.gpu_seconds !== undefined) document.getElementById("job-gpu-seconds").textContent = Number(job.gpu_seconds).toFixed(1);
         // The error and cancel reason of this attempt: shown when a watched job fails or is
         // canceled, cleared when it is retried.
         [["error", "job-error"], ["cancel_reason", "job-cancel-reason"]].forEach(function (pair) {
-          if (msg[pair[0]] === undefined) return;
+          if (job[pair[0]] === undefined) return;
           const cell = document.getElementById(pair[1]);
-          const text = msg[pair[0]] || "";
+          const text = job[pair[0]] || "";
           cell.textContent = text.length > 300 ? text.slice(0, 299) + "…" : text;
-          cell.parentElement.hidden = !msg[pair[0]];
+          cell.parentElement.hidden = !job[pair[0]];
         });
         // Only the actions the new state allows (as the page renders them).
         const cancel = document.querySelector('[data-action="cancel"]'), retry = document.querySelector('[data-action="retry"]');
-        if (cancel && msg.can_cancel !== undefined) cancel.hidden = !msg.can_cancel;
-        if (retry && msg.can_retry !== undefined) retry.hidden = !msg.can_retry;
+        if (cancel && job.can_cancel !== undefined) cancel.hidden = !job.can_cancel;
+        if (retry && job.can_retry !== undefined) retry.hidden = !job.can_retry;
         // Succeeded while watched: reload once, for the quick-look and the result. The page of a job
         // that had already succeeded is never reloaded (every load polls, and would load again).
-        if (msg.state === "succeeded" && state !== "succeeded") window.location.reload();
-        state = msg.state;
+        if (job.state === "succeeded" && state !== "succeeded") window.location.reload();
+        state = job.state;
       }
     }
     log.scrollTop = log.scrollHeight;
@@ -262,7 +265,7 @@
         return;
       }
       if (msg.kind === "job.state") snapshots += 1;
-      if (msg.kind === "job.log") addLine(msg); else show(msg);
+      if (msg.kind === "job.log") addLine(msg.data); else show(msg.data);
     }, {
       poll: function () {
         const seen = snapshots;

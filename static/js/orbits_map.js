@@ -39,15 +39,17 @@
   });
 
   const markers = {}, tracks = {};
+  // `p` is a position as /api/v1/orbits/positions/ gives it, live or polled.
   function place(p) {
+    const id = p.spacecraft, at = [p.latitude_deg, p.longitude_deg];
     const icon = L.divIcon({className: "sc-marker", html: label(p.designation, "sc-dot" + (p.sunlit ? "" : " eclipse")), iconSize: null});
-    if (!markers[p.id]) markers[p.id] = L.marker([p.lat, p.lon], {icon: icon}).addTo(map);
-    else { markers[p.id].setLatLng([p.lat, p.lon]); markers[p.id].setIcon(icon); }
-    const row = document.querySelector('#orbit-table tr[data-id="' + p.id + '"]');
+    if (!markers[id]) markers[id] = L.marker(at, {icon: icon}).addTo(map);
+    else { markers[id].setLatLng(at); markers[id].setIcon(icon); }
+    const row = document.querySelector('#orbit-table tr[data-id="' + id + '"]');
     if (row) {
-      row.querySelector('[data-f="lat"]').textContent = p.lat.toFixed(2);
-      row.querySelector('[data-f="lon"]').textContent = p.lon.toFixed(2);
-      row.querySelector('[data-f="alt_km"]').textContent = p.alt_km.toFixed(1);
+      row.querySelector('[data-f="lat"]').textContent = p.latitude_deg.toFixed(2);
+      row.querySelector('[data-f="lon"]').textContent = p.longitude_deg.toFixed(2);
+      row.querySelector('[data-f="alt_km"]').textContent = p.altitude_km.toFixed(1);
       row.querySelector('[data-f="speed_km_s"]').textContent = p.speed_km_s.toFixed(3);
       row.querySelector('[data-f="sunlit"]').textContent = p.sunlit ? "sunlit" : "eclipse";
       const age = row.querySelector('[data-f="tle_age_days"]');
@@ -73,19 +75,15 @@
   window.setInterval(loadTracks, 5 * 60 * 1000);
 
   MissionOpsLive.subscribe("fleet", function (msg) {
-    if (msg.kind !== "positions") return;
-    msg.positions.forEach(place);
-    document.getElementById("orbit-updated").textContent = "updated " + new Date(msg.at).toISOString().substring(11, 19) + " UTC";
+    if (msg.kind !== "positions" || !msg.data.length) return;
+    msg.data.forEach(place);
+    document.getElementById("orbit-updated").textContent = "updated " + new Date(msg.data[0].at).toISOString().substring(11, 19) + " UTC";
   }, {
     poll: function () {
       return fetch("/api/v1/orbits/positions/", {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (items) {
-          items.forEach(function (p) {
-            place({id: p.spacecraft, designation: p.designation, lat: p.latitude_deg, lon: p.longitude_deg,
-                   alt_km: p.altitude_km, speed_km_s: p.speed_km_s, sunlit: p.sunlit,
-                   tle_age_days: p.tle_age_days, tle_warning: p.tle_warning});
-          });
+          items.forEach(place);
           document.getElementById("orbit-updated").textContent = "polled " + new Date().toISOString().substring(11, 19) + " UTC";
         });
     }

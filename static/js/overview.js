@@ -38,7 +38,7 @@
       .then(function (html) { root.innerHTML = html; tick(); });
   }
   MissionOpsLive.subscribe("fleet", function (msg) {
-    if (msg.kind === "state") place(msg);
+    if (msg.kind === "state") place(msg.data);
   }, {poll: refresh});
   window.setInterval(tick, 1000);
   window.setInterval(function () { refresh().catch(function () {}); }, 30000);

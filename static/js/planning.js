@@ -65,9 +65,9 @@
 
   if (window.MissionOpsLive) {
     MissionOpsLive.subscribe("events", function (msg) {
-      const kind = msg.kind || (msg.event && msg.event.kind) || "";
+      const kind = (msg.data && msg.data.kind) || "";  // msg.data: the event as /api/v1/events/ shows it
       if (kind.indexOf("imaging_request.") !== 0) return;
-      const id = String(msg.subject_id || (msg.event && msg.event.subject_id) || "");
+      const id = String(msg.data.subject_id || "");
       const state = kind.slice("imaging_request.".length);
       const row = document.querySelector('#request-table tr[data-id="' + id + '"]');
       if (!row || !COLOURS[state]) return;

@@ -15,10 +15,10 @@
     document.querySelector('[data-field="updated_at"]').textContent = String(sc.updated_at).slice(0, 19).replace("T", " ") + "Z";
   }
   // The result as the page draws it: a key/value table, never JSON.
-  function showOutcome(cell, msg) {
+  function showOutcome(cell, command) {
     cell.textContent = "";
-    const result = msg.result || {};
-    if (msg.failure_reason || !Object.keys(result).length) { cell.textContent = msg.failure_reason || "—"; return; }
+    const result = command.result || {};
+    if (command.failure_reason || !Object.keys(result).length) { cell.textContent = command.failure_reason || "—"; return; }
     const table = document.createElement("table"); table.className = "kv";
     Object.entries(result).forEach(function (entry) {
       const tr = table.insertRow(), th = document.createElement("th"), td = tr.insertCell();
@@ -27,23 +27,25 @@
     });
     cell.appendChild(table);
   }
+  // Live messages carry the REST representations: `state` the spacecraft, `command` the command.
   MissionOpsLive.subscribe("sc." + id, function (msg) {
-    if (msg.kind === "state") show(msg);
+    if (msg.kind === "state") show(msg.data);
     if (msg.kind === "config") window.location.reload();
     if (msg.kind === "command") {
-      const row = document.querySelector('tr[data-command="' + msg.id + '"]');
+      const c = msg.data;
+      const row = document.querySelector('tr[data-command="' + c.id + '"]');
       if (!row) { window.location.reload(); return; }
       const state = row.querySelector(".state");
-      state.querySelector(".state-text").textContent = msg.state + (msg.awaiting_approval ? " · awaiting approval" : ""); state.dataset.state = msg.state;
-      state.querySelector(".when").textContent = msg.waits_for ? "waits for " + msg.waits_for.station + ", AOS " + msg.waits_for.aos.slice(0, 19).replace("T", " ") + "Z" : "";
-      if (msg.finished_at) row.querySelector(".finished").textContent = msg.finished_at.slice(0, 19).replace("T", " ") + "Z";
-      if (msg.approved_by) row.querySelector(".approved-by").textContent = msg.approved_by;
+      state.querySelector(".state-text").textContent = c.state + (c.awaiting_approval ? " · awaiting approval" : ""); state.dataset.state = c.state;
+      state.querySelector(".when").textContent = c.waits_for ? "waits for " + c.waits_for.station + ", AOS " + c.waits_for.aos.slice(0, 19).replace("T", " ") + "Z" : "";
+      if (c.finished_at) row.querySelector(".finished").textContent = c.finished_at.slice(0, 19).replace("T", " ") + "Z";
+      if (c.approved_by) row.querySelector(".approved-by").textContent = c.approved_by;
       // A command never goes back to awaiting approval or to a cancelable state: buttons only go.
       const approve = row.querySelector('form[data-action="approve"]');
-      if (approve && !msg.awaiting_approval) approve.remove();
+      if (approve && !c.awaiting_approval) approve.remove();
       const cancel = row.querySelector('form[data-action="cancel"]');
-      if (cancel && !msg.can_cancel) cancel.remove();  // the server says (Command.can_cancel)
-      showOutcome(row.querySelector(".outcome"), msg);
+      if (cancel && !c.can_cancel) cancel.remove();  // the server says (Command.can_cancel)
+      showOutcome(row.querySelector(".outcome"), c);
     }
   }, {
     poll: function () {

@@ -18,7 +18,7 @@
   let clearTimer = null;
   function sayOperation(op) {
     if (!message || String(message.dataset.op) !== String(op.id)) return;
-    say("operation " + op.id + " (" + (op.operation || op.kind) + ") " + op.status + (op.error ? ": " + op.error : ""));
+    say("operation " + op.id + " (" + op.kind + ") " + op.status + (op.error ? ": " + op.error : ""));
     window.clearTimeout(clearTimer);
     if (FINISHED.indexOf(op.status) >= 0) {
       clearTimer = window.setTimeout(function () { say(""); delete message.dataset.op; }, op.status === "succeeded" ? 5000 : 15000);
@@ -50,10 +50,9 @@
       table.prepend(row);
     }
     if (!row) return;
-    const kind = op.operation || op.kind;
     const text = op.error || (op.result && op.result.pointing ? "Alt " + op.result.pointing.altitude_deg + "° Az " + op.result.pointing.azimuth_deg + "°" : "");
     row.innerHTML = "";
-    [op.id, op.device, kind, op.status, text, window.MissionOpsTime.utc(op.created_at)].forEach(function (value, i) {
+    [op.id, op.device, op.kind, op.status, text, window.MissionOpsTime.utc(op.created_at)].forEach(function (value, i) {
       const td = document.createElement("td");
       td.textContent = value === undefined || value === null ? "" : value;
       if (i === 3) td.className = "op-" + op.status;
@@ -66,9 +65,9 @@
     if (!box) return;
     box.innerHTML = "";
     const link = document.createElement("a");
-    link.href = "/api/v1/exposures/" + e.id + "/fits/";
+    link.href = e.fits_url;
     const img = document.createElement("img");
-    img.src = "/api/v1/exposures/" + e.id + "/preview/";
+    img.src = e.preview_url;
     img.width = 256;
     img.alt = "exposure " + e.id;
     link.appendChild(img);
@@ -100,16 +99,18 @@
     });
   });
 
+  // Each message carries the object's REST representation (device, operation, exposure, session).
   MissionOpsLive.subscribe("telescopes", function (msg) {
-    if (msg.kind === "device") showDevice(msg);
-    if (msg.kind === "operation") { showOperation(msg); sayOperation(msg); }
-    if (msg.kind === "exposure") showExposure(msg);
+    const d = msg.data;
+    if (msg.kind === "device") showDevice(d);
+    if (msg.kind === "operation") { showOperation(d); sayOperation(d); }
+    if (msg.kind === "exposure") showExposure(d);
     if (msg.kind === "session") {
-      const row = document.getElementById("session-" + msg.id);
+      const row = document.getElementById("session-" + d.id);
       if (row) {
-        row.querySelector('[data-field="status"]').textContent = msg.status;
-        row.querySelector('[data-field="samples"]').textContent = msg.samples;
-        if (msg.max_pointing_error_deg !== null) row.querySelector('[data-field="error"]').textContent = Number(msg.max_pointing_error_deg).toFixed(3) + "°";
+        row.querySelector('[data-field="status"]').textContent = d.status;
+        row.querySelector('[data-field="samples"]').textContent = d.pointing.length;
+        if (d.max_pointing_error_deg !== null) row.querySelector('[data-field="error"]').textContent = Number(d.max_pointing_error_deg).toFixed(3) + "°";
       }
     }
   }, {

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from missionops.models import Event, Organization
 from missionops.replicas import replica_reads
-from missionops.services import event_message
+from missionops.representations import EventSerializer, represent
 
 
 class Command(BaseCommand):
@@ -28,7 +28,9 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"no organization {org!r}")
-        events = Event.objects.filter(organization=organization).order_by("created_at", "id")
+        events = (
+            Event.objects.filter(organization=organization).select_related("organization").order_by("created_at", "id")
+        )
         if kind:
             events = events.filter(kind__startswith=kind) if kind.endswith(".") else events.filter(kind=kind)
         if spacecraft:
@@ -62,7 +64,7 @@ class Command(BaseCommand):
                 for event in tqdm(
                     events.iterator(chunk_size=2000), total=total, unit="event", file=self.stderr, disable=None
                 ):
-                    message = event_message(event)
+                    message = represent(EventSerializer, event)
                     if writer:
                         writer.writerow(
                             [

@@ -1,0 +1,58 @@
+"""The telescopes page in real headless Chromium against a real daphne: it draws the live messages
+on `telescopes`, which carry the REST representations (a device's `status_text`, an operation's
+`kind`, a session's `pointing`)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from missionops.testing import in_thread, log_in, wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def observatory_records(org_a, sc_a, operator):
+    from telescopes.models import AlpacaDevice, ObservationSession, Observatory, Operation
+
+    observatory = Observatory.objects.create(organization=org_a, name="Obs", latitude_deg=37.9, longitude_deg=-75.5)
+    scope = AlpacaDevice.objects.create(observatory=observatory, device_type="telescope", host="127.0.0.1", port=9)
+    operation = Operation.objects.create(
+        device=scope, kind="park", requested_by=operator, timeout_s=30, deadline=timezone.now()
+    )
+    start = timezone.now() + timedelta(hours=1)
+    session = ObservationSession.objects.create(
+        observatory=observatory,
+        telescope=scope,
+        spacecraft=sc_a,
+        tle_line1="1",
+        tle_line2="2",
+        start=start,
+        end=start + timedelta(minutes=10),
+    )
+    return scope, operation, session
+
+
+def test_device_operation_and_session_messages_are_drawn_live(
+    live_server_daphne, operator, observatory_records, browser_page
+):
+    from telescopes import monitoring, operation_records, tracking
+    from telescopes.models import SessionStatus
+    from telescopes.status_text import status_words
+
+    scope, operation, session = observatory_records
+    page, base = browser_page, live_server_daphne
+    log_in(page, base, operator.username, "/telescopes/")
+    page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+    status = {"altitude": 45.0, "azimuth": 180.0, "atpark": False}
+    in_thread(lambda: monitoring.apply_status(device=scope, level="healthy", detail="wire check", status=status))
+    in_thread(lambda: operation_records.finish_operation(operation=operation, status="failed", error="mount refused"))
+    in_thread(lambda: tracking._finish(session, SessionStatus.FAILED, error="no pass"))
+    wait_until(page, f"document.querySelector('#session-{session.pk} [data-field=status]').textContent === 'failed'")
+    device = page.locator(f"#device-{scope.pk}")
+    assert "wire check" in device.locator('[data-field="health"]').text_content()
+    assert device.locator('[data-field="status"]').text_content() == status_words(status)
+    cells = page.locator(f"#op-{operation.pk} td").all_text_contents()
+    assert cells[:5] == [str(operation.pk), str(scope.pk), "park", "failed", "mount refused"]
+    assert page.locator(f'#session-{session.pk} [data-field="samples"]').text_content() == "0"
