@@ -26,6 +26,7 @@ NEXT_TO_FIELD = """([fieldId, errorId]) => {
 
 def assert_error_next_to(page, field_id: str, text: str, error_id: str | None = None) -> None:
     error_id = error_id or f"{field_id}-error"
+    page.wait_for_selector(f"#{error_id}", timeout=10_000)  # on the page the submit loads, not the old one
     problem = page.evaluate(NEXT_TO_FIELD, [field_id, error_id])
     assert problem == "", f"#{error_id}: {problem}"
     assert text in page.inner_text(f"#{error_id}")
@@ -110,11 +111,13 @@ def test_contact_plan(live_server_daphne, sc_a, upcoming_pass, operator, form_pa
     page.check(f"#id_include_{sc_a.pk}")
     start = page.input_value("#id_start")
     page.fill("#id_end", start)  # an empty window
-    page.click("#build-plan")
+    with page.expect_navigation():  # the answer is a new page: wait for it, not for the old one's field
+        page.click("#build-plan")
     assert_error_next_to(page, "id_end", "end must be after start")
     page.fill(f"#id_volume_mbit_{sc_a.pk}", "-1")
     page.fill("#id_end", (dt.datetime.fromisoformat(start) + dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"))
-    page.click("#build-plan")
+    with page.expect_navigation():
+        page.click("#build-plan")
     assert_error_next_to(page, f"id_volume_mbit_{sc_a.pk}", "greater than or equal to 0.001")
     assert in_thread(Contact.objects.count) == 0
     page.fill(f"#id_volume_mbit_{sc_a.pk}", "10")
