@@ -28,6 +28,19 @@
     const nowLine = document.querySelectorAll(".tl-now");
     nowLine.forEach(function (n) { n.style.left = ((now - start) / SPAN_MS * 100) + "%"; });
   }
+  const ROW_PX = 16, MAX_ROWS = 6;
+  function rows(passes) {
+    // Pass id -> its row in the station's lane: passes overlapping in time go on separate rows.
+    const row = {}, ends = {};
+    passes.slice().sort(function (a, b) { return Date.parse(a.aos) - Date.parse(b.aos); }).forEach(function (p) {
+      const lane = ends[p.station] || (ends[p.station] = []), aos = Date.parse(p.aos);
+      let i = lane.findIndex(function (end) { return end <= aos; });
+      if (i < 0) i = lane.length < MAX_ROWS ? lane.length : lane.indexOf(Math.min.apply(null, lane));
+      lane[i] = Date.parse(p.los);
+      row[p.id] = i;
+    });
+    return {row: row, count: function (station) { return (ends[station] || []).length || 1; }};
+  }
   function bar(lane, cls, from, to, label, tag) {
     const left = Math.max(0, (from - start) / SPAN_MS), right = Math.min(1, (to - start) / SPAN_MS);
     if (right <= 0 || left >= 1) return null;
@@ -35,6 +48,8 @@
     div.className = cls;
     div.style.left = (left * 100) + "%";
     div.style.width = Math.max(0.15, (right - left) * 100) + "%";
+    // Shorter bars above longer ones: a continuous (GEO) pass across the lane never hides the rest.
+    div.style.zIndex = String(1 + Math.round((1 - (right - left)) * 1000));
     div.title = label + " " + new Date(from).toISOString().substring(11, 19) + "–" + new Date(to).toISOString().substring(11, 19);
     div.textContent = label;
     lane.appendChild(div);
@@ -44,14 +59,20 @@
     document.querySelectorAll(".tl-lane").forEach(function (lane) {
       lane.innerHTML = '<div class="tl-now"></div>';
     });
+    const layout = rows(passes);
+    document.querySelectorAll(".tl-lane").forEach(function (lane) {
+      lane.style.height = (layout.count(lane.dataset.station) * ROW_PX + 18) + "px";
+    });
     passes.forEach(function (p) {
       const lane = document.querySelector('.tl-lane[data-station="' + p.station + '"]');
       const el = lane && bar(lane, "tl-pass", Date.parse(p.aos), Date.parse(p.los), p.designation, PICKABLE ? "button" : "div");
+      if (el) el.style.top = (2 + layout.row[p.id] * ROW_PX) + "px";
       if (el && PICKABLE) pickable(el, p);
     });
     contacts.forEach(function (c) {
       const lane = document.querySelector('.tl-lane[data-station="' + c.station + '"]');
-      if (lane) bar(lane, "tl-contact", Date.parse(c.start), Date.parse(c.end), c.designation);
+      const el = lane && bar(lane, "tl-contact", Date.parse(c.start), Date.parse(c.end), c.designation);
+      if (el) el.style.top = (2 + layout.count(c.station) * ROW_PX) + "px";
     });
     const ticks = document.getElementById("tl-ticks");
     ticks.innerHTML = "";
