@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from .models import Membership, Organization, Role
+from .models import OPERATING_ROLES, Membership, Organization, Role
 
 
 def organizations_for(user: AbstractBaseUser) -> QuerySet[Organization]:
@@ -56,3 +56,12 @@ def admin_organizations(user) -> QuerySet[Organization]:
     if not user or not user.is_authenticated:
         return Organization.objects.none()
     return Organization.objects.filter(memberships__user=user, memberships__role=Role.ADMIN)
+
+
+def operating_organizations(user) -> QuerySet[Organization]:
+    """Organizations in which the user may operate (operator or admin): commands, plans, jobs."""
+    if not user or not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        pk__in=Membership.objects.filter(user=user, role__in=OPERATING_ROLES).values("organization_id")
+    )

@@ -16,5 +16,6 @@ urlpatterns = [
     path("spacecraft/<uuid:pk>/ground-track/", geometry.GroundTrackView.as_view(), name="spacecraft-ground-track"),
     path("spacecraft/<uuid:pk>/next-pass/", geometry.NextPassView.as_view(), name="spacecraft-next-pass"),
     path("orbits/positions/", geometry.FleetPositionsView.as_view(), name="fleet-positions"),
+    path("orbits/ground-tracks/", geometry.FleetGroundTracksView.as_view(), name="fleet-ground-tracks"),
     *router.urls,
 ]

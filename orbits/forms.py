@@ -5,6 +5,7 @@ from datetime import UTC
 from django import forms
 
 from missionops.forms import OrganizationChoiceForm
+from missionops.ids import decimal_id
 
 
 class PredictForm(forms.Form):
@@ -128,4 +129,24 @@ class ContactPlanForm(OrganizationChoiceForm):
         ]
         if not cleaned["requests"] and not self.errors:
             raise forms.ValidationError("tick at least one spacecraft")
+        return cleaned
+
+
+class PickedPassesForm(OrganizationChoiceForm):
+    """The stored passes picked on the passes timeline (`passes`, one value per pass id), for a
+    contact plan of exactly those passes; the service checks that they exist and fit together."""
+
+    def clean(self):
+        cleaned = super().clean()
+        values = self.data.getlist("passes") if hasattr(self.data, "getlist") else []
+        ids = []
+        for value in values:
+            pk = decimal_id(value)
+            if pk is None or pk == 0:
+                self.add_error(None, f"“{value[:40]}” is not a pass id")
+                return cleaned
+            ids.append(pk)
+        if not ids:
+            self.add_error(None, "pick at least one pass on the timeline")
+        cleaned["passes"] = ids
         return cleaned

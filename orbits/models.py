@@ -124,7 +124,8 @@ class ContactPlan(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contact_plans")
     start = models.DateTimeField()
     end = models.DateTimeField()
-    # Spacecraft id -> {"priority": int, "volume_bits": int} as requested.
+    # Spacecraft id -> {"priority": int, "volume_bits": int} as requested; a plan of picked passes
+    # adds "passes": [pass ids] (priority 0, the volume those passes carry).
     requests = models.JSONField(default=dict)
     # One entry per request not (fully) served: {"spacecraft", "designation", "needed_bits",
     # "scheduled_bits", "reason"}.

@@ -9,5 +9,6 @@ urlpatterns = [
     path("orbits/conjunctions/", views.conjunctions, name="orbits-conjunctions"),
     path("orbits/stations/", views_forms.stations, name="orbits-stations"),
     path("orbits/element-sets/", views_forms.tle_import, name="orbits-tle-import"),
+    path("orbits/passes/plan/", views.contact_plan_from_passes, name="orbits-contact-plan-from-passes"),
     path("orbits/contact-plans/new/", views_forms.contact_plan_new, name="orbits-contact-plan-new"),
 ]

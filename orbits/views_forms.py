@@ -11,21 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from missionops.exceptions import DomainError
-from missionops.models import OPERATING_ROLES, Membership
-from missionops.tenancy import admin_organizations
+from missionops.tenancy import admin_organizations, operating_organizations
 from spacecraft.models import Spacecraft
 
 from . import selectors, services, tle_format
 from .forms import ContactPlanForm, ElementSetImportForm, StationForm
 from .models import TLE
-
-
-def _operated_organizations(user):
-    from missionops.models import Organization
-
-    return Organization.objects.filter(
-        pk__in=Membership.objects.filter(user=user, role__in=OPERATING_ROLES).values("organization_id")
-    )
 
 
 @login_required
@@ -89,7 +80,7 @@ def preview_rows(*, organization, parsed) -> list[dict]:
 
 @login_required
 def tle_import(request):
-    organizations = _operated_organizations(request.user)
+    organizations = operating_organizations(request.user)
     form = ElementSetImportForm(request.POST or None, request.FILES or None, organizations=organizations)
     preview, report = None, None
     if request.method == "POST":
@@ -123,7 +114,7 @@ def tle_import(request):
 @login_required
 def contact_plan_new(request):
     """Build a contact plan from the stored passes (operators and admins), then see it on the timeline."""
-    organizations = _operated_organizations(request.user)
+    organizations = operating_organizations(request.user)
     organization = organizations.first()
     chosen = request.POST.get("organization") or request.GET.get("organization")
     if chosen:

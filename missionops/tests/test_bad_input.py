@@ -69,6 +69,7 @@ def test_csp_is_strict_and_no_page_has_inline_script_or_style(client, owner, sc_
         # No inline script at all (issue 17): code in static files, data in json_script blocks.
         assert [a for a in inline if "application/json" not in a] == [], path
         assert "<style" not in html, path
+        assert not re.search(r"\sstyle=", html), path  # sizes from data-pct-* (static/js/console.js)
         assert not re.search(r"\son[a-z]+=\"", html), path  # no inline event handlers
 
 
@@ -83,3 +84,16 @@ def test_swagger_ui_runs_without_inline_script(client, owner):
     client.force_login(owner)
     html = client.get("/api/docs/").content.decode()
     assert not re.findall(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", html)
+
+
+def test_no_template_has_an_inline_style_attribute():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.glob("templates/**/*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\sstyle=", line)
+    ]
+    assert found == [], "move these to static/css classes (or data-pct-* sizes): " + ", ".join(found)

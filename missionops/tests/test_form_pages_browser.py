@@ -26,6 +26,7 @@ NEXT_TO_FIELD = """([fieldId, errorId]) => {
 
 def assert_error_next_to(page, field_id: str, text: str, error_id: str | None = None) -> None:
     error_id = error_id or f"{field_id}-error"
+    page.wait_for_selector(f"#{error_id}", timeout=10_000)  # on the page the submit loads, not the old one
     problem = page.evaluate(NEXT_TO_FIELD, [field_id, error_id])
     assert problem == "", f"#{error_id}: {problem}"
     assert text in page.inner_text(f"#{error_id}")
@@ -110,11 +111,13 @@ def test_contact_plan(live_server_daphne, sc_a, upcoming_pass, operator, form_pa
     page.check(f"#id_include_{sc_a.pk}")
     start = page.input_value("#id_start")
     page.fill("#id_end", start)  # an empty window
-    page.click("#build-plan")
+    with page.expect_navigation():  # the answer is a new page: wait for it, not for the old one's field
+        page.click("#build-plan")
     assert_error_next_to(page, "id_end", "end must be after start")
     page.fill(f"#id_volume_mbit_{sc_a.pk}", "-1")
     page.fill("#id_end", (dt.datetime.fromisoformat(start) + dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"))
-    page.click("#build-plan")
+    with page.expect_navigation():
+        page.click("#build-plan")
     assert_error_next_to(page, f"id_volume_mbit_{sc_a.pk}", "greater than or equal to 0.001")
     assert in_thread(Contact.objects.count) == 0
     page.fill(f"#id_volume_mbit_{sc_a.pk}", "10")
@@ -122,6 +125,54 @@ def test_contact_plan(live_server_daphne, sc_a, upcoming_pass, operator, form_pa
     page.wait_for_url(f"{base}/orbits/passes/")
     assert "contact plan #" in page.inner_text(".messages")
     assert in_thread(lambda: Contact.objects.get().station_id) == upcoming_pass.station_id
+
+
+@pytest.fixture
+def picks(make_spacecraft, org_a, upcoming_pass):
+    """Beside sc_a's upcoming pass over Wallops: another spacecraft's pass there an hour later, and
+    a third spacecraft's pass clashing with that one on the same station."""
+    from orbits.tests.conftest import stored_pass
+
+    later = stored_pass(
+        make_spacecraft(org_a, "SC-LATER"), upcoming_pass.station, upcoming_pass.aos + dt.timedelta(hours=1)
+    )
+    clash = stored_pass(make_spacecraft(org_a, "SC-CLASH"), upcoming_pass.station, later.aos + dt.timedelta(minutes=5))
+    return upcoming_pass, later, clash
+
+
+def test_contact_plan_picked_on_the_timeline(live_server_daphne, picks, operator, form_page):
+    from missionops.tests.test_accessibility import axe_violations
+    from orbits.models import Contact
+
+    page, base = form_page, live_server_daphne
+    first, later, clash = picks
+    sign_in(page, base, operator, "/orbits/passes/")
+    page.click('#tl-zoom button[data-span="6"]')
+    bar = lambda p: f'.tl-pass[data-pass="{p.pk}"]'  # noqa: E731
+    page.wait_for_selector(bar(clash))
+    page.click(bar(first))  # by mouse
+    assert page.get_attribute(bar(first), "aria-pressed") == "true"
+    assert "Wallops" in page.inner_text("#pick-list") and "max. el. 40.0°" in page.inner_text("#pick-list")
+    page.focus(bar(later))  # by keyboard
+    page.keyboard.press("Space")
+    page.focus(bar(clash))
+    page.keyboard.press("Enter")
+    assert page.locator("#pick-list li").count() == 3
+    assert "overlaps SC-LATER on Wallops" in page.inner_text(f'#pick-list li[data-pass="{clash.pk}"]')
+    assert "tl-conflict" in page.get_attribute(bar(later), "class") and page.is_disabled("#create-plan")
+    assert axe_violations(page) == []  # picked and clashing bars, and the panel, as well
+    page.focus(bar(clash))
+    page.keyboard.press("Enter")  # unpicked again
+    assert page.get_attribute(bar(clash), "aria-pressed") == "false" and page.inner_text("#pick-conflicts") == ""
+    page.click("#create-plan")
+    page.wait_for_url(f"{base}/orbits/passes/")
+    assert "2 contacts from the passes picked" in page.inner_text(".messages")
+    assert sorted(in_thread(lambda: list(Contact.objects.values_list("pass_ref_id", flat=True)))) == [
+        first.pk,
+        later.pk,
+    ]
+    page.wait_for_selector(".tl-contact")
+    assert page.locator(".tl-contact").count() == 2
 
 
 def test_job_submission(live_server_daphne, org_a, operator, form_page):

@@ -31,6 +31,13 @@ class GroundTrackQuery(serializers.Serializer):
     allow_stale = serializers.BooleanField(default=False, help_text="answer even past the set's hard age limit")
 
 
+class FleetGroundTrackQuery(serializers.Serializer):
+    minutes_before = serializers.FloatField(required=False, default=45, min_value=0, max_value=360)
+    minutes_after = serializers.FloatField(required=False, default=90, min_value=0, max_value=360)
+    step_s = serializers.FloatField(required=False, default=30, min_value=30, max_value=600)
+    at = UTCDateTimeField(required=False, default=timezone.now, help_text="centre time, default now")
+
+
 class NextPassQuery(serializers.Serializer):
     station = DecimalIdField(required=False, help_text="only this station")
 
@@ -139,3 +146,33 @@ class FleetPositionsView(APIView):
         fleet = list(spacecraft_visible_to(request.user))
         found = services.positions(spacecraft=fleet, at=timezone.now(), allow_stale=False)
         return Response(PositionSerializer(found, many=True).data)
+
+
+class FleetGroundTracksView(APIView):
+    @extend_schema(
+        summary="Ground tracks of all your spacecraft as one GeoJSON FeatureCollection (the orbit map)",
+        description="One feature per spacecraft (a LineString, or a MultiLineString split at the antimeridian "
+        "and where SGP4 fails), its properties naming the spacecraft and the element set used. Spacecraft "
+        "without an element set, or whose set is past its hard age limit, are left out (ask "
+        "`/spacecraft/<id>/ground-track/?allow_stale=true` for one of those).",
+        parameters=[FleetGroundTrackQuery],
+        responses=inline_serializer(
+            "FleetGroundTracks",
+            {"type": serializers.CharField(), "features": serializers.ListField(child=serializers.DictField())},
+        ),
+    )
+    def get(self, request):
+        q = validated_query(FleetGroundTrackQuery, request)
+        at = q["at"]
+        try:
+            first, last = at - timedelta(minutes=q["minutes_before"]), at + timedelta(minutes=q["minutes_after"])
+        except OverflowError:
+            raise DomainError("at: the tracks would reach outside years 1-9999", field="at") from None
+        found = services.ground_tracks(
+            spacecraft=list(spacecraft_visible_to(request.user)), first=first, last=last, step_s=q["step_s"], at=at
+        )
+        features = []
+        for _, use, feature in found:
+            feature["properties"]["element_set"] = ElementSetUseSerializer(use.as_dict()).data
+            features.append(feature)
+        return Response({"type": "FeatureCollection", "features": features})

@@ -1,12 +1,13 @@
 """Orbit operations: TLE import, ground stations, pass computation, fleet propagation, contact
 plans. Import from here: `from orbits import services` / `from orbits.services import ...`."""
 
-from .contacts import build_contact_plan
+from .contacts import MAX_PICKED_PASSES, build_contact_plan, create_contact_plan_from_passes
 from .elements import ImportReport, current_tle, current_tles, import_tles
 from .fleet import (
     CHARGE_PCT_PER_MIN,
     ECLIPSE_DRAIN_PCT_PER_MIN,
     Position,
+    ground_tracks,
     positions,
     propagate_fleet,
 )
@@ -16,16 +17,19 @@ from .stations import STATION_FIELDS, create_station, delete_station, update_sta
 __all__ = [
     "CHARGE_PCT_PER_MIN",
     "ECLIPSE_DRAIN_PCT_PER_MIN",
+    "MAX_PICKED_PASSES",
     "PASS_HORIZON",
     "STATION_FIELDS",
     "ImportReport",
     "Position",
     "announce_passes",
     "build_contact_plan",
+    "create_contact_plan_from_passes",
     "create_station",
     "current_tle",
     "current_tles",
     "delete_station",
+    "ground_tracks",
     "import_tles",
     "lock_passes",
     "positions",

@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from django.utils import timezone
 
 from missionops import live
 from spacecraft import services as spacecraft_services
 from spacecraft.models import Spacecraft
 
-from .. import element_sets
+from .. import element_sets, geojson
 from .. import propagation as prop
 from ..representations import PositionSerializer
 
@@ -70,6 +71,31 @@ def positions(*, spacecraft: list[Spacecraft], at: datetime, allow_stale: bool =
             )
         )
     return out
+
+
+def ground_tracks(*, spacecraft: list[Spacecraft], first: datetime, last: datetime, step_s: float, at: datetime):
+    """The ground track of each spacecraft over [first, last] as (spacecraft, element-set use,
+    GeoJSON feature), the fleet propagated at once; each from the set the nearest-epoch rule picks
+    for `at`. Spacecraft without a set, or whose set is past its hard age limit over the track, are
+    left out; samples where SGP4 fails are gaps in the line."""
+    tles = element_sets.element_sets_at([sc.pk for sc in spacecraft], at)
+    chosen = []
+    for sc in spacecraft:
+        if sc.pk in tles:
+            use = element_sets.use(tles[sc.pk], first, last)
+            if not use.too_old:
+                chosen.append((sc, use))
+    if not chosen:
+        return []
+    times = prop.time_grid(first, last, step_s)
+    track = prop.track([prop.satrec_from_lines(use.tle.line1, use.tle.line2) for _, use in chosen], times)
+    found = []
+    for i, (sc, use) in enumerate(chosen):
+        bad = track.error[i] != 0
+        lat, lon = np.where(bad, np.nan, track.latitude_deg[i]), np.where(bad, np.nan, track.longitude_deg[i])
+        properties = {"spacecraft": str(sc.pk), "designation": sc.designation}
+        found.append((sc, use, geojson.track_feature(lat, lon, properties)))
+    return found
 
 
 def propagate_fleet(*, now: datetime | None = None, tick_s: float = 5.0) -> int:

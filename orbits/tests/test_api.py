@@ -130,6 +130,29 @@ def test_position_ground_track_and_next_pass(api, viewer, stranger, leo_a, stati
         assert api(stranger).get(f"/api/v1/spacecraft/{leo_a.pk}/{path}/").status_code == 404
 
 
+def test_fleet_ground_tracks_in_one_request_match_each_spacecraft_track(
+    api, viewer, stranger, make_spacecraft, leo_a, django_assert_max_num_queries
+):
+    other = make_spacecraft(leo_a.organization, "SC-OTHER", norad_id=90011)
+    make_spacecraft(leo_a.organization, "SC-NO-TLE")
+    services.import_tles(organization=leo_a.organization, text=fresh_tle(90001) + fresh_tle(90011))
+    client, at = api(viewer), timezone.now().isoformat()
+    query = {"minutes_before": 0, "minutes_after": 200, "at": at}
+    with django_assert_max_num_queries(12):  # however many spacecraft
+        fleet = client.get("/api/v1/orbits/ground-tracks/", query)
+    assert fleet.status_code == 200 and fleet.data["type"] == "FeatureCollection"
+    by_sc = {f["properties"]["spacecraft"]: f for f in fleet.data["features"]}
+    assert set(by_sc) == {str(leo_a.pk), str(other.pk)}  # no element set: left out
+    one = client.get(f"/api/v1/spacecraft/{leo_a.pk}/ground-track/", query).data
+    lines = [f["geometry"]["coordinates"] for f in one["features"]]
+    geometry = by_sc[str(leo_a.pk)]["geometry"]
+    assert geometry["type"] == "MultiLineString" and geometry["coordinates"] == lines
+    assert by_sc[str(leo_a.pk)]["properties"]["element_set"]["id"] == one["element_set"]["id"]
+    bad = client.get("/api/v1/orbits/ground-tracks/", {"minutes_after": 100000})
+    assert bad.status_code == 400 and bad.data["field"] == "minutes_after"
+    assert api(stranger).get("/api/v1/orbits/ground-tracks/").data["features"] == []
+
+
 def test_stations_crud_recomputes_passes(api, owner, viewer, stranger, leo_a):
     services.import_tles(organization=leo_a.organization, text=fresh_tle())
     body = {

@@ -45,3 +45,14 @@ window.MissionOpsTime = {
     box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
   });
 })();
+/* Bars and marks sized by data (data-pct-width="40", also -left, -height, -bottom: percent) are
+   sized here, so templates carry no inline style attribute. */
+(function () {
+  const sides = ["left", "width", "height", "bottom"];
+  document.querySelectorAll("[data-pct-left], [data-pct-width], [data-pct-height], [data-pct-bottom]").forEach(function (el) {
+    sides.forEach(function (side) {
+      const value = el.getAttribute("data-pct-" + side);
+      if (value !== null && value !== "" && isFinite(Number(value))) el.style[side] = Number(value) + "%";
+    });
+  });
+})();

@@ -1,6 +1,6 @@
 /* Orbits map: offline world basemap (world-atlas TopoJSON in Leaflet, no tiles), stations with
  * visibility circles, live positions from the `fleet` topic (REST polling when the socket is
- * down) and ground tracks from /api/v1/spacecraft/<id>/ground-track/. */
+ * down) and ground tracks from /api/v1/orbits/ground-tracks/. */
 (function () {
   "use strict";
   const C = window.MissionOpsTheme.colour;
@@ -61,15 +61,16 @@
     }
   }
   function loadTracks() {
-    fleet.forEach(function (sc) {
-      fetch("/api/v1/spacecraft/" + sc.id + "/ground-track/?minutes_before=45&minutes_after=95", {credentials: "same-origin"})
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (fc) {
-          if (!fc) return;
-          if (tracks[sc.id]) map.removeLayer(tracks[sc.id]);
-          tracks[sc.id] = L.geoJSON(fc, {style: {color: C("--map-track"), weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map);
+    // The whole fleet's tracks in one request (one propagation on the server).
+    fetch("/api/v1/orbits/ground-tracks/?minutes_before=45&minutes_after=95", {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (fc) {
+        if (!fc) return;
+        Object.keys(tracks).forEach(function (id) { map.removeLayer(tracks[id]); delete tracks[id]; });
+        fc.features.forEach(function (feature) {
+          tracks[feature.properties.spacecraft] = L.geoJSON(feature, {style: {color: C("--map-track"), weight: 1.2, opacity: 0.8}, interactive: false}).addTo(map);
         });
-    });
+      });
   }
   loadTracks();
   window.setInterval(loadTracks, 5 * 60 * 1000);
