@@ -219,6 +219,23 @@ class Anomaly(models.Model):
         """The condition holds (or is latched): not cleared yet."""
         return self.cleared_at is None
 
+    # What the workflow allows from the current state (services.acknowledge/shelve/... enforce it).
+    @property
+    def can_acknowledge(self) -> bool:
+        return self.state == AlarmState.OPEN
+
+    @property
+    def can_shelve(self) -> bool:
+        return self.state in (AlarmState.OPEN, AlarmState.ACKNOWLEDGED)
+
+    @property
+    def can_unshelve(self) -> bool:
+        return self.state == AlarmState.SHELVED
+
+    @property
+    def can_resolve(self) -> bool:
+        return self.state != AlarmState.RESOLVED
+
     def describe(self) -> str:
         """One line naming the threshold violated, used in every message and page."""
         units = f" {self.units}" if self.units else ""

@@ -2,52 +2,25 @@
 `alarms` and `sc.<id>`, and escalation e-mail. Alarms found in played-back telemetry, and alarms
 suppressed by design, are logged but never pushed live or mailed: they must not page anyone."""
 
-import json
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from missionops import live
+from missionops.representations import represent
 from missionops.services import record_event
+
+from .representations import AnomalySerializer
 
 logger = logging.getLogger(__name__)
 
 
 def message(anomaly) -> dict:
-    """The compact shape pushed live and stored in event payloads (JSON types only)."""
-    return json.loads(json.dumps(_fields(anomaly), cls=DjangoJSONEncoder))
-
-
-def _fields(anomaly) -> dict:
-    return {
-        "id": anomaly.pk,
-        "spacecraft": str(anomaly.spacecraft_id),
-        "designation": anomaly.spacecraft.designation,
-        "parameter": anomaly.parameter_name,
-        "subsystem": anomaly.subsystem,
-        "detector": anomaly.detector,
-        "detectors": anomaly.detectors,
-        "isa_state": anomaly.isa_state,
-        "returns": anomaly.returns,
-        "chattering": anomaly.chattering,
-        "suppressed_by": anomaly.suppressed_by,
-        "severity": anomaly.severity,
-        "state": anomaly.state,
-        "threshold": anomaly.threshold,
-        "threshold_value": anomaly.threshold_value,
-        "message": anomaly.message,
-        "peak_value": anomaly.peak_value,
-        "started_at": anomaly.started_at,
-        "last_seen_at": anomaly.last_seen_at,
-        "cleared_at": anomaly.cleared_at,
-        "latched": anomaly.latched,
-        "is_late": anomaly.is_late,
-        "escalation_level": anomaly.escalation_level,
-        "assignee": anomaly.assignee.get_username() if anomaly.assignee_id else None,
-    }
+    """The alarm as the REST API shows it (`AnomalySerializer`): pushed live as `data` and stored in
+    the payload of the events that record its changes."""
+    return represent(AnomalySerializer, anomaly)
 
 
 def anomaly_changed(anomaly, kind: str, *, actor=None, payload: dict | None = None) -> None:
@@ -63,7 +36,7 @@ def anomaly_changed(anomaly, kind: str, *, actor=None, payload: dict | None = No
     )
     if anomaly.is_late or anomaly.suppressed_by:
         return
-    body = {"kind": kind, "anomaly": data}
+    body = {"kind": kind, "data": data}
     live.publish("alarms", body, organization=anomaly.organization_id)
     live.publish(f"sc.{anomaly.spacecraft_id}", body, organization=anomaly.organization_id)
 

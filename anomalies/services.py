@@ -65,7 +65,7 @@ def acknowledge(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | No
     """open → acknowledged. Stops escalation; a latched anomaly that is back to normal clears now."""
     anomaly = _locked(anomaly)
     _require_operator(user, anomaly)
-    if anomaly.state != AlarmState.OPEN:
+    if not anomaly.can_acknowledge:
         raise _conflict(anomaly, "acknowledge", [AlarmState.OPEN])
     now = now or timezone.now()
     anomaly.state, anomaly.acknowledged_by, anomaly.acknowledged_at = AlarmState.ACKNOWLEDGED, user, now
@@ -86,7 +86,7 @@ def shelve(*, anomaly: Anomaly, user, until: dt.datetime, note: str = "", now: d
     _require_operator(user, anomaly)
     now = now or timezone.now()
     _check_until(until, now)
-    if anomaly.state not in (AlarmState.OPEN, AlarmState.ACKNOWLEDGED):
+    if not anomaly.can_shelve:
         raise _conflict(anomaly, "shelve", [AlarmState.OPEN, AlarmState.ACKNOWLEDGED])
     anomaly.shelved_from = anomaly.state
     anomaly.state, anomaly.shelved_by, anomaly.shelved_at, anomaly.shelved_until = AlarmState.SHELVED, user, now, until
@@ -112,7 +112,7 @@ def unshelve(*, anomaly: Anomaly, user=None, now: dt.datetime | None = None) -> 
     anomaly = _locked(anomaly)
     if user is not None:
         _require_operator(user, anomaly)
-    if anomaly.state != AlarmState.SHELVED:
+    if not anomaly.can_unshelve:
         raise _conflict(anomaly, "unshelve", [AlarmState.SHELVED])
     now = now or timezone.now()
     anomaly.state = anomaly.shelved_from or AlarmState.OPEN
@@ -174,7 +174,7 @@ def resolve(*, anomaly: Anomaly, user, note: str = "", now: dt.datetime | None =
     opens a new episode."""
     anomaly = _locked(anomaly)
     _require_operator(user, anomaly)
-    if anomaly.state == AlarmState.RESOLVED:
+    if not anomaly.can_resolve:
         raise _conflict(anomaly, "resolve", [AlarmState.OPEN, AlarmState.ACKNOWLEDGED, AlarmState.SHELVED])
     now = now or timezone.now()
     anomaly.state, anomaly.resolved_by, anomaly.resolved_at = AlarmState.RESOLVED, user, now

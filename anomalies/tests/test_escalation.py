@@ -82,7 +82,7 @@ async def test_live_message_on_detection(limited, send, t0):
             received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
     alarms = [m for m in received if m["data"].get("kind") == "anomaly.detected"]
     assert {m["topic"] for m in alarms} == {"alarms", f"sc.{limited.pk}"}
-    assert alarms[0]["data"]["anomaly"]["threshold"] == "crit_high"
-    assert alarms[0]["data"]["anomaly"]["severity"] == "critical"
+    assert alarms[0]["data"]["data"]["threshold"] == "crit_high"
+    assert alarms[0]["data"]["data"]["severity"] == "critical"
     for group in groups:
         await layer.group_discard(group, channel)

@@ -194,7 +194,7 @@
     known = openCriticals();
     MissionOpsLive.subscribe("alarms", function (msg) {
       if (msg.kind === "anomaly.detected" || msg.kind === "anomaly.severity_raised" || msg.kind === "anomaly.escalated") {
-        if (msg.anomaly && msg.anomaly.severity === "critical" && !msg.anomaly.is_late) cue(msg.anomaly);
+        if (msg.data && msg.data.severity === "critical" && !msg.data.is_late) cue(msg.data);
       }
       refreshSoon();
     }, {poll: refresh});
@@ -203,7 +203,7 @@
   const detail = document.getElementById("anomaly");
   if (detail) {
     MissionOpsLive.subscribe("alarms", function (msg) {
-      if (msg.anomaly && String(msg.anomaly.id) === detail.dataset.id && msg.kind !== "anomaly.commented") {
+      if (msg.data && String(msg.data.id) === detail.dataset.id && msg.kind !== "anomaly.commented") {
         window.location.reload();
       }
     });
