@@ -181,3 +181,50 @@ def test_a_played_back_stuck_value_is_one_activation(orbiter, send):
     ((first, last),) = activations(orbiter, start)
     (alarm,) = Anomaly.objects.filter(spacecraft=orbiter)
     assert alarm.detector == "flatline" and first < fault_start + 120 and last <= fault_end + 600
+
+
+@pytest.fixture
+def iqr_orbiter(make_spacecraft, org_a):
+    """The bench's parameter with its limits, IQR and EWMA only: the rate and z-score detectors flag a
+    single wild sample by design (a jump, a sample unlike its window), so they are off here."""
+    spec = {
+        "type": "float",
+        "subsystem": "power",
+        "units": "V",
+        "warn_low": MEAN - 3 * SCALE,
+        "warn_high": MEAN + 3 * SCALE,
+        "crit_low": MEAN - 4.5 * SCALE,
+        "crit_high": MEAN + 4.5 * SCALE,
+        "suppress_in_modes": [],
+        "detectors": {"rate": {"enabled": False}, "zscore": {"enabled": False}},
+    }
+    return make_spacecraft(org_a, "SC-IQR", parameters={"bus_voltage": spec})
+
+
+def excursion(samples: int) -> tuple[np.ndarray, int]:
+    """Six hours of the orbit with `samples` samples in a row at +5 σ (beyond the IQR fence) at 3 h."""
+    t, x = orbiting(6, seed=31)
+    at = int(3 * 3600 / STEP_S)
+    x[at : at + samples] = MEAN + 5 * SCALE
+    return x, at
+
+
+@pytest.mark.django_db
+def test_one_noise_sample_raises_no_iqr_alarm(iqr_orbiter, send):
+    """On-delay (ISA-18.2): the IQR detector needs two samples in a row beyond its fence. One wild
+    sample is beyond it (the detector flags it), yet no alarm opens: the limit check wants two too."""
+    x, at = excursion(1)
+    t = np.arange(len(x)) * STEP_S
+    assert IQRDetector(block=60).evaluate(t, x).level[at] > 0
+    play_back(iqr_orbiter, x, send)
+    assert not Anomaly.objects.filter(spacecraft=iqr_orbiter).exists()
+
+
+@pytest.mark.django_db
+def test_a_sustained_excursion_raises_an_iqr_alarm(iqr_orbiter, send):
+    x, at = excursion(6)
+    start = play_back(iqr_orbiter, x, send)
+    (alarm,) = Anomaly.objects.filter(spacecraft=iqr_orbiter)
+    iqr = next(d for d in alarm.detectors if d["kind"] == "iqr")
+    # Opened at the second sample beyond the fence, dated from the first.
+    assert seconds(iqr["first_at"], start) == at * STEP_S
