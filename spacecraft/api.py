@@ -10,14 +10,14 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from missionops.api import UserOrganizationField, organization_for_create, require_role, username_field
+from missionops.api import UserOrganizationField, organization_for_create, require_role
 from missionops.filters import ScopedFilterSet
 from missionops.models import Role
 
 from . import selectors, services
 from .api_commands import require_operate
-from .models import ConfigVersion, Constellation, MissionType, Mode, Spacecraft
-from .representations import SpacecraftRepresentation
+from .models import Constellation, MissionType, Mode, Spacecraft
+from .representations import ConfigVersionSerializer, SpacecraftRepresentation
 
 DESIGNATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 
@@ -52,19 +52,6 @@ class StateSerializer(serializers.Serializer):
         if not {"mode", "battery_soc_pct", "memory_used_pct"} & set(attrs):
             raise serializers.ValidationError({"mode": ["give at least one of mode, battery_soc_pct, memory_used_pct"]})
         return attrs
-
-
-class ConfigVersionSerializer(serializers.ModelSerializer):
-    parameters = serializers.DictField(
-        child=serializers.DictField(),
-        help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}",
-    )
-    created_by = username_field("created_by")
-
-    class Meta:
-        model = ConfigVersion
-        fields = ["version", "parameters", "diff", "note", "created_by", "created_at"]
-        read_only_fields = ["version", "diff", "created_by", "created_at"]
 
 
 class SpacecraftFilter(ScopedFilterSet):

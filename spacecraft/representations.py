@@ -7,7 +7,7 @@ from rest_framework import serializers
 from missionops.api import UserOrganizationField, username_field
 
 from . import selectors
-from .models import Command, CommandState, MissionType, Mode, ReleaseMode, Spacecraft
+from .models import Command, CommandState, ConfigVersion, MissionType, Mode, ReleaseMode, Spacecraft
 
 
 class ConstellationField(serializers.PrimaryKeyRelatedField):
@@ -136,3 +136,17 @@ class CommandSerializer(serializers.ModelSerializer):
 
     def get_release_warning(self, command) -> str:
         return selectors.release_warning(command)
+
+
+# A configuration version: the API's answer and the live `config` message on `sc.<id>`.
+class ConfigVersionSerializer(serializers.ModelSerializer):
+    parameters = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="name -> {subsystem, units, type, warn_low, warn_high, crit_low, crit_high}",
+    )
+    created_by = username_field("created_by")
+
+    class Meta:
+        model = ConfigVersion
+        fields = ["version", "parameters", "diff", "note", "created_by", "created_at"]
+        read_only_fields = ["version", "diff", "created_by", "created_at"]

@@ -11,7 +11,7 @@ from missionops.tenancy import user_or_none
 
 from .config import diff_parameters, validate_parameters
 from .models import ConfigVersion, Constellation, Mode, Spacecraft
-from .representations import SpacecraftRepresentation
+from .representations import ConfigVersionSerializer, SpacecraftRepresentation
 from .signals import config_changed
 
 REGISTRY_FIELDS = (
@@ -243,7 +243,7 @@ def change_config(*, spacecraft: Spacecraft, parameters: dict, actor=None, note:
     )
     live.publish(
         f"sc.{spacecraft.pk}",
-        {"kind": "config", "version": version.version, "diff": diff},
+        live.live_message("config", ConfigVersionSerializer, version),
         organization=spacecraft.organization_id,
     )
     return version

@@ -41,3 +41,18 @@ def test_a_command_message_is_the_command_as_the_api_shows_it(
     approved = on_page()[-1]["data"]
     assert approved == api(operator).get(url).json()
     assert approved["approved_by"] == "second-op" and not approved["awaiting_approval"] and approved["can_cancel"]
+
+
+def test_a_config_message_is_the_new_version_as_the_api_shows_it(
+    api, operator, sc_a, live_sent, django_capture_on_commit_callbacks
+):
+    client = api(operator)
+    parameters = client.get(f"/api/v1/spacecraft/{sc_a.pk}/config/").json()["parameters"]
+    name = next(iter(parameters))
+    parameters[name] = {**parameters[name], "warn_high": 99.0}
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.put(f"/api/v1/spacecraft/{sc_a.pk}/config/", {"parameters": parameters}, format="json")
+    assert created.status_code == 201, created.json()
+    [message] = [m for topic, m in live_sent if topic == f"sc.{sc_a.pk}" and m["kind"] == "config"]
+    assert message == {"kind": "config", "data": created.json()}
+    assert message["data"]["diff"] and client.get(f"/api/v1/spacecraft/{sc_a.pk}/config/").json() == created.json()
