@@ -6,8 +6,11 @@ import math
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from missionops.api import UserOrganizationField
+
 from . import element_sets
-from .models import Conjunction, Pass
+from .models import Conjunction, Contact, ContactPlan, Pass
+from .scheduling import MAX_BITS
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -127,3 +130,56 @@ class ConjunctionSerializer(serializers.ModelSerializer):
             "critical",
             "screened_at",
         ]
+
+
+# A contact plan: the API's answer and the live `plan` message on `passes`.
+class ContactSerializer(serializers.ModelSerializer):
+    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
+    station_name = serializers.CharField(source="station.name", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "spacecraft",
+            "designation",
+            "station",
+            "station_name",
+            "pass_ref",
+            "start",
+            "end",
+            "volume_bits",
+            "priority",
+        ]
+
+
+class UnservedSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    designation = serializers.CharField()
+    priority = serializers.IntegerField()
+    needed_bits = serializers.IntegerField()
+    scheduled_bits = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class ContactPlanItemSerializer(serializers.Serializer):
+    spacecraft = serializers.UUIDField()
+    priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
+    volume_bits = serializers.IntegerField(min_value=1, max_value=MAX_BITS)
+
+
+class ContactPlanSerializer(serializers.ModelSerializer):
+    organization = UserOrganizationField(required=False)
+    requests = ContactPlanItemSerializer(many=True, write_only=True)
+    contacts = ContactSerializer(many=True, read_only=True)
+    unserved = UnservedSerializer(many=True, read_only=True)
+    requested = serializers.JSONField(source="requests", read_only=True)
+
+    class Meta:
+        model = ContactPlan
+        fields = ["id", "organization", "start", "end", "requests", "requested", "contacts", "unserved", "created_at"]
+
+    def validate_requests(self, value):
+        if not value:
+            raise serializers.ValidationError("give at least one request")
+        return value

@@ -11,60 +11,7 @@ from missionops.models import OPERATING_ROLES
 from spacecraft.selectors import spacecraft_visible_to
 
 from .. import selectors, services
-from ..models import Contact, ContactPlan
-from ..scheduling import MAX_BITS
-
-
-class ContactSerializer(serializers.ModelSerializer):
-    designation = serializers.CharField(source="spacecraft.designation", read_only=True)
-    station_name = serializers.CharField(source="station.name", read_only=True)
-
-    class Meta:
-        model = Contact
-        fields = [
-            "id",
-            "spacecraft",
-            "designation",
-            "station",
-            "station_name",
-            "pass_ref",
-            "start",
-            "end",
-            "volume_bits",
-            "priority",
-        ]
-
-
-class UnservedSerializer(serializers.Serializer):
-    spacecraft = serializers.UUIDField()
-    designation = serializers.CharField()
-    priority = serializers.IntegerField()
-    needed_bits = serializers.IntegerField()
-    scheduled_bits = serializers.IntegerField()
-    reason = serializers.CharField()
-
-
-class ContactPlanItemSerializer(serializers.Serializer):
-    spacecraft = serializers.UUIDField()
-    priority = serializers.IntegerField(default=0, min_value=-1000, max_value=1000)
-    volume_bits = serializers.IntegerField(min_value=1, max_value=MAX_BITS)
-
-
-class ContactPlanSerializer(serializers.ModelSerializer):
-    organization = UserOrganizationField(required=False)
-    requests = ContactPlanItemSerializer(many=True, write_only=True)
-    contacts = ContactSerializer(many=True, read_only=True)
-    unserved = UnservedSerializer(many=True, read_only=True)
-    requested = serializers.JSONField(source="requests", read_only=True)
-
-    class Meta:
-        model = ContactPlan
-        fields = ["id", "organization", "start", "end", "requests", "requested", "contacts", "unserved", "created_at"]
-
-    def validate_requests(self, value):
-        if not value:
-            raise serializers.ValidationError("give at least one request")
-        return value
+from ..representations import ContactPlanSerializer
 
 
 class PickedPassesSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ operator picked."""
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from missionops import live
@@ -14,6 +15,7 @@ from missionops.tenancy import user_or_none
 
 from .. import scheduling
 from ..models import Contact, ContactPlan, Pass
+from ..representations import ContactPlanSerializer
 from .passes import lock_passes
 
 
@@ -94,7 +96,7 @@ def build_contact_plan(
         actor=actor,
         payload={"contacts": len(result.bookings), "unserved": len(result.unserved)},
     )
-    live.publish("passes", {"kind": "plan", "id": contact_plan.pk}, organization=organization)
+    _publish_plan(contact_plan, organization=organization)
     return contact_plan
 
 
@@ -198,5 +200,11 @@ def create_contact_plan_from_passes(*, organization: Organization, pass_ids: lis
         actor=actor,
         payload={"contacts": len(contacts), "unserved": 0, "picked_passes": [p.pk for p in picked]},
     )
-    live.publish("passes", {"kind": "plan", "id": contact_plan.pk}, organization=organization)
+    _publish_plan(contact_plan, organization=organization)
     return contact_plan
+
+
+def _publish_plan(contact_plan: ContactPlan, *, organization) -> None:
+    """The plan as the API answers it on `passes` (its contacts read in three queries, not two each)."""
+    prefetch_related_objects([contact_plan], "contacts__spacecraft", "contacts__station")
+    live.publish("passes", live.live_message("plan", ContactPlanSerializer, contact_plan), organization=organization)

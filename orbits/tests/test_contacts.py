@@ -147,3 +147,21 @@ def test_passes_page_posts_the_picks_and_shows_a_refusal_with_the_picks_kept(
     made = client.post("/orbits/passes/plan/", {"passes": [first.pk]})
     assert made.status_code == 302 and made["Location"] == "/orbits/passes/"
     assert Contact.objects.get().pass_ref_id == first.pk
+
+
+def test_a_new_plan_goes_live_as_the_api_answers_it(
+    api, operator, two_sc, station_a, soon, live_sent, django_capture_on_commit_callbacks
+):
+    one, two = two_sc
+    first, second = stored_pass(one, station_a, soon), stored_pass(two, station_a, soon + timedelta(minutes=20))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(operator).post(
+            "/api/v1/contact-plans/from-passes/", {"passes": [first.pk, second.pk]}, format="json"
+        )
+    assert response.status_code == 201, response.data
+    [message] = [m for topic, m in live_sent if topic == "passes" and m["kind"] == "plan"]
+    assert message == {
+        "kind": "plan",
+        "data": api(operator).get(f"/api/v1/contact-plans/{response.data['id']}/").json(),
+    }
+    assert [c["designation"] for c in message["data"]["contacts"]] == ["SC-ONE", "SC-TWO"]
