@@ -1,14 +1,13 @@
 """What the job queue says on the live socket: `jobs` (organization-wide) and `job.<id>`. A job's
-message carries its REST representation (`representations.JobSerializer`, with `can_cancel` and
-`can_retry`); a log line its `JobLogSerializer` one."""
+message carries the fields of its REST representation that live on its row (see `job_state`), with
+`can_cancel` and `can_retry`; a log line its `JobLogSerializer` representation."""
 
 from django.conf import settings
-from django.db.models import Prefetch, prefetch_related_objects
+from rest_framework import serializers
 
 from missionops import live
 
-from .models import JobArtifact
-from .representations import JobLogSerializer, JobSerializer
+from .representations import JobLogSerializer
 
 
 def _enabled() -> bool:
@@ -16,20 +15,37 @@ def _enabled() -> bool:
     return settings.JOBS_LIVE_PUBLISH
 
 
+# What a `job.state` message carries: the fields of the job's REST representation (JobSerializer)
+# that live on the job's own row, under the same names and rendered the same way (jobs/tests/
+# test_wire_shape.py checks each against the API's answer). Not the serializer itself: every claim
+# and completion publishes one, and the serializer's relations (organization, creator, parents,
+# artifacts) and fields cost the queue 828 -> 179 jobs/s in bench/jobs.py. The pages read the rest
+# (artifacts, parents) from the REST API when a job finishes.
+STATE_FIELDS = (
+    "id", "name", "kind", "priority", "state", "needs_gpu", "attempts", "max_attempts", "worker", "gpu_index",
+    "progress", "error", "cancel_requested", "cancel_reason", "gpu_seconds",
+)  # fmt: skip
+_TIMES = ("run_after", "lease_expires_at", "heartbeat_at", "created_at", "started_at", "finished_at")
+_time = serializers.DateTimeField()
+
+
+def job_state(job) -> dict:
+    data = {name: getattr(job, name) for name in STATE_FIELDS}
+    data.update({name: _time.to_representation(v) if (v := getattr(job, name)) else None for name in _TIMES})
+    data["can_cancel"], data["can_retry"] = job.can_cancel(), job.can_retry()
+    return {"kind": "job.state", "data": data}
+
+
 def publish_job(job) -> None:
     if not _enabled():
         return
-    message = live.live_message("job.state", JobSerializer, job)
-    live.publish_many(("jobs", f"job.{job.pk}"), message, organization=job.organization_id)
+    live.publish_many(("jobs", f"job.{job.pk}"), job_state(job), organization=job.organization_id)
 
 
 def publish_jobs(jobs) -> None:
-    """`publish_job` of each of `jobs`, their relations read in four queries, not four per job
-    (a claim of 100, a batch of 1000)."""
+    """`publish_job` of each of `jobs` (a claim of 100, a batch of 1000)."""
     if not _enabled() or not jobs:
         return
-    artifacts = Prefetch("artifacts", queryset=JobArtifact.objects.defer("data"))
-    prefetch_related_objects(jobs, "organization", "created_by", "parents", artifacts)
     for job in jobs:
         publish_job(job)
 
