@@ -104,20 +104,22 @@ def test_a_stuck_stretch_is_no_baseline(detector):
 # --- end to end: ingest, the sweeps, the stored alarms ---------------------------------------------
 
 
+BENCH_SPEC = {
+    "type": "float",
+    "subsystem": "power",
+    "units": "V",
+    "warn_low": MEAN - 3 * SCALE,
+    "warn_high": MEAN + 3 * SCALE,
+    "crit_low": MEAN - 4.5 * SCALE,
+    "crit_high": MEAN + 4.5 * SCALE,
+    "suppress_in_modes": [],
+}
+
+
 @pytest.fixture
 def orbiter(make_spacecraft, org_a):
     """The bench's parameter: warning limits at ±3 σ, critical at ±4.5 σ, never suppressed."""
-    spec = {
-        "type": "float",
-        "subsystem": "power",
-        "units": "V",
-        "warn_low": MEAN - 3 * SCALE,
-        "warn_high": MEAN + 3 * SCALE,
-        "crit_low": MEAN - 4.5 * SCALE,
-        "crit_high": MEAN + 4.5 * SCALE,
-        "suppress_in_modes": [],
-    }
-    return make_spacecraft(org_a, "SC-ORBIT", parameters={"bus_voltage": spec})
+    return make_spacecraft(org_a, "SC-ORBIT", parameters={"bus_voltage": BENCH_SPEC})
 
 
 def play_back(sc, x, send) -> dt.datetime:
@@ -187,17 +189,7 @@ def test_a_played_back_stuck_value_is_one_activation(orbiter, send):
 def iqr_orbiter(make_spacecraft, org_a):
     """The bench's parameter with its limits, IQR and EWMA only: the rate and z-score detectors flag a
     single wild sample by design (a jump, a sample unlike its window), so they are off here."""
-    spec = {
-        "type": "float",
-        "subsystem": "power",
-        "units": "V",
-        "warn_low": MEAN - 3 * SCALE,
-        "warn_high": MEAN + 3 * SCALE,
-        "crit_low": MEAN - 4.5 * SCALE,
-        "crit_high": MEAN + 4.5 * SCALE,
-        "suppress_in_modes": [],
-        "detectors": {"rate": {"enabled": False}, "zscore": {"enabled": False}},
-    }
+    spec = {**BENCH_SPEC, "detectors": {"rate": {"enabled": False}, "zscore": {"enabled": False}}}
     return make_spacecraft(org_a, "SC-IQR", parameters={"bus_voltage": spec})
 
 

@@ -4,8 +4,10 @@ and a UDP discovery responder on 127.0.0.1 as a real observatory server would ha
 import json
 import socket
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from telescopes.simulators import SIMULATOR, SimulatorProcess, make_star_catalogue  # noqa: F401
 
@@ -114,3 +116,26 @@ def add_observatories(db):
         return counts
 
     return add
+
+
+@pytest.fixture
+def observatory_records(org_a, sc_a, operator):
+    """An observatory with a telescope, one pending operation and a session an hour ahead."""
+    from telescopes.models import AlpacaDevice, ObservationSession, Observatory, Operation
+
+    observatory = Observatory.objects.create(organization=org_a, name="Obs", latitude_deg=37.9, longitude_deg=-75.5)
+    scope = AlpacaDevice.objects.create(observatory=observatory, device_type="telescope", host="127.0.0.1", port=9)
+    operation = Operation.objects.create(
+        device=scope, kind="park", requested_by=operator, timeout_s=30, deadline=timezone.now()
+    )
+    start = timezone.now() + timedelta(hours=1)
+    session = ObservationSession.objects.create(
+        observatory=observatory,
+        telescope=scope,
+        spacecraft=sc_a,
+        tle_line1="1",
+        tle_line2="2",
+        start=start,
+        end=start + timedelta(minutes=10),
+    )
+    return scope, operation, session

@@ -2,36 +2,11 @@
 on `telescopes`, which carry the REST representations (a device's `status_text`, an operation's
 `kind`, a session's `pointing`)."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from missionops.testing import in_thread, log_in, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def observatory_records(org_a, sc_a, operator):
-    from telescopes.models import AlpacaDevice, ObservationSession, Observatory, Operation
-
-    observatory = Observatory.objects.create(organization=org_a, name="Obs", latitude_deg=37.9, longitude_deg=-75.5)
-    scope = AlpacaDevice.objects.create(observatory=observatory, device_type="telescope", host="127.0.0.1", port=9)
-    operation = Operation.objects.create(
-        device=scope, kind="park", requested_by=operator, timeout_s=30, deadline=timezone.now()
-    )
-    start = timezone.now() + timedelta(hours=1)
-    session = ObservationSession.objects.create(
-        observatory=observatory,
-        telescope=scope,
-        spacecraft=sc_a,
-        tle_line1="1",
-        tle_line2="2",
-        start=start,
-        end=start + timedelta(minutes=10),
-    )
-    return scope, operation, session
 
 
 def test_device_operation_and_session_messages_are_drawn_live(
