@@ -38,6 +38,34 @@ def current_specs(spacecraft_ids) -> dict:
     return dict(rows)
 
 
+# (spacecraft id, version) -> that version's parameters: a configuration version is never edited
+# (a change is a new version), so each is read once per process. Bounded: cleared when full.
+_specs_by_version: dict[tuple, dict] = {}
+SPECS_CACHED = 4096
+
+
+def current_specs_of(spacecraft: dict) -> dict:
+    """current_specs of {id: Spacecraft} loaded with their current configuration version (ingest
+    loads it with the spacecraft: telemetry's with_stamps); no query when every version was read
+    before. Read the specs; do not change them (they are shared)."""
+    versions = {pk: getattr(sc, "config_version_now", None) for pk, sc in spacecraft.items()}
+    if None in versions.values():  # not loaded with its version, or no configuration yet
+        return current_specs(spacecraft)
+    missing = [pk for pk, version in versions.items() if (pk, version) not in _specs_by_version]
+    if missing:
+        rows = ConfigVersion.objects.filter(
+            spacecraft_id__in=missing, version__in={versions[pk] for pk in missing}
+        ).values_list("spacecraft_id", "version", "parameters")
+        if len(_specs_by_version) + len(missing) > SPECS_CACHED:
+            _specs_by_version.clear()
+        for pk, version, parameters in rows:
+            if versions[pk] == version:
+                _specs_by_version[(pk, version)] = parameters
+    return {
+        pk: _specs_by_version[(pk, version)] for pk, version in versions.items() if (pk, version) in _specs_by_version
+    }
+
+
 def spec_of(definition: ParameterDefinition, specs: dict) -> dict:
     """The parameter's spec in its spacecraft's configuration, or its type and subsystem alone."""
     return specs.get(definition.name) or {"type": definition.type, "subsystem": definition.subsystem}

@@ -9,7 +9,7 @@ from telemetry import archive
 
 from . import config, reading
 from .detector_base import Detector
-from .detector_runs import US, apply_detector, claim_cursors, current_specs, record_behind_cursor
+from .detector_runs import US, apply_detector, claim_cursors, current_specs_of, record_behind_cursor
 from .models import DetectorCursor, DetectorKind
 from .recording import DetectionResult, Target
 
@@ -117,7 +117,7 @@ def _check_limits(spacecraft: dict, params: dict, pids, times, values, checked, 
 
 def _targets_with_limits(spacecraft: dict, params: dict) -> dict[int, Target]:
     """{parameter id: Target} of the batch's parameters whose current spec sets a limit."""
-    specs = current_specs(spacecraft)
+    specs = current_specs_of(spacecraft)
     targets: dict[int, Target] = {}
     for sc_pk, known in params.items():
         sc_specs = specs.get(sc_pk, {})

@@ -93,14 +93,40 @@ def existing_partitions() -> dict[str, dt.date]:
     return {name: dt.datetime.strptime(name.removeprefix(PARTITION_PREFIX), "%Y%m%d").date() for name in names}
 
 
+# Recent day partitions this process has seen committed. Retention never drops today's or
+# yesterday's (raw_days is at least 1), so for live telemetry the check's round trip is skipped;
+# older days are always checked. Filled only after a commit: a partition created in a transaction
+# that rolls back is gone.
+_recent_partitions: set[dt.date] = set()
+
+
+def _recent(days) -> set[dt.date]:
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    return {day for day in days if day >= yesterday}
+
+
+def _remember_when_committed(days) -> None:
+    def remember():
+        if connection.in_atomic_block:  # a test running captured hooks inside its transaction: not committed
+            return
+        _recent_partitions.intersection_update(_recent(_recent_partitions))  # forget older days
+        _recent_partitions.update(_recent(days))
+
+    transaction.on_commit(remember)
+
+
 def ensure_partitions(days) -> list[str]:
     """Create the day partitions that do not exist yet; returns the names created. Safe to run
     concurrently: creation is serialised by an advisory lock and re-checked under it."""
+    days = set(days)
+    if days and days <= _recent_partitions and _recent(days) == days:
+        return []
     wanted = {partition_name(day): day for day in days}
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s)", [list(wanted)])
         missing = sorted(set(wanted) - {row[0] for row in cursor.fetchall()})
         if not missing:
+            _remember_when_committed(days)
             return []
         created = []
         with transaction.atomic():
@@ -116,6 +142,7 @@ def ensure_partitions(days) -> list[str]:
                     [f"{day.isoformat()} 00:00:00+00", f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"],
                 )
                 created.append(name)
+    _remember_when_committed(days)
     if created:
         logger.info("created telemetry partitions %s", ", ".join(created))
     return created
@@ -175,14 +202,19 @@ DELETE FROM telemetry_pending_rollup WHERE ctid IN (
 """
 
 
+MARK_PENDING_SQL = (
+    "INSERT INTO telemetry_pending_rollup (bucket, version) SELECT b, 1 FROM unnest(%s::timestamptz[]) AS b "
+    "ORDER BY b ON CONFLICT (bucket) DO UPDATE SET version = telemetry_pending_rollup.version + 1"
+)
+
+
+def pending_buckets(times_us: np.ndarray) -> list[dt.datetime]:
+    """The minutes these samples fall in, sorted (the order their marks are locked in)."""
+    return [from_us(m * US_PER_MINUTE) for m in np.unique(times_us // US_PER_MINUTE).tolist()]
+
+
 def mark_pending_minutes(cursor, times_us: np.ndarray) -> None:
-    minutes = np.unique(times_us // US_PER_MINUTE)
-    buckets = [from_us(m * US_PER_MINUTE) for m in minutes.tolist()]
-    cursor.execute(
-        "INSERT INTO telemetry_pending_rollup (bucket, version) SELECT b, 1 FROM unnest(%s::timestamptz[]) AS b "
-        "ORDER BY b ON CONFLICT (bucket) DO UPDATE SET version = telemetry_pending_rollup.version + 1",
-        [buckets],
-    )
+    cursor.execute(MARK_PENDING_SQL, [pending_buckets(times_us)])
 
 
 def roll_up_pending(*, limit: int = 10_000) -> int:

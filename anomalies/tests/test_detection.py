@@ -250,3 +250,24 @@ def test_sweep_runs_under_the_debug_cursor(sc_a, send, t0):
     with CaptureQueriesContext(connection):
         result = sweeps.sweep(now=t0 + dt.timedelta(seconds=55))
     assert result.opened >= 1 and len(anomalies_of(sc_a, detector="flatline")) == 1
+
+
+def test_inline_limits_read_each_configuration_version_once_and_follow_a_new_one(limited, send, t0, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from anomalies.models import Anomaly
+    from spacecraft.models import ConfigVersion
+    from spacecraft.services import change_config
+
+    send(limited, t0, {"bus_voltage": [28.0]})
+    with CaptureQueriesContext(connection) as queries:
+        send(limited, t0 + dt.timedelta(seconds=1), {"bus_voltage": [28.5]})
+    spec_reads = [q["sql"] for q in queries if 'FROM "spacecraft_configversion"' in q["sql"]]
+    assert spec_reads == []  # the version came with the spacecraft; its parameters were read before
+    parameters = ConfigVersion.objects.filter(spacecraft=limited).order_by("-version").first().parameters
+    parameters["bus_voltage"] = {**parameters["bus_voltage"], "warn_high": 28.0, "limits_by_mode": {}}
+    change_config(spacecraft=limited, parameters=parameters, actor=owner, note="tighter")
+    send(limited, t0 + dt.timedelta(seconds=2), {"bus_voltage": [29.0, 29.0, 29.0]})
+    alarm = Anomaly.objects.get(spacecraft=limited, parameter_name="bus_voltage")
+    assert alarm.severity == "warning"

@@ -103,11 +103,14 @@ def store_batch(
         order = np.lexsort((times, pids))  # by parameter, then time: what the steps below expect
         pids, times, values = pids[order], times[order], values[order]
         with connection.cursor() as cursor:
-            if stored is None:
-                stored = sample_writes.insert_samples(cursor=cursor, pids=pids, times=times, values=values)
+            if stored is None and len(pids) <= sample_writes.SMALL_BATCH:
+                stored, changed = sample_writes.write_small_batch(cursor=cursor, pids=pids, times=times, values=values)
+            else:
+                if stored is None:
+                    stored = sample_writes.insert_samples(cursor=cursor, pids=pids, times=times, values=values)
+                changed = sample_writes.update_latest(cursor=cursor, pids=pids, times=times, values=values)
+                archive.mark_pending_minutes(cursor, times)
             result.stored = stored
-            changed = sample_writes.update_latest(cursor=cursor, pids=pids, times=times, values=values)
-            archive.mark_pending_minutes(cursor, times)
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
         # Limit checks inline, in this transaction (the anomalies app's receiver; vectorised fast path).

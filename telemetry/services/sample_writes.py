@@ -63,6 +63,51 @@ def validate_and_copy(*, cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.nda
     return pids, times, values, stored
 
 
+# A small batch's three writes in one round trip. The UNION ALL's branches run in order (samples,
+# latest values, roll-up marks): the order the large path takes these locks, so two concurrent
+# ingests cannot deadlock on them.
+SMALL_WRITE = f"""
+WITH stored AS ({SMALL_INSERT} RETURNING 1),
+latest AS (
+    INSERT INTO telemetry_latestvalue (parameter_id, time, value)
+    SELECT p, TIMESTAMPTZ '2000-01-01 00:00:00+00' + t * INTERVAL '1 microsecond', v
+    FROM unnest(%s::integer[], %s::bigint[], %s::double precision[]) AS s(p, t, v)
+    ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value
+    WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value
+),
+marked AS ({archive.MARK_PENDING_SQL} RETURNING 1)
+SELECT 0, count(*), NULL::timestamptz, NULL::double precision FROM stored
+UNION ALL SELECT 1, parameter_id, time, value FROM latest
+UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
+"""
+
+
+def write_small_batch(*, cursor, pids, times, values) -> tuple[int, list[tuple[int, dt.datetime, float]]]:
+    """insert_samples, update_latest and the roll-up marks of a batch of at most SMALL_BATCH sorted
+    samples in one statement (each round trip to PostgreSQL is most of a small request's cost);
+    returns how many samples were stored and the latest values that changed."""
+    last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
+    cursor.execute(
+        SMALL_WRITE,
+        [
+            pids.tolist(),
+            times.tolist(),
+            values.tolist(),
+            pids[last].tolist(),
+            times[last].tolist(),
+            values[last].tolist(),
+            archive.pending_buckets(times),
+        ],
+    )
+    stored, changed = 0, []
+    for branch, first, moment, value in cursor.fetchall():
+        if branch == 0:
+            stored = first
+        elif branch == 1:
+            changed.append((first, moment, value))
+    return stored, changed
+
+
 def insert_samples(*, cursor, pids, times, values) -> int:
     """Put sorted samples into the archive, skipping any (parameter, time) already there; returns
     how many were stored. At most SMALL_BATCH: one INSERT ... ON CONFLICT DO NOTHING of the arrays.

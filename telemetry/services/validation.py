@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from missionops.prepared import prepared
 from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import ParameterType
 
@@ -51,7 +52,8 @@ def resolve_spacecraft(*, snapshots, scope, may_write) -> dict:
         with contextlib.suppress(ValueError):
             ids[ref] = uuid.UUID(ref)
     named = scope.filter(Q(pk__in=ids.values()) | Q(designation__in=refs)).select_related("organization")
-    found = list(with_stamps(named))  # what definitions_for checks, in this same query
+    with prepared():  # planning this query (guardian's grants) costs several times running it
+        found = list(with_stamps(named))  # what definitions_for checks, in this same query
     by_ref, ambiguous = {}, set()
     for ref in refs:
         if ref in ids:

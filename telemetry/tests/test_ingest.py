@@ -2,8 +2,9 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from telemetry import services
+from telemetry import archive, services
 from telemetry.exceptions import IngestForbidden, TelemetryInputError
 from telemetry.models import LatestValue, ParameterDefinition
 from telemetry.services import sample_writes, validation
@@ -260,3 +261,48 @@ def test_small_and_large_batches_store_overlaps_exactly_once(operator, sc_a, ing
     second = ingest_as(operator, overlapping)
     assert (second.received, second.stored, second.duplicates) == (3 * snapshots, 3 * half, 3 * (snapshots - half))
     assert count_samples(sc_a) == 3 * (snapshots + half)
+
+
+def test_a_small_batch_writes_samples_latest_values_and_roll_up_marks_in_one_statement(
+    operator, sc_a, ingest_as, now_minute
+):
+    ingest_as(operator, batch(sc_a, now_minute, n=1))
+    with CaptureQueriesContext(connection) as queries:
+        result = ingest_as(operator, batch(sc_a, now_minute + dt.timedelta(minutes=2), n=1))
+    assert (result.stored, result.duplicates) == (3, 0)
+    writes = [q["sql"] for q in queries if "telemetry_latestvalue" in q["sql"] or "telemetry_sample " in q["sql"]]
+    assert len(writes) == 1 and "telemetry_pending_rollup" in writes[0]
+    latest = LatestValue.objects.get(parameter__spacecraft=sc_a, parameter__name="battery_soc")
+    assert latest.time == now_minute + dt.timedelta(minutes=2)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM telemetry_pending_rollup WHERE bucket = %s", [now_minute + dt.timedelta(minutes=2)]
+        )
+        assert cursor.fetchone() is not None
+    # Sent again: nothing stored, and the latest value is not reported as changed.
+    again = ingest_as(operator, batch(sc_a, now_minute + dt.timedelta(minutes=2), n=1))
+    assert (again.stored, again.duplicates) == (0, 3)
+
+
+def test_the_spacecraft_lookup_runs_as_a_prepared_statement(operator, sc_a, ingest_as, now_minute):
+    with CaptureQueriesContext(connection) as queries:
+        ingest_as(operator, batch(sc_a, now_minute, n=1))
+    lookup = [q["sql"] for q in queries if q["sql"].startswith('SELECT "spacecraft_spacecraft"."id"')]
+    assert len(lookup) == 1 and "$1" in lookup[0]  # bound on the server: planned once per connection
+
+
+def test_recent_partitions_are_remembered_only_after_a_real_commit(
+    operator, sc_a, ingest_as, now_minute, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(archive, "_recent_partitions", set())
+    with django_capture_on_commit_callbacks(execute=True):  # inside the test's transaction
+        ingest_as(operator, batch(sc_a, now_minute, n=1))
+    assert archive._recent_partitions == set()  # would vanish with the rollback: not remembered
+    today = dt.datetime.now(dt.UTC).date()
+    archive._recent_partitions.add(today)
+    with CaptureQueriesContext(connection) as queries:
+        assert archive.ensure_partitions([today]) == []
+    assert len(queries) == 0  # a remembered recent day: no query
+    old = dt.date(2024, 7, 1)
+    archive._recent_partitions.add(old)  # older days are always checked (retention may drop them)
+    assert archive.ensure_partitions([old]) == [archive.partition_name(old)]
