@@ -8,6 +8,8 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from .cache_redis import add_value, cached_value
+
 logger = logging.getLogger(__name__)
 
 GENERATION = "apikeys:generation"
@@ -16,7 +18,11 @@ GENERATION = "apikeys:generation"
 def current_generation() -> str | None:
     """The shared generation now; None when the shared cache is unreachable (cache nothing then)."""
     try:
-        return str(cache.get_or_set(GENERATION, lambda: uuid.uuid4().hex, timeout=None))
+        generation = cached_value(GENERATION)
+        if generation is None:
+            add_value(GENERATION, uuid.uuid4().hex)
+            generation = cached_value(GENERATION)
+        return str(generation)
     except Exception:  # the shared cache is down: no key is taken from this process's cache
         logger.warning("API key cache: the shared generation is unreadable", exc_info=True)
         return None

@@ -267,11 +267,11 @@ def _no_login_lockout_left_behind():
     yield
     from django.core.cache import cache
 
-    from missionops.throttling import _client
+    from missionops.cache_redis import cache_redis
 
     try:
-        for key in _client().scan_iter(match=cache.make_key("login:*")):
-            _client().delete(key)
+        for key in cache_redis().scan_iter(match=cache.make_key("login:*")):
+            cache_redis().delete(key)
     except Exception:  # Redis stopped by a fault drill: nothing is kept there then either
         pass
 

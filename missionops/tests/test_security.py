@@ -302,10 +302,10 @@ def limits_of_10(monkeypatch):
     # test of this run that signs in as the same user from 127.0.0.1 is refused with a 429.
     from django.core.cache import cache
 
-    from missionops.throttling import _client
+    from missionops.cache_redis import cache_redis
 
-    for key in _client().scan_iter(match=cache.make_key("login:*")):
-        _client().delete(key)
+    for key in cache_redis().scan_iter(match=cache.make_key("login:*")):
+        cache_redis().delete(key)
 
 
 @pytest.mark.slow
