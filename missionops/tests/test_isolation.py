@@ -15,10 +15,10 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from missionops import apikeys, live, webhooks
+from missionops import live
 from missionops.asgi import application
 from missionops.models import Event, Organization
-from missionops.services import create_organization, set_membership
+from missionops.services import apikeys, create_organization, set_membership, webhooks
 from spacecraft import services as spacecraft_services
 from spacecraft.models import Spacecraft
 

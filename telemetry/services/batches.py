@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from missionops import event_stream
 from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
+from missionops.services import mirror_telemetry
 from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import Spacecraft
 
@@ -127,7 +127,7 @@ def store_batch(
         )
         if settings.NATS_TELEMETRY_MIRROR:  # a copy on a JetStream stream per spacecraft, after commit
             mirrored = mirror_batches(spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values)
-            transaction.on_commit(lambda: event_stream.mirror_telemetry(batches=mirrored))
+            transaction.on_commit(lambda: mirror_telemetry(batches=mirrored))
     return result
 
 
