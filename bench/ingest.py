@@ -743,7 +743,10 @@ PROFILE_STAGES = [
     ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode"), ("telemetry/payloads.py", "decode_as")]),
     (
         "resolve spacecraft + definitions",
-        [("telemetry/services/validation.py", "resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
+        [
+            ("telemetry/services/validation.py", "resolve_spacecraft"),
+            ("telemetry/services/definitions.py", "definitions_for_ingest"),
+        ],
     ),
     ("validation (per-sample checks)", [("telemetry/services/validation.py", "validated_chunks")]),
     ("partition check", [("telemetry/archive.py", "ensure_partitions_for_us")]),

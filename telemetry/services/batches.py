@@ -14,12 +14,12 @@ from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import Spacecraft
 
 from .. import archive, live_values
-from ..definitions import definitions_for
 from ..exceptions import TelemetryInputError
 from ..mirror import mirror_batches
 from ..models import Interface
 from ..signals import BatchParameter, StoredBatch, samples_stored
 from . import sample_writes, validation
+from .definitions import definitions_for_ingest
 
 
 @dataclass
@@ -80,7 +80,7 @@ def store_batch(
         return result
     with transaction.atomic():
         by_ref = validation.resolve_spacecraft(snapshots=snapshots, scope=scope, may_write=may_write)
-        definitions = definitions_for(list({sc.pk: sc for sc in by_ref.values()}.values()))
+        definitions = definitions_for_ingest(spacecraft=list({sc.pk: sc for sc in by_ref.values()}.values()))
         params = {pk: {name: BatchParameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
         # The COPY holds the connection while the batch is validated, so partitions are made first.
         time_cache: dict = {}
