@@ -11,10 +11,10 @@ from telemetry.models import ParameterDefinition
 
 from . import reading
 from .detector_base import CRITICAL
-from .detector_runs import US, current_specs, find_episodes, spec_of
 from .episodes import Episode
 from .models import DetectorKind, Severity
-from .recording import Target
+from .services.detector_runs import US, current_specs, find_episodes, spec_of
+from .services.recording import Target
 
 
 def analyze(*, spacecraft: Spacecraft, limit: int = 1000, now: dt.datetime | None = None) -> dict:
@@ -29,13 +29,13 @@ def analyze(*, spacecraft: Spacecraft, limit: int = 1000, now: dt.datetime | Non
     findings = []
     for pid, part in sorted(by_pid.items()):
         definition = definitions[pid]
-        target = Target(definition=definition, spacecraft=spacecraft, spec=spec_of(definition, specs))
+        target = Target(definition=definition, spacecraft=spacecraft, spec=spec_of(definition=definition, specs=specs))
         detectors = target.detectors(None)
         t_us, x = times[part], values[part]
         base = int(t_us[0])
         t = (t_us - base) / US
         now_s = (reading.to_us(now) - base) / US
-        for kind, episode in find_episodes(detectors, t, x, alive=(alive - base) / US, now=now_s):
+        for kind, episode in find_episodes(detectors=detectors, t=t, x=x, alive=(alive - base) / US, now=now_s):
             findings.append(finding(definition, kind, episode, base))
     findings.sort(key=lambda f: (f["severity"] != Severity.CRITICAL, f["started_at"]))
     return {

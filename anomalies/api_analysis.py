@@ -14,9 +14,9 @@ from spacecraft.selectors import spacecraft_visible_to
 from telemetry.models import ParameterDefinition
 
 from . import analysis
-from .detector_runs import current_specs, spec_of
 from .models import DetectorKind, Severity
-from .recording import Target
+from .services.detector_runs import current_specs, spec_of
+from .services.recording import Target
 
 
 class FindingSerializer(serializers.Serializer):
@@ -101,7 +101,7 @@ class ForecastView(APIView):
         if definition is None:
             raise Http404("no such parameter")
         specs = current_specs([spacecraft.pk]).get(spacecraft.pk, {})
-        target = Target(definition=definition, spacecraft=spacecraft, spec=spec_of(definition, specs))
+        target = Target(definition=definition, spacecraft=spacecraft, spec=spec_of(definition=definition, specs=specs))
         found = analysis.forecast_now(target=target)
         if found is None:
             return Response(status=status.HTTP_204_NO_CONTENT)

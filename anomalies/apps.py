@@ -10,7 +10,8 @@ class AnomaliesConfig(AppConfig):
         from spacecraft.config import register_parameter_setting
         from telemetry.signals import samples_stored
 
-        from . import config, limit_checks
+        from . import config
+        from .services import limit_checks
 
         register_parameter_setting(key="detectors", validate=config.validate_detectors)
         samples_stored.connect(limit_checks.check_stored_batch, dispatch_uid="anomalies.limits")

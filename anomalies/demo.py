@@ -1,7 +1,7 @@
 """seed_demo hook: run the detectors once over the demo history, so the alarm console has content
 (idempotent: cursors and the episode constraints make a second run add nothing)."""
 
-from . import sweeps
+from .services import sweeps
 
 
 def seed(*, organization, actor, log, options, stderr):

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import services, sweeps
+from . import services
+from .services import sweeps
 
 
 @shared_task(name="anomalies.sweep", autoretry_for=(Exception,), max_retries=2, retry_backoff=True)

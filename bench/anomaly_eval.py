@@ -6,7 +6,7 @@ spacecraft but the last (which stays fault-free): bias step, variance blow-up, s
 value, spike burst, dropout, each on its own parameter at a random time (`--seed`). It runs:
 
 - playback: timestamps days in the past, posted with `POST /api/v1/telemetry/` in 2-hour batches
-  (as a ground station dumps a pass), then the product's sweep (`anomalies.sweeps.sweep`, what
+  (as a ground station dumps a pass), then the product's sweep (`anomalies.services.sweeps.sweep`, what
   the beat task runs) until nothing is left to analyse;
 - live: timestamps ending now, posted in time order with a sweep after each batch; the server and
   the sweeps run with ANOMALY_LATE_AFTER_S above the data's age, so every sample takes the live
@@ -321,8 +321,8 @@ def teardown(org) -> None:
 
 def drain(fleet) -> None:
     """The product's sweep, run until every arrived sample has been analysed."""
-    from anomalies import sweeps
     from anomalies.models import Arrival
+    from anomalies.services import sweeps
 
     for _ in range(100):
         sweeps.sweep(spacecraft=fleet[0].__class__.objects.filter(pk__in=[sc.pk for sc in fleet]))
@@ -407,8 +407,9 @@ def demo(minutes: float) -> dict:
 
     from django.core.management import call_command
 
-    from anomalies import services, sweeps
+    from anomalies import services
     from anomalies.models import Anomaly
+    from anomalies.services import sweeps
     from spacecraft.models import Spacecraft
     from telemetry.models import InjectedFault
 

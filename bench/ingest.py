@@ -52,10 +52,9 @@ import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench.server import start_daphne  # noqa: E402
-from missionops import apikeys  # noqa: E402
 from missionops import live as platform_live  # noqa: E402
 from missionops.models import Organization  # noqa: E402
-from missionops.services import create_organization  # noqa: E402
+from missionops.services import apikeys, create_organization  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
 from telemetry import archive, live_values, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
@@ -744,7 +743,10 @@ PROFILE_STAGES = [
     ("parse (body -> snapshots)", [("telemetry/payloads.py", "decode"), ("telemetry/payloads.py", "decode_as")]),
     (
         "resolve spacecraft + definitions",
-        [("telemetry/services/validation.py", "resolve_spacecraft"), ("telemetry/definitions.py", "definitions_for")],
+        [
+            ("telemetry/services/validation.py", "resolve_spacecraft"),
+            ("telemetry/services/definitions.py", "definitions_for_ingest"),
+        ],
     ),
     ("validation (per-sample checks)", [("telemetry/services/validation.py", "validated_chunks")]),
     ("partition check", [("telemetry/archive.py", "ensure_partitions_for_us")]),

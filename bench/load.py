@@ -40,9 +40,8 @@ import websockets  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench.server import start_daphne  # noqa: E402
-from missionops import apikeys  # noqa: E402
 from missionops.models import Organization  # noqa: E402
-from missionops.services import create_organization  # noqa: E402
+from missionops.services import apikeys, create_organization  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
 
 

@@ -166,7 +166,7 @@ class Loop(threading.Thread):
 
 SETUP = """
 from missionops.services import create_organization
-from missionops import apikeys, webhooks
+from missionops.services import apikeys, webhooks
 from spacecraft.services import create_spacecraft
 from jobs.services import set_quota
 org = create_organization(name="Load", slug="load")

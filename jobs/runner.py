@@ -23,8 +23,7 @@ from missionops import health
 from . import nvml
 from .exceptions import JobCanceled, LeaseLost, PermanentJobError
 from .live_messages import publish_progress
-from .models import JobLog
-from .services import dispatch, inventory, sync_run_slots
+from .services import add_attempt_log, dispatch, inventory, sync_run_slots
 from .workloads import workload_for
 
 logger = logging.getLogger(__name__)
@@ -75,10 +74,9 @@ class RunContext:
             )
 
     def log(self, message: str, *, level: str = "info") -> None:
-        from .live_messages import publish_log
-
-        log = JobLog.objects.create(job_id=self.job_id, message=message, level=level, attempt=self.attempt)
-        publish_log(log, organization_id=self.organization_id)
+        add_attempt_log(
+            job_id=self.job_id, organization_id=self.organization_id, attempt=self.attempt, message=message, level=level
+        )
 
     def artifact(self, name: str, content_type: str, data: bytes) -> None:
         self.artifacts.append((name, content_type, data))

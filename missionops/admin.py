@@ -1,7 +1,8 @@
 from django.contrib import admin
 
-from . import services, webhooks
+from . import services
 from .models import Event, EventOutbox, Membership, Organization, Webhook, WebhookDelivery
+from .services import webhooks
 
 
 class MembershipInline(admin.TabularInline):

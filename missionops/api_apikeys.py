@@ -7,9 +7,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from . import apikeys
 from .api import UserOrganizationField, organization_for_create, username_field
 from .models import ApiKey, ApiScope
+from .services import apikeys
 from .tenancy import admin_organizations
 
 

@@ -3,8 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from .apikeys import KEY_PREFIX, authenticate_key
 from .models import ApiKey, ApiScope
+from .services import KEY_PREFIX, authenticate_key
 
 
 def key_from_header(value: str) -> str | None:

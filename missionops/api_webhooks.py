@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from . import webhooks
 from .api import NewestFirstCursorPagination, UserOrganizationField, organization_for_create
 from .models import Webhook, WebhookDelivery
+from .services import webhooks
 from .tenancy import admin_organizations
 
 

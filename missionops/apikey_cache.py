@@ -1,5 +1,5 @@
 """The shared generation of cached API keys: any change to a key row changes it, so every process
-forgets the keys it cached (missionops.apikeys.authenticate_key). Below models: ApiKey's manager
+forgets the keys it cached (missionops.services.apikeys.authenticate_key). Below models: ApiKey's manager
 calls it on every write."""
 
 import logging

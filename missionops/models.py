@@ -183,7 +183,7 @@ class ApiScope(models.TextChoices):
 
 
 class ApiKeyQuerySet(models.QuerySet):
-    """Writes through it make every process forget its cached keys (missionops.apikeys), except
+    """Writes through it make every process forget its cached keys (missionops.services.apikeys), except
     the last_used_at refresh."""
 
     def update(self, **kwargs):
@@ -254,7 +254,7 @@ class ApiKey(models.Model):
 
 
 class EventOutbox(models.Model):
-    """An event waiting to leave on the NATS JetStream stream (missionops.event_stream).
+    """An event waiting to leave on the NATS JetStream stream (missionops.services.event_stream).
 
     Written in the transaction that writes the event, so an event exists if and only if its outbox
     row does; the relay marks it published once JetStream has acknowledged it.

@@ -402,7 +402,7 @@ ORBITS_ELEMENT_MAX_AGE_DAYS = env.float("ORBITS_ELEMENT_MAX_AGE_DAYS", default=1
 ORBITS_CONJUNCTION_THRESHOLD_KM = env.float("ORBITS_CONJUNCTION_THRESHOLD_KM", default=5.0)
 ORBITS_CONJUNCTION_CRITICAL_KM = env.float("ORBITS_CONJUNCTION_CRITICAL_KM", default=1.0)
 ORBITS_CONJUNCTION_DAYS = env.float("ORBITS_CONJUNCTION_DAYS", default=7.0)
-# Event stream (missionops.event_stream): with NATS_URL set, every event is written to an outbox in
+# Event stream (missionops.services.event_stream): with NATS_URL set, every event is written to an outbox in
 # its own transaction and relayed to the JetStream stream NATS_STREAM as `<prefix>.<org>.<kind>`.
 NATS_URL = env("NATS_URL", default="")  # empty: no outbox, no stream
 NATS_STREAM = env("NATS_STREAM", default="MISSIONOPS_EVENTS")

@@ -13,7 +13,7 @@ def _user_and_key_for_token(key: str):
     """(user, api_key) for an API key (`mo_...`) or a personal DRF token; (None, None) if neither."""
     from rest_framework.authtoken.models import Token
 
-    from .apikeys import KEY_PREFIX, authenticate_key
+    from .services import KEY_PREFIX, authenticate_key
 
     if key.startswith(KEY_PREFIX):
         api_key = authenticate_key(key)

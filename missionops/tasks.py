@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import event_stream, webhooks
+from .services import event_stream, webhooks
 
 
 @shared_task(acks_late=True)

@@ -13,12 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 
-from . import apikeys, webhooks
 from .exceptions import DomainError
 from .forms import ApiKeyForm, WebhookForm
 from .health import UNHEALTHY, platform_health
 from .ids import decimal_id
 from .models import ApiKey, Webhook, WebhookDelivery
+from .services import apikeys, webhooks
 from .tenancy import admin_organizations
 
 

@@ -27,7 +27,7 @@ def compute_passes(organization_id: int | None = None) -> int:
 
 @shared_task(name="orbits.screen_conjunctions", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def screen_conjunctions(organization_id: int | None = None) -> int:
-    from . import screening
+    from .services import screening
 
     organizations = Organization.objects.all()
     if organization_id is not None:
@@ -39,7 +39,7 @@ def screen_conjunctions(organization_id: int | None = None) -> int:
 def sync_catalogue() -> int:
     """Sync the configured catalogue sources; when anything new was stored, screen every
     organization for conjunctions against it."""
-    from . import catalogue_sync
+    from .services import catalogue_sync
 
     results = catalogue_sync.sync_configured()
     stored = sum(r.stored for r in results if r.status == "stored")

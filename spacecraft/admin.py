@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from . import documents, services
+from . import services
 from .models import (
     Command,
     ConfigVersion,
@@ -173,9 +173,9 @@ class DocumentAdmin(admin.ModelAdmin):
                 n: form.cleaned_data[n] for n in form.changed_data if n in ("title", "body", "category", "spacecraft")
             }
             if fields:
-                documents.edit_document(document=obj, actor=request.user, **fields)
+                services.edit_document(document=obj, actor=request.user, **fields)
             return
-        created = documents.create_document(
+        created = services.create_document(
             organization=form.cleaned_data["organization"],
             title=obj.title,
             category=obj.category,

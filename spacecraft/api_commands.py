@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from missionops.api import NewestFirstCursorPagination, validated_query
 from missionops.filters import ScopedFilterSet
 
-from . import commanding, selectors
+from . import selectors, services
 from .catalogue import catalogue_for
 from .models import Command, CommandState, MissionType, Spacecraft
 from .representations import CommandSerializer
@@ -63,7 +63,7 @@ class CommandViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         require_operate(request.user, data["spacecraft"], action="queue commands for it")
-        command = commanding.create_command(actor=request.user, **data)
+        command = services.create_command(actor=request.user, **data)
         command.refresh_from_db()
         return Response(self.get_serializer(command).data, status=status.HTTP_201_CREATED)
 
@@ -72,7 +72,7 @@ class CommandViewSet(
     def approve(self, request, pk=None):
         command = self.get_object()
         require_operate(request.user, command.spacecraft, action="approve its commands")
-        command = commanding.approve_command(command=command, actor=request.user)
+        command = services.approve_command(command=command, actor=request.user)
         command.refresh_from_db()
         return Response(self.get_serializer(command).data)
 
@@ -83,7 +83,7 @@ class CommandViewSet(
         require_operate(request.user, command.spacecraft, action="cancel its commands")
         body = CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        command = commanding.cancel_command(
+        command = services.cancel_command(
             command=command, actor=request.user, reason=body.validated_data.get("reason", "")
         )
         return Response(self.get_serializer(command).data)

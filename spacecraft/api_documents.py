@@ -17,7 +17,7 @@ from missionops.api import (
 from missionops.models import OPERATING_ROLES
 from missionops.parsers import LimitedJSONParser
 
-from . import documents
+from . import services
 from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion
 from .representations import SpacecraftField
 
@@ -70,13 +70,13 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = ["version", "published_version", "created_at", "updated_at"]
 
     def get_html(self, document) -> str:
-        return documents.render_markdown(document.body)
+        return services.render_markdown(document.body)
 
     def get_rank(self, document) -> float | None:
         return getattr(document, "rank", None)
 
     def get_snippet(self, document) -> str:
-        return documents.snippet_html(getattr(document, "snippet", ""))
+        return services.snippet_html(getattr(document, "snippet", ""))
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -123,9 +123,9 @@ class DocumentViewSet(
 
     def get_queryset(self):
         if self.action == "list":
-            visible = documents.search_documents(self.request.user, **validated_query(DocumentListQuery, self.request))
+            visible = services.search_documents(self.request.user, **validated_query(DocumentListQuery, self.request))
         else:
-            visible = documents.documents_visible_to(self.request.user)
+            visible = services.documents_visible_to(self.request.user)
         # Authors and attachments for the whole page at once, not a query per document.
         return visible.select_related("created_by").prefetch_related("attachments")
 
@@ -140,17 +140,17 @@ class DocumentViewSet(
         organization = organization_for_create(
             self.request.user, data.pop("organization", None), roles=OPERATING_ROLES, action="create documents"
         )
-        serializer.instance = documents.create_document(organization=organization, actor=self.request.user, **data)
+        serializer.instance = services.create_document(organization=organization, actor=self.request.user, **data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         data.pop("organization", None)
-        serializer.instance = documents.edit_document(document=serializer.instance, actor=self.request.user, **data)
+        serializer.instance = services.edit_document(document=serializer.instance, actor=self.request.user, **data)
 
     @extend_schema(request=None, responses=DocumentSerializer, summary="Publish the current version")
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        document = documents.publish_document(document=self.get_object(), actor=request.user)
+        document = services.publish_document(document=self.get_object(), actor=request.user)
         return Response(self.get_serializer(document).data)
 
     @extend_schema(responses=VersionSerializer(many=True), summary="Every version, newest first (a plain list)")
@@ -169,7 +169,7 @@ class DocumentViewSet(
         document = self.get_object()
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        attachment = documents.attach_file(document=document, upload=upload.validated_data["file"], actor=request.user)
+        attachment = services.attach_file(document=document, upload=upload.validated_data["file"], actor=request.user)
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="Download an attachment")

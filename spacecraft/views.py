@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from missionops.exceptions import DomainError
 from missionops.paging import paginate
 
-from . import commanding, selectors
+from . import selectors, services
 from .catalogue import catalogue_for
 from .forms import CommandForm, ModeForm
 from .models import Command, CommandState, Mode
@@ -77,7 +77,7 @@ def queue_command(request, pk):
         messages.error(request, "; ".join(f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()))
     else:
         try:
-            command = commanding.create_command(spacecraft=spacecraft, actor=request.user, **form.cleaned_data)
+            command = services.create_command(spacecraft=spacecraft, actor=request.user, **form.cleaned_data)
             messages.success(request, f"{command.name} queued ({command.state})")
             warning = selectors.release_warning(command)
             if warning:
@@ -96,9 +96,9 @@ def command_action(request, command_id, verb):
     _operable_spacecraft(request, command.spacecraft_id)
     try:
         if verb == "approve":
-            commanding.approve_command(command=command, actor=request.user)
+            services.approve_command(command=command, actor=request.user)
         else:
-            commanding.cancel_command(command=command, actor=request.user, reason=request.POST.get("reason", ""))
+            services.cancel_command(command=command, actor=request.user, reason=request.POST.get("reason", ""))
         messages.success(
             request, f"command {command.pk} {verb}d" if verb == "approve" else f"command {command.pk} canceled"
         )

@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 from missionops.exceptions import DomainError
 from missionops.models import OPERATING_ROLES, Membership
 
-from . import documents, selectors
+from . import selectors, services
 from .forms import DocumentForm, SearchForm
 
 
 def _editable(request, pk):
-    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    document = get_object_or_404(services.documents_visible_to(request.user), pk=pk)
     if not Membership.objects.filter(
         user=request.user, organization=document.organization, role__in=OPERATING_ROLES
     ).exists():
@@ -28,19 +28,19 @@ def document_list(request):
     form = SearchForm(request.GET or None, spacecraft_choices=selectors.spacecraft_visible_to(request.user))
     filters = form.cleaned_data if form.is_valid() else {}
     spacecraft = filters.get("spacecraft")
-    results = documents.search_documents(
+    results = services.search_documents(
         request.user,
         q=filters.get("q", ""),
         category=filters.get("category", ""),
         spacecraft=spacecraft.pk if spacecraft else None,
     )[:100]
-    rows = [(doc, documents.snippet_html(getattr(doc, "snippet", ""))) for doc in results]
+    rows = [(doc, services.snippet_html(getattr(doc, "snippet", ""))) for doc in results]
     return render(request, "spacecraft/documents.html", {"form": form, "rows": rows, "area": "documents"})
 
 
 @login_required
 def document_detail(request, pk):
-    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    document = get_object_or_404(services.documents_visible_to(request.user), pk=pk)
     can_edit = Membership.objects.filter(
         user=request.user, organization=document.organization, role__in=OPERATING_ROLES
     ).exists()
@@ -49,7 +49,7 @@ def document_detail(request, pk):
         "spacecraft/document.html",
         {
             "doc": document,
-            "html": documents.render_markdown(document.body),
+            "html": services.render_markdown(document.body),
             "area": "documents",
             "versions": document.versions.select_related("created_by").order_by("-version"),
             "attachments": document.attachments.all(),
@@ -84,7 +84,7 @@ def document_edit(request, pk=None):
             # One transaction: a refused attachment leaves no new document or version behind.
             with transaction.atomic():
                 if document:
-                    document = documents.edit_document(document=document, actor=request.user, **fields)
+                    document = services.edit_document(document=document, actor=request.user, **fields)
                 else:
                     membership = Membership.objects.filter(user=request.user, role__in=OPERATING_ROLES).select_related(
                         "organization"
@@ -93,10 +93,10 @@ def document_edit(request, pk=None):
                     organization = sc.organization if sc else (membership.first().organization if membership else None)
                     if organization is None or not membership.filter(organization=organization).exists():
                         raise PermissionDenied("you need the operator or admin role to write documents")
-                    document = documents.create_document(organization=organization, actor=request.user, **fields)
+                    document = services.create_document(organization=organization, actor=request.user, **fields)
                 if upload is not None:
                     try:
-                        documents.attach_file(document=document, upload=upload, actor=request.user)
+                        services.attach_file(document=document, upload=upload, actor=request.user)
                     except DomainError as error:
                         raise AttachmentRefused(error.message) from error
             messages.success(request, f"saved version {document.version}" + (f" with {upload.name}" if upload else ""))
@@ -113,7 +113,7 @@ def document_edit(request, pk=None):
 @require_POST
 def document_publish(request, pk):
     try:
-        document = documents.publish_document(document=_editable(request, pk), actor=request.user)
+        document = services.publish_document(document=_editable(request, pk), actor=request.user)
         messages.success(request, f"version {document.version} published")
     except DomainError as error:
         messages.error(request, error.message)
@@ -129,7 +129,7 @@ def document_attach(request, pk):
         messages.error(request, "file: choose a file to attach")
     else:
         try:
-            documents.attach_file(document=document, upload=upload, actor=request.user)
+            services.attach_file(document=document, upload=upload, actor=request.user)
             messages.success(request, f"attached {upload.name}")
         except DomainError as error:
             messages.error(request, error.message)
@@ -140,6 +140,6 @@ def document_attach(request, pk):
 def attachment_download(request, pk, attachment_id):
     from django.http import FileResponse
 
-    document = get_object_or_404(documents.documents_visible_to(request.user), pk=pk)
+    document = get_object_or_404(services.documents_visible_to(request.user), pk=pk)
     attachment = get_object_or_404(document.attachments, pk=attachment_id)
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)

@@ -9,7 +9,7 @@ class TelemetryConfig(AppConfig):
     def ready(self):
         from spacecraft.signals import command_executed, config_changed
 
-        from . import definitions, services
+        from . import services
 
         command_executed.connect(services.record_runtime_telemetry, dispatch_uid="telemetry.runtime")
-        config_changed.connect(definitions.sync_for_new_configuration, dispatch_uid="telemetry.definitions")
+        config_changed.connect(services.sync_for_new_configuration, dispatch_uid="telemetry.definitions")

@@ -1,4 +1,4 @@
-"""What an ingest batch sends to the per-spacecraft telemetry streams (missionops.event_stream)."""
+"""What an ingest batch sends to the per-spacecraft telemetry streams (missionops.services.event_stream)."""
 
 from . import archive
 

@@ -1,10 +1,16 @@
-"""Reads of the archive, always on behalf of a user: series with downsampling, latest values, export."""
+"""Reads of the archive, always on behalf of a user: series with downsampling, latest values, export;
+and the per-process cache of parameter definitions every ingest reads (`definitions_for`)."""
 
 import datetime as dt
 import math
+import threading
 import uuid
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from missionops.exceptions import NotFound
@@ -12,7 +18,6 @@ from missionops.replicas import read_connection
 from spacecraft.models import Spacecraft
 from spacecraft.selectors import spacecraft_visible_to
 
-from .definitions import definitions_for
 from .exceptions import SeriesQueryError
 from .models import LatestValue, ParameterDefinition
 
@@ -42,7 +47,7 @@ def parameters_of(spacecraft: Spacecraft) -> list[ParameterDefinition]:
 
 def parameter_of(spacecraft: Spacecraft, name: str) -> ParameterDefinition:
     """One parameter's definition; NotFound when the spacecraft has none of that name."""
-    definitions = definitions_for([spacecraft], sync=False)[spacecraft.pk]
+    definitions = definitions_for([spacecraft])[spacecraft.pk]
     if name not in definitions:
         raise NotFound(f"{spacecraft.designation} has no parameter {name!r}")
     return definitions[name]
@@ -279,3 +284,109 @@ def export_chunks(
             after = rows[-1][0]
             if len(rows) < chunk_rows:
                 break
+
+
+# --- parameter definitions, kept per process ------------------------------------------------------
+# Every ingest needs its spacecraft's definitions, and they rarely change, so each process keeps them
+# per spacecraft together with a stamp: a SHA-256 PostgreSQL computes over the spacecraft's definition
+# rows. The query that resolves a batch's spacecraft fetches the current stamp (`with_stamps`); an
+# equal stamp means the kept definitions are the rows as they are now, so a hit costs no query, and
+# any change however it was made (configuration sync, a new undeclared parameter, the admin, another
+# process, a delete) is seen by the next request.
+
+# The stamp of the definition rows aliased `d` (the whole row as text: every column counts).
+STAMP = "sha256(convert_to(string_agg(d::text, ',' ORDER BY d.id), 'UTF8'))"
+STAMP_OF_SPACECRAFT = (
+    f'(SELECT {STAMP} FROM telemetry_parameterdefinition d WHERE d.spacecraft_id = "spacecraft_spacecraft"."id")'
+)
+CONFIG_VERSION_OF_SPACECRAFT = (
+    '(SELECT max(version) FROM spacecraft_configversion c WHERE c.spacecraft_id = "spacecraft_spacecraft"."id")'
+)
+STAMPS_SQL = f"""
+SELECT "spacecraft_spacecraft"."id", {CONFIG_VERSION_OF_SPACECRAFT}, {STAMP_OF_SPACECRAFT}
+FROM unnest(%s::uuid[]) AS "spacecraft_spacecraft"(id)
+"""
+# The rows and their stamp from one statement (one snapshot): a stamp never goes with other rows.
+LOAD_SQL = f"""
+WITH d AS MATERIALIZED (SELECT * FROM telemetry_parameterdefinition WHERE spacecraft_id = ANY(%s))
+SELECT d.*, s.stamp FROM d
+JOIN (SELECT d.spacecraft_id, {STAMP} AS stamp FROM d GROUP BY d.spacecraft_id) s ON s.spacecraft_id = d.spacecraft_id
+"""
+MAX_CACHED = 4096  # spacecraft per process
+
+
+class _Cached(NamedTuple):
+    stamp: bytes | None
+    definitions: dict  # name -> ParameterDefinition, shared: never changed in place
+    synced_version: int | None  # the configuration version they were last taken from
+
+
+_cache: dict = {}
+_cache_lock = threading.Lock()
+
+
+def with_stamps(queryset: QuerySet[Spacecraft]) -> QuerySet[Spacecraft]:
+    """`queryset` annotated with what definitions_for checks: the current configuration version
+    and the definitions' stamp, so it needs no query of its own."""
+    return queryset.annotate(
+        config_version_now=RawSQL(CONFIG_VERSION_OF_SPACECRAFT, []),
+        definitions_stamp=RawSQL(STAMP_OF_SPACECRAFT, []),
+    )
+
+
+def definitions_and_stale(spacecraft: list[Spacecraft]) -> tuple[dict, list[Spacecraft]]:
+    """({spacecraft id: {name: ParameterDefinition}}, the spacecraft whose configuration changed since
+    their definitions were last taken from it: ingest syncs those, services.definitions). The
+    definitions are shared with other callers of this process: read them; to change one, save a copy."""
+    ids = [sc.pk for sc in spacecraft]
+    if all(hasattr(sc, "definitions_stamp") for sc in spacecraft):
+        now = {sc.pk: (sc.config_version_now, sc.definitions_stamp) for sc in spacecraft}
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(STAMPS_SQL, [ids])
+            now = {pk: (version, stamp) for pk, version, stamp in cursor.fetchall()}
+    found = {}
+    for pk in ids:
+        cached = _cache.get(pk)
+        stamp = _as_bytes(now[pk][1])
+        if cached is not None and cached.stamp == stamp:
+            found[pk] = cached
+        elif stamp is None:
+            found[pk] = _Cached(None, {}, None)
+    found |= _load([pk for pk in ids if pk not in found])
+    stale = [sc for sc in spacecraft if now[sc.pk][0] not in (None, found[sc.pk].synced_version)]
+    return {pk: dict(found[pk].definitions) for pk in ids}, stale
+
+
+def definitions_for(spacecraft: list[Spacecraft]) -> dict:
+    """{spacecraft id: {name: ParameterDefinition}} as stored now (a read never syncs)."""
+    return definitions_and_stale(spacecraft)[0]
+
+
+def reload_definitions(*, ids: list) -> dict:
+    """{spacecraft id: {name: ParameterDefinition}} read from the rows (after a sync), kept for the next caller."""
+    return {pk: dict(entry.definitions) for pk, entry in _load(ids).items()}
+
+
+def _load(ids: list) -> dict:
+    """Definitions of these spacecraft with their stamp, kept for the next caller."""
+    if not ids:
+        return {}
+    definitions: dict = {pk: {} for pk in ids}
+    stamps = {}
+    for definition in ParameterDefinition.objects.raw(LOAD_SQL, [ids]):
+        definitions[definition.spacecraft_id][definition.name] = definition
+        stamps[definition.spacecraft_id] = _as_bytes(definition.stamp)
+    entries = {}
+    for pk, by_name in definitions.items():
+        versions = [d.config_version for d in by_name.values() if d.config_version is not None]
+        entries[pk] = _Cached(stamps.get(pk), by_name, max(versions, default=None))
+    with _cache_lock:
+        while len(_cache) + len(entries) > MAX_CACHED and _cache:
+            del _cache[next(iter(_cache))]  # the oldest entry
+        _cache.update({pk: entry for pk, entry in entries.items() if entry.stamp is not None})
+    return entries
+
+
+def _as_bytes(stamp) -> bytes | None:
+    return None if stamp is None else bytes(stamp)

@@ -23,8 +23,9 @@ from orbits.api.passes import PassPredictionSerializer, prediction_data
 from orbits.predictions import MAX_WINDOW
 from spacecraft.selectors import spacecraft_visible_to
 
-from . import selectors, services, tracking
+from . import selectors, services
 from .models import Observatory
+from .services import tracking
 
 OBSERVATORY_VERBS = {"destroy": "delete", "discover": "discover devices for"}
 MAX_WINDOW_HOURS = MAX_WINDOW.total_seconds() / 3600

@@ -12,8 +12,8 @@ from missionops.models import OPERATING_ROLES, Role
 
 from . import selectors, services
 from .models import AlpacaDevice, DeviceType, OperationKind
-from .operations import request_operation
 from .representations import DeviceSerializer, OperationSerializer
+from .services import request_operation
 
 
 class DeviceFilter(ScopedFilterSet):

@@ -13,9 +13,10 @@ from missionops.filters import ScopedFilterSet
 from missionops.models import OPERATING_ROLES
 from spacecraft.selectors import spacecraft_visible_to
 
-from . import selectors, tracking
+from . import selectors
 from .models import Exposure, Operation
 from .representations import ExposureSerializer, OperationSerializer, SessionSerializer
+from .services import tracking
 
 
 class OperationFilter(ScopedFilterSet):

@@ -8,9 +8,9 @@ from django.utils import timezone
 from missionops.exceptions import DomainError
 from missionops.templatetags.display import duration_text, utc_text
 
-from . import tracking
 from .exceptions import TelescopeError
 from .models import DeviceType
+from .services import tracking
 
 PASS_SEARCH_H = 24
 # A pass is named by its culmination (TCA): its AOS moves when the pass is already in progress.

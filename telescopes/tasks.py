@@ -5,7 +5,7 @@ from celery import shared_task
 
 from missionops import health
 
-from . import monitoring, operations, tracking
+from .services import monitoring, operations, tracking
 
 
 @shared_task(ignore_result=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)

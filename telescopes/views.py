@@ -12,9 +12,10 @@ from missionops.health import platform_health
 from missionops.models import OPERATING_ROLES
 from spacecraft.selectors import spacecraft_visible_to
 
-from . import selectors, tracking
+from . import selectors
 from .forms import ObservationSessionForm
 from .models import DeviceType
+from .services import tracking
 
 
 @login_required

@@ -8,10 +8,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from anomalies import sweeps
 from anomalies.forecast_detector import ForecastDetector
 from anomalies.models import Anomaly, Arrival
 from anomalies.sample_detectors import EWMADetector, IQRDetector, ZScoreDetector
+from anomalies.services import sweeps
 
 STEP_S = 10.0
 ORBIT_S = 5400.0

@@ -10,8 +10,9 @@ import pytest
 from django.apps import apps
 from django.core import mail
 
-from anomalies import selectors, services, sweeps
+from anomalies import selectors, services
 from anomalies.models import AlarmState, Anomaly, AnomalyComment, Arrival, IsaState
+from anomalies.services import sweeps
 from spacecraft.models import Mode
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from anomalies import sweeps
 from anomalies.models import Anomaly, DetectorCursor
+from anomalies.services import sweeps
 from spacecraft.models import ConfigVersion
 
 pytestmark = pytest.mark.django_db

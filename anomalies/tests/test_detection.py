@@ -5,8 +5,9 @@ import datetime as dt
 
 import pytest
 
-from anomalies import analysis, sweeps
+from anomalies import analysis
 from anomalies.models import AlarmState, Anomaly, DetectorCursor
+from anomalies.services import sweeps
 from missionops.models import Event
 from spacecraft.models import Mode
 

@@ -11,8 +11,9 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core import mail
 
-from anomalies import services, sweeps
+from anomalies import services
 from anomalies.models import AlarmState, Anomaly
+from anomalies.services import sweeps
 from missionops.live import group_name
 from missionops.models import Event
 

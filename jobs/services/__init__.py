@@ -17,7 +17,7 @@ from .dispatch import (
 from .inventory import busy_slots, prune_samples, record_samples, register_host_gpus
 from .job_templates import delete_template, save_template, submit_from_template
 from .lifecycle import cancel_job, delete_jobs, retry_job
-from .logs import add_log
+from .logs import add_attempt_log, add_log
 from .schedules import cron_of, ensure_periodic_tasks, parse_cron, set_template_schedule
 from .specs import clean_spec
 from .submission import MAX_BATCH, submit_job, submit_jobs
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_BATCH",
     "OPEN_STATES",
     "Claimer",
+    "add_attempt_log",
     "add_log",
     "busy_slots",
     "cancel_descendants",

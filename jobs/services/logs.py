@@ -9,3 +9,10 @@ def add_log(*, job: Job, message: str, level: str = "info") -> JobLog:
     log = JobLog.objects.create(job=job, message=message, level=level, attempt=job.attempts)
     publish_log(log, organization_id=job.organization_id)
     return log
+
+
+def add_attempt_log(*, job_id: int, organization_id: int, attempt: int, message: str, level: str = "info") -> JobLog:
+    """Append a line a running workload logs (the worker holds the job's id, not its row) and push it."""
+    log = JobLog.objects.create(job_id=job_id, message=message, level=level, attempt=attempt)
+    publish_log(log, organization_id=organization_id)
+    return log

@@ -1,4 +1,4 @@
-"""The per-process API key cache (missionops.apikeys.authenticate_key): hits read no key row, and
+"""The per-process API key cache (missionops.services.apikeys.authenticate_key): hits read no key row, and
 every change to a key is seen on the next request, in this process and in others."""
 
 import subprocess
@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from missionops import apikeys
 from missionops.models import ApiKey
+from missionops.services import apikeys
 from missionops.testing import ROOT, test_database_env
 
 
@@ -67,7 +67,7 @@ def test_a_revocation_in_another_process_is_seen_by_the_next_request(org_a, owne
     assert key_reads(text)[0] is not None
     assert key_reads(text)[1] == 0  # cached
     script = (
-        "from missionops import apikeys; from missionops.models import ApiKey; "
+        "from missionops.services import apikeys; from missionops.models import ApiKey; "
         f"apikeys.revoke_api_key(key=ApiKey.objects.get(pk={key.pk}))"
     )
     subprocess.run(

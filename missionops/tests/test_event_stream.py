@@ -16,9 +16,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections, transaction
 
-from missionops import event_stream
 from missionops.models import Event, EventOutbox
-from missionops.services import record_event
+from missionops.services import event_stream, record_event
 from missionops.tasks import relay_events
 from missionops.testing import ROOT, free_port, test_database_env, wait_for_port
 
@@ -143,7 +142,7 @@ CRASH_AFTER_PUBLISH = textwrap.dedent(
     import os, signal, django
     django.setup()
     from django.db import transaction
-    from missionops import event_stream
+    from missionops.services import event_stream
     client = event_stream.StreamClient().connect()
     with transaction.atomic():
         rows = event_stream.claim_pending(limit=100)

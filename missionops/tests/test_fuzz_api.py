@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from schemathesis.cli import schemathesis as schemathesis_cli
 
-from missionops import apikeys
+from missionops.services import apikeys
 from spacecraft.profiles import PROFILES
 
 pytestmark = pytest.mark.slow

@@ -15,11 +15,11 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from missionops import apikeys, live, webhooks
+from missionops import live
 from missionops.asgi import application
 from missionops.models import Event, Organization
-from missionops.services import create_organization, set_membership
-from spacecraft import commanding, documents
+from missionops.services import apikeys, create_organization, set_membership, webhooks
+from spacecraft import services as spacecraft_services
 from spacecraft.models import Spacecraft
 
 pytestmark = pytest.mark.slow
@@ -35,8 +35,8 @@ def world(django_db_blocker, transactional_db):
     users = get_user_model().objects
     owner, viewer, operator = users.get(username="demo"), users.get(username="viewer"), users.get(username="operator")
     sc = Spacecraft.objects.filter(organization=org_a).order_by("designation").first()
-    commanding.create_command(spacecraft=sc, name="ping", actor=operator, release_mode="next_contact")
-    documents.create_document(
+    spacecraft_services.create_command(spacecraft=sc, name="ping", actor=operator, release_mode="next_contact")
+    spacecraft_services.create_document(
         organization=org_a, title="Secret procedure", category="procedure", body="alpha", actor=owner
     )
     webhooks.create_webhook(

@@ -8,8 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from missionops import outbound, webhooks
+from missionops import outbound
 from missionops.models import WebhookDelivery
+from missionops.services import webhooks
 
 REFUSED = [
     "http://127.0.0.1:5432/",

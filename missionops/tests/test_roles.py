@@ -41,7 +41,7 @@ def _job(org, actor):
 
 
 def _document(org, actor):
-    from spacecraft.documents import create_document
+    from spacecraft.services import create_document
 
     return create_document(organization=org, title="Safe mode recovery", category="procedure", actor=actor)
 

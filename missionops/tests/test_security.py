@@ -8,9 +8,9 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from missionops import apikeys
 from missionops.asgi import application
 from missionops.models import ApiKey, Event
+from missionops.services import apikeys
 from missionops.testing import PASSWORD
 
 

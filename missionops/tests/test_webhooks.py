@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db.models import Count
 
-from missionops import webhooks
 from missionops.models import DeliveryState, Event, Webhook, WebhookDelivery
+from missionops.services import webhooks
 from spacecraft import services
 
 pytestmark = pytest.mark.slow

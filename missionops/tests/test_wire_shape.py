@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from missionops import webhooks
 from missionops.representations import EventSerializer, represent
-from missionops.services import record_event
+from missionops.services import record_event, webhooks
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,8 @@
 """Orbit operations: TLE import, ground stations, pass computation, fleet propagation, contact
-plans. Import from here: `from orbits import services` / `from orbits.services import ...`."""
+plans, the catalogue sync (CelesTrak, Space-Track) and conjunction screening.
+Import from here: `from orbits import services` / `from orbits.services import ...`."""
 
+from .catalogue_sync import SyncResult, sync_celestrak, sync_configured, sync_spacetrack, sync_spacetrack_history
 from .contacts import MAX_PICKED_PASSES, build_contact_plan, create_contact_plan_from_passes
 from .elements import ImportReport, current_tle, current_tles, import_tles
 from .fleet import (
@@ -12,6 +14,7 @@ from .fleet import (
     propagate_fleet,
 )
 from .passes import PASS_HORIZON, announce_passes, lock_passes, recompute_passes
+from .screening import import_catalogue, screen_conjunctions
 from .stations import STATION_FIELDS, create_station, delete_station, update_station
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "STATION_FIELDS",
     "ImportReport",
     "Position",
+    "SyncResult",
     "announce_passes",
     "build_contact_plan",
     "create_contact_plan_from_passes",
@@ -30,10 +34,16 @@ __all__ = [
     "current_tles",
     "delete_station",
     "ground_tracks",
+    "import_catalogue",
     "import_tles",
     "lock_passes",
     "positions",
     "propagate_fleet",
     "recompute_passes",
+    "screen_conjunctions",
+    "sync_celestrak",
+    "sync_configured",
+    "sync_spacetrack",
+    "sync_spacetrack_history",
     "update_station",
 ]

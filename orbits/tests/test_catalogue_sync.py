@@ -14,10 +14,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from sgp4 import exporter
 
-from orbits import catalogue_sync
 from orbits import propagation as prop
 from orbits.exceptions import CatalogueFormatError, CatalogueRateLimitError, CatalogueSyncError
 from orbits.models import TLE, CatalogueObject, CatalogueSync
+from orbits.services import catalogue_sync
 
 from .conftest import DATA
 

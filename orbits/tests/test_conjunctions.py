@@ -11,10 +11,11 @@ from django.core.management import call_command
 from django.db.models import F
 
 from missionops.models import Event
-from orbits import conjunctions, screening
+from orbits import conjunctions
 from orbits import propagation as prop
 from orbits.exceptions import CatalogueFormatError
 from orbits.models import CatalogueObject, Conjunction
+from orbits.services import screening
 
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 

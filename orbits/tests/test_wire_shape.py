@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from missionops.models import Event
-from orbits import screening, services
+from orbits import services
 from orbits.models import Conjunction, Pass
+from orbits.services import screening
 
 from .test_api import fresh_tle
 from .test_conjunctions import EPOCH, PRIMARY, catalogue

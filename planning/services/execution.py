@@ -13,7 +13,6 @@ from jobs import services as job_services
 from jobs.models import JobState
 from missionops.exceptions import DomainError
 from missionops.services import record_event
-from spacecraft import commanding
 from spacecraft import services as spacecraft_services
 from spacecraft.models import CommandState, ReleaseMode, Spacecraft
 
@@ -65,8 +64,8 @@ def _command_slot(slot: ImagingSlot, now: datetime) -> None:
     try:
         with transaction.atomic():
             if not spacecraft.runtime.get("payload_on"):
-                commanding.create_command(spacecraft=spacecraft, name="payload_on", priority=2)
-            command = commanding.create_command(
+                spacecraft_services.create_command(spacecraft=spacecraft, name="payload_on", priority=2)
+            command = spacecraft_services.create_command(
                 spacecraft=spacecraft,
                 name=IMAGING_COMMAND,
                 args={"exposure_ms": IMAGING_EXPOSURE_MS, "target": request.name[:80]},
@@ -108,7 +107,7 @@ def _follow_command(slot: ImagingSlot, now: datetime) -> None:
         _retry_or_expire(slot.request, f"imaging command {command.state}", now)
     elif command.state == CommandState.QUEUED and now > slot.end + MISSED_AFTER:
         # Still waiting for a second operator's approval when the target is long gone.
-        commanding.cancel_command(command=command, actor=None, reason="imaging slot passed before approval")
+        spacecraft_services.cancel_command(command=command, actor=None, reason="imaging slot passed before approval")
         slot.state = SlotState.FAILED
         slot.save(update_fields=["state"])
         _slot_event(slot, "missed", reason="not approved in time")

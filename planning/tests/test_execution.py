@@ -10,7 +10,7 @@ from jobs.models import Job, JobState
 from missionops.models import Event
 from planning import services
 from planning.models import DownlinkState, ImagingRequest, RequestState, SlotState
-from spacecraft import commanding
+from spacecraft import services as spacecraft_services
 from spacecraft.models import Command, CommandState
 
 
@@ -30,7 +30,7 @@ def test_chain_request_command_downlink_tile_job(org_a, imaging, make_request):
     assert slot.command.state == CommandState.RELEASED  # not critical: released at once
     payload_on = Command.objects.get(spacecraft=imaging["spacecraft"], name="payload_on")
     for command in (payload_on, slot.command):  # what the Celery worker does (see the slow test)
-        commanding.transmit(command_id=command.pk)
+        spacecraft_services.transmit(command_id=command.pk)
     slot.command.refresh_from_db()
     assert slot.command.state == CommandState.EXECUTED
     services.advance_plans(now=slot.end)
@@ -69,7 +69,7 @@ def test_failed_command_puts_the_request_back(org_a, imaging, make_request):
     request, slot = _planned(org_a, imaging, make_request)
     services.advance_plans(now=slot.start)
     slot.refresh_from_db()
-    commanding.cancel_command(command=slot.command, actor=None, reason="operator stop")
+    spacecraft_services.cancel_command(command=slot.command, actor=None, reason="operator stop")
     services.advance_plans(now=slot.start)
     slot.refresh_from_db()
     request.refresh_from_db()
@@ -99,7 +99,7 @@ def test_two_person_rule_where_the_catalogue_says(org_a, imaging, make_request, 
     services.advance_plans(now=slot.start)
     slot.refresh_from_db()
     assert slot.command.awaiting_approval and slot.command.state == CommandState.QUEUED
-    approved = commanding.approve_command(command=slot.command, actor=operator)
+    approved = spacecraft_services.approve_command(command=slot.command, actor=operator)
     assert approved.state == CommandState.RELEASED
     # Not approved in time: the command is canceled and the request goes back to pending.
     other = make_request(imaging["lat"], imaging["lon"], name="Second")
@@ -158,7 +158,6 @@ def test_chain_with_real_workers(celery_worker_process, org_a, imaging, make_req
 
 def test_downlink_frees_the_images_memory(org_a, imaging, make_request):
     from planning.models import SpacecraftResources
-    from spacecraft import services as spacecraft_services
 
     request, slot = _planned(org_a, imaging, make_request)
     spacecraft = imaging["spacecraft"]
@@ -168,7 +167,7 @@ def test_downlink_frees_the_images_memory(org_a, imaging, make_request):
     services.advance_plans(now=slot.start)
     slot.refresh_from_db()
     for command in Command.objects.filter(spacecraft=spacecraft).order_by("pk"):
-        commanding.transmit(command_id=command.pk)
+        spacecraft_services.transmit(command_id=command.pk)
     services.advance_plans(now=slot.end)
     spacecraft_services.update_state(spacecraft=spacecraft, memory_used_pct=25.0)
     services.advance_plans(now=slot.downlink.end)

@@ -97,9 +97,9 @@ def watcher(make_user, org_a):
 
 @pytest.fixture
 def critical_next_contact_command(operator, sc_a):
-    from spacecraft import commanding
+    from spacecraft import services
 
-    return commanding.create_command(
+    return services.create_command(
         spacecraft=sc_a, name="rw_reset", args={"wheel": 1}, actor=operator, release_mode="next_contact"
     )
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from missionops import live
 from missionops.exceptions import ConflictError, DomainError
 from missionops.models import Event
-from spacecraft import commanding, selectors, services
+from spacecraft import selectors, services
 from spacecraft.models import Command, CommandState, Mode, Spacecraft
 
 
@@ -59,7 +59,7 @@ def test_catalogue_lists_commands_with_ranges(api, viewer):
 def test_immediate_command_is_released_and_executes_on_the_runtime(api, operator, sc_a):
     response = queue(api(operator), sc_a, "payload_on")
     assert response.status_code == 201 and response.json()["state"] == "released"
-    command = commanding.transmit(command_id=response.json()["id"])
+    command = services.transmit(command_id=response.json()["id"])
     assert command.state == CommandState.EXECUTED
     assert command.sent_at <= command.acknowledged_at <= command.finished_at
     sc_a.refresh_from_db()
@@ -74,12 +74,12 @@ def test_immediate_command_is_released_and_executes_on_the_runtime(api, operator
         Event.objects.filter(subject_type="spacecraft.command").order_by("created_at").values_list("kind", flat=True)
     )
     assert kinds == ["command.queued", "command.released", "command.sent", "command.acknowledged", "command.executed"]
-    assert commanding.transmit(command_id=command.pk).state == CommandState.EXECUTED  # running twice changes nothing
+    assert services.transmit(command_id=command.pk).state == CommandState.EXECUTED  # running twice changes nothing
 
 
 def test_runtime_refusal_fails_the_command_with_a_reason(api, operator, sc_a):
     command_id = queue(api(operator), sc_a, "capture_image", {"exposure_ms": 20}).json()["id"]
-    command = commanding.transmit(command_id=command_id)
+    command = services.transmit(command_id=command_id)
     assert command.state == CommandState.FAILED and command.failure_reason == "payload is off: send payload_on first"
 
 
@@ -98,11 +98,11 @@ def test_two_person_rule(api, operator, second_operator, sc_a):
 
 def test_unacknowledged_command_times_out(operator, sc_a):
     Spacecraft.objects.filter(pk=sc_a.pk).update(runtime={"link_available": False})
-    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, ack_timeout_s=30)
-    command = commanding.transmit(command_id=command.pk)
+    command = services.create_command(spacecraft=sc_a, name="ping", actor=operator, ack_timeout_s=30)
+    command = services.transmit(command_id=command.pk)
     assert command.state == CommandState.SENT
-    assert commanding.expire_unacknowledged(now=timezone.now() + timedelta(seconds=10)) == 0
-    assert commanding.expire_unacknowledged(now=timezone.now() + timedelta(seconds=31)) == 1
+    assert services.expire_unacknowledged(now=timezone.now() + timedelta(seconds=10)) == 0
+    assert services.expire_unacknowledged(now=timezone.now() + timedelta(seconds=31)) == 1
     command.refresh_from_db()
     assert command.state == CommandState.TIMED_OUT and command.failure_reason == "no acknowledgement within 30 s"
     assert Event.objects.filter(kind="command.timed_out", subject_id=str(command.pk)).exists()
@@ -119,8 +119,8 @@ def test_survival_mode_refuses_non_essential_commands(api, operator, sc_a):
 
 def test_set_mode_command_goes_through_mode_rules(operator, sc_a):
     services.update_state(spacecraft=sc_a, battery_soc_pct=15)
-    command = commanding.create_command(spacecraft=sc_a, name="set_mode", args={"mode": "nominal"}, actor=operator)
-    command = commanding.transmit(command_id=command.pk)
+    command = services.create_command(spacecraft=sc_a, name="set_mode", args={"mode": "nominal"}, actor=operator)
+    command = services.transmit(command_id=command.pk)
     assert command.state == CommandState.FAILED and "below the safe threshold" in command.failure_reason
     sc_a.refresh_from_db()
     assert sc_a.mode == Mode.SAFE
@@ -129,9 +129,9 @@ def test_set_mode_command_goes_through_mode_rules(operator, sc_a):
 def test_release_at_next_contact(operator, sc_a, org_a):
     from orbits.models import Contact, ContactPlan, GroundStation
 
-    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    command = services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     assert command.state == CommandState.QUEUED
-    assert commanding.release_at_contact() == 0  # no contact scheduled yet
+    assert services.release_at_contact() == 0  # no contact scheduled yet
     now = timezone.now()
     station = GroundStation.objects.create(organization=org_a, name="Svalbard", latitude_deg=78.2, longitude_deg=15.4)
     plan = ContactPlan.objects.create(organization=org_a, start=now, end=now + timedelta(hours=2))
@@ -143,26 +143,26 @@ def test_release_at_next_contact(operator, sc_a, org_a):
         end=now + timedelta(minutes=40),
         volume_bits=10**6,
     )
-    assert commanding.release_at_contact(now=now) == 0
-    assert commanding.release_at_contact(now=now + timedelta(minutes=35)) == 1
+    assert services.release_at_contact(now=now) == 0
+    assert services.release_at_contact(now=now + timedelta(minutes=35)) == 1
     command.refresh_from_db()
     assert command.state == CommandState.RELEASED
 
 
 def test_cancel(api, operator, viewer, sc_a):
-    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    command = services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     assert api(viewer).post(f"/api/v1/commands/{command.pk}/cancel/").status_code == 403
     response = api(operator).post(f"/api/v1/commands/{command.pk}/cancel/", {"reason": "pass slipped"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "canceled"
     assert response.json()["failure_reason"] == "pass slipped"
     assert api(operator).post(f"/api/v1/commands/{command.pk}/cancel/").status_code == 409
-    assert commanding.release_command(command=command).state == CommandState.CANCELED  # never released
+    assert services.release_command(command=command).state == CommandState.CANCELED  # never released
     with pytest.raises(DomainError):
-        commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, priority=0)
+        services.create_command(spacecraft=sc_a, name="ping", actor=operator, priority=0)
 
 
 def test_scoping_and_permissions(api, viewer, stranger, operator, sc_a):
-    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    command = services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     assert queue(api(viewer), sc_a, "ping").status_code == 403
     foreign = queue(api(stranger), sc_a, "ping")
     assert foreign.status_code == 400 and "spacecraft" in foreign.json()
@@ -187,13 +187,13 @@ def test_a_real_worker_executes_an_immediate_command(api, operator, sc_a, celery
 def test_approving_a_next_contact_command_tells_open_pages(
     operator, second_operator, sc_a, monkeypatch, django_capture_on_commit_callbacks
 ):
-    command = commanding.create_command(
+    command = services.create_command(
         spacecraft=sc_a, name="rw_reset", args={"wheel": 1}, actor=operator, release_mode="next_contact"
     )
     sent = []
     monkeypatch.setattr(live, "_send", lambda sends: sent.extend(sends))
     with django_capture_on_commit_callbacks(execute=True):
-        commanding.approve_command(command=command, actor=second_operator)
+        services.approve_command(command=command, actor=second_operator)
     on_topic = [m["data"] for group, m in sent if group == f"o{sc_a.organization_id}.sc.{sc_a.pk}"]
     assert len(on_topic) == 1
     assert on_topic[0]["kind"] == "command"
@@ -225,7 +225,7 @@ def test_a_command_queued_while_survival_mode_is_being_entered_is_refused(make_s
     def queue_payload_on():
         entered.wait(10)
         try:
-            commanding.create_command(spacecraft=sc, name="payload_on", actor=operator)
+            services.create_command(spacecraft=sc, name="payload_on", actor=operator)
             outcome.append("queued")
         except ConflictError as error:
             outcome.append(error.field)
@@ -301,13 +301,13 @@ def test_a_next_contact_command_no_plan_covers_is_warned_about(api, client, oper
 
 
 def test_an_immediate_command_waits_for_nothing(operator, sc_a, planned_contact):
-    command = commanding.create_command(spacecraft=sc_a, name="ping", actor=operator)
+    command = services.create_command(spacecraft=sc_a, name="ping", actor=operator)
     assert selectors.waits_for(command) is None and selectors.release_warning(command) == ""
 
 
 def test_command_table_is_paginated_and_shows_finished_time_and_result_table(client, operator, sc_a):
     for _ in range(30):
-        commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+        services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     client.force_login(operator)
     body = client.get(f"/spacecraft/{sc_a.pk}/").content.decode()
     assert "1–25 of 30" in body and "page 1 of 2" in body

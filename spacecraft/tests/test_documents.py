@@ -4,8 +4,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from missionops.models import Event
-from spacecraft import documents
 from spacecraft.models import Document, DocumentVersion
+from spacecraft.services import documents
 
 PROCEDURE = """# Battery reconditioning procedure
 
@@ -184,8 +184,8 @@ def test_document_form_saves_an_attachment_with_the_version(client, operator, or
 def test_a_refused_attachment_leaves_no_document_behind(client, operator, org_a, monkeypatch):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from spacecraft import documents
     from spacecraft.models import Document
+    from spacecraft.services import documents
 
     monkeypatch.setattr(documents, "MAX_ATTACHMENT_BYTES", 4)  # the limit, made small
     client.force_login(operator)

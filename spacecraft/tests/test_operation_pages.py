@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from spacecraft import commanding, documents
+from spacecraft import services
 from spacecraft.models import Command, CommandState, Document
 
 
@@ -77,7 +77,7 @@ def test_viewer_and_stranger_cannot_command_from_pages(login, viewer, stranger, 
 
 
 def test_documents_pages_search_write_publish(login, operator, viewer, stranger, org_a, sc_a, client):
-    documents.create_document(
+    services.create_document(
         organization=org_a,
         title="Safe mode recovery",
         category="procedure",
@@ -113,7 +113,7 @@ def test_documents_pages_search_write_publish(login, operator, viewer, stranger,
 
 def test_events_page_filters_and_links(login, operator, sc_a, make_spacecraft, org_a):
     other = make_spacecraft(org_a, "SC-002")
-    commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     client = login(operator)
     page = client.get("/events/", {"kind": "command."}).content.decode()
     assert "command.queued" in page and "spacecraft.created" not in page
@@ -151,7 +151,7 @@ def test_send_command_management_command(operator, viewer, sc_a):
 
 
 def test_export_events_command(tmp_path, org_a, operator, sc_a):
-    commanding.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
+    services.create_command(spacecraft=sc_a, name="ping", actor=operator, release_mode="next_contact")
     out = StringIO()
     call_command("export_events", "--org", "org-a", "--kind", "command.", stdout=out, stderr=StringIO())
     lines = out.getvalue().splitlines()

@@ -3,6 +3,7 @@
 Other apps import from here; the modules below say where each thing lives."""
 
 from .batches import IngestResult, ingest, store_batch
+from .definitions import sync_definitions, sync_for_new_configuration
 from .injected_faults import record_injected_fault
 from .maintenance import create_partitions_ahead, roll_up
 from .retention import apply_retention, default_raw_days, set_retention
@@ -23,5 +24,7 @@ __all__ = [
     "roll_up",
     "set_retention",
     "store_batch",
+    "sync_definitions",
+    "sync_for_new_configuration",
     "writable_scope_for",
 ]

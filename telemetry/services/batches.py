@@ -8,18 +8,18 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from missionops import event_stream
 from missionops.metrics import INGEST_DURATION, SAMPLES_INGESTED
+from missionops.services import mirror_telemetry
 from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import Spacecraft
 
 from .. import archive, live_values
-from ..definitions import definitions_for
 from ..exceptions import TelemetryInputError
 from ..mirror import mirror_batches
 from ..models import Interface
 from ..signals import BatchParameter, StoredBatch, samples_stored
 from . import sample_writes, validation
+from .definitions import definitions_for_ingest
 
 
 @dataclass
@@ -80,7 +80,7 @@ def store_batch(
         return result
     with transaction.atomic():
         by_ref = validation.resolve_spacecraft(snapshots=snapshots, scope=scope, may_write=may_write)
-        definitions = definitions_for(list({sc.pk: sc for sc in by_ref.values()}.values()))
+        definitions = definitions_for_ingest(spacecraft=list({sc.pk: sc for sc in by_ref.values()}.values()))
         params = {pk: {name: BatchParameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
         # The COPY holds the connection while the batch is validated, so partitions are made first.
         time_cache: dict = {}
@@ -127,7 +127,7 @@ def store_batch(
         )
         if settings.NATS_TELEMETRY_MIRROR:  # a copy on a JetStream stream per spacecraft, after commit
             mirrored = mirror_batches(spacecraft=spacecraft_by_pk, params=params, pids=pids, times=times, values=values)
-            transaction.on_commit(lambda: event_stream.mirror_telemetry(batches=mirrored))
+            transaction.on_commit(lambda: mirror_telemetry(batches=mirrored))
     return result
 
 

@@ -17,10 +17,11 @@ from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import ParameterType
 
 from .. import archive
-from ..definitions import infer_type, valid_parameter_name, with_codes, with_stamps
 from ..exceptions import IngestForbidden, TelemetryInputError
 from ..models import ParameterDefinition
+from ..selectors import with_stamps
 from ..signals import BatchParameter
+from .definitions import infer_type, valid_parameter_name, with_codes
 
 FLOAT, INT, BOOL, ENUM = ParameterType.FLOAT, ParameterType.INT, ParameterType.BOOL, ParameterType.ENUM
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -280,7 +281,7 @@ def _claim_enum_code(p: BatchParameter, value: str, index: int, name: str) -> in
                 f"{value!r} is not one of {', '.join(row['enum_values'])}", index=index, field=f"parameters.{name}"
             )
         p.enum_codes, p.enum_values = list(row["enum_codes"]), list(row["enum_values"])
-    p.enum_codes = with_codes(p.enum_codes, [value])
+    p.enum_codes = with_codes(codes=p.enum_codes, values=[value])
     if value not in p.enum_values:
         p.enum_values.append(value)
     p.enum_index[value] = code = p.enum_codes.index(value)

@@ -10,9 +10,9 @@ from django.db import connection
 
 from missionops.testing import run_at_once
 from spacecraft.services import change_config
-from telemetry import definitions, selectors, services
+from telemetry import selectors, services
 from telemetry.models import ParameterDefinition
-from telemetry.services import batches, validation
+from telemetry.services import batches, definitions, validation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,14 +34,14 @@ def test_concurrent_batches_bringing_new_enum_strings_give_each_its_own_code(mak
     ingest(sc, t0, {"modeword": "A"})  # registers the undeclared enum, code 0 = "A"
     ingest(sc, t0 + dt.timedelta(seconds=1), {"modeword": "A"})  # its definitions now follow config v1
     both_read = threading.Barrier(2, timeout=10)
-    read = batches.definitions_for
+    read = batches.definitions_for_ingest
 
-    def read_then_wait(spacecraft):
-        found = read(spacecraft)
+    def read_then_wait(*, spacecraft):
+        found = read(spacecraft=spacecraft)
         both_read.wait()  # both batches hold definitions knowing only "A" before either stores
         return found
 
-    monkeypatch.setattr(batches, "definitions_for", read_then_wait)
+    monkeypatch.setattr(batches, "definitions_for_ingest", read_then_wait)
     errors = run_at_once(
         lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "B"}),
         lambda: ingest(sc, t0 + dt.timedelta(seconds=3), {"modeword": "C"}),
@@ -75,7 +75,7 @@ def test_a_new_string_and_a_concurrent_declaration_keep_every_code(make_spacecra
         change_config(
             spacecraft=sc, parameters={"modeword": {"subsystem": "obc", "type": "enum", "enum_values": ["C", "A"]}}
         )
-        definitions.definitions_for([sc])  # syncs now
+        definitions.definitions_for_ingest(spacecraft=[sc])  # syncs now
 
     errors = run_at_once(lambda: ingest(sc, t0 + dt.timedelta(seconds=2), {"modeword": "D"}), declare)
     assert errors == []

@@ -14,7 +14,7 @@ from missionops.exceptions import NotFound
 from missionops.testing import ROOT, test_database_env
 from spacecraft.profiles import PROFILES
 from spacecraft.services import change_config
-from telemetry import definitions, selectors
+from telemetry import selectors
 from telemetry.exceptions import TelemetryInputError
 from telemetry.models import ParameterDefinition
 
@@ -55,13 +55,13 @@ def test_config_change_is_seen_by_the_next_ingest(operator, owner, sc_a, ingest_
     with pytest.raises(TelemetryInputError, match="an integer") as error:
         ingest_as(operator, [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), battery_soc=80.5)])
     assert error.value.field == "items[0].parameters.battery_soc"
-    assert definitions.definitions_for([sc_a])[sc_a.pk]["battery_soc"].type == "int"
+    assert selectors.definitions_for([sc_a])[sc_a.pk]["battery_soc"].type == "int"
 
 
 @pytest.mark.parametrize("how", ["save", "update"])
 def test_an_edited_definition_is_seen_by_the_next_ingest(operator, sc_a, ingest_as, now_minute, how):
     ingest_as(operator, [snapshot(sc_a, now_minute, heater_cycles=3)])  # registered: undeclared int
-    assert definitions.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
+    assert selectors.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
     if how == "save":  # as the admin does
         definition = ParameterDefinition.objects.get(spacecraft=sc_a, name="heater_cycles")
         definition.type = "bool"
@@ -90,7 +90,7 @@ def test_a_deleted_definition_is_registered_again(operator, sc_a, ingest_as, now
 
 def test_a_rolled_back_batch_leaves_the_kept_definitions_as_stored(operator, sc_a, ingest_as, now_minute):
     ingest_as(operator, [snapshot(sc_a, now_minute, heater_cycles=3, gps_fix="3D")])
-    definitions.definitions_for([sc_a])  # kept with the two undeclared parameters
+    selectors.definitions_for([sc_a])  # kept with the two undeclared parameters
     widening = [snapshot(sc_a, now_minute + dt.timedelta(seconds=1), heater_cycles=3.5, gps_fix="2D")]
     refused = [*widening, snapshot(sc_a, now_minute + dt.timedelta(seconds=2), battery_soc="full")]
     with pytest.raises(TelemetryInputError):
@@ -98,11 +98,11 @@ def test_a_rolled_back_batch_leaves_the_kept_definitions_as_stored(operator, sc_
     with pytest.raises(RuntimeError), transaction.atomic():  # the batch is stored, then the caller rolls back
         ingest_as(operator, widening)
         raise RuntimeError
-    kept = definitions.definitions_for([sc_a])[sc_a.pk]
+    kept = selectors.definitions_for([sc_a])[sc_a.pk]
     assert (kept["heater_cycles"].type, kept["gps_fix"].enum_values) == ("int", ["3D"])
     assert ParameterDefinition.objects.get(spacecraft=sc_a, name="heater_cycles").type == "int"
     ingest_as(operator, widening)
-    kept = definitions.definitions_for([sc_a])[sc_a.pk]
+    kept = selectors.definitions_for([sc_a])[sc_a.pk]
     assert (kept["heater_cycles"].type, kept["gps_fix"].enum_values) == ("float", ["3D", "2D"])
 
 
@@ -110,7 +110,7 @@ def test_a_change_made_by_another_process_is_seen(transactional_db, make_user, o
     operator = make_user("operator", org_a, "operator")
     moment = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=5)
     ingest_as(operator, [snapshot(sc_a, moment, heater_cycles=3)])
-    assert definitions.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
+    assert selectors.definitions_for([sc_a])[sc_a.pk]["heater_cycles"].type == "int"  # kept
     code = (
         "from telemetry.models import ParameterDefinition as P; "
         f"P.objects.filter(spacecraft_id='{sc_a.pk}', name='heater_cycles').update(type='bool')"

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from telescopes.models import AlpacaDevice, Exposure, ObservationSession, Observatory, Operation, OperationStatus
-from telescopes.operations import request_operation, run_operation
 from telescopes.services import create_observatory
+from telescopes.services.operations import request_operation, run_operation
 
 pytestmark = pytest.mark.django_db
 

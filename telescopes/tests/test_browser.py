@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_device_operation_and_session_messages_are_drawn_live(
     live_server_daphne, operator, observatory_records, browser_page
 ):
-    from telescopes import monitoring, operation_records, tracking
     from telescopes.models import SessionStatus
+    from telescopes.services import monitoring, operation_records, tracking
     from telescopes.status_text import status_words
 
     scope, operation, session = observatory_records

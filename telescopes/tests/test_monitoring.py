@@ -6,8 +6,8 @@ import pytest
 
 from missionops.models import Event
 from telescopes.models import HealthStatus, Operation
-from telescopes.monitoring import check_all_devices, mqtt_topic
-from telescopes.operations import request_operation, run_operation
+from telescopes.services.monitoring import check_all_devices, mqtt_topic
+from telescopes.services.operations import request_operation, run_operation
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_status_published_retained_on_mqtt(devices):
 
 def test_a_reading_of_nan_or_infinity_is_stored_as_no_reading(observatory):
     from telescopes.models import AlpacaDevice
-    from telescopes.monitoring import apply_status
+    from telescopes.services.monitoring import apply_status
 
     camera = AlpacaDevice.objects.create(observatory=observatory, device_type="camera", host="127.0.0.1", port=1)
     apply_status(

@@ -10,7 +10,7 @@ from missionops.models import Event
 from telescopes import astro
 from telescopes.exceptions import BelowHorizonError, TelescopeError
 from telescopes.models import Exposure, Operation, OperationStatus
-from telescopes.operations import advance_operation, request_operation, run_operation, sweep_operations
+from telescopes.services.operations import advance_operation, request_operation, run_operation, sweep_operations
 
 pytestmark = pytest.mark.django_db
 

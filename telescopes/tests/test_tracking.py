@@ -10,7 +10,7 @@ from orbits.exceptions import ElementSetAgeError
 from telescopes import astro
 from telescopes.exceptions import TelescopeError
 from telescopes.models import SessionStatus
-from telescopes.tracking import find_passes, run_session, start_session, track_for
+from telescopes.services.tracking import find_passes, run_session, start_session, track_for
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def first_pass(observatory, start=EPOCH):
 def test_track_matches_orbits_pass_within_a_tenth_of_a_degree(observatory):
     window = first_pass(observatory)
     times = [np.datetime64(t.replace(tzinfo=None), "us") for t in (window.aos, window.tca, window.los)]
-    track = track_for(observatory, LINE1, LINE2, times)
+    track = track_for(observatory=observatory, line1=LINE1, line2=LINE2, times=times)
     assert track.altitude_deg[0] == pytest.approx(observatory.horizon_limit_deg, abs=0.1)
     assert track.azimuth_deg[0] == pytest.approx(window.aos_azimuth_deg, abs=0.1)
     assert track.altitude_deg[1] == pytest.approx(window.max_elevation_deg, abs=0.1)

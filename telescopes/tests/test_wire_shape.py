@@ -3,8 +3,8 @@ operation (its `kind`, not a renamed `operation`), a session (with the server's 
 
 import pytest
 
-from telescopes import monitoring, operation_records, tracking
 from telescopes.models import SessionStatus
+from telescopes.services import monitoring, operation_records, tracking
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from anomalies import services, sweeps
+from anomalies import services
+from anomalies.services import sweeps
 from spacecraft.models import Spacecraft
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from missionops import event_stream
+from missionops.services import event_stream
 
 
 class Command(BaseCommand):

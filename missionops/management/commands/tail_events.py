@@ -5,8 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from missionops import event_stream
 from missionops.models import Organization
+from missionops.services import event_stream
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from tqdm import tqdm
 
 from missionops.exceptions import DomainError
 from missionops.models import Organization
-from orbits import screening
+from orbits.services import screening
 
 
 class Command(BaseCommand):

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from orbits import catalogue_sync
 from orbits.exceptions import CatalogueFormatError, CatalogueSyncError
 from orbits.models import TLE, CatalogueObject
+from orbits.services import catalogue_sync
 
 
 def since_date(text: str) -> datetime:

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from missionops.exceptions import DomainError
-from spacecraft import commanding, selectors
+from spacecraft import selectors, services
 from spacecraft.models import ReleaseMode
 
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if not selectors.can_operate(actor, spacecraft[0]):
             raise CommandError(f"{user} may not operate {designation}")
         try:
-            queued = commanding.create_command(
+            queued = services.create_command(
                 spacecraft=spacecraft[0],
                 name=command,
                 args=dict(parse_arg(a) for a in command_args),

@@ -18,7 +18,11 @@ from django.utils import timezone
 from spacecraft.models import Spacecraft
 from telemetry.models import LatestValue, ParameterDefinition
 
-from . import config, reading
+from .. import config, reading
+from ..episodes import Episode, TrackerState, track
+from ..forecast_detector import ForecastDetector
+from ..models import Anomaly, Arrival, DetectorKind
+from ..stale_detector import StaleDetector
 from .detector_runs import (
     ANCHOR_US,
     US,
@@ -31,11 +35,7 @@ from .detector_runs import (
     spec_of,
     stale_episode,
 )
-from .episodes import Episode, TrackerState, track
-from .forecast_detector import ForecastDetector
-from .models import Anomaly, Arrival, DetectorKind
 from .recording import DetectionResult, Recorder, Target, entry_of
-from .stale_detector import StaleDetector
 
 logger = logging.getLogger(__name__)
 STALE_FIRST_SWEEP_S = 60.0  # a parameter's first stale sweep raises only silences this recent
@@ -113,7 +113,7 @@ def _sweep_spacecraft(sc: Spacecraft, specs: dict, *, now: dt.datetime) -> Detec
     result = DetectionResult()
     upto = now - dt.timedelta(seconds=config.sweep_settle_s())
     definitions = list(ParameterDefinition.objects.filter(spacecraft=sc))
-    targets = {d.pk: Target(definition=d, spacecraft=sc, spec=spec_of(d, specs)) for d in definitions}
+    targets = {d.pk: Target(definition=d, spacecraft=sc, spec=spec_of(definition=d, specs=specs)) for d in definitions}
     kinds = (DetectorKind.LIMIT, *config.SWEPT, DetectorKind.STALE)
     detectors = {pid: target.detectors(kinds) for pid, target in targets.items()}
     detectors = {pid: built for pid, built in detectors.items() if built}
@@ -301,7 +301,7 @@ def _sweep_stale(cursor, target, detector: StaleDetector, t_us, alive, latest, *
 
     def current() -> tuple[Anomaly | None, dict | None]:
         alarm = recorder.live_alarm()
-        entry = entry_of(alarm, DetectorKind.STALE) if alarm is not None else None
+        entry = entry_of(anomaly=alarm, kind=DetectorKind.STALE) if alarm is not None else None
         return alarm, (entry if entry and entry["active"] else None)
 
     def back_at(entry: dict) -> Episode:

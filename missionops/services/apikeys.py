@@ -12,12 +12,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from . import live
-from .apikey_cache import current_generation
-from .exceptions import ConflictError, DomainError
-from .models import ApiKey, ApiScope, Membership, Organization, Role
-from .services import record_event, set_membership
-from .tenancy import user_or_none
+from .. import live
+from ..apikey_cache import current_generation
+from ..exceptions import ConflictError, DomainError
+from ..models import ApiKey, ApiScope, Membership, Organization, Role
+from ..tenancy import user_or_none
+from .events import record_event
+from .organizations import set_membership
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from telemetry import archive
 
-from . import config, reading
-from .detector_base import Detector
+from .. import config, reading
+from ..detector_base import Detector
+from ..models import DetectorCursor, DetectorKind
 from .detector_runs import US, apply_detector, claim_cursors, current_specs_of, record_behind_cursor
-from .models import DetectorCursor, DetectorKind
 from .recording import DetectionResult, Target
 
 

@@ -19,10 +19,10 @@ from missionops.representations import represent
 from missionops.services import record_event
 from spacecraft.models import Spacecraft
 
-from . import conjunctions, element_sets, tle_format
-from .exceptions import CatalogueFormatError
-from .models import CatalogueObject, Conjunction
-from .representations import ConjunctionSerializer
+from .. import conjunctions, element_sets, tle_format
+from ..exceptions import CatalogueFormatError
+from ..models import CatalogueObject, Conjunction
+from ..representations import ConjunctionSerializer
 
 ALARM_PARAMETER = "conjunction_miss_km"
 

@@ -1,28 +1,17 @@
-"""Platform operations: organizations, memberships and the event log."""
+"""Organizations and memberships (a member's role decides their permission groups)."""
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils.text import slugify
 
-from . import live
-from .events import SECURITY_PREFIX, json_safe, record_event, record_security_event_for_user
-from .exceptions import ConflictError, DomainError
-from .models import Membership, Organization, Role
-
-__all__ = [
-    "SECURITY_PREFIX",
-    "create_organization",
-    "json_safe",
-    "membership_changed",
-    "record_event",
-    "record_security_event_for_user",
-    "remove_membership",
-    "set_membership",
-]
+from .. import live
+from ..exceptions import ConflictError, DomainError
+from ..models import Membership, Organization, Role
+from .events import record_event
 
 # Sent when a member's role changes or they leave (role None), inside the transaction: the API keys
-# they created that now exceed their standing are revoked (missionops.apikeys, connected in ready).
+# they created that now exceed their standing are revoked (services.apikeys, connected in ready).
 membership_changed = Signal()
 
 

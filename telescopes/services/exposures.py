@@ -6,9 +6,9 @@ from django.core.files.base import ContentFile
 
 from missionops import live
 
-from . import imaging
-from .models import AlpacaDevice, Exposure
-from .representations import ExposureSerializer
+from .. import imaging
+from ..models import AlpacaDevice, Exposure
+from ..representations import ExposureSerializer
 
 CAMERA_ERROR = 5  # ASCOM CameraStates.cameraError
 

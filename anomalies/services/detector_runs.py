@@ -3,7 +3,7 @@
 Each (parameter, detector) has a DetectorCursor holding how far it has been evaluated and the
 tracker's carried state; `apply_detector` applies the samples newer than the cursor once, in sample
 order. Samples behind a cursor (another station's earlier pass) are analysed on their own and
-recorded as closed playback alarms. Episodes become alarms in `anomalies.recording`.
+recorded as closed playback alarms. Episodes become alarms in `recording`.
 """
 
 import datetime as dt
@@ -15,13 +15,13 @@ from django.db import connection
 from spacecraft.models import ConfigVersion
 from telemetry.models import ParameterDefinition
 
-from . import reading
-from .detector_base import CRITICAL, Detector
-from .episodes import Episode, TrackerState, sliced, track
-from .forecast_detector import ForecastDetector
-from .models import DetectorCursor
+from .. import reading
+from ..detector_base import CRITICAL, Detector
+from ..episodes import Episode, TrackerState, sliced, track
+from ..forecast_detector import ForecastDetector
+from ..models import DetectorCursor
+from ..stale_detector import StaleDetector
 from .recording import DetectionResult, Recorder, Target
-from .stale_detector import StaleDetector
 
 US = 1_000_000
 ANCHOR_US = reading.to_us(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
@@ -66,7 +66,7 @@ def current_specs_of(spacecraft: dict) -> dict:
     }
 
 
-def spec_of(definition: ParameterDefinition, specs: dict) -> dict:
+def spec_of(*, definition: ParameterDefinition, specs: dict) -> dict:
     """The parameter's spec in its spacecraft's configuration, or its type and subsystem alone."""
     return specs.get(definition.name) or {"type": definition.type, "subsystem": definition.subsystem}
 
@@ -75,10 +75,10 @@ def spec_of(definition: ParameterDefinition, specs: dict) -> dict:
 
 
 def find_episodes(
+    *,
     detectors: dict[str, Detector],
     t: np.ndarray,
     x: np.ndarray,
-    *,
     alive: np.ndarray | None = None,
     now: float | None = None,
 ) -> list[tuple[str, Episode]]:
@@ -216,7 +216,7 @@ def record_behind_cursor(*, target: Target, detector: Detector, t_us, x, behind,
     t = (t_us[lo : last + 1] - base) / US
     segment_start = (t_us[first] - base) / US
     recorder = Recorder(target=target, kind=detector.kind, base_us=base, now=now, history=True)
-    for _, episode in find_episodes({detector.kind: detector}, t, x[lo : last + 1]):
+    for _, episode in find_episodes(detectors={detector.kind: detector}, t=t, x=x[lo : last + 1]):
         if episode.last_seen < segment_start or recorder.overlaps_recorded(episode):
             continue
         recorder.record(episode)

@@ -3,7 +3,7 @@ actions, escalation of unacknowledged criticals, and each organization's alarm p
 
 Every operation locks the anomaly row, checks the transition against its current state (409
 naming it otherwise) and the user's `operate_spacecraft` permission (403), records an event and
-pushes a live message. Detection itself lives in `anomalies.limit_checks` (inline) and `anomalies.sweeps`.
+pushes a live message. Detection itself lives in `limit_checks` (inline) and `sweeps`.
 """
 
 import datetime as dt
@@ -17,9 +17,9 @@ from missionops.exceptions import DomainError
 from missionops.models import OPERATING_ROLES, Membership, Organization
 from spacecraft.selectors import can_operate
 
-from . import config, notify
-from .exceptions import AlarmPermissionError, AlarmStateError
-from .models import AlarmPolicy, AlarmState, Anomaly, AnomalyComment, Severity
+from .. import config, notify
+from ..exceptions import AlarmPermissionError, AlarmStateError
+from ..models import AlarmPolicy, AlarmState, Anomaly, AnomalyComment, Severity
 
 MAX_SHELVE = dt.timedelta(days=7)
 MAX_TAGS = 10

@@ -9,10 +9,10 @@ from missionops.models import Organization
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
 
-from .config import diff_parameters, validate_parameters
-from .models import ConfigVersion, Constellation, Mode, Spacecraft
-from .representations import ConfigVersionSerializer, SpacecraftRepresentation
-from .signals import config_changed
+from ..config import diff_parameters, validate_parameters
+from ..models import ConfigVersion, Constellation, Mode, Spacecraft
+from ..representations import ConfigVersionSerializer, SpacecraftRepresentation
+from ..signals import config_changed
 
 REGISTRY_FIELDS = (
     "designation",

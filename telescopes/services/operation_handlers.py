@@ -8,10 +8,10 @@ from datetime import datetime
 import numpy as np
 from django.utils import timezone
 
-from . import astro, client
-from .exceptions import TelescopeError
+from .. import astro, client
+from ..exceptions import TelescopeError
+from ..models import AlpacaDevice, DeviceType, Operation, OperationKind, OperationStatus
 from .exposures import CAMERA_ERROR, store_exposure
-from .models import AlpacaDevice, DeviceType, Operation, OperationKind, OperationStatus
 from .operation_records import finish_operation
 
 POINTING_TOLERANCE_DEG = 0.05

@@ -30,8 +30,8 @@ from django.utils import timezone
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
-from .models import Event, EventOutbox
-from .representations import EventSerializer, represent
+from ..models import Event, EventOutbox
+from ..representations import EventSerializer, represent
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class StreamUnavailable(Exception):
 
 
 def stream_enabled() -> bool:
+    """Whether events go out on NATS (NATS_URL is set)."""
     return bool(settings.NATS_URL)
 
 
@@ -53,6 +54,7 @@ def token(text: str) -> str:
 
 
 def subject_for(*, organization_slug: str, kind: str) -> str:
+    """The NATS subject of an event: <prefix>.<organization>.<kind tokens>."""
     kind_tokens = ".".join(token(part) for part in kind.split("."))
     return f"{settings.NATS_SUBJECT_PREFIX}.{token(organization_slug)}.{kind_tokens}"
 
@@ -229,6 +231,7 @@ def relay_all(*, client: StreamClient) -> RelayResult:
 
 
 def pending_count() -> int:
+    """How many outbox rows wait to be published."""
     return EventOutbox.objects.filter(published_at__isnull=True).count()
 
 
@@ -312,10 +315,12 @@ def stream_events(
 
 
 def telemetry_stream_name(spacecraft_id) -> str:
+    """The JetStream stream holding one spacecraft's telemetry."""
     return f"TELEMETRY_{str(spacecraft_id).replace('-', '')}"
 
 
 def telemetry_subject(*, organization_slug: str, spacecraft_id) -> str:
+    """The NATS subject of one spacecraft's telemetry batches."""
     return f"{settings.NATS_SUBJECT_PREFIX}_telemetry.{token(organization_slug)}.{str(spacecraft_id).replace('-', '')}"
 
 

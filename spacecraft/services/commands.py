@@ -13,11 +13,11 @@ from missionops.exceptions import ConflictError, DomainError
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
 
-from . import services
-from .catalogue import validate_command
-from .models import Command, CommandState, Mode, ReleaseMode, Spacecraft
-from .representations import CommandSerializer
-from .signals import command_executed
+from ..catalogue import validate_command
+from ..models import Command, CommandState, Mode, ReleaseMode, Spacecraft
+from ..representations import CommandSerializer
+from ..signals import command_executed
+from . import fleet
 
 
 class CommandStateError(ConflictError):
@@ -251,20 +251,20 @@ def execute_on_runtime(command: Command) -> dict:
     if name == "ping":
         result = {"pong": True}
     elif name == "set_mode":
-        spacecraft = services.update_state(spacecraft=spacecraft, mode=args["mode"], reason=f"command {command.pk}")
+        spacecraft = fleet.update_state(spacecraft=spacecraft, mode=args["mode"], reason=f"command {command.pk}")
         result = {"mode": spacecraft.mode}
     elif name == "reboot":
         runtime["boot_count"] = runtime.get("boot_count", 0) + 1
         if args["subsystem"] == "payload":
             runtime["payload_on"] = False
         if args["subsystem"] == "obc":
-            services.update_state(spacecraft=spacecraft, memory_used_pct=min(spacecraft.memory_used_pct, 5.0))
+            fleet.update_state(spacecraft=spacecraft, memory_used_pct=min(spacecraft.memory_used_pct, 5.0))
         result = {"rebooted": args["subsystem"], "boot_count": runtime["boot_count"]}
     elif name == "memory_dump":
         result = {"bytes": args["length"], "start": args["start"]}
     elif name == "clear_memory":
         freed = min(spacecraft.memory_used_pct, args["percent"])
-        services.update_state(spacecraft=spacecraft, memory_used_pct=spacecraft.memory_used_pct - freed)
+        fleet.update_state(spacecraft=spacecraft, memory_used_pct=spacecraft.memory_used_pct - freed)
         result = {"freed_pct": freed}
     elif name == "payload_on":
         if spacecraft.mode in (Mode.SAFE, Mode.SURVIVAL):
@@ -278,7 +278,7 @@ def execute_on_runtime(command: Command) -> dict:
         if spacecraft.memory_used_pct >= 99.5:
             raise DomainError("mass memory full")
         runtime["images_captured"] = runtime.get("images_captured", 0) + 1
-        services.update_state(spacecraft=spacecraft, memory_used_pct=min(100.0, spacecraft.memory_used_pct + 0.5))
+        fleet.update_state(spacecraft=spacecraft, memory_used_pct=min(100.0, spacecraft.memory_used_pct + 0.5))
         result = {"images_captured": runtime["images_captured"]}
     elif name == "rw_reset":
         runtime.setdefault("rw_resets", {})

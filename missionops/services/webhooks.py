@@ -21,12 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import outbound
+from .. import outbound
+from ..exceptions import ConflictError, DomainError
+from ..models import DeliveryState, Event, Webhook, WebhookDelivery
+from ..representations import EventSerializer, represent
+from ..tenancy import user_or_none
 from .events import record_event
-from .exceptions import ConflictError, DomainError
-from .models import DeliveryState, Event, Webhook, WebhookDelivery
-from .representations import EventSerializer, represent
-from .tenancy import user_or_none
 
 IN_FLIGHT = (DeliveryState.PENDING, DeliveryState.RETRYING)
 

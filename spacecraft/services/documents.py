@@ -11,7 +11,7 @@ from missionops.exceptions import ConflictError, DomainError
 from missionops.services import record_event
 from missionops.tenancy import organizations_for, user_or_none
 
-from .models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion, Spacecraft
+from ..models import Document, DocumentAttachment, DocumentCategory, DocumentState, DocumentVersion, Spacecraft
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 # Raw HTML in markdown is escaped by the parser; nh3 then strips anything unsafe left over

@@ -23,10 +23,10 @@ from django.db.models import Q
 from spacecraft.models import Spacecraft
 from telemetry.models import ParameterDefinition
 
-from . import config, notify, reading
-from .detector_base import CRITICAL, Detector
-from .episodes import Episode
-from .models import SEVERITY_RANK, Anomaly, DetectorKind, Severity
+from .. import config, notify, reading
+from ..detector_base import CRITICAL, Detector
+from ..episodes import Episode
+from ..models import SEVERITY_RANK, Anomaly, DetectorKind, Severity
 
 US = 1_000_000
 MAX_ACTIVATIONS = 50
@@ -90,7 +90,8 @@ def _time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def entry_of(anomaly: Anomaly, kind: str) -> dict | None:
+def entry_of(*, anomaly: Anomaly, kind: str) -> dict | None:
+    """The alarm's entry for one detector kind, if that detector is part of it."""
     return next((e for e in anomaly.detectors if e["kind"] == kind), None)
 
 
@@ -233,7 +234,7 @@ class Recorder:
             is_late=late,
             suppressed_by=target.suppressed_by,
             activations=[[_iso(started), None]],
-            context=subsystem_context(definition, started),
+            context=subsystem_context(definition=definition, at=started),
         )
         summarise(anomaly)
         if episode.cleared_at is not None:
@@ -258,7 +259,7 @@ class Recorder:
             alarm = None if closed else Anomaly.objects.live().select_for_update().filter(parameter_id=self.pid).first()
             if alarm is None:
                 return None
-            existing = entry_of(alarm, self.kind)
+            existing = entry_of(anomaly=alarm, kind=self.kind)
             if existing and existing["first_at"] == entry["first_at"]:
                 return None
             if self.live is not None:
@@ -275,7 +276,7 @@ class Recorder:
 
     def merge(self, anomaly: Anomaly, episode: Episode, *, late: bool) -> Anomaly:
         """Join this detector's episode to the parameter's live alarm."""
-        entry = entry_of(anomaly, self.kind)
+        entry = entry_of(anomaly=anomaly, kind=self.kind)
         events = []
         fresh = bool(episode.count) or (self.kind == DetectorKind.STALE and not episode.continues)
         if fresh:
@@ -393,7 +394,7 @@ class Recorder:
         return ["anomaly.returned"]
 
 
-def subsystem_context(definition: ParameterDefinition, at: dt.datetime | None) -> dict:
+def subsystem_context(*, definition: ParameterDefinition, at: dt.datetime | None) -> dict:
     """The other parameters of the subsystem at onset: each one's last sample at or before it."""
     if at is None or not definition.subsystem:
         return {}

@@ -7,11 +7,12 @@ from django.utils import timezone
 from missionops import live
 from missionops.services import record_event
 
-from .models import Operation, OperationStatus
-from .representations import OperationSerializer
+from ..models import Operation, OperationStatus
+from ..representations import OperationSerializer
 
 
 def publish_operation(operation: Operation) -> None:
+    """Push the operation's REST representation on the `telescopes` topic."""
     message = live.live_message("operation", OperationSerializer, operation)
     live.publish("telescopes", message, organization=operation.device.observatory.organization)
 

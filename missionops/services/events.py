@@ -7,10 +7,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.dispatch import Signal
 
-from . import live
-from .models import Event, Organization
-from .representations import EventSerializer
-from .tenancy import user_or_none
+from .. import live
+from ..models import Event, Organization
+from ..representations import EventSerializer
+from ..tenancy import user_or_none
 
 # Sent inside the transaction that appends the event (receivers: the event-stream outbox and the
 # webhook deliveries, connected in MissionOpsConfig.ready): their rows commit with the event.

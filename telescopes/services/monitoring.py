@@ -14,9 +14,9 @@ from django.utils import timezone
 from missionops import live
 from missionops.services import record_event
 
-from . import client
-from .models import AlpacaDevice, DeviceType, HealthStatus
-from .representations import DeviceSerializer
+from .. import client
+from ..models import AlpacaDevice, DeviceType, HealthStatus
+from ..representations import DeviceSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ def check_all_devices(*, observatory_ids=None) -> dict:
 
 
 def mqtt_topic(device: AlpacaDevice) -> str:
+    """The retained MQTT topic of a device's status."""
     return f"missionops/telescopes/{device.pk}/status"
 
 

@@ -20,9 +20,9 @@ from django.utils.module_loading import import_string
 from missionops.services import record_event
 from missionops.tenancy import user_or_none
 
-from . import astro, client
-from .exceptions import BelowHorizonError, TelescopeError
-from .models import FINISHED_STATUSES, AlpacaDevice, DeviceType, Operation, OperationKind, OperationStatus
+from .. import astro, client
+from ..exceptions import BelowHorizonError, TelescopeError
+from ..models import FINISHED_STATUSES, AlpacaDevice, DeviceType, Operation, OperationKind, OperationStatus
 from .operation_handlers import HANDLERS, MOTION_KINDS, Done
 from .operation_records import finish_operation, publish_operation
 
@@ -58,6 +58,7 @@ DEFAULT_TIMEOUT_S = {
 
 
 def check_horizon(*, observatory, altitude_deg: float, what: str) -> None:
+    """Refuse (BelowHorizonError) a pointing below the observatory's horizon limit."""
     if altitude_deg < observatory.horizon_limit_deg:
         raise BelowHorizonError(
             f"{what} is at altitude {altitude_deg:.2f}°, below the horizon limit of {observatory.name} "

@@ -1,5 +1,4 @@
-"""Observatories and their devices: create, register by hand or by discovery, remove. Operations on
-devices live in operations.py, device health in monitoring.py, satellite tracking in tracking.py."""
+"""Observatories and their devices: create, register by hand or by discovery, remove."""
 
 from dataclasses import asdict, dataclass, field
 
@@ -8,10 +7,10 @@ from django.db import IntegrityError, transaction
 from missionops import live
 from missionops.services import record_event
 
-from . import client, discovery
-from .exceptions import DiscoveryError, TelescopeError
-from .models import AlpacaDevice, DeviceType, Observatory
-from .representations import DeviceSerializer
+from .. import client, discovery
+from ..exceptions import DiscoveryError, TelescopeError
+from ..models import AlpacaDevice, DeviceType, Observatory
+from ..representations import DeviceSerializer
 
 OBSERVATORY_FIELDS = (
     "name",

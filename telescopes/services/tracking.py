@@ -23,11 +23,11 @@ from orbits import element_sets, predictions
 from orbits import passes as orbit_passes
 from orbits import propagation as prop
 
-from . import astro, client
-from .exceptions import TelescopeError
+from .. import astro, client
+from ..exceptions import TelescopeError
+from ..models import AlpacaDevice, DeviceType, ObservationSession, Observatory, SessionStatus
+from ..representations import SessionSerializer
 from .exposures import CAMERA_ERROR, store_exposure
-from .models import AlpacaDevice, DeviceType, ObservationSession, Observatory, SessionStatus
-from .representations import SessionSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,14 @@ MAX_WAIT_S = 30.0  # a scheduled session re-checks at least this often before it
 
 
 def observatory_station(observatory: Observatory) -> orbit_passes.Station:
+    """The observatory as a ground station for pass prediction."""
     return orbit_passes.Station(
         observatory.latitude_deg, observatory.longitude_deg, observatory.altitude_m, observatory.horizon_limit_deg
     )
 
 
-def track_for(observatory: Observatory, line1: str, line2: str, times) -> astro.SatelliteTrack:
+def track_for(*, observatory: Observatory, line1: str, line2: str, times) -> astro.SatelliteTrack:
+    """The satellite's topocentric track seen from the observatory at these times."""
     return astro.satellite_track(
         line1,
         line2,
@@ -148,7 +150,12 @@ def start_session(
         raise TelescopeError(f"{spacecraft} has no TLE: import one first", field="spacecraft")
     use = element_sets.use(tle, start + offset, end + offset)
     element_sets.check_age([use], allow_stale=allow_stale, spacecraft=spacecraft)
-    track = track_for(observatory, tle.line1, tle.line2, prop.time_grid(start + offset, end + offset, TRACK_STEP_S))
+    track = track_for(
+        observatory=observatory,
+        line1=tle.line1,
+        line2=tle.line2,
+        times=prop.time_grid(start + offset, end + offset, TRACK_STEP_S),
+    )
     if not np.any(track.altitude_deg >= observatory.horizon_limit_deg):
         raise TelescopeError(
             f"{spacecraft} stays below the horizon limit of {observatory.name} "
@@ -285,7 +292,7 @@ def _step(session: ObservationSession, telescope, now: datetime) -> dict:
     times = np.array(
         [np.datetime64((t + offset).replace(tzinfo=None), "us") for t in (now, now + timedelta(seconds=session.step_s))]
     )
-    track = track_for(session.observatory, session.tle_line1, session.tle_line2, times)
+    track = track_for(observatory=session.observatory, line1=session.tle_line1, line2=session.tle_line2, times=times)
     alt, az = float(telescope.Altitude), float(telescope.Azimuth)
     sample = {
         "t": now.isoformat(),

@@ -39,9 +39,11 @@ from missionops import outbound
 from missionops.models import Organization
 from spacecraft.models import Spacecraft
 
-from . import screening, services, tle_format
-from .exceptions import CatalogueFormatError, CatalogueRateLimitError, CatalogueSyncError
-from .models import CatalogueSync
+from .. import tle_format
+from ..exceptions import CatalogueFormatError, CatalogueRateLimitError, CatalogueSyncError
+from ..models import CatalogueSync
+from . import screening
+from .elements import import_tles
 
 FORMATS = {"json": "json", "xml": "xml", "tle": "3le"}
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
@@ -63,7 +65,7 @@ def _setting(name: str):
     return getattr(settings, name, DEFAULTS[name])
 
 
-def http_request(method: str, url: str, *, cookies: dict | None = None, headers=None, data=None, timeout_s: float):
+def http_request(*, method: str, url: str, cookies: dict | None = None, headers=None, data=None, timeout_s: float):
     """The one outbound HTTP call of the catalogue sync, through the platform's SSRF-guarded client
     (no loopback, private or metadata address unless allowed, no redirects). Returns (status,
     headers with lower-case names, body bytes); `cookies` is kept up to date from Set-Cookie.
@@ -154,7 +156,7 @@ def sync_celestrak(*, group: str | None = None, catnr: int | None = None, fmt: s
     result = SyncResult("celestrak", query, "failed")
     try:
         status, answer_headers, body = http_request(
-            "GET", url, headers=headers, timeout_s=float(_setting("ORBITS_CATALOGUE_TIMEOUT_S"))
+            method="GET", url=url, headers=headers, timeout_s=float(_setting("ORBITS_CATALOGUE_TIMEOUT_S"))
         )
         if status == 304:
             result.status = "not-modified"
@@ -254,7 +256,9 @@ class SpaceTrack:
 
     def _request(self, method, path, data=None):
         self._claim_slot()
-        return http_request(method, self.base_url + path, cookies=self.cookies, data=data, timeout_s=self.timeout_s)
+        return http_request(
+            method=method, url=self.base_url + path, cookies=self.cookies, data=data, timeout_s=self.timeout_s
+        )
 
     def login(self) -> None:
         if self.logged_in:
@@ -366,9 +370,7 @@ def _import_history(*, norad_id: int, text: str, query: str) -> int:
     stored = 0
     organizations = Organization.objects.filter(spacecraft__norad_id=norad_id).distinct().order_by("pk")
     for organization in organizations:
-        report = services.import_tles(
-            organization=organization, text=text, source="spacetrack gp_history", all_or_nothing=True
-        )
+        report = import_tles(organization=organization, text=text, source="spacetrack gp_history", all_or_nothing=True)
         stored += len(report.imported)
     return stored
 
