@@ -58,6 +58,7 @@ from missionops.services import apikeys, create_organization  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
 from telemetry import archive, live_values, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
+from telemetry.services import archive as archive_writes  # noqa: E402
 
 SPACECRAFT, PARAMETERS = 4, 20
 SERVICE = "ingest service (validate, sort, COPY in a savepoint)"
@@ -120,7 +121,7 @@ def bench_service(org, crafts, n_snapshots, batch):
         for t in times
         for sc in crafts
     ]
-    archive.ensure_partitions([DAYS["service"]])
+    archive_writes.ensure_partitions(days=[DAYS["service"]])
     scope = services.organization_scope(org)
     started = time.perf_counter()
     stored = 0
@@ -145,7 +146,7 @@ def rows_for(crafts, day, n_snapshots):
 
 def bench_bulk_create(crafts, n_snapshots, batch):
     pids, ts, values = rows_for(crafts, DAYS["bulk_create"], n_snapshots)
-    archive.ensure_partitions([DAYS["bulk_create"]])
+    archive_writes.ensure_partitions(days=[DAYS["bulk_create"]])
     stamps = [archive.from_us(t) for t in np.unique(ts).tolist()]
     by_us = dict(zip(np.unique(ts).tolist(), stamps, strict=True))
     started = time.perf_counter()
@@ -159,11 +160,17 @@ def bench_bulk_create(crafts, n_snapshots, batch):
 
 def bench_copy(crafts, n_snapshots, batch):
     pids, ts, values = rows_for(crafts, DAYS["copy"], n_snapshots)
-    archive.ensure_partitions([DAYS["copy"]])
+    archive_writes.ensure_partitions(days=[DAYS["copy"]])
     started = time.perf_counter()
     with connection.cursor() as cursor:
         for i in range(0, len(pids), batch):
-            archive.copy_rows(cursor, archive.TABLE, pids[i : i + batch], ts[i : i + batch], values[i : i + batch])
+            archive_writes.copy_rows(
+                cursor=cursor,
+                table=archive.TABLE,
+                parameter_ids=pids[i : i + batch],
+                times_us=ts[i : i + batch],
+                values=values[i : i + batch],
+            )
     return len(pids), time.perf_counter() - started
 
 
@@ -438,7 +445,7 @@ def series_signal(first_s: int, n: int, seed: int) -> np.ndarray:
 def seed_series(definition, days):
     """`days` of 1 Hz samples for one parameter, through the fastest path (sorted binary COPY into
     the archive), then rolled up (minutes, then hours) as the Celery task does."""
-    archive.ensure_partitions([SERIES_START.date() + dt.timedelta(days=d) for d in range(days)])
+    archive_writes.ensure_partitions(days=[SERIES_START.date() + dt.timedelta(days=d) for d in range(days)])
     start_us = archive.to_us(SERIES_START)
     n = days * 86_400
     times = start_us + np.arange(n, dtype=np.int64) * 1_000_000
@@ -448,11 +455,15 @@ def seed_series(definition, days):
     end = SERIES_START + dt.timedelta(days=days)
     with connection.cursor() as cursor:
         for i in range(0, n, 500_000):
-            archive.copy_rows(
-                cursor, archive.TABLE, pids[i : i + 500_000], times[i : i + 500_000], values[i : i + 500_000]
+            archive_writes.copy_rows(
+                cursor=cursor,
+                table=archive.TABLE,
+                parameter_ids=pids[i : i + 500_000],
+                times_us=times[i : i + 500_000],
+                values=values[i : i + 500_000],
             )
-        cursor.execute(archive.ROLL_UP_SQL, [SERIES_START, end])
-        cursor.execute(archive.HOUR_ROLL_UP_SQL, [SERIES_START, end])
+        cursor.execute(archive_writes.ROLL_UP_SQL, [SERIES_START, end])
+        cursor.execute(archive_writes.HOUR_ROLL_UP_SQL, [SERIES_START, end])
     return n, time.perf_counter() - started
 
 
@@ -475,7 +486,7 @@ def seed_old_rollups(definition, days):
                 for m in range(1440):
                     bucket = day + dt.timedelta(minutes=m)
                     copy.write_row((definition.pk, bucket, lows[m], highs[m], means[m], 60, lasts[m]))
-        cursor.execute(archive.HOUR_ROLL_UP_SQL, [start, SERIES_START])
+        cursor.execute(archive_writes.HOUR_ROLL_UP_SQL, [start, SERIES_START])
     return days * 1440, time.perf_counter() - started
 
 
@@ -749,7 +760,7 @@ PROFILE_STAGES = [
         ],
     ),
     ("validation (per-sample checks)", [("telemetry/services/validation.py", "validated_chunks")]),
-    ("partition check", [("telemetry/archive.py", "ensure_partitions_for_us")]),
+    ("partition check", [("telemetry/services/archive.py", "ensure_partitions_for_us")]),
     (
         "store samples (COPY; one INSERT up to 200)",
         [
@@ -759,9 +770,12 @@ PROFILE_STAGES = [
     ),
     (
         "latest values + roll-up marks",
-        [("telemetry/services/sample_writes.py", "update_latest"), ("telemetry/archive.py", "mark_pending_minutes")],
+        [
+            ("telemetry/services/sample_writes.py", "update_latest"),
+            ("telemetry/services/archive.py", "mark_pending_minutes"),
+        ],
     ),
-    ("limit checks", [("anomalies/limit_checks.py", "check_ingested")]),
+    ("limit checks", [("anomalies/services/limit_checks.py", "check_ingested")]),
     ("live push + rate counters", [("telemetry/live_values.py", "after_ingest")]),
     ("throttles", [("rest_framework/views.py", "check_throttles")]),
     ("commit", [("django/db/backends/base/base.py", "commit")]),

@@ -96,3 +96,110 @@ def test_no_module_is_over_450_lines(app):
         if path.relative_to(ROOT).parts[0] == app and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     ]
     assert long == []
+
+
+# --- writes live under services (issue 17) ---------------------------------------------------
+
+# Outside the services packages, migrations and tests, these may write: each (module, function; "*"
+# for the whole module) with why.
+WRITERS_ALLOWED = {
+    ("missionops/testing.py", "*"): "the pytest plugin builds the tests' fixtures",
+    ("missionops/beat.py", "*"): "the data migrations' helper that schedules beat tasks",
+    ("missionops/bootstrap.py", "main"): "make's pre-flight creates the database itself, before Django runs",
+    ("telescopes/simulators.py", "*"): "the simulated catalogue's own SQLite fixture, not the project's database",
+}
+# Not app code proper: seeding, the admin (Django's own forms write), the management commands.
+WRITE_CHECK_SKIPPED = ("services", "management", "services.py", "demo.py", "admin.py")
+# Model and manager methods that always write (no other kind of object here has them).
+WRITE_METHODS = {"create", "bulk_create", "bulk_update", "get_or_create", "update_or_create", "save"}
+QUERYSET_METHODS = {"filter", "exclude", "all", "select_for_update", "order_by", "select_related", "only", "defer"}
+SQL_CALLS = {"execute", "executemany", "copy"}
+WRITE_SQL = re.compile(r"\s*(INSERT|UPDATE|DELETE|CREATE|DROP|TRUNCATE|ALTER|COPY\s.*\sFROM\s)", re.I | re.S)
+
+
+def orm_chain(node) -> bool:
+    """`X.objects...`, or a queryset method call somewhere down the chain (`x.filter(...)`)."""
+    while isinstance(node, ast.Attribute | ast.Call):
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            return True
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in QUERYSET_METHODS:
+                return True
+            node = node.func
+        else:
+            node = node.value
+    return False
+
+
+def sql_text(node, constants: dict) -> str | None:
+    """The SQL a call passes, as far as the source shows it: a literal, an f-string's literal parts,
+    a module constant, psycopg's sql.SQL("...")(.format(...))."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return sql_text(node.func.value, constants)
+    if isinstance(node, ast.Call) and node.args and getattr(node.func, "attr", getattr(node.func, "id", "")) == "SQL":
+        return sql_text(node.args[0], constants)
+    return None
+
+
+def orm_and_sql_writes(tree) -> list[tuple[ast.Call, str]]:
+    """The calls in this module that write through the ORM or by raw SQL, each with its function."""
+    constants = {
+        target.id: text
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and (text := sql_text(node.value, {})) is not None
+    }
+    # Names bound to a queryset (`jobs = Job.objects.filter(...)`): their .update()/.delete() write.
+    querysets = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and orm_chain(node.value)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    found = []
+
+    def visit(node, function: str):
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            visit(child, name if function == "*" else function)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return
+        method, receiver = node.func.attr, node.func.value
+        if isinstance(receiver, ast.Call) and getattr(receiver.func, "id", "") == "super":
+            return  # a model overriding save()/delete(): the write happens where it is called
+        on_queryset = orm_chain(receiver) or (isinstance(receiver, ast.Name) and receiver.id in querysets)
+        if (
+            method in WRITE_METHODS
+            or (method == "update" and on_queryset)
+            # Model.delete() and QuerySet.delete() take no keys; Redis' delete(key) does.
+            or (method == "delete" and (on_queryset or not node.args))
+            or (method in SQL_CALLS and node.args and WRITE_SQL.match(sql_text(node.args[0], constants) or ""))
+        ):
+            found.append((node, function))
+
+    visit(tree, "*")
+    return found
+
+
+def test_writes_live_under_services():
+    """No module outside a services package writes to the database (ORM writes or write SQL),
+    but the few in WRITERS_ALLOWED."""
+    found = []
+    for path, tree in app_modules():
+        relative = path.relative_to(ROOT)
+        if set(WRITE_CHECK_SKIPPED) & {*relative.parts, path.name}:
+            continue
+        lines = path.read_text().splitlines()
+        for node, function in orm_and_sql_writes(tree):
+            if {(str(relative), "*"), (str(relative), function)} & WRITERS_ALLOWED.keys():
+                continue
+            found.append(f"{where(path, node)} in {function}: {lines[node.lineno - 1].strip()}")
+    assert found == []

@@ -3,8 +3,9 @@ from the minute roll-ups already there. From now on `telemetry.roll_up` keeps th
 
 from django.db import migrations, models
 
-# The same aggregation as archive.HOUR_ROLL_UP_SQL, over every minute roll-up: count-weighted avg,
-# `last` of the latest minute. Inlined because a migration must not follow later code changes.
+# The same aggregation as telemetry.services.archive.HOUR_ROLL_UP_SQL, over every minute roll-up:
+# count-weighted avg, `last` of the latest minute. Inlined because a migration must not follow
+# later code changes.
 BACKFILL = """
 INSERT INTO telemetry_hour_rollup (parameter_id, bucket, min, max, avg, count, last)
 SELECT parameter_id, date_bin('1 hour', bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00'),

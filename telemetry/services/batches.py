@@ -13,12 +13,13 @@ from missionops.services import mirror_telemetry
 from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import Spacecraft
 
-from .. import archive, live_values
+from .. import live_values
 from ..exceptions import TelemetryInputError
 from ..mirror import mirror_batches
 from ..models import Interface
 from ..signals import BatchParameter, StoredBatch, samples_stored
 from . import sample_writes, validation
+from .archive import ensure_partitions_for_us, mark_pending_minutes
 from .definitions import definitions_for_ingest
 
 
@@ -84,7 +85,7 @@ def store_batch(
         params = {pk: {name: BatchParameter(d) for name, d in defs.items()} for pk, defs in definitions.items()}
         # The COPY holds the connection while the batch is validated, so partitions are made first.
         time_cache: dict = {}
-        archive.ensure_partitions_for_us(validation.snapshot_times(snapshots=snapshots, time_cache=time_cache))
+        ensure_partitions_for_us(times_us=validation.snapshot_times(snapshots=snapshots, time_cache=time_cache))
         try:
             with connection.cursor() as cursor:
                 chunks = validation.validated_chunks(
@@ -109,7 +110,7 @@ def store_batch(
                 if stored is None:
                     stored = sample_writes.insert_samples(cursor=cursor, pids=pids, times=times, values=values)
                 changed = sample_writes.update_latest(cursor=cursor, pids=pids, times=times, values=values)
-                archive.mark_pending_minutes(cursor, times)
+                mark_pending_minutes(cursor=cursor, times_us=times)
             result.stored = stored
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}

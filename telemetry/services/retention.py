@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from missionops.models import Organization
 
-from .. import archive
 from ..models import RetentionPolicy
+from .archive import drop_partitions_before
 from .maintenance import roll_up
 
 
@@ -41,7 +41,7 @@ def apply_retention(*, now: dt.datetime | None = None) -> dict:
     }
     longest = max(org_days.values(), default=default_days)
     cutoff_day = (now - dt.timedelta(days=longest)).date()
-    dropped = archive.drop_partitions_before(cutoff_day)
+    dropped = drop_partitions_before(day=cutoff_day)
     deleted = 0
     with connection.cursor() as cursor:
         for org_id, days in org_days.items():

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from .. import archive
 from . import validation
+from .archive import MARK_PENDING_SQL, copy_rows, copy_stream
 
 STAGING = "telemetry_staging"
 SMALL_BATCH = 200  # samples: one INSERT of arrays (three round trips fewer; COPY is faster from ~500 on)
@@ -48,7 +49,7 @@ def validate_and_copy(*, cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.nda
     if first is not validation.NEEDS_DB and len(first[0]) < validation.COPY_CHUNK and len(first[0]) <= SMALL_BATCH:
         return (*first, None)
     try:
-        with transaction.atomic(), archive.copy_stream(cursor, archive.TABLE) as write:
+        with transaction.atomic(), copy_stream(cursor=cursor, table=archive.TABLE) as write:
             for chunk in itertools.chain((first,), chunks):
                 if chunk is validation.NEEDS_DB:
                     raise _Unstreamable
@@ -75,7 +76,7 @@ latest AS (
     ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value
     WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value
 ),
-marked AS ({archive.MARK_PENDING_SQL} RETURNING 1)
+marked AS ({MARK_PENDING_SQL} RETURNING 1)
 SELECT 0, count(*), NULL::timestamptz, NULL::double precision FROM stored
 UNION ALL SELECT 1, parameter_id, time, value FROM latest
 UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
@@ -118,7 +119,7 @@ def insert_samples(*, cursor, pids, times, values) -> int:
         return cursor.rowcount
     try:
         with transaction.atomic():
-            archive.copy_rows(cursor, archive.TABLE, pids, times, values)
+            copy_rows(cursor=cursor, table=archive.TABLE, parameter_ids=pids, times_us=times, values=values)
         return len(pids)
     except psycopg.errors.UniqueViolation:
         pass
@@ -127,7 +128,7 @@ def insert_samples(*, cursor, pids, times, values) -> int:
         "(parameter_id integer, time timestamptz, value double precision) ON COMMIT DELETE ROWS"
     )
     cursor.execute(f"TRUNCATE {STAGING}")
-    archive.copy_rows(cursor, STAGING, pids, times, values)
+    copy_rows(cursor=cursor, table=STAGING, parameter_ids=pids, times_us=times, values=values)
     cursor.execute(
         f"INSERT INTO {archive.TABLE} (parameter_id, time, value) "
         f"SELECT parameter_id, time, value FROM {STAGING} ON CONFLICT DO NOTHING"

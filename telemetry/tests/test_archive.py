@@ -6,6 +6,7 @@ from django.db import connection
 
 from telemetry import archive, services
 from telemetry.models import HourRollup, MinuteRollup
+from telemetry.services import archive as archive_writes
 
 from .conftest import iso
 from .test_ingest import batch
@@ -165,7 +166,7 @@ def test_rolling_up_again_counts_nothing_twice(operator, sc_a, ingest_as):
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT date_bin('1 minute', time, TIMESTAMPTZ '2000-01-01') FROM telemetry_sample")
         minutes = np.array([archive.to_us(row[0]) for row in cursor.fetchall()], dtype=np.int64)
-        archive.mark_pending_minutes(cursor, minutes)
+        archive_writes.mark_pending_minutes(cursor=cursor, times_us=minutes)
     assert services.roll_up() == 210
     assert services.roll_up() == 0
     assert hour_rollups(pid) == before

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from telemetry import archive, services
 from telemetry.exceptions import IngestForbidden, TelemetryInputError
 from telemetry.models import LatestValue, ParameterDefinition
+from telemetry.services import archive as archive_writes
 from telemetry.services import sample_writes, validation
 
 from .conftest import iso
@@ -294,15 +295,15 @@ def test_the_spacecraft_lookup_runs_as_a_prepared_statement(operator, sc_a, inge
 def test_recent_partitions_are_remembered_only_after_a_real_commit(
     operator, sc_a, ingest_as, now_minute, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(archive, "_recent_partitions", set())
+    monkeypatch.setattr(archive_writes, "_recent_partitions", set())
     with django_capture_on_commit_callbacks(execute=True):  # inside the test's transaction
         ingest_as(operator, batch(sc_a, now_minute, n=1))
-    assert archive._recent_partitions == set()  # would vanish with the rollback: not remembered
+    assert archive_writes._recent_partitions == set()  # would vanish with the rollback: not remembered
     today = dt.datetime.now(dt.UTC).date()
-    archive._recent_partitions.add(today)
+    archive_writes._recent_partitions.add(today)
     with CaptureQueriesContext(connection) as queries:
-        assert archive.ensure_partitions([today]) == []
+        assert archive_writes.ensure_partitions(days=[today]) == []
     assert len(queries) == 0  # a remembered recent day: no query
     old = dt.date(2024, 7, 1)
-    archive._recent_partitions.add(old)  # older days are always checked (retention may drop them)
-    assert archive.ensure_partitions([old]) == [archive.partition_name(old)]
+    archive_writes._recent_partitions.add(old)  # older days are always checked (retention may drop them)
+    assert archive_writes.ensure_partitions(days=[old]) == [archive.partition_name(old)]
