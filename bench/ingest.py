@@ -762,10 +762,11 @@ PROFILE_STAGES = [
     ("validation (per-sample checks)", [("telemetry/services/validation.py", "validated_chunks")]),
     ("partition check", [("telemetry/services/archive.py", "ensure_partitions_for_us")]),
     (
-        "store samples (COPY; one INSERT up to 200)",
+        "store samples (COPY; up to 200: one statement with the next row)",
         [
             ("telemetry/services/sample_writes.py", "validate_and_copy"),
             ("telemetry/services/sample_writes.py", "insert_samples"),
+            ("telemetry/services/sample_writes.py", "write_small_batch"),
         ],
     ),
     (
@@ -841,7 +842,7 @@ def profile_requests(org, crafts, requests, samples):
                 if name == fname and filename.endswith(suffix):
                     cumulative[stage] = cumulative.get(stage, 0.0) + ct
     validation = cumulative.get("validation (per-sample checks)", 0.0)
-    store = "store samples (COPY; one INSERT up to 200)"
+    store = "store samples (COPY; up to 200: one statement with the next row)"
     if store in cumulative:  # the COPY is fed by the validating generator: its own time excludes it
         cumulative[store] -= validation
     rows = [(stage, 1000 * cumulative.get(stage, 0.0) / requests) for stage, _ in PROFILE_STAGES]
