@@ -73,6 +73,7 @@ DEFAULTS = {
         "lag": 0,
         "warn": 7.0,
         "crit": 12.0,
+        "span": 6,
         "earlier_window": 720,
         "persistence": 1,
         "clear_after": 5,
@@ -312,6 +313,7 @@ SETTING_BOUNDS = {
     "window": Bounds(5, MAX_SAMPLES, whole=True),
     "block": Bounds(8, MAX_SAMPLES, whole=True),
     "lag": Bounds(0, MAX_SAMPLES, whole=True),
+    "span": Bounds(1, MAX_SAMPLES, whole=True),
     "earlier_window": Bounds(0, MAX_SAMPLES, whole=True),
     # The EWMA's weight: at 1 its closed form divides by zero, and near 0 its control band is 0 wide.
     "lam": Bounds(0.001, 0.99),
