@@ -67,6 +67,8 @@ DEFAULTS = {
     },
     "stale": {"enabled": True, "k": 3.0, "crit_k": 10.0},
     "flatline": {"enabled": True, "min_samples": 8, "persistence": 1, "clear_after": 1},
+    # span: the mean of the last `span` samples is also scored against the window before them (in
+    # standard errors), so a sustained shift too small for one noisy sample (a bias step) stands out.
     "zscore": {
         "enabled": True,
         "window": 60,
