@@ -67,12 +67,15 @@ DEFAULTS = {
     },
     "stale": {"enabled": True, "k": 3.0, "crit_k": 10.0},
     "flatline": {"enabled": True, "min_samples": 8, "persistence": 1, "clear_after": 1},
+    # span: the mean of the last `span` samples is also scored against the window before them (in
+    # standard errors), so a sustained shift too small for one noisy sample (a bias step) stands out.
     "zscore": {
         "enabled": True,
         "window": 60,
         "lag": 0,
         "warn": 7.0,
         "crit": 12.0,
+        "span": 6,
         "earlier_window": 720,
         "persistence": 1,
         "clear_after": 5,
@@ -312,6 +315,7 @@ SETTING_BOUNDS = {
     "window": Bounds(5, MAX_SAMPLES, whole=True),
     "block": Bounds(8, MAX_SAMPLES, whole=True),
     "lag": Bounds(0, MAX_SAMPLES, whole=True),
+    "span": Bounds(1, MAX_SAMPLES, whole=True),
     "earlier_window": Bounds(0, MAX_SAMPLES, whole=True),
     # The EWMA's weight: at 1 its closed form divides by zero, and near 0 its control band is 0 wide.
     "lam": Bounds(0.001, 0.99),

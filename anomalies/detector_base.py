@@ -72,6 +72,26 @@ def mean_before(x: np.ndarray, end: np.ndarray, window: int) -> tuple[np.ndarray
     return (sums[b] - sums[a]) / max(window, 1) + centre, ok
 
 
+def mean_ending(x: np.ndarray, span: int) -> np.ndarray:
+    """Mean of x[i-span+1 : i+1] for each i (NaN where fewer than `span` samples end at i)."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    if n >= span:
+        centre = float(x[0])
+        sums = np.concatenate(([0.0], np.cumsum(x - centre)))
+        out[span - 1 :] = (sums[span:] - sums[: n - span + 1]) / span + centre
+    return out
+
+
+def trailing_min(x: np.ndarray, window: int) -> np.ndarray:
+    """Minimum of x[i-window+1 : i+1] for each i (of what there is at the start)."""
+    n = len(x)
+    if n == 0:
+        return x.astype(float)
+    padded = np.r_[np.full(window - 1, np.inf), x]
+    return np.lib.stride_tricks.sliding_window_view(padded, window).min(axis=1)
+
+
 def returning(x: np.ndarray, recent: np.ndarray, spread, end: np.ndarray, window: int) -> np.ndarray:
     """Per sample: a move back towards the parameter's earlier level (the mean of the `window`
     samples before index `end`, where its recent baseline begins) from a recent baseline at least

@@ -16,6 +16,25 @@ def theil_sen(t: np.ndarray, x: np.ndarray) -> tuple[float, float]:
     return slope, float(np.median(x - slope * t))
 
 
+JUMP_S = 300.0  # a step is judged on the means of this long before and after it: short against an
+# orbit's swing (which moves them apart by at most a fifth of its amplitude), long against noise
+
+
+def largest_jump(t: np.ndarray, x: np.ndarray, sign: float) -> float:
+    """The largest move, in the direction of `sign`, between the means of the samples in the
+    JUMP_S before and after any sample (0 when there are too few samples)."""
+    n = len(t)
+    if n < 6:
+        return 0.0
+    k = max(3, int(round(JUMP_S / max(float(np.median(np.diff(t))), 1e-9))))
+    if n < 2 * k:
+        return 0.0
+    sums = np.r_[0.0, np.cumsum(x - x[0])]
+    before = sums[k : n - k + 1] - sums[: n - 2 * k + 1]
+    after = sums[2 * k :] - sums[k : n - k + 1]
+    return float(np.max((after - before) * sign)) / k
+
+
 class ForecastDetector(Detector):
     """Time to limit: a robust line through the last `window_s` of a parameter averaged over
     `smooth_s`, drawn every `stride_s`; a warning when it is significant (its change over the
@@ -89,6 +108,11 @@ class ForecastDetector(Detector):
             if half.sum() >= 5:
                 recent, _ = theil_sen(tw[half], sw[half])
                 significant = recent * slope > 0 and 0.5 <= recent / slope <= 2.0
+        if significant and self.smooth_s > 0:
+            # A step anywhere in the samples the average covers (a bias step, a drift's sudden
+            # end) makes the average a ramp one smoothing span long, which the line takes for a
+            # trend: a step of at least half that ramp's rise explains it.
+            significant = largest_jump(tt, xx, np.sign(slope)) < 0.5 * abs(slope) * self.smooth_s
         limit_name, limit, ttl = None, None, None
         if slope < 0 and self.warn_low is not None and value > self.warn_low:
             limit_name, limit = "warn_low", self.warn_low

@@ -13,8 +13,10 @@ from .detector_base import (
     ewma,
     holds_stuck,
     hysteresis,
+    mean_ending,
     returning,
     stuck_marks,
+    trailing_min,
     trailing_stats,
 )
 from .models import DetectorKind
@@ -147,28 +149,50 @@ class FlatlineDetector(Detector):
 
 
 class ZScoreDetector(Detector):
-    """|x - mean| / std against the trailing `window` samples (optionally `lag` samples back)."""
+    """|x - mean| / std against the trailing `window` samples (optionally `lag` samples back); and,
+    with `span` > 1, the mean of the last `span` samples against the window before them (their
+    difference's standard error: std·√(1/span + 1/window)): a sustained shift too small for one
+    noisy sample to stand out (a bias step) stands out in an average. A sample scores the higher."""
 
     kind = DetectorKind.ZSCORE
 
-    def __init__(self, *, window=60, lag=0, warn=6.0, crit=10.0, min_std=1e-9, earlier_window=0, **settings):
+    def __init__(self, *, window=60, lag=0, warn=6.0, crit=10.0, min_std=1e-9, earlier_window=0, span=1, **settings):
         super().__init__(**settings)
         self.window, self.lag = max(5, int(window)), max(0, int(lag))
         self.warn, self.crit, self.min_std = float(warn), float(crit), float(min_std)
         self.earlier_window = max(0, int(earlier_window))
-        self.history = self.window + self.lag + max(STUCK_RUN, self.earlier_window)
+        self.span = max(1, int(span))
+        self.history = self.window + self.lag + self.span - 1 + max(STUCK_RUN, self.earlier_window)
 
     def evaluate(self, t, x, *, carry=None):
-        mean, std, ok = trailing_stats(x, self.window, self.lag)
-        # A flat baseline (a stuck sensor, a constant) gives no verdict rather than infinite scores;
-        # nor does one holding a stuck stretch (the flatline detector's), until it has left it.
-        ok &= (std > self.min_std) & ~holds_stuck(stuck_marks(x), self.window, self.lag)
-        z = np.abs(x - mean) / np.maximum(std, self.min_std)
-        z = np.where(ok, z, 0.0)
-        z[returning(x, mean, std, np.arange(len(x)) - self.lag - self.window, self.earlier_window)] = 0.0
+        marks = stuck_marks(x)
+        z = self._scores(x, x, marks, 1)
+        if self.span > 1:
+            z = np.maximum(z, self._scores(x, mean_ending(x, self.span), marks, self.span))
         level = np.where(z > self.crit, CRITICAL, np.where(z > self.warn, WARNING, 0)).astype(np.int8)
         names = (f"zscore>{self.warn:g}", f"zscore>{self.crit:g}")
         return Flags(level, z, (level == CRITICAL).astype(np.int8), names, (self.warn, self.crit))
+
+    def _scores(self, x, value, marks, span):
+        """Per sample: how many standard errors `value` (the sample, or the mean of the `span`
+        samples ending at it) lies from the mean of the `window` samples before those."""
+        lag = self.lag + span - 1
+        mean, std, ok = trailing_stats(x, self.window, lag)
+        # A flat baseline (a stuck sensor, a constant) gives no verdict rather than infinite scores;
+        # nor does one holding a stuck stretch (the flatline detector's), until it has left it.
+        ok &= (std > self.min_std) & ~holds_stuck(marks, self.window, lag) & ~np.isnan(value)
+        error = np.maximum(std, self.min_std)
+        if span > 1:
+            # A mean's standard error, from the widest spread of the last `window` baselines: one
+            # spread of 60 samples is itself noisy, and a chance calm stretch made an ordinary
+            # mean of a few samples look like a shift.
+            error = -trailing_min(-error, self.window) * np.sqrt(1 / span + 1 / self.window)
+        z = np.where(ok, np.abs(np.nan_to_num(value) - mean) / error, 0.0)
+        # The baseline's spread before the samples of a return entered it: they inflate it within a
+        # few samples, and a mean of `span` samples would then stand out from it as a new change.
+        calm = trailing_min(std, self.window)
+        z[returning(np.nan_to_num(value), mean, calm, np.arange(len(x)) - lag - self.window, self.earlier_window)] = 0.0
+        return z
 
 
 class IQRDetector(Detector):

@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from anomalies.forecast_detector import ForecastDetector
+from anomalies.forecast_detector import ForecastDetector, largest_jump
 from anomalies.models import Anomaly, Arrival
 from anomalies.sample_detectors import EWMADetector, IQRDetector, ZScoreDetector
 from anomalies.services import sweeps
@@ -54,11 +54,14 @@ def test_forecast_does_not_warn_while_a_level_comes_back_from_a_bias_step():
     t, x = orbiting(12, seed=11)
     start, end = 5 * 3600, 5 * 3600 + 2700
     x = bias_step(t, x, start, end)
-    # The average rising through the step may warn of the high limit; falling back, nothing.
-    assert not len(warned_at(ForecastDetector(**LIMITS), t, x, "warn_low"))
-    # Without the earlier level (baseline_s 0) the orbit average falling back is read as a trend
-    # towards the low limit: the warning this rule removes.
-    assert (warned_at(ForecastDetector(baseline_s=0, **LIMITS), t, x, "warn_low") >= end).any()
+    # Neither while the average climbs through the step nor while it falls back: the step in the
+    # samples explains the average's ramp (a second alarm activation of the same fault before).
+    assert not len(warned_at(ForecastDetector(**LIMITS), t, x))
+    # Each rule alone holds: without the earlier level (baseline_s 0) the step does.
+    assert not len(warned_at(ForecastDetector(baseline_s=0, **LIMITS), t, x))
+    ramp = ForecastDetector(**LIMITS).fit(t, x, float(start + 3600))
+    assert ramp["slope_per_s"] > 0 and not ramp["significant"]
+    assert largest_jump(t, x, 1.0) > 2 * SCALE and largest_jump(t, x, -1.0) > 2 * SCALE
 
 
 def test_forecast_warns_on_a_drift_and_not_after_it_ends():
@@ -72,7 +75,11 @@ def test_forecast_warns_on_a_drift_and_not_after_it_ends():
     assert not (warned >= end).any()
     fit = detector.fit(t, x, float(end + 1800))
     assert fit["recovering"] and not fit["warns"]
-    assert (warned_at(ForecastDetector(baseline_s=0, **LIMITS), t, x) >= end).any()
+    # The drift's sudden end is a step too: without the earlier level nothing warns after it either.
+    assert not (warned_at(ForecastDetector(baseline_s=0, **LIMITS), t, x) >= end).any()
+    # A drift is no step: its 5-minute means move by swing and noise, well under the half of the
+    # average's rise over an orbit that marks a step (0.9 σ here).
+    assert largest_jump(t[t < end], x[t < end], 1.0) < SCALE
 
 
 def test_forecast_without_earlier_samples_still_warns():
@@ -220,3 +227,21 @@ def test_a_sustained_excursion_raises_an_iqr_alarm(iqr_orbiter, send):
     iqr = next(d for d in alarm.detectors if d["kind"] == "iqr")
     # Opened at the second sample beyond the fence, dated from the first.
     assert seconds(iqr["first_at"], start) == at * STEP_S
+
+
+def test_zscore_mean_of_six_finds_bias_steps_one_sample_misses():
+    """A 2.5 σ step in 0.4 σ noise and the orbit's swing: one sample scores about 6 against a
+    10-minute baseline (warn 7), the mean of six about 15. Flagged at its onset only: its end is a
+    return to the earlier level, and the same series without the step is never flagged."""
+    single, averaged = 0, 0
+    for seed in range(20, 30):
+        t, x = orbiting(12, seed=seed)
+        start, end = 5 * 3600 + 2400, 5 * 3600 + 4800
+        stepped = bias_step(t, x, start, end)
+        single += (ZScoreDetector(window=60, warn=7, earlier_window=720).evaluate(t, stepped).level > 0).any()
+        six = ZScoreDetector(window=60, warn=7, earlier_window=720, span=6)
+        flagged = t[six.evaluate(t, stepped).level > 0]
+        averaged += len(flagged) > 0
+        assert ((flagged >= start) & (flagged < start + 120)).all()
+        assert not (six.evaluate(t, x).level > 0).any()
+    assert averaged == 10 and single <= 6

@@ -91,6 +91,11 @@ def send(sc, start, values):
     return telemetry.ingest(snapshots=snapshots, scope=telemetry.organization_scope(sc.organization))
 
 
+def swept_stuck(sc) -> bool:
+    """Its stuck stretch is on an alarm (the z-score's mean of six may see the jump to it first)."""
+    return any(d["kind"] == "flatline" for a in Anomaly.objects.filter(spacecraft=sc) for d in a.detectors)
+
+
 @pytest.mark.parametrize(("kind", "key", "value"), [("ewma", "lam", 0), ("ewma", "lam", 2), ("ewma", "window", 1e300)])
 def test_stored_bad_setting_turns_its_detector_off(api, operator, make_spacecraft, org_a, org_b, kind, key, value):
     bad = make_spacecraft(org_a, "AAA-1", parameters=temperature())
@@ -107,7 +112,7 @@ def test_stored_bad_setting_turns_its_detector_off(api, operator, make_spacecraf
     cursors = DetectorCursor.objects.filter(parameter__spacecraft=bad, evaluated_until__isnull=False)
     evaluated = set(cursors.values_list("detector", flat=True))
     assert kind not in evaluated and "zscore" in evaluated  # only the refused detector is off
-    assert Anomaly.objects.filter(spacecraft=good, detector="flatline").exists()
+    assert swept_stuck(good)
 
 
 def test_one_spacecraft_failing_does_not_stop_the_sweep(make_spacecraft, org_a, org_b, caplog):
@@ -121,5 +126,5 @@ def test_one_spacecraft_failing_does_not_stop_the_sweep(make_spacecraft, org_a, 
     result = sweeps.sweep(progress=lambda sc: swept.append(sc.designation))
     assert swept == ["AAA-1", "ZZZ-1"] and result.failed == 1 and result.as_dict()["failed"] == 1
     assert "anomaly sweep of spacecraft AAA-1" in caplog.text
-    assert Anomaly.objects.filter(spacecraft=good, detector="flatline").exists()
+    assert swept_stuck(good)
     assert not DetectorCursor.objects.filter(parameter__spacecraft=bad).exists()  # its work rolled back
