@@ -62,7 +62,7 @@ def after_ingest(*, spacecraft: dict, params: dict, changed: list, counts: dict,
     for pid, moment, value in changed:
         sc_pk, definition = by_pid[pid]
         row = selectors.latest_row(definition, value, moment, now)
-        values_by_sc.setdefault(sc_pk, {})[definition.name] = representations.latest_row(row)
+        values_by_sc.setdefault(sc_pk, {})[definition.name] = representations.latest_row_json(row)
     try:
         pipe = client().pipeline(transaction=False)
         _count(pipe, counts=counts, interface=str(interface))
@@ -174,8 +174,8 @@ def _take(spacecraft_pk, fields: dict, *, pipe=None):
         return client().evalsha(_sha(reload=True), len(keys), *keys, *args)
 
 
-def _fields(values: dict, committed_at: float | None) -> dict:
-    fields = {name: json.dumps(v) for name, v in values.items()}
+def _fields(encoded: dict, committed_at: float | None) -> dict:
+    fields = dict(encoded)  # parameter name -> its row, JSON
     fields[COMMITTED_AT] = repr(committed_at if committed_at is not None else time.time())
     return fields
 
@@ -183,7 +183,8 @@ def _fields(values: dict, committed_at: float | None) -> dict:
 def offer(*, spacecraft, values: dict, committed_at: float | None = None) -> None:
     """Queue changed values (parameter name -> its `representations.latest_row`) for `sc.<id>`:
     published at once if the spacecraft's window is free, else by one trailing flush when it ends."""
-    _publish_or_wait(spacecraft, _take(spacecraft.pk, _fields(values, committed_at)))
+    encoded = {name: json.dumps(row) for name, row in values.items()}
+    _publish_or_wait(spacecraft, _take(spacecraft.pk, _fields(encoded, committed_at)))
 
 
 def flush(spacecraft) -> bool:

@@ -4,6 +4,7 @@
 LatestSerializer for both, so a page reads the same field names from the socket as from REST."""
 
 import datetime as dt
+import json
 
 from rest_framework import serializers
 
@@ -48,6 +49,9 @@ class LatestSerializer(serializers.Serializer):
         }
 
 
+_latest = LatestSerializer()  # holds no state: one for every thread
+
+
 def _iso(moment: dt.datetime) -> str:
     text = moment.astimezone(dt.UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -56,6 +60,12 @@ def _iso(moment: dt.datetime) -> str:
 def latest_row(row: dict) -> dict:
     """One parameter's row of LatestValues (a `selectors.latest_row`) as the JSON values sent."""
     return represent(LatestSerializer, row)
+
+
+def latest_row_json(row: dict) -> str:
+    """`latest_row` encoded, for the live push (one per changed parameter of every ingest): the
+    serializer writes plain JSON values already, so without `represent`'s round trip."""
+    return json.dumps(_latest.to_representation(row))
 
 
 def latest_values(*, spacecraft, rate: dict, rows: list[dict], committed_at: float | None = None) -> dict:

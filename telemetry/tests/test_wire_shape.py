@@ -80,5 +80,5 @@ def test_a_row_is_what_drf_makes_of_it_field_by_field(sc_a, now_minute, kind):
     )
     row = selectors.latest_row(definition, value, moment, now_minute + dt.timedelta(seconds=3.25))
     drf = json.loads(json.dumps(serializers.Serializer.to_representation(LatestSerializer(), row), cls=JSONEncoder))
-    assert representations.latest_row(row) == drf
+    assert representations.latest_row(row) == drf == json.loads(representations.latest_row_json(row))
     assert list(representations.latest_row(row)) == list(LatestSerializer().fields)
