@@ -400,10 +400,13 @@ async def live_latency(port, key, sc, rate, seconds, batch):
                 data = json.loads(raw).get("data", {})
                 if data.get("kind") == "probe":
                     peer_seen.setdefault(data["n"], at)
-                elif data.get("kind") == "telemetry" and "p00" in data.get("values", {}):
-                    n = int(data["values"]["p00"]["value"])
-                    seen.setdefault(n, at)
-                    committed.setdefault(n, (wall - data["committed_at"]) * 1000)
+                elif data.get("kind") == "telemetry":  # data: LatestValues of the changed rows
+                    latest = data["data"]
+                    p00 = next((row for row in latest["values"] if row["parameter"] == "p00"), None)
+                    if p00 is not None:
+                        n = int(p00["value"])
+                        seen.setdefault(n, at)
+                        committed.setdefault(n, (wall - latest["committed_at"]) * 1000)
 
         for worker, duration in ((peer, 3.0), (ingest, seconds)):
             stop_at = time.monotonic() + duration

@@ -99,9 +99,9 @@ def check_ingest_lag():
     return status, f"newest sample {lag:.0f} s old"
 
 
-def check_mqtt_bridge():
+def check_mqtt_bridge(registry: dict | None = None):
     try:
-        entry = registered_components().get(MQTT_BRIDGE)
+        entry = (registry if registry is not None else registered_components()).get(MQTT_BRIDGE)
     except redis.RedisError as exc:
         return UNKNOWN, f"component registry unavailable: {exc}"[:300]
     if entry is None:
@@ -111,10 +111,11 @@ def check_mqtt_bridge():
     return entry["status"], entry["detail"]
 
 
-def check_job_workers():
+def check_job_workers(registry: dict | None = None):
     """Job workers heartbeat as `job_worker:<name>`: with none alive, queued jobs wait (Degraded)."""
     try:
-        workers = [e for e in registered_components().values() if e.get("kind") == JOB_WORKER]
+        registry = registry if registry is not None else registered_components()
+        workers = [e for e in registry.values() if e.get("kind") == JOB_WORKER]
     except redis.RedisError as exc:
         return UNKNOWN, f"component registry unavailable: {exc}"[:300]
     alive = sum(1 for e in workers if e["status"] == HEALTHY)
@@ -147,10 +148,26 @@ def platform_health() -> dict:
     except Exception as exc:  # Redis is down: its own check says so already
         registry = {}
         logger.warning("component registry unavailable: %s", exc)
-    for name, entry in registry.items():
-        if name != MQTT_BRIDGE and entry.get("kind") != JOB_WORKER:
-            components[f"component:{name}"] = {"status": entry["status"], "latency_ms": 0.0, "detail": entry["detail"]}
+    components.update(registry_rows(registry))
     return {"status": overall_status(c["status"] for c in components.values()), "components": components}
+
+
+def report_name(name: str, kind: str | None) -> str:
+    """Where a registered component shows in the report: its own `component:<name>` row, or the
+    row of the check that sums it up (the MQTT bridge, job workers)."""
+    if name == MQTT_BRIDGE:
+        return MQTT_BRIDGE
+    return "job_workers" if kind == JOB_WORKER else f"component:{name}"
+
+
+def registry_rows(registry: dict) -> dict:
+    """The report's `component:<name>` rows of registered components (status computed)."""
+    rows = {}
+    for name, entry in registry.items():
+        shown = report_name(name, entry.get("kind"))
+        if shown.startswith("component:"):
+            rows[shown] = {"status": entry["status"], "latency_ms": 0.0, "detail": entry["detail"]}
+    return rows
 
 
 # -- component registry -------------------------------------------------------------------------
@@ -215,7 +232,11 @@ def registered_components(*, now: float | None = None) -> dict:
 
 def sweep_components(*, now: float | None = None) -> list[dict]:
     """Compare each component's level with the one last recorded; record every change as an
-    event (in every organization) and a live message on `health`. Returns the transitions."""
+    event (in every organization) and a live message on `health`. Returns the transitions.
+
+    The live message is `{"kind": "component", "data": {"components": {<row>: ...}}}`: the /health/
+    report restricted to the row the change shows in (as of `now`; no overall status, and a
+    forgotten component's row is null: it left the report)."""
     from . import live
     from .models import Organization
     from .services import record_event
@@ -223,6 +244,7 @@ def sweep_components(*, now: float | None = None) -> list[dict]:
     now = now or time.time()
     client = _redis()
     transitions = []
+    registry = {}  # as registered_components(now=now) reads it once the sweep is done
     try:
         for raw_name, value in client.hgetall(_registry_key()).items():
             name = raw_name.decode() if isinstance(raw_name, bytes) else raw_name
@@ -231,9 +253,16 @@ def sweep_components(*, now: float | None = None) -> list[dict]:
             if status == UNHEALTHY and now - entry["last_heartbeat"] > FORGET_AFTER_S:
                 client.hdel(_registry_key(), name)
                 transitions.append(
-                    {"component": name, "from": entry.get("status"), "to": "forgotten", "detail": detail}
+                    {
+                        "component": name,
+                        "kind": entry.get("kind"),
+                        "from": entry.get("status"),
+                        "to": "forgotten",
+                        "detail": detail,
+                    }
                 )
                 continue
+            registry[name] = {**entry, "status": status, "detail": detail}
             if status != entry.get("status"):
                 transitions.append(
                     {
@@ -251,10 +280,18 @@ def sweep_components(*, now: float | None = None) -> list[dict]:
                     client.hset(_registry_key(), name, json.dumps(entry))
     finally:
         client.close()
+    if not transitions:
+        return transitions
+    rows = registry_rows(registry)  # the rows /health/ shows, by the same code
+    rows[MQTT_BRIDGE] = _timed(lambda: check_mqtt_bridge(registry))
+    rows["job_workers"] = _timed(lambda: check_job_workers(registry))
+    organizations = list(Organization.objects.all())
     for transition in transitions:
-        for organization in Organization.objects.all():
+        shown = report_name(transition["component"], transition["kind"])
+        message = {"kind": "component", "data": {"components": {shown: rows.get(shown)}}}
+        for organization in organizations:
             record_event(organization=organization, kind="health.component", payload=transition)
-            live.publish("health", {"kind": "component", **transition}, organization=organization)
+            live.publish("health", message, organization=organization)
     return transitions
 
 

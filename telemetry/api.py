@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from missionops.api import UTCDateTimeField, validated_query
 from missionops.replicas import choose_alias, read_lag_tolerant
 
-from . import payloads, selectors, services
+from . import payloads, representations, selectors, services
 from .exceptions import PayloadTooLarge
 from .models import Interface, ParameterDefinition
 
@@ -172,22 +172,6 @@ class SeriesView(APIView):
         return Response(SeriesSerializer(data).data)
 
 
-class LatestSerializer(serializers.Serializer):
-    parameter = serializers.CharField()
-    subsystem = serializers.CharField()
-    units = serializers.CharField()
-    type = serializers.CharField()
-    declared = serializers.BooleanField()
-    enum_values = serializers.ListField(child=serializers.CharField())
-    limits = serializers.DictField(child=serializers.FloatField(allow_null=True))
-    value = serializers.JSONField(allow_null=True, help_text="number, true/false or enum string")
-    time = serializers.DateTimeField(allow_null=True)
-    age_s = serializers.FloatField(allow_null=True)
-    stale_after_s = serializers.FloatField()
-    stale = serializers.BooleanField()
-    status = serializers.CharField(help_text="nominal, warning, critical or unknown")
-
-
 class LatestView(APIView):
     @extend_schema(
         summary="Latest value of every parameter of a spacecraft, with status, age and the ingest rate",
@@ -199,7 +183,7 @@ class LatestView(APIView):
                     "spacecraft": serializers.UUIDField(),
                     "designation": serializers.CharField(),
                     "rate": serializers.DictField(help_text="samples/s: total and by_interface"),
-                    "values": LatestSerializer(many=True),
+                    "values": representations.LatestSerializer(many=True),
                 },
             ),
             404: ERROR,
@@ -210,13 +194,9 @@ class LatestView(APIView):
         spacecraft = selectors.spacecraft_for(request.user, q["spacecraft"])
         from .live_values import ingest_rates
 
+        rows = [representations.latest_row(row) for row in selectors.latest_values(spacecraft=spacecraft)]
         return Response(
-            {
-                "spacecraft": str(spacecraft.pk),
-                "designation": spacecraft.designation,
-                "rate": ingest_rates(spacecraft.pk),
-                "values": LatestSerializer(selectors.latest_values(spacecraft=spacecraft), many=True).data,
-            }
+            representations.latest_values(spacecraft=spacecraft, rate=ingest_rates(spacecraft.pk), rows=rows)
         )
 
 

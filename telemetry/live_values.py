@@ -6,10 +6,15 @@ go into the spacecraft's pending hash, and if its window is free (a SET NX PX ke
 takes everything pending and the caller publishes it at once, so an isolated batch reaches the
 sockets in a few milliseconds after its commit. An offer that meets a busy window leaves its values
 pending and schedules one trailing flush for the moment the window ends, so the last values of a
-burst always go out. Each message carries `committed_at` (Unix seconds of the newest commit in it),
-so a client can tell its delay.
+burst always go out.
+
+A message is `{"kind": "telemetry", "data": <LatestValues>}`: what `GET /api/v1/telemetry/latest/`
+answers, restricted to the parameters that changed, each row made by the same code (as of its
+ingest's commit), plus `committed_at` (Unix seconds of the newest commit in it), so a client can
+tell its delay. The pending hash holds each changed parameter's row already encoded.
 """
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -19,6 +24,8 @@ import redis
 from django.conf import settings
 
 from missionops import live as platform_live
+
+from . import representations, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +56,13 @@ def after_ingest(*, spacecraft: dict, params: dict, changed: list, counts: dict,
     in one Redis round trip. Redis trouble is logged, never raised: the samples are already safely
     stored."""
     committed_at = time.time()
+    now = dt.datetime.fromtimestamp(committed_at, dt.UTC)
     by_pid = {p.id: (sc_pk, p.definition) for sc_pk, known in params.items() for p in known.values()}
     values_by_sc: dict = {}
     for pid, moment, value in changed:
         sc_pk, definition = by_pid[pid]
-        values_by_sc.setdefault(sc_pk, {})[definition.name] = {
-            "value": definition.display_value(value),
-            "time": moment.isoformat(),
-            "status": definition.status_of(value),
-        }
+        row = selectors.latest_row(definition, value, moment, now)
+        values_by_sc.setdefault(sc_pk, {})[definition.name] = representations.latest_row_json(row)
     try:
         pipe = client().pipeline(transaction=False)
         _count(pipe, counts=counts, interface=str(interface))
@@ -169,16 +174,17 @@ def _take(spacecraft_pk, fields: dict, *, pipe=None):
         return client().evalsha(_sha(reload=True), len(keys), *keys, *args)
 
 
-def _fields(values: dict, committed_at: float | None) -> dict:
-    fields = {name: json.dumps(v) for name, v in values.items()}
+def _fields(encoded: dict, committed_at: float | None) -> dict:
+    fields = dict(encoded)  # parameter name -> its row, JSON
     fields[COMMITTED_AT] = repr(committed_at if committed_at is not None else time.time())
     return fields
 
 
 def offer(*, spacecraft, values: dict, committed_at: float | None = None) -> None:
-    """Queue changed values for `sc.<id>`: published at once if the spacecraft's window is free,
-    else by one trailing flush when it ends."""
-    _publish_or_wait(spacecraft, _take(spacecraft.pk, _fields(values, committed_at)))
+    """Queue changed values (parameter name -> its `representations.latest_row`) for `sc.<id>`:
+    published at once if the spacecraft's window is free, else by one trailing flush when it ends."""
+    encoded = {name: json.dumps(row) for name, row in values.items()}
+    _publish_or_wait(spacecraft, _take(spacecraft.pk, _fields(encoded, committed_at)))
 
 
 def flush(spacecraft) -> bool:
@@ -196,13 +202,14 @@ def _publish_or_wait(spacecraft, taken, *, schedule: bool = True) -> bool:
     committed_at = pending.pop(COMMITTED_AT, None)
     if pending:
         rate_keys = _rate_keys(spacecraft.pk)  # the counters the script read (same second, or one on)
-        payload = {
-            "kind": "telemetry",
-            "spacecraft": str(spacecraft.pk),
-            "values": {name: json.loads(v) for name, v in pending.items()},
-            "committed_at": float(committed_at) if committed_at else None,
-            "rate": _rates(rate_keys, [int(c) if c else 0 for c in counts]),
-        }
+        rows = sorted((json.loads(v) for v in pending.values()), key=lambda r: (r["subsystem"], r["parameter"]))
+        data = representations.latest_values(
+            spacecraft=spacecraft,
+            rate=_rates(rate_keys, [int(c) if c else 0 for c in counts]),
+            rows=rows,
+            committed_at=float(committed_at) if committed_at else time.time(),
+        )
+        payload = {"kind": "telemetry", "data": data}  # the REST answer's shape (LatestValues)
         # Already after the commit (or on a timer thread): sent now, and no database connection taken.
         platform_live.publish_now(f"sc.{spacecraft.pk}", payload, organization=spacecraft.organization_id)
     return True

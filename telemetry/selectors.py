@@ -67,25 +67,30 @@ def latest_values(*, spacecraft: Spacecraft, now: dt.datetime | None = None) -> 
             latest = definition.latest
         except LatestValue.DoesNotExist:
             latest = None
-        age_s = (now - latest.time).total_seconds() if latest else None
-        rows.append(
-            {
-                "parameter": definition.name,
-                "subsystem": definition.subsystem,
-                "units": definition.units,
-                "type": definition.type,
-                "declared": definition.declared,
-                "enum_values": definition.enum_values,
-                "limits": {k: getattr(definition, k) for k in ("warn_low", "warn_high", "crit_low", "crit_high")},
-                "value": definition.display_value(latest.value) if latest else None,
-                "time": latest.time if latest else None,
-                "age_s": round(age_s, 3) if age_s is not None else None,
-                "stale_after_s": stale_after_s(definition),
-                "stale": age_s is None or age_s > stale_after_s(definition),
-                "status": definition.status_of(latest.value if latest else None),
-            }
-        )
+        rows.append(latest_row(definition, latest.value if latest else None, latest.time if latest else None, now))
     return rows
+
+
+def latest_row(definition: ParameterDefinition, value, time: dt.datetime | None, now: dt.datetime) -> dict:
+    """One parameter's latest value (None and None: none yet) as of `now`: the REST answer's row and the
+    live message's (after an ingest, as of its commit)."""
+    age_s = (now - time).total_seconds() if time is not None else None
+    stale_s = stale_after_s(definition)
+    return {
+        "parameter": definition.name,
+        "subsystem": definition.subsystem,
+        "units": definition.units,
+        "type": definition.type,
+        "declared": definition.declared,
+        "enum_values": definition.enum_values,
+        "limits": {k: getattr(definition, k) for k in ("warn_low", "warn_high", "crit_low", "crit_high")},
+        "value": definition.display_value(value),
+        "time": time,
+        "age_s": round(age_s, 3) if age_s is not None else None,
+        "stale_after_s": stale_s,
+        "stale": age_s is None or age_s > stale_s,
+        "status": definition.status_of(value),
+    }
 
 
 def rollup_threshold_s() -> int:

@@ -90,18 +90,22 @@
     document.getElementById("tm-rate-by").textContent = parts.length ? "(" + parts.join(", ") + ")" : "";
   }
 
-  function loadLatest() {
-    return get("latest/", {spacecraft: scId}).then(function (data) {
-      let added = !Object.keys(rows).length;
-      data.values.forEach(function (row) {
-        if (!rows[row.parameter]) added = true;
-        rows[row.parameter] = Object.assign(rows[row.parameter] || {}, row);
-      });
-      // A parameter first seen after page load (live or by polling) gets its card and option.
-      if (added) { render(); addOptions(); } else Object.values(rows).forEach(paint);
-      showRate(data.rate);
-      if (!selected && data.values.length) select(data.values[0].parameter);
+  // LatestValues, from GET latest/ (every parameter) or a live `telemetry` message (the changed
+  // ones): the same rows, merged the same way.
+  function showLatest(data) {
+    let added = !Object.keys(rows).length;
+    data.values.forEach(function (row) {
+      if (!rows[row.parameter]) added = true;
+      rows[row.parameter] = Object.assign(rows[row.parameter] || {}, row);
     });
+    // A parameter first seen after page load (live or by polling) gets its card and option.
+    if (added) { render(); addOptions(); } else data.values.forEach(function (row) { paint(rows[row.parameter]); });
+    showRate(data.rate);
+    if (!selected && data.values.length) select(data.values[0].parameter);
+  }
+
+  function loadLatest() {
+    return get("latest/", {spacecraft: scId}).then(showLatest);
   }
 
   function addOptions() {
@@ -118,16 +122,7 @@
   }
 
   function onLive(msg) {
-    if (msg.kind !== "telemetry") return;
-    let added = false;
-    Object.entries(msg.values).forEach(function (entry) {
-      const row = rows[entry[0]];
-      if (!row) { added = true; return; }
-      row.value = entry[1].value; row.time = entry[1].time; row.status = entry[1].status;
-      paint(row);
-    });
-    showRate(msg.rate);
-    if (added) loadLatest().catch(function () {});
+    if (msg.kind === "telemetry") showLatest(msg.data);
   }
 
   // --- chart -----------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ def test_a_parameter_first_seen_after_page_load_gets_a_card_and_an_option(
     api_post(base, "/api/v1/telemetry/", token, [snapshot])
     page.wait_for_selector('.tm-card[data-parameter="new_temp"]', timeout=10_000)
     assert "21.5" in page.locator('.tm-card[data-parameter="new_temp"] .value').inner_text()
+    assert "28.1" in page.locator('.tm-card[data-parameter="bus_v"] .value').inner_text()  # the same message
     options = page.eval_on_selector_all("#tm-parameter option", "options => options.map(o => o.value)")
     assert "new_temp" in options and options.count("bus_v") == 1
     assert page.locator("#tm-parameter").input_value() == "bus_v"  # the chart stays on its parameter

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from missionops.live import group_name
-from telemetry import live_values, services
+from telemetry import live_values, representations, selectors, services
 
 from .conftest import iso
 
@@ -40,12 +40,13 @@ async def test_live_pushes_are_coalesced_and_the_last_value_arrives(sc_a, operat
     while time.monotonic() < deadline:
         with contextlib.suppress(TimeoutError):
             messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
-    telemetry = [m["data"] for m in messages if m["data"].get("kind") == "telemetry"]
+    telemetry = [m["data"]["data"] for m in messages if m["data"].get("kind") == "telemetry"]
     window = live_values.interval_s()
     assert 1 <= len(telemetry) <= (elapsed + 1.0) / window + 2, (len(telemetry), elapsed)
     assert len(telemetry) < 60
-    assert telemetry[-1]["values"]["battery_soc"]["value"] == 59.0  # the trailing flush sent the last one
-    assert telemetry[-1]["values"]["battery_soc"]["status"] == "nominal"
+    [last] = telemetry[-1]["values"]
+    assert last["parameter"] == "battery_soc" and last["value"] == 59.0  # the trailing flush sent the last one
+    assert last["status"] == "nominal"
     await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
 
 
@@ -65,9 +66,9 @@ async def test_an_isolated_batch_is_pushed_at_once_with_its_commit_time(sc_a, op
         await asyncio.sleep(0.1)  # past the previous window: each batch takes the window itself
         before = time.time()
         await database_sync_to_async(ingest)(i)
-        message = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
+        message = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]["data"]
         arrived = time.time()
-        assert message["values"]["battery_soc"]["value"] == float(i)
+        assert [(row["parameter"], row["value"]) for row in message["values"]] == [("battery_soc", float(i))]
         assert before <= message["committed_at"] <= arrived
     await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
 
@@ -78,12 +79,12 @@ async def test_a_burst_within_one_window_ends_with_its_last_value(sc_a, operator
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)
+    definition = await database_sync_to_async(lambda: selectors.parameter_of(sc_a, "battery_soc"))()
     for value in (1.0, 2.0):
-        live_values.offer(
-            spacecraft=sc_a, values={"battery_soc": {"value": value, "time": iso(now_minute), "status": "nominal"}}
-        )
-    first = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
-    second = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]
-    assert [first["values"]["battery_soc"]["value"], second["values"]["battery_soc"]["value"]] == [1.0, 2.0]
+        row = representations.latest_row(selectors.latest_row(definition, value, now_minute, now_minute))
+        live_values.offer(spacecraft=sc_a, values={"battery_soc": row})
+    first = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]["data"]
+    second = (await asyncio.wait_for(layer.receive(channel), timeout=5))["data"]["data"]
+    assert [first["values"][0]["value"], second["values"][0]["value"]] == [1.0, 2.0]
     assert second["committed_at"] >= first["committed_at"]
     await layer.group_discard(group_name(sc_a.organization_id, f"sc.{sc_a.pk}"), channel)

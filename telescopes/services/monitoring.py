@@ -92,18 +92,7 @@ def apply_status(*, device: AlpacaDevice, level: str, detail: str, status: dict)
                 subject=device,
                 payload={"from": previous, "to": level, "detail": detail},
             )
-            live.publish(
-                "health",
-                {
-                    "kind": "device",
-                    "id": device.pk,
-                    "name": str(device),
-                    "from": previous,
-                    "to": level,
-                    "detail": detail,
-                },
-                organization=organization,
-            )
+            live.publish("health", message, organization=organization)  # the device as on `telescopes`
     publish_mqtt(device)
     return changed
 

@@ -31,3 +31,34 @@ def test_device_operation_and_session_messages_are_drawn_live(
     cells = page.locator(f"#op-{operation.pk} td").all_text_contents()
     assert cells[:5] == [str(operation.pk), str(scope.pk), "park", "failed", "mount refused"]
     assert page.locator(f'#session-{session.pk} [data-field="samples"]').text_content() == "0"
+
+
+def test_the_health_page_draws_device_and_component_messages_live(
+    live_server_daphne, operator, observatory_records, browser_page, settings
+):
+    import time
+
+    from missionops import health
+    from telescopes.services import monitoring
+
+    settings.HEALTH_REGISTRY_KEY = None  # the registry daphne reads: the test channel prefix's
+    health.heartbeat("wire-check", kind="bridge", interval_s=5, detail="beating")
+    scope = observatory_records[0]
+    page, base = browser_page, live_server_daphne
+    try:
+        log_in(page, base, operator.username, "/telescopes/health/")
+        page.wait_for_selector('#live-status[data-state="live"]', timeout=10_000)
+        row = page.locator('[data-component="component:wire-check"]')
+        assert row.locator('[data-field="status"]').text_content() == "Healthy"
+        in_thread(lambda: monitoring.apply_status(device=scope, level="Unhealthy", detail="gone quiet", status={}))
+        cell = f"#device-{scope.pk} [data-field=detail]"
+        wait_until(page, f"document.querySelector('{cell}').textContent === 'gone quiet'")
+        assert page.locator(f'#device-{scope.pk} [data-field="status"]').text_content() == "Unhealthy"
+        in_thread(lambda: health.sweep_components(now=time.time() + 20))  # four intervals without a beat
+        status = "document.querySelector('[data-component=\"component:wire-check\"] [data-field=status]')"
+        wait_until(page, status + ".textContent === 'Unhealthy'")
+        assert "missed heartbeat" in row.locator('[data-field="detail"]').text_content()
+        log = page.locator("#health-log").inner_text()
+        assert "component:wire-check: Healthy → Unhealthy" in log and "→ Unhealthy (gone quiet)" in log
+    finally:
+        health.deregister("wire-check")

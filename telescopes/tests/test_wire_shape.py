@@ -1,5 +1,6 @@
 """Live messages on `telescopes` carry the REST representations: a device (with `status_text`), an
-operation (its `kind`, not a renamed `operation`), a session (with the server's `can_abort`)."""
+operation (its `kind`, not a renamed `operation`), a session (with the server's `can_abort`); a
+device's change of health on `health` is the same `device` message."""
 
 import pytest
 
@@ -22,6 +23,8 @@ def test_device_operation_and_session_messages_are_what_the_api_answers(
     sent = {m["kind"]: m["data"] for topic, m in live_sent if topic == "telescopes"}
     assert sent["device"] == client.get(f"/api/v1/alpaca-devices/{scope.pk}/").json()
     assert sent["device"]["status_text"]
+    health = [m for topic, m in live_sent if topic == "health"]
+    assert health == [{"kind": "device", "data": sent["device"]}] and sent["device"]["health_status"] == "healthy"
     assert sent["operation"] == client.get(f"/api/v1/telescope-operations/{operation.pk}/").json()
     assert sent["operation"]["kind"] == "park" and sent["operation"]["requested_by"] == operator.username
     assert sent["session"] == client.get(f"/api/v1/observation-sessions/{session.pk}/").json()
