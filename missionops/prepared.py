@@ -1,4 +1,5 @@
-"""Server-side prepared statements for a hot query whose planning costs more than its execution.
+"""Server-side prepared statements for hot queries whose planning costs more than their execution
+(`prepared()` for an ORM queryset, `execute_prepared` for raw SQL such as the job claim).
 
 Django's psycopg connections bind parameters on the client and never prepare (prepared statements
 are off so that external poolers keep working), so PostgreSQL plans every query anew. Ingest's
@@ -10,7 +11,8 @@ generic plan after a few executions). psycopg keeps at most `prepared_max` (100)
 
 import contextlib
 
-from django.db import connections
+import psycopg
+from django.db import connection, connections
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 
@@ -35,3 +37,15 @@ def prepared(using: str = "default"):
         yield
     finally:
         raw.cursor_factory, raw.prepare_threshold = factory, threshold
+
+
+def execute_prepared(*, sql: str, params) -> list[tuple]:
+    """Run one raw hot statement (psycopg placeholders) as a server-side prepared statement on the
+    default connection; its rows."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparing off; now only prepare=True prepares
+        raw.prepare_threshold = 1_000_000
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()

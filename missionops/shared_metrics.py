@@ -33,9 +33,9 @@ def _key(name: str) -> str:
 
 
 def _redis():
-    from django.core.cache import cache
+    from .cache_redis import cache_redis
 
-    return cache._cache.get_client(write=True)
+    return cache_redis()
 
 
 def _add(name: str, field: str, amount: float) -> None:

@@ -36,6 +36,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from missionops import outbound
+from missionops.cache_redis import cache_redis
 from missionops.models import Organization
 from spacecraft.models import Spacecraft
 
@@ -201,7 +202,7 @@ def reserve_spacetrack_request(*, now: float) -> tuple[int, float]:
     """Claim one Space-Track request at `now` (Unix seconds) in the log shared by every process:
     (0, 0.0) when claimed; else (1, seconds) when the minute's limit is reached, (2, seconds)
     when the hour's is, and nothing is claimed."""
-    client = cache._cache.get_client(write=True)
+    client = cache_redis()
     limit, wait = client.eval(
         _RESERVE,
         1,

@@ -67,15 +67,18 @@ def validate_and_copy(*, cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.nda
 # A small batch's three writes in one round trip. The UNION ALL's branches run in order (samples,
 # latest values, roll-up marks): the order the large path takes these locks, so two concurrent
 # ingests cannot deadlock on them.
+# The newest sample per parameter (arrays of parameter ids, µs times, values), returning the rows
+# that changed.
+LATEST_UPSERT = (
+    "INSERT INTO telemetry_latestvalue (parameter_id, time, value) "
+    "SELECT p, TIMESTAMPTZ '2000-01-01 00:00:00+00' + t * INTERVAL '1 microsecond', v "
+    "FROM unnest(%s::integer[], %s::bigint[], %s::double precision[]) AS s(p, t, v) "
+    "ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value "
+    "WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value"
+)
 SMALL_WRITE = f"""
 WITH stored AS ({SMALL_INSERT} RETURNING 1),
-latest AS (
-    INSERT INTO telemetry_latestvalue (parameter_id, time, value)
-    SELECT p, TIMESTAMPTZ '2000-01-01 00:00:00+00' + t * INTERVAL '1 microsecond', v
-    FROM unnest(%s::integer[], %s::bigint[], %s::double precision[]) AS s(p, t, v)
-    ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value
-    WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value
-),
+latest AS ({LATEST_UPSERT}),
 marked AS ({MARK_PENDING_SQL} RETURNING 1)
 SELECT 0, count(*), NULL::timestamptz, NULL::double precision FROM stored
 UNION ALL SELECT 1, parameter_id, time, value FROM latest
@@ -139,11 +142,5 @@ def insert_samples(*, cursor, pids, times, values) -> int:
 def update_latest(*, cursor, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
     """Upsert the newest sample per parameter of this batch; returns the rows that changed."""
     last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
-    cursor.execute(
-        "INSERT INTO telemetry_latestvalue (parameter_id, time, value) "
-        "SELECT * FROM unnest(%s::integer[], %s::timestamptz[], %s::double precision[]) "
-        "ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value "
-        "WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value",
-        [pids[last].tolist(), [archive.from_us(t) for t in times[last].tolist()], values[last].tolist()],
-    )
+    cursor.execute(LATEST_UPSERT, [pids[last].tolist(), times[last].tolist(), values[last].tolist()])
     return cursor.fetchall()
