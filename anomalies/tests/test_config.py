@@ -29,6 +29,8 @@ BAD_SETTINGS = [
     ("rate", "crit_factor", 0.5),
     ("ewma", "lag", True),
     ("ewma", "warn_l", "6"),
+    ("zscore", "span", 0),
+    ("zscore", "span", 2.5),
 ]
 
 
