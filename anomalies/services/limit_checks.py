@@ -5,6 +5,7 @@ import numpy as np
 from django.db import connection
 from django.utils import timezone
 
+from missionops.prepared import prepared
 from telemetry import archive
 
 from .. import config, reading
@@ -139,7 +140,7 @@ def record_arrivals(*, pids, times, checked, arrived_at) -> None:
                 rows.append((pid, int(mine.min()), int(mine.max()), flag))
     if not rows:
         return
-    with connection.cursor() as cursor:
+    with prepared(), connection.cursor() as cursor:  # planned once per connection: ~0.1 ms a batch
         cursor.execute(
             "INSERT INTO anomalies_arrival (parameter_id, first_time, last_time, arrived_at, limits_checked) "
             "SELECT u.pid, %s::timestamptz + u.first_us * interval '1 microsecond', "

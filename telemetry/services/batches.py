@@ -14,6 +14,7 @@ from spacecraft.config import MAX_EXACT_INT
 from spacecraft.models import Spacecraft
 
 from .. import live_values
+from ..access import WritableScope
 from ..exceptions import TelemetryInputError
 from ..mirror import mirror_batches
 from ..models import Interface
@@ -44,7 +45,7 @@ class IngestResult:
 def ingest(
     *,
     snapshots: list,
-    scope: QuerySet[Spacecraft],
+    scope: "QuerySet[Spacecraft] | WritableScope",
     may_write: Callable[[Spacecraft], bool] | None = None,
     interface: Interface | str = Interface.SERVICE,
 ) -> IngestResult:
@@ -58,16 +59,17 @@ def ingest(
 def store_batch(
     *,
     snapshots: list,
-    scope: QuerySet[Spacecraft],
+    scope: "QuerySet[Spacecraft] | WritableScope",
     may_write: Callable[[Spacecraft], bool] | None = None,
     interface: Interface | str = Interface.SERVICE,
 ) -> IngestResult:
     """Validate a batch of snapshots and store it, all or nothing.
 
     A snapshot is `{"spacecraft": <uuid or designation>, "timestamp": <ISO 8601 with offset>,
-    "parameters": {name: value}}`. Spacecraft are resolved in `scope` (anything outside it is
-    unknown); `may_write(sc)` False refuses the batch (IngestForbidden). Any invalid item raises
-    TelemetryInputError naming its index and field, and nothing is written.
+    "parameters": {name: value}}`. Spacecraft are resolved in `scope`, a queryset or a user's
+    WritableScope (anything outside it is unknown); `may_write(sc)` False refuses the batch
+    (IngestForbidden). Any invalid item raises TelemetryInputError naming its index and field, and
+    nothing is written.
 
     Guarantees: samples are stored as if by INSERT ... ON CONFLICT DO NOTHING on (parameter, time)
     (see sample_writes.validate_and_copy for how), so a re-sent batch stores nothing twice; latest values, new
@@ -103,15 +105,15 @@ def store_batch(
         validation.save_changed_definitions(params=params)
         order = np.lexsort((times, pids))  # by parameter, then time: what the steps below expect
         pids, times, values = pids[order], times[order], values[order]
-        with connection.cursor() as cursor:
-            if stored is None and len(pids) <= sample_writes.SMALL_BATCH:
-                stored, changed = sample_writes.write_small_batch(cursor=cursor, pids=pids, times=times, values=values)
-            else:
+        if stored is None and len(pids) <= sample_writes.SMALL_BATCH:
+            stored, changed = sample_writes.write_small_batch(pids=pids, times=times, values=values)
+        else:
+            with connection.cursor() as cursor:
                 if stored is None:
                     stored = sample_writes.insert_samples(cursor=cursor, pids=pids, times=times, values=values)
                 changed = sample_writes.update_latest(cursor=cursor, pids=pids, times=times, values=values)
                 mark_pending_minutes(cursor=cursor, times_us=times)
-            result.stored = stored
+        result.stored = stored
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}
         # Limit checks inline, in this transaction (the anomalies app's receiver; vectorised fast path).

@@ -6,7 +6,9 @@ import itertools
 
 import numpy as np
 import psycopg
-from django.db import transaction
+from django.db import connection, transaction
+
+from missionops.prepared import prepared
 
 from .. import archive
 from . import validation
@@ -86,25 +88,28 @@ UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
 """
 
 
-def write_small_batch(*, cursor, pids, times, values) -> tuple[int, list[tuple[int, dt.datetime, float]]]:
+def write_small_batch(*, pids, times, values) -> tuple[int, list[tuple[int, dt.datetime, float]]]:
     """insert_samples, update_latest and the roll-up marks of a batch of at most SMALL_BATCH sorted
-    samples in one statement (each round trip to PostgreSQL is most of a small request's cost);
-    returns how many samples were stored and the latest values that changed."""
+    samples in one statement (each round trip to PostgreSQL is most of a small request's cost),
+    prepared (planning it cost ~0.25 ms, about what running it does); returns how many samples were
+    stored and the latest values that changed."""
     last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
-    cursor.execute(
-        SMALL_WRITE,
-        [
-            pids.tolist(),
-            times.tolist(),
-            values.tolist(),
-            pids[last].tolist(),
-            times[last].tolist(),
-            values[last].tolist(),
-            archive.pending_buckets(times),
-        ],
-    )
+    with prepared(), connection.cursor() as cursor:
+        cursor.execute(
+            SMALL_WRITE,
+            [
+                pids.tolist(),
+                times.tolist(),
+                values.tolist(),
+                pids[last].tolist(),
+                times[last].tolist(),
+                values[last].tolist(),
+                archive.pending_buckets(times),
+            ],
+        )
+        rows = cursor.fetchall()
     stored, changed = 0, []
-    for branch, first, moment, value in cursor.fetchall():
+    for branch, first, moment, value in rows:
         if branch == 0:
             stored = first
         elif branch == 1:

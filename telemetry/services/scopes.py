@@ -10,7 +10,7 @@ from spacecraft.models import Spacecraft
 from .. import access
 
 
-def writable_scope_for(user) -> tuple[QuerySet[Spacecraft], Callable[[Spacecraft], bool]]:
+def writable_scope_for(user) -> tuple[access.WritableScope, Callable[[Spacecraft], bool]]:
     """What a user's batch may name (their visible spacecraft) and who may write (operators).
     Both are checked by the query that resolves the batch's spacecraft (see telemetry.access)."""
     from spacecraft.selectors import can_operate
@@ -19,7 +19,7 @@ def writable_scope_for(user) -> tuple[QuerySet[Spacecraft], Callable[[Spacecraft
         granted = getattr(sc, "may_operate", None)  # None: resolved from some other scope
         return can_operate(user, sc) if granted is None else granted
 
-    return access.writable_spacecraft(user), may_write
+    return access.WritableScope(user), may_write
 
 
 def organization_scope(organization: Organization) -> QuerySet[Spacecraft]:

@@ -2,12 +2,15 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm, remove_perm
 
 from missionops.services import set_membership
 from spacecraft.models import Spacecraft
 from spacecraft.selectors import can_operate, spacecraft_visible_to
 from telemetry import access
+from telemetry.selectors import with_stamps
 
 
 def assert_same_as_selectors(user):
@@ -17,7 +20,31 @@ def assert_same_as_selectors(user):
     for sc in fleet:
         if sc.pk in ours:
             assert ours[sc.pk] == can_operate(user, sc), (user, sc)
+    assert_named_same_as_queryset(user, fleet)
     return ours
+
+
+def assert_named_same_as_queryset(user, fleet):
+    """The ingest's hand-written lookup (WritableScope.named) finds what the queryset holds, by id
+    and by designation, with the same annotations and the organization loaded."""
+    scope = access.WritableScope(user)
+    expected = {sc.pk: sc for sc in with_stamps(scope.queryset()).select_related("organization")}
+    by_id = scope.named(ids=[sc.pk for sc in fleet], designations=[])
+    by_designation = scope.named(ids=[], designations=[sc.designation for sc in fleet])
+    for found in (by_id, by_designation):
+        assert {sc.pk for sc in found} == set(expected), user
+        for sc in found:
+            want = expected[sc.pk]
+            assert (sc.may_operate, sc.config_version_now, bytes(sc.definitions_stamp or b"")) == (
+                want.may_operate,
+                want.config_version_now,
+                bytes(want.definitions_stamp or b""),
+            )
+            assert sc.designation == want.designation and sc.mode == want.mode
+            with CaptureQueriesContext(connection) as queries:
+                assert sc.organization.name == want.organization.name  # loaded with it: no query
+            assert not queries.captured_queries
+    assert scope.named(ids=[], designations=["NO-SUCH"]) == []
 
 
 @pytest.fixture
