@@ -55,6 +55,7 @@ from bench.server import start_daphne  # noqa: E402
 from missionops import live as platform_live  # noqa: E402
 from missionops.models import Organization  # noqa: E402
 from missionops.services import apikeys, create_organization  # noqa: E402
+from missionops.webserver import process_count as web_process_count  # noqa: E402
 from spacecraft.services import create_spacecraft  # noqa: E402
 from telemetry import archive, live_values, selectors, services  # noqa: E402
 from telemetry.models import ParameterDefinition, Sample  # noqa: E402
@@ -566,9 +567,9 @@ def end_to_end(args, org, crafts, service_rate):
     _, key = apikeys.create_api_key(organization=org, name="bench-ingest", scopes=["read", "ingest"])
     definition = ParameterDefinition.objects.get(spacecraft=crafts[0], name="p00")
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1, minutes=1)
-    daphne, port = start_daphne()
+    daphne, port = start_daphne(processes=args.web_processes)
     rows = []
-    summary = {}
+    summary = {"web_processes": args.web_processes or web_process_count()}
     try:
         small, small_peer = bench_fixed_cost(port, key, crafts[0], args.fixed_requests)
         rows.append(
@@ -889,6 +890,9 @@ def main():
     parser.add_argument("--quick-bulk", action="store_true", help="bulk_create on a tenth of the samples")
     parser.add_argument("--no-series", action="store_true", help="skip the series rows (and their seeding)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
+    parser.add_argument(
+        "--web-processes", type=int, help="daphne processes of the web process (default: WEB_PROCESSES or one per CPU)"
+    )
     parser.add_argument("--pool-sweep", help="only the pool-size table, e.g. off,2,4,8,16")
     parser.add_argument("--profile", action="store_true", help="only the profile of 1,000-sample requests (cProfile)")
     parser.add_argument("--profile-requests", type=int, default=50, help="requests profiled (default 50)")
@@ -920,7 +924,7 @@ def main():
     if args.fixed_cost_only:
         try:
             rows, summary = end_to_end(args, org, crafts, service_rate=None)
-            print_end_to_end(rows)
+            print_end_to_end(rows, summary["web_processes"])
             if args.json:
                 print(json.dumps(summary))
         finally:
@@ -962,7 +966,7 @@ def main():
     if not args.no_e2e:
         print()
         rows, e2e = end_to_end(args, org, crafts, service_rate)
-        print_end_to_end(rows)
+        print_end_to_end(rows, e2e["web_processes"])
         summary |= e2e
         summary["goals"] = {
             "http_at_least_half_of_service": summary["http_samples_per_s"] >= service_rate / 2,
@@ -975,8 +979,11 @@ def main():
         print(json.dumps(summary))
 
 
-def print_end_to_end(rows):
-    print(f"end to end, one daphne on 127.0.0.1 started by this script (same run), {os.cpu_count()} CPUs")
+def print_end_to_end(rows, web_processes):
+    print(
+        f"end to end, the web process as `make run` starts it on 127.0.0.1 ({web_processes} daphne, "
+        f"WEB_PROCESSES), started by this script (same run), {os.cpu_count()} CPUs"
+    )
     rows.insert(0, ("measure", "value", "peer / baseline", "value"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:

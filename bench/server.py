@@ -18,11 +18,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_daphne(extra_env: dict | None = None) -> tuple[subprocess.Popen, int]:
-    """Start daphne and wait until it answers; returns (process, port). The caller terminates it."""
+def start_daphne(extra_env: dict | None = None, processes: int | None = None) -> tuple[subprocess.Popen, int]:
+    """Start the `web` process as `make run` does (missionops.webserver: WEB_PROCESSES daphne
+    processes, default one per CPU; `processes` overrides) and wait until it answers; returns
+    (process, port). The caller terminates it (which stops every daphne)."""
     port = free_port()
     env = {
         **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **({"WEB_PROCESSES": str(processes)} if processes else {}),
         "THROTTLE_READ": "1000000/min",
         "THROTTLE_INGEST": "1000000/min",
         "THROTTLE_OPERATE": "1000000/min",
@@ -31,9 +36,9 @@ def start_daphne(extra_env: dict | None = None) -> tuple[subprocess.Popen, int]:
     }
     from missionops.testing import daphne_size_flags
 
-    command = [sys.executable, "-m", "daphne", "--websocket_connect_timeout", "30", *daphne_size_flags()]
+    command = [sys.executable, "-m", "missionops.webserver", "--websocket_connect_timeout", "30", *daphne_size_flags()]
     daphne = subprocess.Popen(
-        [*command, "-b", "127.0.0.1", "-p", str(port), "missionops.asgi:application"],
+        [*command, "missionops.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
