@@ -776,8 +776,7 @@ PROFILE_STAGES = [
     (
         "latest values + roll-up marks",
         [
-            ("telemetry/services/sample_writes.py", "update_latest"),
-            ("telemetry/services/archive.py", "mark_pending_minutes"),
+            ("telemetry/services/sample_writes.py", "update_latest_and_marks"),
         ],
     ),
     ("limit checks", [("anomalies/services/limit_checks.py", "check_ingested")]),

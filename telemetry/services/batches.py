@@ -20,7 +20,7 @@ from ..mirror import mirror_batches
 from ..models import Interface
 from ..signals import BatchParameter, StoredBatch, samples_stored
 from . import sample_writes, validation
-from .archive import ensure_partitions_for_us, mark_pending_minutes
+from .archive import ensure_partitions_for_us
 from .definitions import definitions_for_ingest
 
 
@@ -111,8 +111,7 @@ def store_batch(
             with connection.cursor() as cursor:
                 if stored is None:
                     stored = sample_writes.insert_samples(cursor=cursor, pids=pids, times=times, values=values)
-                changed = sample_writes.update_latest(cursor=cursor, pids=pids, times=times, values=values)
-                mark_pending_minutes(cursor=cursor, times_us=times)
+            changed = sample_writes.update_latest_and_marks(pids=pids, times=times, values=values)
         result.stored = stored
         result.duplicates = result.received - result.stored
         spacecraft_by_pk = {sc.pk: sc for sc in by_ref.values()}

@@ -89,7 +89,7 @@ UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
 
 
 def write_small_batch(*, pids, times, values) -> tuple[int, list[tuple[int, dt.datetime, float]]]:
-    """insert_samples, update_latest and the roll-up marks of a batch of at most SMALL_BATCH sorted
+    """insert_samples, the latest values and the roll-up marks of a batch of at most SMALL_BATCH sorted
     samples in one statement (each round trip to PostgreSQL is most of a small request's cost),
     prepared (planning it cost ~0.25 ms, about what running it does); returns how many samples were
     stored and the latest values that changed."""
@@ -144,8 +144,24 @@ def insert_samples(*, cursor, pids, times, values) -> int:
     return cursor.rowcount
 
 
-def update_latest(*, cursor, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
-    """Upsert the newest sample per parameter of this batch; returns the rows that changed."""
+# A large batch's latest values and roll-up marks, after its samples: one prepared statement, in
+# the same lock order as SMALL_WRITE.
+LATEST_AND_MARKS = f"""
+WITH latest AS ({LATEST_UPSERT}),
+marked AS ({MARK_PENDING_SQL} RETURNING 1)
+SELECT 1, parameter_id, time, value FROM latest
+UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
+"""
+
+
+def update_latest_and_marks(*, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
+    """Upsert the newest sample per parameter of this sorted batch and mark its minutes pending a
+    roll-up, in one round trip; returns the latest values that changed."""
     last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
-    cursor.execute(LATEST_UPSERT, [pids[last].tolist(), times[last].tolist(), values[last].tolist()])
-    return cursor.fetchall()
+    with prepared(), connection.cursor() as cursor:
+        cursor.execute(
+            LATEST_AND_MARKS,
+            [pids[last].tolist(), times[last].tolist(), values[last].tolist(), archive.pending_buckets(times)],
+        )
+        rows = cursor.fetchall()
+    return [(pid, moment, value) for branch, pid, moment, value in rows if branch == 1]
