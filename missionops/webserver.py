@@ -1,11 +1,12 @@
 """The `web` process: WEB_PROCESSES daphne processes on one address (default: one per CPU).
 
 One daphne runs the application's Python in one thread at a time (the GIL): measured on 2 cores,
-8 clients posting telemetry kept it at 100 % of one core while PostgreSQL used 0.7 of the other
-and the rest sat idle (bench/README.md, "Web processes"). Each process here gets a listening
-socket of its own, bound to the same address with SO_REUSEPORT, so the kernel spreads new
-connections across them (with one shared socket, whichever process wakes first takes them). Every process serves HTTP and WebSockets alike: live messages go through
-the Redis channel layer, and every cache a process keeps is checked against shared state.
+8 clients posting telemetry kept it at 85-100 % of one core while PostgreSQL used about 0.7 of
+the other and the rest sat idle (bench/README.md, ingest, "This round (2026-12-08)"). Each
+process here gets a listening socket of its own, bound to the same address with SO_REUSEPORT, so
+the kernel spreads new connections across them (with one shared socket, whichever process wakes
+first takes them). Every process serves HTTP and WebSockets alike: live messages go through the
+Redis channel layer, and every cache a process keeps is checked against shared state.
 
 A process that exits is started again on its own socket after a short pause; SIGTERM or SIGINT
 stops them all.
