@@ -343,9 +343,9 @@ def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
             stderr=subprocess.STDOUT,
         )
 
-        def output():
+        def output(tail: int | None = 3000):
             log.seek(0)
-            return log.read()[-3000:]
+            return log.read()[-tail if tail else 0 :]
 
         def counts():
             with psycopg.connect(cluster.url.replace("postgres://", "postgresql://"), connect_timeout=2) as db:
@@ -364,7 +364,8 @@ def test_job_worker_survives_a_postgres_restart_and_runs_every_job(tmp_path):
             time.sleep(0.5)
         assert counts() == {"succeeded": 40}, (counts(), output())
         assert worker.poll() is None  # the same process, reconnected by itself
-        assert "database back after" in output()
+        # Anywhere in the log: a background thread's traceback may follow it (its own reconnect).
+        assert "database back after" in output(tail=None), output()
     finally:
         if worker is not None:
             worker.terminate()
