@@ -170,6 +170,17 @@ def wait_for_port(port: int, timeout_s: float = 20.0) -> None:
     raise TimeoutError(f"nothing listening on {port} after {timeout_s}s")
 
 
+def poll_until(predicate, timeout_s: float = 30.0, every_s: float = 0.1, message: str = "condition"):
+    """`predicate()`'s first truthy value, polled every `every_s`; AssertionError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"{message} not reached within {timeout_s} s")
+
+
 def test_database_env() -> dict:
     """Environment for a child process that must use the test database of this run."""
     from django.db import connection

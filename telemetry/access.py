@@ -10,12 +10,16 @@ query building per request, most of a small batch's time. tests/test_access.py h
 equal for owners, operators, viewers, strangers, superusers, inactive users and per-object grants.
 """
 
+import functools
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, QuerySet, Value
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
+from missionops.models import Organization
+from missionops.prepared import prepared
 from spacecraft.models import Spacecraft
 
 # Grants of `codename` on spacecraft to the user (%s: user id, content type id) and to their
@@ -43,25 +47,32 @@ _OPERATE_GRANTED = 'EXISTS (SELECT 1 FROM ({grants}) g WHERE g.object_pk = "spac
 )
 
 
+def _conditions(user: AbstractBaseUser) -> tuple[tuple[str, list], tuple[str, list]]:
+    """The rules for an authenticated `user` as SQL: (visible, its parameters) and (may_operate,
+    its parameters). The queryset and WritableScope's statement are both made from these."""
+    ctype = ContentType.objects.get_for_model(Spacecraft).pk
+    grants = [user.pk, ctype, user.pk, ctype]
+    member_only = (_MEMBER, [user.pk])
+    visible = member_only if user.is_superuser else (f"{_MEMBER} AND {_VIEW_GRANTED}", [user.pk, *grants])
+    if not user.is_active:
+        may_operate = ("FALSE", [])
+    elif user.is_superuser:
+        may_operate = ("TRUE", [])
+    else:
+        may_operate = (_OPERATE_GRANTED, grants)
+    return visible, may_operate
+
+
 def writable_spacecraft(user: AbstractBaseUser) -> QuerySet[Spacecraft]:
     """The spacecraft `user` may view, each annotated `may_operate` (bool). Top-level use only: the
     conditions name the table "spacecraft_spacecraft", so as a subquery of another model's query
     (`spacecraft__in=…`, where Django aliases the table) they would fail, loudly, not widen access."""
     if not user or not user.is_authenticated:
         return Spacecraft.objects.none()
-    ctype = ContentType.objects.get_for_model(Spacecraft).pk
-    grants = [user.pk, ctype, user.pk, ctype]
-    if user.is_superuser:
-        visible = RawSQL(_MEMBER, [user.pk], output_field=BooleanField())
-    else:
-        visible = RawSQL(f"{_MEMBER} AND {_VIEW_GRANTED}", [user.pk, *grants], output_field=BooleanField())
-    if not user.is_active:
-        may_operate = Value(False)
-    elif user.is_superuser:
-        may_operate = Value(True)
-    else:
-        may_operate = RawSQL(_OPERATE_GRANTED, grants, output_field=BooleanField())
-    return Spacecraft.objects.filter(visible).annotate(may_operate=may_operate)
+    (visible, visible_params), (may_operate, may_operate_params) = _conditions(user)
+    return Spacecraft.objects.filter(RawSQL(visible, visible_params, output_field=BooleanField())).annotate(
+        may_operate=RawSQL(may_operate, may_operate_params, output_field=BooleanField())
+    )
 
 
 class WritableScope:
@@ -80,76 +91,50 @@ class WritableScope:
         """The spacecraft of this scope whose id is in `ids` or designation in `designations`, each
         with its organization loaded and annotated `may_operate`, `config_version_now` and
         `definitions_stamp` (telemetry.selectors.with_stamps)."""
-        from missionops.prepared import prepared
-
-        user = self.user
-        if not user or not user.is_authenticated:
+        if not self.user or not self.user.is_authenticated:
             return []
-        shape, params = _shape_and_params(user)
+        (visible, visible_params), (may_operate, may_operate_params) = _conditions(self.user)
+        params = [*may_operate_params, *visible_params, list(ids), list(designations)]  # in text order
         with prepared(), connection.cursor() as cursor:
-            cursor.execute(_named_sql(shape), [*params, list(ids), list(designations)])
+            cursor.execute(_named_sql(visible, may_operate), params)
             rows = cursor.fetchall()
         return [_spacecraft_from_row(row) for row in rows]
 
 
-def _shape_and_params(user) -> tuple[str, list]:
-    """Which of the three statements applies to `user`, and its parameters before the two arrays
-    (the select list's, then the WHERE clause's: the order they appear in the text)."""
-    ctype = ContentType.objects.get_for_model(Spacecraft).pk
-    grants = [user.pk, ctype, user.pk, ctype]
-    if user.is_superuser:
-        return ("superuser" if user.is_active else "inactive-superuser"), [user.pk]
-    if not user.is_active:
-        return "inactive", [user.pk, *grants]
-    return "member", [*grants, user.pk, *grants]
+@functools.cache
+def _named_sql(visible: str, may_operate: str) -> str:
+    """The lookup for one pair of conditions (three pairs exist: member, superuser, inactive)."""
+    from .selectors import CONFIG_VERSION_OF_SPACECRAFT, STAMP_OF_SPACECRAFT
+
+    spacecraft_columns, organization_columns = (", ".join(columns) for _, columns in _select_lists())
+    return (
+        f"SELECT {spacecraft_columns}, {organization_columns}, ({may_operate}), {CONFIG_VERSION_OF_SPACECRAFT}, "
+        f"{STAMP_OF_SPACECRAFT} "
+        'FROM "spacecraft_spacecraft" INNER JOIN "missionops_organization" '
+        'ON ("spacecraft_spacecraft"."organization_id" = "missionops_organization"."id") '
+        f"WHERE ({visible}) AND "
+        '("spacecraft_spacecraft"."id" = ANY(%s::uuid[]) '
+        'OR "spacecraft_spacecraft"."designation" = ANY(%s::text[]))'
+    )
 
 
-_statements: dict[str, str] = {}
-_columns: dict = {}
-
-
-def _named_sql(shape: str) -> str:
-    if shape not in _statements:
-        from .selectors import CONFIG_VERSION_OF_SPACECRAFT, STAMP_OF_SPACECRAFT
-
-        may_operate = {
-            "superuser": "TRUE",
-            "inactive-superuser": "FALSE",
-            "inactive": "FALSE",
-            "member": _OPERATE_GRANTED,
-        }[shape]
-        visible = _MEMBER if shape.endswith("superuser") else f"{_MEMBER} AND {_VIEW_GRANTED}"
-        sc_columns, org_columns = _select_columns()
-        _statements[shape] = (
-            f"SELECT {sc_columns}, {org_columns}, ({may_operate}), {CONFIG_VERSION_OF_SPACECRAFT}, "
-            f"{STAMP_OF_SPACECRAFT} "
-            'FROM "spacecraft_spacecraft" INNER JOIN "missionops_organization" '
-            'ON ("spacecraft_spacecraft"."organization_id" = "missionops_organization"."id") '
-            f"WHERE ({visible}) AND "
-            '("spacecraft_spacecraft"."id" = ANY(%s::uuid[]) '
-            'OR "spacecraft_spacecraft"."designation" = ANY(%s::text[]))'
+@functools.cache
+def _select_lists() -> tuple[tuple[list[str], list[str]], tuple[list[str], list[str]]]:
+    """(attribute names, qualified columns) of Spacecraft, then of Organization."""
+    return tuple(
+        (
+            [f.attname for f in model._meta.concrete_fields],
+            [f'"{model._meta.db_table}"."{f.column}"' for f in model._meta.concrete_fields],
         )
-    return _statements[shape]
-
-
-def _select_columns() -> tuple[str, str]:
-    from missionops.models import Organization
-
-    if not _columns:
-        for model in (Spacecraft, Organization):
-            fields = model._meta.concrete_fields
-            _columns[model] = [f.attname for f in fields]
-            _columns[model, "sql"] = ", ".join(f'"{model._meta.db_table}"."{f.column}"' for f in fields)
-    return _columns[Spacecraft, "sql"], _columns[Organization, "sql"]
+        for model in (Spacecraft, Organization)
+    )
 
 
 def _spacecraft_from_row(row) -> Spacecraft:
-    from missionops.models import Organization
-
-    sc_names, org_names = _columns[Spacecraft], _columns[Organization]
-    n, m = len(sc_names), len(sc_names) + len(org_names)
-    spacecraft = Spacecraft.from_db("default", sc_names, row[:n])
-    organization = Organization.from_db("default", org_names, row[n:m])
+    (spacecraft_names, _), (organization_names, _) = _select_lists()
+    n, m = len(spacecraft_names), len(spacecraft_names) + len(organization_names)
+    spacecraft = Spacecraft.from_db("default", spacecraft_names, row[:n])
+    organization = Organization.from_db("default", organization_names, row[n:m])
     Spacecraft._meta.get_field("organization").set_cached_value(spacecraft, organization)  # as select_related
     spacecraft.may_operate, spacecraft.config_version_now, spacecraft.definitions_stamp = row[m:]
     return spacecraft

@@ -1,6 +1,5 @@
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -46,16 +45,6 @@ def start_worker(*args: str, host: str = "proc-host") -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, env=test_database_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-
-
-def wait_until(predicate, timeout_s: float = 30.0, every_s: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"{message} not reached within {timeout_s} s")
 
 
 @pytest.fixture

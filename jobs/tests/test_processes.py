@@ -11,8 +11,7 @@ from django.db.models import Count, Q
 from jobs import services
 from jobs.models import Gpu, Job, JobLog, JobState
 from jobs.services import dispatch
-
-from .conftest import wait_until
+from missionops.testing import poll_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -49,16 +48,16 @@ def test_killed_worker_job_is_rerun_after_lease_expiry(org_a, owner, workers, se
         organization=org_a, actor=owner, kind="sleep", params={"duration_s": 3, "steps": 30}, max_attempts=3
     )
     victim = workers("--lease-s", "2", "--heartbeat-s", "0.3", "--sweep-s", "0")
-    wait_until(lambda: Job.objects.get(pk=job.pk).progress > 10, message="job running on the victim")
+    poll_until(lambda: Job.objects.get(pk=job.pk).progress > 10, message="job running on the victim")
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     job.refresh_from_db()
     assert job.state == JobState.RUNNING and job.attempts == 1  # nobody knows yet
-    wait_until(lambda: dispatch.sweep_expired_leases(), timeout_s=10, every_s=0.2, message="lease expiry")
+    poll_until(lambda: dispatch.sweep_expired_leases(), timeout_s=10, every_s=0.2, message="lease expiry")
     job.refresh_from_db()
     assert job.state == JobState.RETRYING and "lease expired" in job.error
     workers("--lease-s", "2", "--heartbeat-s", "0.3", "--sweep-s", "0")
-    wait_until(lambda: Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED, timeout_s=30, message="re-run")
+    poll_until(lambda: Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED, timeout_s=30, message="re-run")
     job.refresh_from_db()
     assert job.attempts == 2 and job.result == {"slept_s": 3, "attempt": 2}
 
@@ -67,10 +66,10 @@ def test_cancel_reaches_running_job_within_seconds(org_a, owner, workers):
     job = services.submit_job(organization=org_a, actor=owner, kind="sleep", params={"duration_s": 60, "steps": 600})
     child = services.submit_job(organization=org_a, actor=owner, kind="noop", parents=[job.pk])
     workers("--heartbeat-s", "0.5")
-    wait_until(lambda: Job.objects.get(pk=job.pk).progress > 1, message="job running")
+    poll_until(lambda: Job.objects.get(pk=job.pk).progress > 1, message="job running")
     asked = time.monotonic()
     services.cancel_job(job=Job.objects.get(pk=job.pk), actor=owner, reason="operator changed plan")
-    wait_until(lambda: Job.objects.get(pk=job.pk).state == JobState.CANCELED, timeout_s=5, message="cancel")
+    poll_until(lambda: Job.objects.get(pk=job.pk).state == JobState.CANCELED, timeout_s=5, message="cancel")
     assert time.monotonic() - asked < 3
     job.refresh_from_db()
     assert job.progress < 50 and job.cancel_reason == "operator changed plan"
@@ -84,7 +83,7 @@ def test_failing_job_is_retried_then_succeeds(org_a, owner, workers, settings):
     )
     # Backoff is computed in the worker process: default 5 s base, so the second attempt comes ~5 s later.
     workers("--poll-s", "0.2")
-    wait_until(lambda: Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED, timeout_s=20, message="success")
+    poll_until(lambda: Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED, timeout_s=20, message="success")
     job.refresh_from_db()
     assert job.attempts == 2
     assert JobLog.objects.filter(job=job, level="error", message__contains="failing on purpose").count() == 1
@@ -95,14 +94,14 @@ def test_sigterm_finishes_the_job_in_hand_then_exits_even_when_repeated(org_a, o
     manager's TERM then another) must not deadlock the signal handler against the idle loop."""
     job = services.submit_job(organization=org_a, actor=owner, kind="sleep", params={"duration_s": 2, "steps": 4})
     proc = workers("--poll-s", "0.05")
-    wait_until(lambda: Job.objects.get(pk=job.pk).state == JobState.RUNNING, message="job running")
+    poll_until(lambda: Job.objects.get(pk=job.pk).state == JobState.RUNNING, message="job running")
     for _ in range(20):
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.01)
     assert proc.wait(timeout=15) == 0
     assert Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED
     idle = workers("--poll-s", "0.001", host="idle-host")  # idle: signals land while it loops on claims
-    wait_until(lambda: Gpu.objects.filter(host="idle-host").exists(), message="idle worker up")
+    poll_until(lambda: Gpu.objects.filter(host="idle-host").exists(), message="idle worker up")
     time.sleep(0.5)
     for _ in range(50):
         idle.send_signal(signal.SIGTERM)

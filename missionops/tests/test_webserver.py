@@ -5,14 +5,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from missionops import webserver
-from missionops.testing import ROOT, free_port, test_database_env
+from missionops.testing import ROOT, free_port, poll_until, test_database_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,16 +50,6 @@ def socket_inodes_of(pid: int) -> set[str]:
     return inodes
 
 
-def wait_until(condition, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 def get(base: str, path: str) -> int:
     with urllib.request.urlopen(base + path, timeout=30) as response:
         return response.status
@@ -78,8 +67,8 @@ def test_two_processes_share_the_port_and_one_that_dies_comes_back():
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        first = wait_until(lambda: len(daphnes_of(web.pid)) == 2 and daphnes_of(web.pid))
-        wait_until(lambda: get(base, "/login/") == 200)
+        first = poll_until(lambda: len(daphnes_of(web.pid)) == 2 and daphnes_of(web.pid), timeout_s=60, every_s=0.2)
+        poll_until(lambda: get(base, "/login/") == 200, timeout_s=60, every_s=0.2)
         # Each daphne holds a listening socket of its own on the port (SO_REUSEPORT).
         listening = listening_inodes(port)
         assert len(listening) == 2
@@ -92,7 +81,7 @@ def test_two_processes_share_the_port_and_one_that_dies_comes_back():
             now = daphnes_of(web.pid)
             return len(now) == 2 and first[0] not in now and now
 
-        again = wait_until(replaced)
+        again = poll_until(replaced, timeout_s=60, every_s=0.2)
         assert first[1] in again  # the other went on serving
         assert all(get(base, "/login/") == 200 for _ in range(10))
     finally:

@@ -66,9 +66,6 @@ def validate_and_copy(*, cursor, chunks) -> tuple[np.ndarray, np.ndarray, np.nda
     return pids, times, values, stored
 
 
-# A small batch's three writes in one round trip. The UNION ALL's branches run in order (samples,
-# latest values, roll-up marks): the order the large path takes these locks, so two concurrent
-# ingests cannot deadlock on them.
 # The newest sample per parameter (arrays of parameter ids, µs times, values), returning the rows
 # that changed.
 LATEST_UPSERT = (
@@ -78,35 +75,47 @@ LATEST_UPSERT = (
     "ON CONFLICT (parameter_id) DO UPDATE SET time = EXCLUDED.time, value = EXCLUDED.value "
     "WHERE telemetry_latestvalue.time <= EXCLUDED.time RETURNING parameter_id, time, value"
 )
+# The latest values and roll-up marks as the end of one statement: after a small batch's samples
+# (SMALL_WRITE, three writes in one round trip) or after a large batch's COPY (LATEST_AND_MARKS).
+# The UNION ALL's branches run in order (samples, latest values, roll-up marks), the order both
+# paths take these locks, so two concurrent ingests cannot deadlock on them.
+_LATEST_AND_MARKED = f"latest AS ({LATEST_UPSERT}),\nmarked AS ({MARK_PENDING_SQL} RETURNING 1)"
+_LATEST_AND_MARKED_ROWS = (
+    "SELECT 1, parameter_id, time, value FROM latest\nUNION ALL SELECT 2, count(*), NULL, NULL FROM marked"
+)
 SMALL_WRITE = f"""
 WITH stored AS ({SMALL_INSERT} RETURNING 1),
-latest AS ({LATEST_UPSERT}),
-marked AS ({MARK_PENDING_SQL} RETURNING 1)
+{_LATEST_AND_MARKED}
 SELECT 0, count(*), NULL::timestamptz, NULL::double precision FROM stored
-UNION ALL SELECT 1, parameter_id, time, value FROM latest
-UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
+UNION ALL {_LATEST_AND_MARKED_ROWS}
+"""
+LATEST_AND_MARKS = f"""
+WITH {_LATEST_AND_MARKED}
+{_LATEST_AND_MARKED_ROWS}
 """
 
 
 def write_small_batch(*, pids, times, values) -> tuple[int, list[tuple[int, dt.datetime, float]]]:
     """insert_samples, the latest values and the roll-up marks of a batch of at most SMALL_BATCH sorted
-    samples in one statement (each round trip to PostgreSQL is most of a small request's cost),
-    prepared (planning it cost ~0.25 ms, about what running it does); returns how many samples were
-    stored and the latest values that changed."""
+    samples in one statement (each round trip to PostgreSQL is most of a small request's cost);
+    returns how many samples were stored and the latest values that changed."""
+    samples = [pids.tolist(), times.tolist(), values.tolist()]
+    return _write_latest_and_marks(SMALL_WRITE, samples, pids=pids, times=times, values=values)
+
+
+def update_latest_and_marks(*, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
+    """Upsert the newest sample per parameter of this sorted batch and mark its minutes pending a
+    roll-up, in one round trip; returns the latest values that changed."""
+    return _write_latest_and_marks(LATEST_AND_MARKS, [], pids=pids, times=times, values=values)[1]
+
+
+def _write_latest_and_marks(sql: str, first_params: list, *, pids, times, values):
+    """Run `sql` (ending with the latest values and roll-up marks of these sorted samples) prepared:
+    planning it cost ~0.25 ms, about what running it does. (samples stored, latest values changed)."""
     last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
+    latest = [pids[last].tolist(), times[last].tolist(), values[last].tolist()]
     with prepared(), connection.cursor() as cursor:
-        cursor.execute(
-            SMALL_WRITE,
-            [
-                pids.tolist(),
-                times.tolist(),
-                values.tolist(),
-                pids[last].tolist(),
-                times[last].tolist(),
-                values[last].tolist(),
-                archive.pending_buckets(times),
-            ],
-        )
+        cursor.execute(sql, [*first_params, *latest, archive.pending_buckets(times)])
         rows = cursor.fetchall()
     stored, changed = 0, []
     for branch, first, moment, value in rows:
@@ -142,26 +151,3 @@ def insert_samples(*, cursor, pids, times, values) -> int:
         f"SELECT parameter_id, time, value FROM {STAGING} ON CONFLICT DO NOTHING"
     )
     return cursor.rowcount
-
-
-# A large batch's latest values and roll-up marks, after its samples: one prepared statement, in
-# the same lock order as SMALL_WRITE.
-LATEST_AND_MARKS = f"""
-WITH latest AS ({LATEST_UPSERT}),
-marked AS ({MARK_PENDING_SQL} RETURNING 1)
-SELECT 1, parameter_id, time, value FROM latest
-UNION ALL SELECT 2, count(*), NULL, NULL FROM marked
-"""
-
-
-def update_latest_and_marks(*, pids, times, values) -> list[tuple[int, dt.datetime, float]]:
-    """Upsert the newest sample per parameter of this sorted batch and mark its minutes pending a
-    roll-up, in one round trip; returns the latest values that changed."""
-    last = np.flatnonzero(np.r_[pids[1:] != pids[:-1], True])
-    with prepared(), connection.cursor() as cursor:
-        cursor.execute(
-            LATEST_AND_MARKS,
-            [pids[last].tolist(), times[last].tolist(), values[last].tolist(), archive.pending_buckets(times)],
-        )
-        rows = cursor.fetchall()
-    return [(pid, moment, value) for branch, pid, moment, value in rows if branch == 1]
