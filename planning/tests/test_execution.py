@@ -124,7 +124,8 @@ def test_deadline_passed_expires(org_a, imaging, make_request):
 @pytest.mark.slow
 def test_chain_with_real_workers(celery_worker_process, org_a, imaging, make_request):
     """The Celery worker transmits the imaging command; a real job_worker runs the tile job."""
-    from jobs.tests.conftest import start_worker, wait_until
+    from jobs.tests.conftest import start_worker
+    from missionops.testing import poll_until
 
     request, slot = _planned(org_a, imaging, make_request)
     services.advance_plans(now=slot.start)
@@ -134,7 +135,7 @@ def test_chain_with_real_workers(celery_worker_process, org_a, imaging, make_req
         slot.command.refresh_from_db()
         return slot.command.state == CommandState.EXECUTED
 
-    wait_until(executed, timeout_s=60, message="imaging command executed by the Celery worker")
+    poll_until(executed, timeout_s=60, message="imaging command executed by the Celery worker")
     services.advance_plans(now=slot.end)
     services.advance_plans(now=slot.downlink.end)
     request.refresh_from_db()
@@ -146,7 +147,7 @@ def test_chain_with_real_workers(celery_worker_process, org_a, imaging, make_req
             job = Job.objects.get(pk=request.tile_job_id)
             return job.state in (JobState.SUCCEEDED, JobState.FAILED) and job
 
-        job = wait_until(finished, timeout_s=120, message="tile job finished by job_worker")
+        job = poll_until(finished, timeout_s=120, message="tile job finished by job_worker")
         assert job.state == JobState.SUCCEEDED, job.error
     finally:
         worker.terminate()
